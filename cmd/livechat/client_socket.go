@@ -1,0 +1,465 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/websocket"
+)
+
+// Socket timing. The client pings on its own schedule instead of relying on
+// the server's keep-alive, whose interval is server configuration: a dead
+// peer or half-open TCP connection is then noticed within readTimeout.
+const (
+	dialTimeout  = 10 * time.Second
+	writeTimeout = 10 * time.Second
+	pingInterval = 25 * time.Second
+	readTimeout  = 2*pingInterval + 10*time.Second
+	// closeGrace is how long a clean exit waits for the server's close frame.
+	closeGrace = time.Second
+	// stableAfter is how long a connection must have lived for the next drop
+	// to be retried quickly again; a server that accepts and then drops at
+	// once must not be hammered.
+	stableAfter = 5 * time.Second
+	// maxFrameRead is far above the largest frame the protocol produces
+	// (a 4096-character message with its metadata).
+	maxFrameRead = 1 << 20
+	// maxPending bounds messages typed while disconnected.
+	maxPending = 256
+	// maxAttempts bounds resends of one message: a message the server keeps
+	// refusing (with a chat.error, which names no message) must not be
+	// resent on every reconnect forever.
+	maxAttempts = 3
+)
+
+// eventKind says what a socketEvent reports.
+type eventKind int
+
+const (
+	evFrame        eventKind = iota // a frame from the server, de-duplicated
+	evConnected                     // a connection opened; reconnect tells if not the first
+	evDisconnected                  // a connection dropped or a dial failed; retryIn follows
+	evDropped                       // a typed message was given up; text and err say which and why
+)
+
+// socketEvent is what roomSocket reports to its consumer.
+type socketEvent struct {
+	kind      eventKind
+	frame     serverFrame
+	raw       []byte
+	reconnect bool
+	err       error
+	retryIn   time.Duration
+	text      string
+}
+
+// serverFrame is the union of the frames the server sends; a key the client
+// does not know is ignored, as the protocol asks.
+type serverFrame struct {
+	Type      string `json:"type"`
+	Message   string `json:"message"`
+	Sender    string `json:"sender"`
+	Nickname  string `json:"nickname"`
+	Username  string `json:"username"`
+	ErrorType string `json:"error_type"`
+	ClientID  string `json:"client_id"`
+	Room      int64  `json:"room"`
+	Seq       int64  `json:"seq"`
+	CreatedAt string `json:"created_at"`
+}
+
+// clientFrame is the one frame a client sends.
+type clientFrame struct {
+	Type     string `json:"type"`
+	Message  string `json:"message"`
+	ClientID string `json:"client_id,omitempty"`
+}
+
+// outgoing is a typed message not yet seen echoed by the server. Its
+// client_id stays the same across resends so that the server stores it once.
+type outgoing struct {
+	clientID string
+	text     string
+	attempts int
+}
+
+// roomSocket keeps one room's WebSocket open: it reconnects with backoff,
+// asks for ?since=<highest seq seen> so nothing is lost, drops replayed
+// duplicates, and resends typed messages whose echo never came.
+//
+// All its state is owned by the goroutine running run. The consumer reads
+// events until the channel closes (then err is set), hands lines to outbox,
+// and calls close to leave after the pending messages are delivered.
+type roomSocket struct {
+	api     *apiClient
+	room    int64
+	lastSeq int64 // -1: nothing seen and no since asked for
+	dialer  *websocket.Dialer
+	backoff backoff
+
+	events   chan socketEvent
+	outbox   chan string
+	quit     chan struct{}
+	quitOnce sync.Once
+	quitting bool
+	pending  []*outgoing
+	conns    int
+	err      error
+}
+
+// newRoomSocket prepares a socket for room; since < 0 asks for no replay.
+func newRoomSocket(api *apiClient, room, since int64) *roomSocket {
+	return &roomSocket{
+		api:     api,
+		room:    room,
+		lastSeq: since,
+		dialer:  &websocket.Dialer{HandshakeTimeout: dialTimeout, Proxy: http.ProxyFromEnvironment},
+		backoff: backoff{min: 500 * time.Millisecond, max: 10 * time.Second},
+		events:  make(chan socketEvent),
+		outbox:  make(chan string),
+		quit:    make(chan struct{}),
+	}
+}
+
+// close asks run to deliver what is pending (briefly) and then close with
+// 1000. It is safe to call more than once.
+func (s *roomSocket) close() { s.quitOnce.Do(func() { close(s.quit) }) }
+
+// run connects and reconnects until ctx ends, close completes, or an error
+// that retrying cannot fix (a missing room, refused credentials).
+func (s *roomSocket) run(ctx context.Context) {
+	s.err = s.loop(ctx)
+	for _, p := range s.pending {
+		s.emit(ctx, socketEvent{kind: evDropped, text: p.text, err: errors.New("not delivered before exit")})
+	}
+	close(s.events)
+}
+
+func (s *roomSocket) loop(ctx context.Context) error {
+	renewed := false
+	for {
+		conn, err := s.dial(ctx)
+		switch status := httpStatus(err); {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil
+		case status == http.StatusUnauthorized && !renewed:
+			// The access token expired during a long session: renew it once.
+			renewed = true
+			if err := s.api.renewAccess(ctx); err != nil && httpStatus(err) != 0 {
+				return err
+			}
+			continue
+		case status >= 400 && status < 500 && status != http.StatusTooManyRequests:
+			return fmt.Errorf("connect to room %d: %w", s.room, err)
+		default:
+			if !s.wait(ctx, err) {
+				return nil
+			}
+			continue
+		}
+		renewed = false
+		started := time.Now()
+		err = s.serve(ctx, conn)
+		if err == nil {
+			return nil
+		}
+		if time.Since(started) >= stableAfter {
+			s.backoff.reset()
+		}
+		if !s.wait(ctx, err) {
+			return nil
+		}
+	}
+}
+
+// dial opens one connection. A refused handshake comes back as an apiError
+// carrying the server's status and message.
+func (s *roomSocket) dial(ctx context.Context) (*websocket.Conn, error) {
+	u := socketURL(s.api.base, s.room, s.api.access, s.lastSeq)
+	conn, resp, err := s.dialer.DialContext(ctx, u, nil)
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			raw, _ := io.ReadAll(resp.Body)
+			return nil, &apiError{Status: resp.StatusCode, Msg: errorMessage(resp.StatusCode, raw)}
+		}
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	conn.SetReadLimit(maxFrameRead)
+	return conn, nil
+}
+
+// socketURL derives the room's WebSocket URL from the server's base URL.
+// since < 0 leaves out the replay parameter.
+func socketURL(base *url.URL, room int64, token string, since int64) string {
+	u := *base
+	u.Scheme = "ws"
+	if base.Scheme == "https" {
+		u.Scheme = "wss"
+	}
+	u.Path = strings.TrimRight(base.Path, "/") + "/ws/chat/" + strconv.FormatInt(room, 10) + "/chat/"
+	u.RawPath = ""
+	q := url.Values{}
+	q.Set("token", token)
+	if since >= 0 {
+		q.Set("since", strconv.FormatInt(since, 10))
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// wait reports the drop and sleeps the backoff, still accepting typed lines.
+// It returns false when the socket should stop instead of reconnecting.
+func (s *roomSocket) wait(ctx context.Context, cause error) bool {
+	d := s.backoff.next()
+	s.emit(ctx, socketEvent{kind: evDisconnected, err: cause, retryIn: d})
+	if websocket.IsCloseError(cause, websocket.CloseMessageTooBig) {
+		// The server refused a frame as too large; resending it would only
+		// repeat the close.
+		s.dropPending(ctx, errors.New("refused by the server as too large"))
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for !s.quitting {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-s.quit:
+			s.quitting = true
+		case text := <-s.outbox:
+			s.enqueue(ctx, text)
+		case <-t.C:
+			return true
+		}
+	}
+	return false
+}
+
+// serve runs one connection: it is the connection's only writer and hands
+// what the reader goroutine gets to the consumer. It returns nil after a
+// clean close and the cause when the connection broke.
+func (s *roomSocket) serve(ctx context.Context, conn *websocket.Conn) error {
+	frames := make(chan []byte)
+	readErr := make(chan error, 1)
+	done := make(chan struct{})
+	defer close(done)
+	go readFrames(conn, frames, readErr, done)
+
+	s.conns++
+	s.emit(ctx, socketEvent{kind: evConnected, reconnect: s.conns > 1})
+	if err := s.resendPending(ctx, conn); err != nil {
+		conn.Close()
+		return err
+	}
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
+	var flushDeadline <-chan time.Time
+	quit := s.quit
+	for {
+		if s.quitting && len(s.pending) == 0 {
+			return closeConn(conn, frames, readErr)
+		}
+		select {
+		case <-ctx.Done():
+			return closeConn(conn, frames, readErr)
+		case <-quit:
+			quit, s.quitting = nil, true
+			flushDeadline = time.After(3 * time.Second)
+		case <-flushDeadline:
+			return closeConn(conn, frames, readErr)
+		case raw := <-frames:
+			s.onFrame(ctx, raw)
+		case err := <-readErr:
+			conn.Close()
+			return err
+		case text := <-s.outbox:
+			if p := s.enqueue(ctx, text); p != nil {
+				if err := writeMessage(conn, p); err != nil {
+					conn.Close()
+					return err
+				}
+			}
+		case <-ping.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+				conn.Close()
+				return fmt.Errorf("ping: %w", err)
+			}
+		}
+	}
+}
+
+// readFrames is the connection's only reader. Any frame, ping or pong
+// proves the server alive and extends the read deadline.
+func readFrames(conn *websocket.Conn, frames chan<- []byte, errc chan<- error, done <-chan struct{}) {
+	extend := func() { _ = conn.SetReadDeadline(time.Now().Add(readTimeout)) }
+	conn.SetPongHandler(func(string) error { extend(); return nil })
+	conn.SetPingHandler(func(data string) error {
+		extend()
+		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeTimeout))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
+	for {
+		extend()
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			errc <- err
+			return
+		}
+		select {
+		case frames <- data:
+		case <-done:
+			return
+		}
+	}
+}
+
+// closeConn sends close 1000 and waits briefly for the server's answer, so
+// the server sees a clean leave rather than a dropped connection.
+func closeConn(conn *websocket.Conn, frames <-chan []byte, readErr <-chan error) error {
+	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
+	_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeTimeout))
+	grace := time.NewTimer(closeGrace)
+	defer grace.Stop()
+	for {
+		select {
+		case <-frames: // late frames are of no use once leaving
+		case <-readErr:
+			return conn.Close()
+		case <-grace.C:
+			return conn.Close()
+		}
+	}
+}
+
+// onFrame drops what a replay repeats and matches echoes to pending sends.
+func (s *roomSocket) onFrame(ctx context.Context, raw []byte) {
+	var f serverFrame
+	if json.Unmarshal(raw, &f) != nil {
+		f = serverFrame{} // still passed on: tail prints every frame
+	}
+	if f.Type == "chat.message" && f.Seq > 0 {
+		if f.Seq <= s.lastSeq {
+			return
+		}
+		s.lastSeq = f.Seq
+		s.ack(f)
+	}
+	s.emit(ctx, socketEvent{kind: evFrame, frame: f, raw: raw})
+}
+
+// ack forgets the pending message that f echoes. The echo carries no
+// client_id in the original protocol, so sender and text identify it then.
+func (s *roomSocket) ack(f serverFrame) {
+	for i, p := range s.pending {
+		mine := f.ClientID != "" && f.ClientID == p.clientID
+		if f.ClientID == "" {
+			mine = strings.EqualFold(f.Sender, s.api.user.Email) && f.Message == p.text
+		}
+		if mine {
+			s.pending = append(s.pending[:i], s.pending[i+1:]...)
+			return
+		}
+	}
+}
+
+// enqueue records a typed line as pending and returns it, or nil when it was
+// refused because too much is waiting already.
+func (s *roomSocket) enqueue(ctx context.Context, text string) *outgoing {
+	if len(s.pending) >= maxPending {
+		s.emit(ctx, socketEvent{kind: evDropped, text: text, err: errors.New("too many messages waiting for the connection")})
+		return nil
+	}
+	p := &outgoing{clientID: newClientID(), text: text}
+	s.pending = append(s.pending, p)
+	return p
+}
+
+// resendPending sends, on a fresh connection, what was typed while
+// disconnected or sent without an echo; the server de-duplicates by client_id.
+func (s *roomSocket) resendPending(ctx context.Context, conn *websocket.Conn) error {
+	kept := s.pending[:0]
+	for _, p := range s.pending {
+		if p.attempts >= maxAttempts {
+			s.emit(ctx, socketEvent{kind: evDropped, text: p.text, err: errors.New("no echo after several attempts")})
+			continue
+		}
+		kept = append(kept, p)
+	}
+	s.pending = kept
+	for _, p := range s.pending {
+		if err := writeMessage(conn, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *roomSocket) dropPending(ctx context.Context, cause error) {
+	for _, p := range s.pending {
+		s.emit(ctx, socketEvent{kind: evDropped, text: p.text, err: cause})
+	}
+	s.pending = nil
+}
+
+func writeMessage(conn *websocket.Conn, p *outgoing) error {
+	p.attempts++
+	b, err := json.Marshal(clientFrame{Type: "chat.message", Message: p.text, ClientID: p.clientID})
+	if err != nil {
+		return fmt.Errorf("encode message: %w", err)
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	return nil
+}
+
+// emit hands an event to the consumer unless the client is shutting down.
+func (s *roomSocket) emit(ctx context.Context, ev socketEvent) {
+	select {
+	case s.events <- ev:
+	case <-ctx.Done():
+	}
+}
+
+// newClientID returns a random id for the protocol's client_id: 32 hex
+// characters, within its 64-character limit and unguessable by others.
+func newClientID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+// backoff spaces reconnect attempts: doubling from min to max, with jitter
+// so that many clients dropped by one server restart do not return at once.
+type backoff struct {
+	min, max time.Duration
+	n        int
+}
+
+func (b *backoff) next() time.Duration {
+	d := b.max
+	if b.n < 30 && b.min<<b.n < b.max {
+		d = b.min << b.n
+	}
+	b.n++
+	jitter := time.Duration(mrand.Int64N(int64(d)/5 + 1))
+	return d - d/10 + jitter
+}
+
+func (b *backoff) reset() { b.n = 0 }
