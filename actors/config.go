@@ -1,0 +1,75 @@
+package actors
+
+import (
+	"log/slog"
+	"time"
+
+	"livechat/persistence"
+)
+
+// Config configures the actor system. Zero fields take the defaults noted.
+type Config struct {
+	// Store is the database. Required.
+	Store *persistence.Store
+	// Writer makes messages durable. Required.
+	Writer *persistence.Writer
+	// Logger for actor events. Default slog.Default().
+	Logger *slog.Logger
+	// RequestTimeout bounds a request from an edge (REST handler) to an
+	// actor. Default 10s: far above normal latency, so a timeout means
+	// overload or a fault, never a slow fsync.
+	RequestTimeout time.Duration
+	// RoomIdleTimeout passivates a room with no sockets and no traffic.
+	// Default 2m.
+	RoomIdleTimeout time.Duration
+	// RecentMessages is how many delivered messages a room keeps in memory
+	// (encoded) for room details and reconnects. Default 256.
+	RecentMessages int
+	// DetailMessages is how many recent messages the room detail returns.
+	// Default 50 (PROTOCOL.md).
+	DetailMessages int
+	// MessageRate is the sustained chat.message rate per socket, per second.
+	// Default 20.
+	MessageRate float64
+	// MessageBurst is how many messages a socket may send at once above
+	// MessageRate. Default 40.
+	MessageBurst int
+	// StrikeBurst is how many rejected frames (invalid or over the rate) a
+	// socket may send before it is closed with 1008; one strike is forgiven
+	// per second. Default 10.
+	StrikeBurst int
+	// BacklogChunk is how many stored messages a reconnect reads at a time.
+	// Default 256.
+	BacklogChunk int
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 10 * time.Second
+	}
+	if c.RoomIdleTimeout <= 0 {
+		c.RoomIdleTimeout = 2 * time.Minute
+	}
+	if c.RecentMessages <= 0 {
+		c.RecentMessages = 256
+	}
+	if c.DetailMessages <= 0 {
+		c.DetailMessages = 50
+	}
+	c.RecentMessages = max(c.RecentMessages, c.DetailMessages)
+	if c.MessageRate <= 0 {
+		c.MessageRate = 20
+	}
+	if c.MessageBurst <= 0 {
+		c.MessageBurst = 40
+	}
+	if c.StrikeBurst <= 0 {
+		c.StrikeBurst = 10
+	}
+	if c.BacklogChunk <= 0 {
+		c.BacklogChunk = 256
+	}
+}

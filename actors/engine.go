@@ -1,0 +1,171 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"livechat/actors/pb"
+	pspb "livechat/persistence/pb"
+)
+
+// Engine is the actor system's facade for the edges.
+type Engine struct {
+	cfg    Config
+	log    *slog.Logger
+	system *actor.ActorSystem
+	root   *actor.RootContext
+	hub    *actor.PID
+	dir    *actor.PID
+}
+
+// Errors of account requests.
+var (
+	// ErrEmailTaken means another account has that email.
+	ErrEmailTaken = errors.New("actors: email already registered")
+	// ErrUserNotFound means the user does not exist.
+	ErrUserNotFound = errors.New("actors: user not found")
+)
+
+// NewEngine starts the actor system.
+func NewEngine(cfg Config) (*Engine, error) {
+	if cfg.Store == nil || cfg.Writer == nil {
+		return nil, errors.New("actors: Store and Writer are required")
+	}
+	cfg.setDefaults()
+	e := &Engine{cfg: cfg, log: cfg.Logger}
+	e.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return cfg.Logger.With("component", "actor")
+	}))
+	e.root = e.system.Root
+	// A room that panics is stopped, not restarted in place: the hub drains
+	// its writes and reloads it from the store on the next message.
+	stopOnPanic := actor.NewOneForOneStrategy(10, time.Second, func(reason any) actor.Directive {
+		e.log.Error("room crashed", "reason", fmt.Sprint(reason))
+		return actor.StopDirective
+	})
+	var err error
+	e.hub, err = e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newHub(e) },
+		actor.WithSupervisor(stopOnPanic)), "rooms")
+	if err != nil {
+		return nil, fmt.Errorf("actors: spawn hub: %w", err)
+	}
+	e.dir, err = e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newDirectory(e) }), "users")
+	if err != nil {
+		return nil, fmt.Errorf("actors: spawn directory: %w", err)
+	}
+	return e, nil
+}
+
+// request sends msg to pid and waits for the answer, bounded by RequestTimeout.
+func (e *Engine) request(pid *actor.PID, msg any) (any, error) {
+	res, err := e.root.RequestFuture(pid, msg, e.cfg.RequestTimeout).Result()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return res, nil
+}
+
+// Post stores a message in its room and delivers it to the room's sockets.
+// It returns once the message is durable. duplicate is true when a message
+// with the same client_id was stored before; the original is returned.
+func (e *Engine) Post(p *pb.Post) (msg *pspb.Message, duplicate bool, err error) {
+	res, err := e.request(e.hub, p)
+	if err != nil {
+		return nil, false, err
+	}
+	posted, ok := res.(*pb.Posted)
+	if !ok {
+		return nil, false, ErrUnavailable
+	}
+	if err := codeError(posted.ErrorCode); err != nil {
+		return nil, false, err
+	}
+	return posted.Message, posted.Duplicate, nil
+}
+
+// RoomState returns a room's recent messages and online users.
+func (e *Engine) RoomState(room int64) (*pb.RoomState, error) {
+	res, err := e.request(e.hub, &pb.GetRoomState{Room: room})
+	if err != nil {
+		return nil, err
+	}
+	st, ok := res.(*pb.RoomState)
+	if !ok {
+		return nil, ErrUnavailable
+	}
+	return st, codeError(st.ErrorCode)
+}
+
+// Register creates an account (the password already hashed).
+func (e *Engine) Register(u *pspb.User) (*pspb.User, error) {
+	return e.userRequest(&pb.Register{User: u})
+}
+
+// UpdateProfile changes a user's nickname and/or picture.
+func (e *Engine) UpdateProfile(up *pb.UpdateProfile) (*pspb.User, error) {
+	return e.userRequest(up)
+}
+
+func (e *Engine) userRequest(msg any) (*pspb.User, error) {
+	res, err := e.request(e.dir, msg)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := res.(*pb.UserResult)
+	if !ok {
+		return nil, ErrUnavailable
+	}
+	switch r.ErrorCode {
+	case "":
+		return r.User, nil
+	case CodeConflict:
+		return nil, ErrEmailTaken
+	case CodeNotFound:
+		return nil, ErrUserNotFound
+	default:
+		return nil, ErrUnavailable
+	}
+}
+
+// Session is the handle of one socket's session actor.
+type Session struct {
+	e   *Engine
+	pid *actor.PID
+}
+
+// OpenSession starts the session actor of a socket connected to room.
+// since < 0 means live messages only.
+func (e *Engine) OpenSession(room int64, user *pb.Sender, since int64, sink Sink) *Session {
+	pid := e.root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+		return newSession(e, room, user, since, sink)
+	}))
+	return &Session{e: e, pid: pid}
+}
+
+// Message passes a chat message read from the socket.
+func (s *Session) Message(text, clientID string) {
+	s.e.root.Send(s.pid, &pb.Inbound{Text: text, ClientId: clientID})
+}
+
+// Invalid reports a frame the edge rejected, with what was wrong.
+func (s *Session) Invalid(reason string) {
+	s.e.root.Send(s.pid, &pb.Inbound{Invalid: reason})
+}
+
+// Close ends the session after the frames already passed; it leaves its
+// room. Call it once the socket's read loop has ended.
+func (s *Session) Close() {
+	s.e.root.Poison(s.pid)
+}
+
+// Shutdown stops every actor, waiting for rooms to finish what they hold.
+// Close sockets first; close the writer and store after.
+func (e *Engine) Shutdown() {
+	_ = e.root.PoisonFuture(e.hub).Wait()
+	_ = e.root.PoisonFuture(e.dir).Wait()
+	e.system.Shutdown()
+}

@@ -1,0 +1,122 @@
+package actors
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"livechat/persistence/pb"
+)
+
+// TimeLayout is the wire format of timestamps: RFC 3339, milliseconds, UTC.
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// FormatTime formats a unix-microsecond timestamp for the wire.
+func FormatTime(us int64) string {
+	return time.UnixMicro(us).UTC().Format(TimeLayout)
+}
+
+// MessageFrame encodes a chat.message frame. The first five keys are the
+// original service's; id, room, seq and created_at are LiveChat's.
+func MessageFrame(m *pb.Message) []byte {
+	b := make([]byte, 0, 160+len(m.Text)+len(m.SenderEmail)+len(m.Nickname)+len(m.ProfilePicture))
+	b = append(b, `{"type":"chat.message","message":`...)
+	b = AppendJSONString(b, m.Text)
+	b = append(b, `,"sender":`...)
+	b = AppendJSONString(b, m.SenderEmail)
+	b = append(b, `,"nickname":`...)
+	b = AppendJSONString(b, m.Nickname)
+	b = append(b, `,"profile_picture_url":`...)
+	b = appendPicture(b, m.ProfilePicture)
+	b = append(b, `,"id":`...)
+	b = strconv.AppendInt(b, m.Id, 10)
+	b = append(b, `,"room":`...)
+	b = strconv.AppendInt(b, m.Room, 10)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendInt(b, m.Seq, 10)
+	b = append(b, `,"created_at":"`...)
+	b = time.UnixMicro(m.CreatedAtUs).UTC().AppendFormat(b, TimeLayout)
+	return append(b, `"}`...)
+}
+
+// PresenceFrame encodes chat.user.join or chat.user.leave.
+func PresenceFrame(join bool, nickname string) []byte {
+	kind := "chat.user.leave"
+	if join {
+		kind = "chat.user.join"
+	}
+	b := append(make([]byte, 0, 48+len(nickname)), `{"type":"`...)
+	b = append(b, kind...)
+	b = append(b, `","username":`...)
+	b = AppendJSONString(b, nickname)
+	return append(b, '}')
+}
+
+// ErrorFrame encodes a chat.error frame.
+func ErrorFrame(errorType, message string) []byte {
+	b := append(make([]byte, 0, 64+len(message)), `{"type":"chat.error","error_type":`...)
+	b = AppendJSONString(b, errorType)
+	b = append(b, `,"message":`...)
+	b = AppendJSONString(b, message)
+	return append(b, '}')
+}
+
+func appendPicture(b []byte, picture string) []byte {
+	if picture == "" {
+		return append(b, "null"...)
+	}
+	return AppendJSONString(b, "/media/"+picture)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD
+// and U+2028/U+2029 are escaped, as encoding/json does, so that frames are
+// valid JSON and safe to embed in JavaScript.
+func AppendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

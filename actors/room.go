@@ -1,0 +1,155 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"livechat/actors/pb"
+	pspb "livechat/persistence/pb"
+)
+
+// room is the actor that owns one chat room: it assigns seq, hands messages
+// to the writer, and delivers each durable message, encoded once, to every
+// member in seq order.
+type room struct {
+	e    *Engine
+	id   int64
+	meta *pspb.Room
+
+	nextSeq   int64 // last seq assigned
+	delivered int64 // last seq delivered (durable)
+	recent    *ring
+	pending   []*pendingPost // assigned, waiting for the writer, in seq order
+	clientIDs map[clientKey]int64
+
+	members
+	lastActive  time.Time
+	idleTimer   *time.Timer
+	passivating bool
+}
+
+// pendingPost is a message waiting to become durable.
+type pendingPost struct {
+	msg     *pspb.Message
+	replyTo *actor.PID
+	dups    []*actor.PID // client_id resends waiting for the same message
+}
+
+type clientKey struct {
+	user int64
+	id   string
+}
+
+func newRoom(e *Engine, st *roomState) *room {
+	r := &room{
+		e: e, id: st.room.Id, meta: st.room,
+		nextSeq: st.lastSeq, delivered: st.lastSeq,
+		recent:    newRing(e.cfg.RecentMessages),
+		clientIDs: make(map[clientKey]int64),
+		members:   newMembers(),
+	}
+	for _, m := range st.recent {
+		r.remember(m, MessageFrame(m))
+	}
+	return r
+}
+
+// Receive implements actor.Actor.
+func (r *room) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		r.onStarted(ctx)
+	case *actor.Stopping:
+		r.onStopping(ctx)
+	case *idleTick:
+		r.onIdleTick(ctx)
+		return // timers are not activity
+	case *passivate:
+		r.onPassivate(ctx)
+		return
+	case *pb.Post:
+		r.onPost(ctx, m)
+	case *persisted:
+		r.onPersisted(ctx, m)
+	case *localJoin:
+		r.onJoin(ctx, m)
+	case *pb.Leave:
+		r.onLeave(ctx)
+	case *caughtUp:
+		r.onCaughtUp(m)
+	case *pb.GetRoomState:
+		r.onGetState(ctx)
+	}
+	r.lastActive = time.Now()
+}
+
+func (r *room) onStarted(ctx actor.Context) {
+	r.lastActive = time.Now()
+	r.scheduleIdleCheck(ctx)
+}
+
+// onStopping runs on passivation, shutdown and crash. Remaining members are
+// told to reconnect; posts still waiting for the disk are answered with an
+// error (they may still be stored: a client_id resend is deduplicated).
+func (r *room) onStopping(ctx actor.Context) {
+	if r.idleTimer != nil {
+		r.idleTimer.Stop()
+	}
+	for _, m := range r.list {
+		m.sink.Close(CloseInternal, "room restarted, reconnect with since")
+	}
+	for _, p := range r.pending {
+		r.reply(ctx, p.replyTo, &pb.Posted{ErrorCode: CodeUnavailable})
+		for _, d := range p.dups {
+			r.reply(ctx, d, &pb.Posted{ErrorCode: CodeUnavailable})
+		}
+	}
+	r.pending = nil
+}
+
+// scheduleIdleCheck arms the passivation timer. It is our own timer rather
+// than SetReceiveTimeout, whose implementation races (protoactor-go #1139).
+func (r *room) scheduleIdleCheck(ctx actor.Context) {
+	self, root := ctx.Self(), r.e.root
+	r.idleTimer = time.AfterFunc(r.e.cfg.RoomIdleTimeout, func() { root.Send(self, &idleTick{}) })
+}
+
+func (r *room) idle() bool {
+	return len(r.list) == 0 && len(r.pending) == 0 && time.Since(r.lastActive) >= r.e.cfg.RoomIdleTimeout
+}
+
+func (r *room) onIdleTick(ctx actor.Context) {
+	if r.idle() && !r.passivating {
+		r.passivating = true
+		ctx.Send(ctx.Parent(), &roomIdle{id: r.id})
+		return
+	}
+	r.scheduleIdleCheck(ctx)
+}
+
+// onPassivate stops the room if nothing arrived since it asked to; otherwise
+// the hub reinstates it.
+func (r *room) onPassivate(ctx actor.Context) {
+	r.passivating = false
+	if len(r.list) == 0 && len(r.pending) == 0 && time.Since(r.lastActive) >= r.e.cfg.RoomIdleTimeout {
+		ctx.Stop(ctx.Self())
+		return
+	}
+	ctx.Send(ctx.Parent(), &stillActive{id: r.id})
+	r.scheduleIdleCheck(ctx)
+}
+
+func (r *room) onGetState(ctx actor.Context) {
+	st := &pb.RoomState{Online: r.onlineNicknames()}
+	for _, rc := range r.recent.last(r.e.cfg.DetailMessages) {
+		st.Recent = append(st.Recent, rc.msg)
+	}
+	ctx.Respond(st)
+}
+
+func (r *room) reply(ctx actor.Context, to *actor.PID, msg any) {
+	if to != nil {
+		ctx.Send(to, msg)
+	}
+}

@@ -1,0 +1,191 @@
+package actors
+
+import (
+	"slices"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"livechat/actors/pb"
+)
+
+// member is one session in a room.
+type member struct {
+	pid  *actor.PID
+	user *pb.Sender
+	sink Sink
+	// catchingUp is set while a reconnect backlog is read from the store;
+	// live frames wait in held so that they follow the backlog.
+	catchingUp bool
+	held       [][]byte
+}
+
+// presence counts a user's sockets in the room: join and leave are
+// announced once per user, not per socket.
+type presence struct {
+	nickname string
+	sockets  int
+}
+
+// members is the room's membership: a slice for fast fan-out plus indexes.
+type members struct {
+	list   []*member
+	index  map[string]int // pid id → position in list
+	online map[int64]*presence
+}
+
+func newMembers() members {
+	return members{index: make(map[string]int), online: make(map[int64]*presence)}
+}
+
+func (ms *members) add(m *member) {
+	ms.index[m.pid.Id] = len(ms.list)
+	ms.list = append(ms.list, m)
+}
+
+func (ms *members) remove(pid *actor.PID) *member {
+	i, ok := ms.index[pid.Id]
+	if !ok {
+		return nil
+	}
+	m := ms.list[i]
+	last := len(ms.list) - 1
+	ms.list[i] = ms.list[last]
+	ms.index[ms.list[i].pid.Id] = i
+	ms.list[last] = nil
+	ms.list = ms.list[:last]
+	delete(ms.index, pid.Id)
+	return m
+}
+
+// broadcast hands frame to every member but except. No allocation per
+// member: every sink receives the same bytes.
+func (ms *members) broadcast(frame []byte, except *member) {
+	for _, m := range ms.list {
+		switch {
+		case m == except:
+		case m.catchingUp:
+			m.held = append(m.held, frame)
+		default:
+			m.sink.Send(frame)
+		}
+	}
+}
+
+func (ms *members) onlineNicknames() []string {
+	type entry struct {
+		id   int64
+		nick string
+	}
+	es := make([]entry, 0, len(ms.online))
+	for id, p := range ms.online {
+		es = append(es, entry{id, p.nickname})
+	}
+	slices.SortFunc(es, func(a, b entry) int { return int(a.id - b.id) })
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.nick
+	}
+	return out
+}
+
+// onJoin adds a session. With since >= 0 the member first receives every
+// delivered message after since, then live ones, with no gap or duplicate.
+func (r *room) onJoin(ctx actor.Context, j *localJoin) {
+	m := &member{pid: ctx.Sender(), user: j.User, sink: j.sink}
+	if m.pid == nil {
+		return
+	}
+	if _, dup := r.index[m.pid.Id]; dup {
+		return
+	}
+	p := r.online[j.User.UserId]
+	if p == nil {
+		p = &presence{nickname: j.User.Nickname}
+		r.online[j.User.UserId] = p
+		r.broadcast(PresenceFrame(true, p.nickname), nil)
+	}
+	p.sockets++
+	r.add(m)
+	ctx.Respond(&pb.Joined{Room: r.id, LastSeq: r.delivered})
+	if j.Since >= 0 && j.Since < r.delivered {
+		r.sendBacklog(ctx, m, j.Since)
+	}
+}
+
+// sendBacklog sends what a reconnecting member missed: from the ring when it
+// still holds everything after since, otherwise from the store in a
+// goroutine while live frames are held.
+func (r *room) sendBacklog(ctx actor.Context, m *member, since int64) {
+	if oldest := r.recent.oldestSeq(); oldest != 0 && since+1 >= oldest {
+		frames := make([][]byte, 0, r.delivered-since)
+		for i := int(since + 1 - oldest); i < r.recent.len(); i++ {
+			frames = append(frames, r.recent.at(i).frame)
+		}
+		for _, f := range frames {
+			m.sink.Send(f)
+		}
+		return
+	}
+	m.catchingUp = true
+	go loadBacklog(r.e, ctx.Self(), m.pid, m.sink, r.id, since, r.delivered)
+}
+
+// loadBacklog runs outside the actor: it reads (since, upTo] from the store
+// in chunks, queues the frames and reports back to the room.
+func loadBacklog(e *Engine, room, member *actor.PID, sink Sink, roomID, since, upTo int64) {
+	defer e.root.Send(room, &caughtUp{member: member})
+	for since < upTo {
+		msgs, err := e.cfg.Store.MessagesAfter(roomID, since, e.cfg.BacklogChunk)
+		if err != nil {
+			e.log.Error("room: backlog read failed", "room", roomID, "err", err)
+			sink.Close(CloseInternal, "history unavailable, reconnect")
+			return
+		}
+		if len(msgs) == 0 {
+			return
+		}
+		frames := make([][]byte, 0, len(msgs))
+		for _, msg := range msgs {
+			if msg.Seq > upTo {
+				break
+			}
+			frames = append(frames, MessageFrame(msg))
+			since = msg.Seq
+		}
+		if !sink.SendBacklog(frames) {
+			return
+		}
+		if len(frames) < len(msgs) {
+			return
+		}
+	}
+}
+
+func (r *room) onCaughtUp(c *caughtUp) {
+	i, ok := r.index[c.member.Id]
+	if !ok {
+		return
+	}
+	m := r.list[i]
+	for _, f := range m.held {
+		m.sink.Send(f)
+	}
+	m.held, m.catchingUp = nil, false
+}
+
+// onLeave removes the sending session; the user's last socket announces
+// the leave to the others.
+func (r *room) onLeave(ctx actor.Context) {
+	m := r.remove(ctx.Sender())
+	if m == nil {
+		return
+	}
+	p := r.online[m.user.UserId]
+	if p == nil {
+		return
+	}
+	if p.sockets--; p.sockets == 0 {
+		delete(r.online, m.user.UserId)
+		r.broadcast(PresenceFrame(false, p.nickname), nil)
+	}
+}

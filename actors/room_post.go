@@ -1,0 +1,105 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"livechat/actors/pb"
+	pspb "livechat/persistence/pb"
+)
+
+// onPost assigns the next seq and hands the message to the writer. Nothing
+// is delivered until the writer confirms it durable (onPersisted), so a
+// client never sees a message a crash could take back.
+func (r *room) onPost(ctx actor.Context, p *pb.Post) {
+	if p.ClientId != "" {
+		if seq, ok := r.clientIDs[clientKey{p.Sender.UserId, p.ClientId}]; ok {
+			r.answerDuplicate(ctx, seq, ctx.Sender())
+			return
+		}
+	}
+	r.nextSeq++
+	m := &pspb.Message{
+		Id:             r.e.cfg.Store.NextMessageID(),
+		Room:           r.id,
+		Seq:            r.nextSeq,
+		SenderId:       p.Sender.UserId,
+		SenderEmail:    p.Sender.Email,
+		Nickname:       p.Sender.Nickname,
+		ProfilePicture: p.Sender.ProfilePicture,
+		Text:           p.Text,
+		ClientId:       p.ClientId,
+		CreatedAtUs:    time.Now().UnixMicro(),
+	}
+	r.pending = append(r.pending, &pendingPost{msg: m, replyTo: ctx.Sender()})
+	if m.ClientId != "" {
+		r.clientIDs[clientKey{m.SenderId, m.ClientId}] = m.Seq
+	}
+	self, root, seq := ctx.Self(), r.e.root, m.Seq
+	r.e.cfg.Writer.Append([]*pspb.Message{m}, func(err error) {
+		root.Send(self, &persisted{seq: seq, err: err})
+	})
+}
+
+// answerDuplicate answers a client_id resend with the original message, once
+// it is durable.
+func (r *room) answerDuplicate(ctx actor.Context, seq int64, to *actor.PID) {
+	if seq > r.delivered {
+		for _, p := range r.pending {
+			if p.msg.Seq == seq {
+				p.dups = append(p.dups, to)
+				return
+			}
+		}
+	}
+	if rc, ok := r.recent.find(seq); ok {
+		r.reply(ctx, to, &pb.Posted{Message: rc.msg, Duplicate: true})
+	}
+}
+
+// onPersisted delivers a durable message: encode once, hand the same bytes
+// to every member, then answer the poster. The writer confirms in append
+// order, so p is always the oldest pending post.
+func (r *room) onPersisted(ctx actor.Context, done *persisted) {
+	if len(r.pending) == 0 || r.pending[0].msg.Seq != done.seq {
+		r.e.log.Error("room: confirmation out of order", "room", r.id, "seq", done.seq)
+		ctx.Stop(ctx.Self())
+		return
+	}
+	p := r.pending[0]
+	r.pending[0] = nil
+	r.pending = r.pending[1:]
+	if done.err != nil {
+		// The store failed: answer, then restart from what is stored so seq
+		// stays gap-free.
+		r.e.log.Error("room: write failed", "room", r.id, "seq", done.seq, "err", done.err)
+		r.reply(ctx, p.replyTo, &pb.Posted{ErrorCode: CodeUnavailable})
+		ctx.Stop(ctx.Self())
+		return
+	}
+	frame := MessageFrame(p.msg)
+	r.delivered = p.msg.Seq
+	r.remember(p.msg, frame)
+	r.broadcast(frame, nil)
+	r.reply(ctx, p.replyTo, &pb.Posted{Message: p.msg})
+	for _, d := range p.dups {
+		r.reply(ctx, d, &pb.Posted{Message: p.msg, Duplicate: true})
+	}
+}
+
+// remember keeps a delivered message in the ring. A client_id is remembered
+// as long as its message is: older resends are caught at the edge, which
+// checks the store before posting.
+func (r *room) remember(m *pspb.Message, frame []byte) {
+	ev := r.recent.push(recent{msg: m, frame: frame})
+	if ev.msg != nil && ev.msg.ClientId != "" {
+		k := clientKey{ev.msg.SenderId, ev.msg.ClientId}
+		if r.clientIDs[k] == ev.msg.Seq {
+			delete(r.clientIDs, k)
+		}
+	}
+	if m.ClientId != "" {
+		r.clientIDs[clientKey{m.SenderId, m.ClientId}] = m.Seq
+	}
+}

@@ -1,0 +1,110 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/time/rate"
+
+	"livechat/actors/pb"
+)
+
+// session is the actor behind one WebSocket. It joins its room on start and
+// leaves on stop, applies the per-connection rate limit, and forwards valid
+// chat messages straight to its room actor. The socket's reader and writer
+// live in package api; this actor never touches the network.
+type session struct {
+	e       *Engine
+	room    int64
+	user    *pb.Sender
+	since   int64
+	sink    Sink
+	roomPID *actor.PID // set once the room answered the join
+
+	messages *rate.Limiter // chat messages
+	strikes  *rate.Limiter // rejected frames; empty means close 1008
+}
+
+func newSession(e *Engine, room int64, user *pb.Sender, since int64, sink Sink) *session {
+	return &session{
+		e: e, room: room, user: user, since: since, sink: sink,
+		messages: rate.NewLimiter(rate.Limit(e.cfg.MessageRate), e.cfg.MessageBurst),
+		strikes:  rate.NewLimiter(rate.Every(time.Second), e.cfg.StrikeBurst),
+	}
+}
+
+// Receive implements actor.Actor.
+func (s *session) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.onStarted(ctx)
+	case *actor.Stopping:
+		s.onStopping(ctx)
+	case *pb.Joined:
+		s.onJoined(ctx, m)
+	case *pb.Inbound:
+		s.onInbound(ctx, m)
+	case *pb.Posted:
+		s.onPosted(m)
+	}
+}
+
+func (s *session) onStarted(ctx actor.Context) {
+	ctx.Request(s.e.hub, &localJoin{Join: &pb.Join{Room: s.room, User: s.user, Since: s.since}, sink: s.sink})
+}
+
+func (s *session) onJoined(ctx actor.Context, j *pb.Joined) {
+	if j.Room == 0 {
+		s.sink.Close(CloseInternal, "room unavailable")
+		return
+	}
+	s.roomPID = ctx.Sender()
+}
+
+// onStopping leaves the room. Before the join was answered the leave goes
+// through the hub, behind the join.
+func (s *session) onStopping(ctx actor.Context) {
+	if s.roomPID != nil {
+		ctx.Request(s.roomPID, &pb.Leave{Room: s.room})
+		return
+	}
+	ctx.Request(s.e.hub, &pb.Leave{Room: s.room})
+}
+
+func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
+	if in.Invalid != "" {
+		s.reject(ErrorInvalid, in.Invalid)
+		return
+	}
+	if !s.messages.Allow() {
+		s.reject(ErrorRateLimited, "rate limit exceeded: message dropped, slow down")
+		return
+	}
+	post := &pb.Post{Room: s.room, Sender: s.user, Text: in.Text, ClientId: in.ClientId}
+	if s.roomPID != nil {
+		ctx.Request(s.roomPID, post)
+		return
+	}
+	ctx.Request(s.e.hub, post)
+}
+
+// reject answers a bad or excess frame with chat.error; a client that keeps
+// at it is closed with 1008.
+func (s *session) reject(errorType, msg string) {
+	if !s.strikes.Allow() {
+		s.sink.Close(ClosePolicy, "too many invalid or rate-limited frames")
+		return
+	}
+	s.sink.Send(ErrorFrame(errorType, msg))
+}
+
+// onPosted handles the room's answer: the sender already received its
+// message with everyone else, so only resends and failures need a frame.
+func (s *session) onPosted(p *pb.Posted) {
+	switch {
+	case p.ErrorCode != "":
+		s.sink.Send(ErrorFrame(ErrorUnavailable, "message not stored, send it again (same client_id)"))
+	case p.Duplicate:
+		s.sink.Send(MessageFrame(p.Message))
+	}
+}

@@ -1,0 +1,30 @@
+package actors
+
+// Sink is where a session's outgoing frames go: the connection's outbound
+// queue. Package api implements it over a WebSocket.
+type Sink interface {
+	// Send queues frame and returns at once. The frame's bytes are shared
+	// with other sinks and must not be modified. It returns false when the
+	// sink is closed or over its byte limit (the sink then closes itself as a
+	// slow consumer).
+	Send(frame []byte) bool
+	// SendBacklog queues frames of a reconnect backlog, waiting (outside any
+	// actor) while the queue is full. It returns false if the sink closed.
+	SendBacklog(frames [][]byte) bool
+	// Close closes the connection with a WebSocket close code and a short
+	// reason. It is idempotent.
+	Close(code int, reason string)
+}
+
+// Close codes used by the actors.
+const (
+	// CloseGoingAway is sent to every socket when the server shuts down.
+	CloseGoingAway = 1001
+	// ClosePolicy is sent to a client that floods or keeps sending bad frames.
+	ClosePolicy = 1008
+	// CloseInternal is sent when the room behind a socket crashed; clients
+	// reconnect with since= and lose nothing.
+	CloseInternal = 1011
+	// CloseSlowConsumer is sent to a client whose outbound queue overflowed.
+	CloseSlowConsumer = 4008
+)

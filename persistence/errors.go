@@ -1,0 +1,15 @@
+package persistence
+
+import "errors"
+
+// Sentinel errors returned by the store. Callers test them with errors.Is.
+var (
+	// ErrNotFound means the record does not exist.
+	ErrNotFound = errors.New("persistence: not found")
+	// ErrEmailTaken means another account already has that email.
+	ErrEmailTaken = errors.New("persistence: email already registered")
+	// ErrPostTaken means another room already exists for that post.
+	ErrPostTaken = errors.New("persistence: room for post exists")
+	// ErrClosed means the store or writer has been closed.
+	ErrClosed = errors.New("persistence: closed")
+)

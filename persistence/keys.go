@@ -1,0 +1,92 @@
+package persistence
+
+import (
+	"encoding/binary"
+	"strings"
+)
+
+// Key layout. Every query is one prefix scan or one point read; integers are
+// big-endian so that byte order is numeric order.
+//
+//	u/<id>                       → User
+//	ue/<lower(email)>            → user id
+//	r/<id>                       → Room
+//	rp/<post>                    → room id
+//	m/<room>/<seq>               → Message
+//	mc/<room>/<user>/<client_id> → seq (client_id idempotency)
+//	rt/<jti>                     → revoked refresh token (expires with the token)
+//	meta/schema, meta/secret, meta/next/<kind>
+var (
+	prefixUser       = []byte("u/")
+	prefixUserEmail  = []byte("ue/")
+	prefixRoom       = []byte("r/")
+	prefixRoomPost   = []byte("rp/")
+	prefixMessage    = []byte("m/")
+	prefixClientID   = []byte("mc/")
+	prefixRevoked    = []byte("rt/")
+	keySchema        = []byte("meta/schema")
+	keySecret        = []byte("meta/secret")
+	keyNextUser      = []byte("meta/next/user")
+	keyNextRoom      = []byte("meta/next/room")
+	keyMaxMessageID  = []byte("meta/next/message")
+	schemaVersion    = uint64(1)
+	maxSeq           = ^uint64(0) >> 1
+	messageKeyLength = len(prefixMessage) + 8 + 1 + 8
+)
+
+func appendUint64(b []byte, v uint64) []byte {
+	return binary.BigEndian.AppendUint64(b, v)
+}
+
+func idKey(prefix []byte, id int64) []byte {
+	return appendUint64(append(make([]byte, 0, len(prefix)+8), prefix...), uint64(id))
+}
+
+func userKey(id int64) []byte { return idKey(prefixUser, id) }
+func roomKey(id int64) []byte { return idKey(prefixRoom, id) }
+func postKey(post int64) []byte {
+	return idKey(prefixRoomPost, post)
+}
+
+func emailKey(email string) []byte {
+	return append(append([]byte{}, prefixUserEmail...), strings.ToLower(email)...)
+}
+
+// roomMessagesPrefix is m/<room>/, the prefix of every message of a room.
+func roomMessagesPrefix(room int64) []byte {
+	return append(idKey(prefixMessage, room), '/')
+}
+
+// MessageKey returns the key of message seq in room.
+func MessageKey(room, seq int64) []byte {
+	return appendUint64(roomMessagesPrefix(room), uint64(seq))
+}
+
+// ParseMessageKey is the inverse of MessageKey.
+func ParseMessageKey(k []byte) (room, seq int64, ok bool) {
+	if len(k) != messageKeyLength || string(k[:len(prefixMessage)]) != string(prefixMessage) || k[len(prefixMessage)+8] != '/' {
+		return 0, 0, false
+	}
+	r := binary.BigEndian.Uint64(k[len(prefixMessage):])
+	s := binary.BigEndian.Uint64(k[len(prefixMessage)+9:])
+	if r > maxSeq || s > maxSeq {
+		return 0, 0, false
+	}
+	return int64(r), int64(s), true
+}
+
+func clientIDKey(room, user int64, clientID string) []byte {
+	k := appendUint64(append(idKey(prefixClientID, room), '/'), uint64(user))
+	return append(append(k, '/'), clientID...)
+}
+
+func revokedKey(jti string) []byte {
+	return append(append([]byte{}, prefixRevoked...), jti...)
+}
+
+func decodeUint64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}

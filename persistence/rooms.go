@@ -1,0 +1,73 @@
+package persistence
+
+import (
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"livechat/persistence/pb"
+)
+
+// CreateRoom stores r with a new id (written into r). A room with a post
+// fails with ErrPostTaken when another room has the same post.
+func (s *Store) CreateRoom(r *pb.Room) error {
+	err := s.update(func(txn *badger.Txn) error {
+		if r.Post != 0 {
+			if _, err := txn.Get(postKey(r.Post)); err == nil {
+				return ErrPostTaken
+			} else if err != badger.ErrKeyNotFound {
+				return err
+			}
+		}
+		id, err := nextCounter(txn, keyNextRoom)
+		if err != nil {
+			return err
+		}
+		r.Id = id
+		if r.Post != 0 {
+			if err := txn.Set(postKey(r.Post), appendUint64(nil, uint64(id))); err != nil {
+				return err
+			}
+		}
+		return setProto(txn, roomKey(id), r)
+	})
+	if err != nil {
+		return fmt.Errorf("create room: %w", err)
+	}
+	return nil
+}
+
+// RoomByID returns the room with id, or ErrNotFound.
+func (s *Store) RoomByID(id int64) (*pb.Room, error) {
+	r := &pb.Room{}
+	err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, roomKey(id), r) })
+	if err != nil {
+		return nil, fmt.Errorf("room %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// Rooms returns up to limit rooms with id > after, by id ascending.
+func (s *Store) Rooms(after int64, limit int) ([]*pb.Room, error) {
+	var rooms []*pb.Room
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: min(limit, 100), Prefix: prefixRoom})
+		defer it.Close()
+		start := after + 1
+		if start < 1 {
+			start = 1
+		}
+		for it.Seek(roomKey(start)); it.Valid() && len(rooms) < limit; it.Next() {
+			r := &pb.Room{}
+			if err := it.Item().Value(func(b []byte) error { return unmarshal(b, r) }); err != nil {
+				return err
+			}
+			rooms = append(rooms, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list rooms: %w", err)
+	}
+	return rooms, nil
+}

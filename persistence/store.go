@@ -1,0 +1,221 @@
+package persistence
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+)
+
+// Durability says when a write counts as done.
+type Durability string
+
+const (
+	// DurabilityFsync syncs every group commit to disk: no acknowledged
+	// message is lost, even on power failure.
+	DurabilityFsync Durability = "fsync"
+	// DurabilityOS leaves flushing to the operating system: acknowledged
+	// messages survive a killed process, not a power failure.
+	DurabilityOS Durability = "os"
+)
+
+// Config configures a Store.
+type Config struct {
+	// Dir is the data directory. Required unless InMemory.
+	Dir string
+	// InMemory keeps everything in memory (tests). Default false.
+	InMemory bool
+	// Durability is DurabilityFsync (default) or DurabilityOS.
+	Durability Durability
+	// Logger receives Badger's warnings and errors. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is LiveChat's database.
+type Store struct {
+	db     *badger.DB
+	log    *slog.Logger
+	nextID atomic.Int64 // last message id handed out
+}
+
+// Open opens (creating if needed) the database described by cfg.
+func Open(cfg Config) (*Store, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Durability == "" {
+		cfg.Durability = DurabilityFsync
+	}
+	if cfg.Durability != DurabilityFsync && cfg.Durability != DurabilityOS {
+		return nil, fmt.Errorf("persistence: unknown durability %q (want fsync or os)", cfg.Durability)
+	}
+	opts := badger.DefaultOptions(cfg.Dir).
+		WithInMemory(cfg.InMemory).
+		WithSyncWrites(cfg.Durability == DurabilityFsync).
+		WithLogger(badgerLogger{cfg.Logger}).
+		WithNumVersionsToKeep(1).
+		WithMetricsEnabled(false)
+	if cfg.InMemory {
+		opts.Dir, opts.ValueDir = "", ""
+		opts = opts.WithMemTableSize(8 << 20)
+	}
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open badger: %w", err)
+	}
+	s := &Store{db: db, log: cfg.Logger}
+	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) init() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		v, err := getUint64(txn, keySchema)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			if err := txn.Set(keySchema, appendUint64(nil, schemaVersion)); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case v != schemaVersion:
+			return fmt.Errorf("persistence: schema version %d, this build reads %d", v, schemaVersion)
+		}
+		maxID, err := getUint64(txn, keyMaxMessageID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		s.nextID.Store(int64(maxID))
+		return nil
+	})
+}
+
+// Close closes the database. Close the Writer first.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close badger: %w", err)
+	}
+	return nil
+}
+
+// Secret returns the token signing secret kept in the database, creating a
+// random one on first use.
+func (s *Store) Secret() ([]byte, error) {
+	var secret []byte
+	err := s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(keySecret)
+		if err == nil {
+			secret, err = item.ValueCopy(nil)
+			return err
+		}
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return err
+		}
+		return txn.Set(keySecret, secret)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("persistence: secret: %w", err)
+	}
+	return secret, nil
+}
+
+// RevokeToken records that the token with this jti may no longer be used.
+// The record expires with the token.
+func (s *Store) RevokeToken(jti string, expires time.Time) error {
+	ttl := time.Until(expires)
+	if ttl <= 0 {
+		return nil
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		return txn.SetEntry(badger.NewEntry(revokedKey(jti), []byte{1}).WithTTL(ttl))
+	})
+}
+
+// IsRevoked reports whether RevokeToken was called for jti.
+func (s *Store) IsRevoked(jti string) (bool, error) {
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(revokedKey(jti))
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// nextCounter increments the counter at key inside txn and returns its new value.
+func nextCounter(txn *badger.Txn, key []byte) (int64, error) {
+	v, err := getUint64(txn, key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	v++
+	return int64(v), txn.Set(key, appendUint64(nil, v))
+}
+
+func getUint64(txn *badger.Txn, key []byte) (uint64, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, err
+	}
+	var v uint64
+	err = item.Value(func(b []byte) error { v = decodeUint64(b); return nil })
+	return v, err
+}
+
+// getProto reads key into m; ErrNotFound when absent.
+func getProto(txn *badger.Txn, key []byte, m proto.Message) error {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return item.Value(func(b []byte) error { return proto.Unmarshal(b, m) })
+}
+
+func setProto(txn *badger.Txn, key []byte, m proto.Message) error {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, b)
+}
+
+// update runs fn in a read-write transaction, retrying on Badger conflicts so
+// that concurrent writers serialize instead of failing.
+func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.db.Update(fn)
+		if !errors.Is(err, badger.ErrConflict) || attempt >= 100 {
+			return err
+		}
+	}
+}
+
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Infof(string, ...any)  {}
+func (b badgerLogger) Debugf(string, ...any) {}

@@ -1,0 +1,83 @@
+package persistence
+
+import (
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"livechat/persistence/pb"
+)
+
+// CreateUser stores u with a new id (written into u). It fails with
+// ErrEmailTaken when an account with the same email, compared
+// case-insensitively, exists. Concurrent calls are linearizable per email.
+func (s *Store) CreateUser(u *pb.User) error {
+	err := s.update(func(txn *badger.Txn) error {
+		ek := emailKey(u.Email)
+		if _, err := txn.Get(ek); err == nil {
+			return ErrEmailTaken
+		} else if err != badger.ErrKeyNotFound {
+			return err
+		}
+		id, err := nextCounter(txn, keyNextUser)
+		if err != nil {
+			return err
+		}
+		u.Id = id
+		if err := txn.Set(ek, appendUint64(nil, uint64(id))); err != nil {
+			return err
+		}
+		return setProto(txn, userKey(id), u)
+	})
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	return nil
+}
+
+// UpdateUser changes user id with fn inside one transaction, so that
+// concurrent updates do not lose each other's changes. The email must not
+// change. It returns the updated user.
+func (s *Store) UpdateUser(id int64, fn func(u *pb.User) error) (*pb.User, error) {
+	var u *pb.User
+	err := s.update(func(txn *badger.Txn) error {
+		u = &pb.User{}
+		if err := getProto(txn, userKey(id), u); err != nil {
+			return err
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+		return setProto(txn, userKey(id), u)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update user: %w", err)
+	}
+	return u, nil
+}
+
+// UserByID returns the user with id, or ErrNotFound.
+func (s *Store) UserByID(id int64) (*pb.User, error) {
+	u := &pb.User{}
+	err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, userKey(id), u) })
+	if err != nil {
+		return nil, fmt.Errorf("user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// UserByEmail returns the user with email (case-insensitive), or ErrNotFound.
+func (s *Store) UserByEmail(email string) (*pb.User, error) {
+	u := &pb.User{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		id, err := getUint64(txn, emailKey(email))
+		if err != nil {
+			return err
+		}
+		return getProto(txn, userKey(int64(id)), u)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("user by email: %w", err)
+	}
+	return u, nil
+}
