@@ -36,6 +36,10 @@ const (
 	// maxFrameRead is far above the largest frame the protocol produces
 	// (a 4096-character message with its metadata).
 	maxFrameRead = 1 << 20
+	// flushTimeout bounds how long leaving waits for typed messages to be
+	// echoed, so that `echo hi | livechat client` delivers "hi" but a dead
+	// server cannot hold the exit for long.
+	flushTimeout = 3 * time.Second
 	// maxPending bounds messages typed while disconnected.
 	maxPending = 256
 	// maxAttempts bounds resends of one message: a message the server keeps
@@ -114,6 +118,7 @@ type roomSocket struct {
 	quit     chan struct{}
 	quitOnce sync.Once
 	quitting bool
+	flushed  <-chan time.Time // fires flushTimeout after quitting starts
 	pending  []*outgoing
 	conns    int
 	err      error
@@ -232,19 +237,38 @@ func (s *roomSocket) wait(ctx context.Context, cause error) bool {
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
-	for !s.quitting {
+	for {
+		if s.quitting && len(s.pending) == 0 {
+			return false
+		}
 		select {
 		case <-ctx.Done():
 			return false
-		case <-s.quit:
-			s.quitting = true
+		case <-s.quitRequest():
+			s.startQuit()
+		case <-s.flushed:
+			return false
 		case text := <-s.outbox:
 			s.enqueue(ctx, text)
 		case <-t.C:
 			return true
 		}
 	}
-	return false
+}
+
+// quitRequest is the channel close signals on, until it has been seen.
+func (s *roomSocket) quitRequest() <-chan struct{} {
+	if s.quitting {
+		return nil
+	}
+	return s.quit
+}
+
+// startQuit begins leaving: from now on the socket only tries, for at most
+// flushTimeout, to deliver what is pending, reconnecting if it must.
+func (s *roomSocket) startQuit() {
+	s.quitting = true
+	s.flushed = time.After(flushTimeout)
 }
 
 // serve runs one connection: it is the connection's only writer and hands
@@ -265,8 +289,6 @@ func (s *roomSocket) serve(ctx context.Context, conn *websocket.Conn) error {
 	}
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
-	var flushDeadline <-chan time.Time
-	quit := s.quit
 	for {
 		if s.quitting && len(s.pending) == 0 {
 			return closeConn(conn, frames, readErr)
@@ -274,10 +296,9 @@ func (s *roomSocket) serve(ctx context.Context, conn *websocket.Conn) error {
 		select {
 		case <-ctx.Done():
 			return closeConn(conn, frames, readErr)
-		case <-quit:
-			quit, s.quitting = nil, true
-			flushDeadline = time.After(3 * time.Second)
-		case <-flushDeadline:
+		case <-s.quitRequest():
+			s.startQuit()
+		case <-s.flushed:
 			return closeConn(conn, frames, readErr)
 		case raw := <-frames:
 			s.onFrame(ctx, raw)
