@@ -527,7 +527,7 @@
       if (this.stopped || this.timer) return;
       this.renderPending();
       if (this.suspended) {
-        setStatus('offline', `${reason} Offline.`, true);
+        setStatus('offline', 'Offline. Messages you send wait until you reconnect.', true);
         return;
       }
       const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
