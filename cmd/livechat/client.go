@@ -27,7 +27,7 @@ var demoAccounts = [...]struct{ email, nickname string }{
 	{"user2@test.com", "사용자2"},
 }
 
-const defaultServer = "http://127.0.0.1:8000"
+const defaultServerURL = "http://127.0.0.1:8000"
 
 // clientUsage is printed for -h and for argument errors.
 const clientUsage = `usage:
@@ -42,9 +42,9 @@ In the interactive client, type a line to send it; quit, /quit, Ctrl-C or
 end of input leaves.
 `
 
-// stdio carries the three streams so that every mode can be driven from tests
+// clientIO carries the three streams so that every mode can be driven from tests
 // through pipes and buffers instead of the process's own terminal.
-type stdio struct {
+type clientIO struct {
 	in       io.Reader
 	out, err io.Writer
 }
@@ -57,11 +57,11 @@ func runClient(args []string) int {
 	// After the first Ctrl-C starts a clean shutdown, a second one should kill
 	// the process the usual way rather than be swallowed.
 	go func() { <-ctx.Done(); stop() }()
-	return clientMain(ctx, args, stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+	return clientMain(ctx, args, clientIO{in: os.Stdin, out: os.Stdout, err: os.Stderr})
 }
 
 // clientMain dispatches to a mode and turns its error into one stderr line.
-func clientMain(ctx context.Context, args []string, std stdio) int {
+func clientMain(ctx context.Context, args []string, std clientIO) int {
 	mode, opts, err := parseClientArgs(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(std.out, clientUsage)
@@ -110,7 +110,7 @@ func parseClientArgs(args []string) (string, clientOptions, error) {
 	opts := clientOptions{since: -1}
 	fs := flag.NewFlagSet("livechat client "+mode, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported once, by clientMain
-	fs.StringVar(&opts.server, "server", defaultServer, "LiveChat server URL")
+	fs.StringVar(&opts.server, "server", defaultServerURL, "LiveChat server URL")
 	user := fs.String("user", "", "demo account number: 1 or 2")
 	fs.StringVar(&opts.email, "email", "", "account email")
 	fs.StringVar(&opts.password, "password", "", "account password")

@@ -18,7 +18,7 @@ const maxLineRunes = 4096
 
 // runInteractive is the chat: history first, then live frames printed while
 // lines typed on std.in are sent, until quit, end of input or ctx ends.
-func runInteractive(ctx context.Context, opts clientOptions, std stdio) error {
+func runInteractive(ctx context.Context, opts clientOptions, std clientIO) error {
 	c, err := loginFor(ctx, opts)
 	if err != nil {
 		return err
@@ -31,7 +31,7 @@ func runInteractive(ctx context.Context, opts clientOptions, std stdio) error {
 	if err != nil {
 		return err
 	}
-	p := &printer{w: std.out, loc: time.Local}
+	p := &chatPrinter{w: std.out, loc: time.Local}
 	p.status("room %d %q, you are %s; type /quit to leave", room.ID, room.Name, c.user.Nickname)
 	if len(room.Online) > 0 {
 		p.status("online: %s", strings.Join(room.Online, ", "))
@@ -53,7 +53,7 @@ func runInteractive(ctx context.Context, opts clientOptions, std stdio) error {
 // chatLoop is the interactive session's one goroutine for output: it prints
 // socket events and feeds typed lines to the socket. Lines wait in a local
 // queue so that printing never stalls behind a send, and vice versa.
-func chatLoop(sock *roomSocket, in *lineReader, p *printer) error {
+func chatLoop(sock *roomSocket, in *lineReader, p *chatPrinter) error {
 	var queue []string
 	lines, leaving := in.lines, false
 	for {
@@ -135,13 +135,13 @@ func (l *lineReader) read(br *bufio.Reader) {
 
 func (l *lineReader) stop() { close(l.done) }
 
-// printer formats what the interactive client shows, one line per event.
-type printer struct {
+// chatPrinter formats what the interactive client shows, one line per event.
+type chatPrinter struct {
 	w   io.Writer
 	loc *time.Location
 }
 
-func (p *printer) event(ev socketEvent) {
+func (p *chatPrinter) event(ev socketEvent) {
 	switch ev.kind {
 	case evFrame:
 		p.frame(ev.frame)
@@ -160,34 +160,34 @@ func (p *printer) event(ev socketEvent) {
 
 // frame prints a server frame; types this client does not know are
 // ignored, as the protocol asks of clients.
-func (p *printer) frame(f serverFrame) {
+func (p *chatPrinter) frame(f serverFrame) {
 	switch f.Type {
 	case "chat.message":
 		p.message(f.Nickname, f.Message, f.CreatedAt)
 	case "chat.user.join":
-		p.status("%s joined", clean(f.Username))
+		p.status("%s joined", cleanForTerminal(f.Username))
 	case "chat.user.leave":
-		p.status("%s left", clean(f.Username))
+		p.status("%s left", cleanForTerminal(f.Username))
 	case "chat.error":
-		fmt.Fprintf(p.w, "! error (%s): %s\n", clean(f.ErrorType), clean(f.Message))
+		fmt.Fprintf(p.w, "! error (%s): %s\n", cleanForTerminal(f.ErrorType), cleanForTerminal(f.Message))
 	}
 }
 
-func (p *printer) message(nickname, text, createdAt string) {
+func (p *chatPrinter) message(nickname, text, createdAt string) {
 	at, err := time.Parse(time.RFC3339Nano, createdAt)
 	if err != nil {
 		at = time.Now()
 	}
-	fmt.Fprintf(p.w, "[%s] %s: %s\n", at.In(p.loc).Format("15:04:05"), clean(nickname), clean(text))
+	fmt.Fprintf(p.w, "[%s] %s: %s\n", at.In(p.loc).Format("15:04:05"), cleanForTerminal(nickname), cleanForTerminal(text))
 }
 
-func (p *printer) status(format string, args ...any) {
+func (p *chatPrinter) status(format string, args ...any) {
 	fmt.Fprintf(p.w, "* "+format+"\n", args...)
 }
 
-// clean replaces control characters, so that another user's message cannot
+// cleanForTerminal replaces control characters, so that another user's message cannot
 // move the cursor or recolour the terminal with escape sequences.
-func clean(s string) string {
+func cleanForTerminal(s string) string {
 	return strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) && r != '\n' && r != '\t' {
 			return utf8.RuneError

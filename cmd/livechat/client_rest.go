@@ -15,14 +15,14 @@ import (
 	"time"
 )
 
-// restTimeout bounds every REST call; the server answers these from memory
+// apiTimeout bounds every REST call; the server answers these from memory
 // or one storage read, so anything slower means it is unreachable or stuck.
-const restTimeout = 15 * time.Second
+const apiTimeout = 15 * time.Second
 
-// maxErrorBody caps how much of an error response is read: enough for any
+// apiMaxErrorBody caps how much of an error response is read: enough for any
 // JSON error the protocol defines, small enough that a misbehaving proxy
 // cannot make the client buffer a large page.
-const maxErrorBody = 64 << 10
+const apiMaxErrorBody = 64 << 10
 
 // apiUser is the user object of the protocol.
 type apiUser struct {
@@ -58,9 +58,9 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Msg }
 
-// httpStatus reports the HTTP status carried by err, or 0 when err did not
+// apiStatus reports the HTTP status carried by err, or 0 when err did not
 // come from a server answer (a network failure, say).
-func httpStatus(err error) int {
+func apiStatus(err error) int {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae.Status
@@ -85,7 +85,7 @@ func newAPIClient(server string) (*apiClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &apiClient{base: base, http: &http.Client{Timeout: restTimeout}}, nil
+	return &apiClient{base: base, http: &http.Client{Timeout: apiTimeout}}, nil
 }
 
 // parseServerURL accepts http(s)://host:port[/prefix] or a bare host:port,
@@ -148,8 +148,8 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) ([
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return nil, &apiError{Status: resp.StatusCode, Msg: errorMessage(resp.StatusCode, raw)}
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, apiMaxErrorBody))
+		return nil, &apiError{Status: resp.StatusCode, Msg: apiErrorText(resp.StatusCode, raw)}
 	}
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -163,9 +163,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) ([
 	return raw, nil
 }
 
-// errorMessage flattens the protocol's error bodies to one line:
+// apiErrorText flattens the protocol's error bodies to one line:
 // {"detail": "..."}, {"non_field_errors": [...]} and {"field": [...]}.
-func errorMessage(status int, raw []byte) string {
+func apiErrorText(status int, raw []byte) string {
 	var body map[string]json.RawMessage
 	if json.Unmarshal(raw, &body) != nil || len(body) == 0 {
 		line, _, _ := strings.Cut(strings.TrimSpace(string(raw)), "\n")

@@ -38,7 +38,7 @@ func runSetup(ctx context.Context, opts clientOptions, out io.Writer) error {
 // ensureAccount registers the account unless it exists and leaves c logged in.
 func ensureAccount(ctx context.Context, c *apiClient, email, nickname string) (string, error) {
 	regErr := c.register(ctx, email, demoPassword, nickname)
-	if regErr != nil && httpStatus(regErr) != http.StatusBadRequest {
+	if regErr != nil && apiStatus(regErr) != http.StatusBadRequest {
 		return "", fmt.Errorf("register: %w", regErr)
 	}
 	// A 400 is expected on the second run ("already registered"); the login

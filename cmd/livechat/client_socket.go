@@ -23,29 +23,29 @@ import (
 // the server's keep-alive, whose interval is server configuration: a dead
 // peer or half-open TCP connection is then noticed within readTimeout.
 const (
-	dialTimeout  = 10 * time.Second
-	writeTimeout = 10 * time.Second
-	pingInterval = 25 * time.Second
-	readTimeout  = 2*pingInterval + 10*time.Second
-	// closeGrace is how long a clean exit waits for the server's close frame.
-	closeGrace = time.Second
-	// stableAfter is how long a connection must have lived for the next drop
+	sockDialTimeout  = 10 * time.Second
+	sockWriteTimeout = 10 * time.Second
+	sockPingInterval = 25 * time.Second
+	sockReadTimeout  = 2*sockPingInterval + 10*time.Second
+	// sockCloseGrace is how long a clean exit waits for the server's close frame.
+	sockCloseGrace = time.Second
+	// sockStableAfter is how long a connection must have lived for the next drop
 	// to be retried quickly again; a server that accepts and then drops at
 	// once must not be hammered.
-	stableAfter = 5 * time.Second
-	// maxFrameRead is far above the largest frame the protocol produces
+	sockStableAfter = 5 * time.Second
+	// sockMaxFrame is far above the largest frame the protocol produces
 	// (a 4096-character message with its metadata).
-	maxFrameRead = 1 << 20
-	// flushTimeout bounds how long leaving waits for typed messages to be
+	sockMaxFrame = 1 << 20
+	// sockFlushTimeout bounds how long leaving waits for typed messages to be
 	// echoed, so that `echo hi | livechat client` delivers "hi" but a dead
 	// server cannot hold the exit for long.
-	flushTimeout = 3 * time.Second
-	// maxPending bounds messages typed while disconnected.
-	maxPending = 256
-	// maxAttempts bounds resends of one message: a message the server keeps
+	sockFlushTimeout = 3 * time.Second
+	// sockMaxPending bounds messages typed while disconnected.
+	sockMaxPending = 256
+	// sockMaxAttempts bounds resends of one message: a message the server keeps
 	// refusing (with a chat.error, which names no message) must not be
 	// resent on every reconnect forever.
-	maxAttempts = 3
+	sockMaxAttempts = 3
 )
 
 // eventKind says what a socketEvent reports.
@@ -91,9 +91,9 @@ type clientFrame struct {
 	ClientID string `json:"client_id,omitempty"`
 }
 
-// outgoing is a typed message not yet seen echoed by the server. Its
+// pendingMessage is a typed message not yet seen echoed by the server. Its
 // client_id stays the same across resends so that the server stores it once.
-type outgoing struct {
+type pendingMessage struct {
 	clientID string
 	text     string
 	attempts int
@@ -111,7 +111,7 @@ type roomSocket struct {
 	room    int64
 	lastSeq int64 // -1: nothing seen and no since asked for
 	dialer  *websocket.Dialer
-	backoff backoff
+	backoff retryBackoff
 
 	events   chan socketEvent
 	outbox   chan string
@@ -119,7 +119,7 @@ type roomSocket struct {
 	quitOnce sync.Once
 	quitting bool
 	flushed  <-chan time.Time // fires flushTimeout after quitting starts
-	pending  []*outgoing
+	pending  []*pendingMessage
 	conns    int
 	err      error
 }
@@ -130,8 +130,8 @@ func newRoomSocket(api *apiClient, room, since int64) *roomSocket {
 		api:     api,
 		room:    room,
 		lastSeq: since,
-		dialer:  &websocket.Dialer{HandshakeTimeout: dialTimeout, Proxy: http.ProxyFromEnvironment},
-		backoff: backoff{min: 500 * time.Millisecond, max: 10 * time.Second},
+		dialer:  &websocket.Dialer{HandshakeTimeout: sockDialTimeout, Proxy: http.ProxyFromEnvironment},
+		backoff: retryBackoff{min: 500 * time.Millisecond, max: 10 * time.Second},
 		events:  make(chan socketEvent),
 		outbox:  make(chan string),
 		quit:    make(chan struct{}),
@@ -156,14 +156,14 @@ func (s *roomSocket) loop(ctx context.Context) error {
 	renewed := false
 	for {
 		conn, err := s.dial(ctx)
-		switch status := httpStatus(err); {
+		switch status := apiStatus(err); {
 		case err == nil:
 		case ctx.Err() != nil:
 			return nil
 		case status == http.StatusUnauthorized && !renewed:
 			// The access token expired during a long session: renew it once.
 			renewed = true
-			if err := s.api.renewAccess(ctx); err != nil && httpStatus(err) != 0 {
+			if err := s.api.renewAccess(ctx); err != nil && apiStatus(err) != 0 {
 				return err
 			}
 			continue
@@ -181,7 +181,7 @@ func (s *roomSocket) loop(ctx context.Context) error {
 		if err == nil {
 			return nil
 		}
-		if time.Since(started) >= stableAfter {
+		if time.Since(started) >= sockStableAfter {
 			s.backoff.reset()
 		}
 		if !s.wait(ctx, err) {
@@ -198,11 +198,11 @@ func (s *roomSocket) dial(ctx context.Context) (*websocket.Conn, error) {
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			raw, _ := io.ReadAll(resp.Body)
-			return nil, &apiError{Status: resp.StatusCode, Msg: errorMessage(resp.StatusCode, raw)}
+			return nil, &apiError{Status: resp.StatusCode, Msg: apiErrorText(resp.StatusCode, raw)}
 		}
 		return nil, fmt.Errorf("connect: %w", err)
 	}
-	conn.SetReadLimit(maxFrameRead)
+	conn.SetReadLimit(sockMaxFrame)
 	return conn, nil
 }
 
@@ -265,10 +265,10 @@ func (s *roomSocket) quitRequest() <-chan struct{} {
 }
 
 // startQuit begins leaving: from now on the socket only tries, for at most
-// flushTimeout, to deliver what is pending, reconnecting if it must.
+// sockFlushTimeout, to deliver what is pending, reconnecting if it must.
 func (s *roomSocket) startQuit() {
 	s.quitting = true
-	s.flushed = time.After(flushTimeout)
+	s.flushed = time.After(sockFlushTimeout)
 }
 
 // serve runs one connection: it is the connection's only writer and hands
@@ -279,7 +279,7 @@ func (s *roomSocket) serve(ctx context.Context, conn *websocket.Conn) error {
 	readErr := make(chan error, 1)
 	done := make(chan struct{})
 	defer close(done)
-	go readFrames(conn, frames, readErr, done)
+	go readSocket(conn, frames, readErr, done)
 
 	s.conns++
 	s.emit(ctx, socketEvent{kind: evConnected, reconnect: s.conns > 1})
@@ -287,19 +287,19 @@ func (s *roomSocket) serve(ctx context.Context, conn *websocket.Conn) error {
 		conn.Close()
 		return err
 	}
-	ping := time.NewTicker(pingInterval)
+	ping := time.NewTicker(sockPingInterval)
 	defer ping.Stop()
 	for {
 		if s.quitting && len(s.pending) == 0 {
-			return closeConn(conn, frames, readErr)
+			return closeSocket(conn, frames, readErr)
 		}
 		select {
 		case <-ctx.Done():
-			return closeConn(conn, frames, readErr)
+			return closeSocket(conn, frames, readErr)
 		case <-s.quitRequest():
 			s.startQuit()
 		case <-s.flushed:
-			return closeConn(conn, frames, readErr)
+			return closeSocket(conn, frames, readErr)
 		case raw := <-frames:
 			s.onFrame(ctx, raw)
 		case err := <-readErr:
@@ -307,13 +307,13 @@ func (s *roomSocket) serve(ctx context.Context, conn *websocket.Conn) error {
 			return err
 		case text := <-s.outbox:
 			if p := s.enqueue(ctx, text); p != nil {
-				if err := writeMessage(conn, p); err != nil {
+				if err := sendChatFrame(conn, p); err != nil {
 					conn.Close()
 					return err
 				}
 			}
 		case <-ping.C:
-			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(sockWriteTimeout)); err != nil {
 				conn.Close()
 				return fmt.Errorf("ping: %w", err)
 			}
@@ -321,14 +321,14 @@ func (s *roomSocket) serve(ctx context.Context, conn *websocket.Conn) error {
 	}
 }
 
-// readFrames is the connection's only reader. Any frame, ping or pong
+// readSocket is the connection's only reader. Any frame, ping or pong
 // proves the server alive and extends the read deadline.
-func readFrames(conn *websocket.Conn, frames chan<- []byte, errc chan<- error, done <-chan struct{}) {
-	extend := func() { _ = conn.SetReadDeadline(time.Now().Add(readTimeout)) }
+func readSocket(conn *websocket.Conn, frames chan<- []byte, errc chan<- error, done <-chan struct{}) {
+	extend := func() { _ = conn.SetReadDeadline(time.Now().Add(sockReadTimeout)) }
 	conn.SetPongHandler(func(string) error { extend(); return nil })
 	conn.SetPingHandler(func(data string) error {
 		extend()
-		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeTimeout))
+		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(sockWriteTimeout))
 		if errors.Is(err, websocket.ErrCloseSent) {
 			return nil
 		}
@@ -349,12 +349,12 @@ func readFrames(conn *websocket.Conn, frames chan<- []byte, errc chan<- error, d
 	}
 }
 
-// closeConn sends close 1000 and waits briefly for the server's answer, so
+// closeSocket sends close 1000 and waits briefly for the server's answer, so
 // the server sees a clean leave rather than a dropped connection.
-func closeConn(conn *websocket.Conn, frames <-chan []byte, readErr <-chan error) error {
+func closeSocket(conn *websocket.Conn, frames <-chan []byte, readErr <-chan error) error {
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye")
-	_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeTimeout))
-	grace := time.NewTimer(closeGrace)
+	_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(sockWriteTimeout))
+	grace := time.NewTimer(sockCloseGrace)
 	defer grace.Stop()
 	for {
 		select {
@@ -400,12 +400,12 @@ func (s *roomSocket) ack(f serverFrame) {
 
 // enqueue records a typed line as pending and returns it, or nil when it was
 // refused because too much is waiting already.
-func (s *roomSocket) enqueue(ctx context.Context, text string) *outgoing {
-	if len(s.pending) >= maxPending {
+func (s *roomSocket) enqueue(ctx context.Context, text string) *pendingMessage {
+	if len(s.pending) >= sockMaxPending {
 		s.emit(ctx, socketEvent{kind: evDropped, text: text, err: errors.New("too many messages waiting for the connection")})
 		return nil
 	}
-	p := &outgoing{clientID: newClientID(), text: text}
+	p := &pendingMessage{clientID: newClientID(), text: text}
 	s.pending = append(s.pending, p)
 	return p
 }
@@ -415,7 +415,7 @@ func (s *roomSocket) enqueue(ctx context.Context, text string) *outgoing {
 func (s *roomSocket) resendPending(ctx context.Context, conn *websocket.Conn) error {
 	kept := s.pending[:0]
 	for _, p := range s.pending {
-		if p.attempts >= maxAttempts {
+		if p.attempts >= sockMaxAttempts {
 			s.emit(ctx, socketEvent{kind: evDropped, text: p.text, err: errors.New("no echo after several attempts")})
 			continue
 		}
@@ -423,7 +423,7 @@ func (s *roomSocket) resendPending(ctx context.Context, conn *websocket.Conn) er
 	}
 	s.pending = kept
 	for _, p := range s.pending {
-		if err := writeMessage(conn, p); err != nil {
+		if err := sendChatFrame(conn, p); err != nil {
 			return err
 		}
 	}
@@ -437,13 +437,13 @@ func (s *roomSocket) dropPending(ctx context.Context, cause error) {
 	s.pending = nil
 }
 
-func writeMessage(conn *websocket.Conn, p *outgoing) error {
+func sendChatFrame(conn *websocket.Conn, p *pendingMessage) error {
 	p.attempts++
 	b, err := json.Marshal(clientFrame{Type: "chat.message", Message: p.text, ClientID: p.clientID})
 	if err != nil {
 		return fmt.Errorf("encode message: %w", err)
 	}
-	_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_ = conn.SetWriteDeadline(time.Now().Add(sockWriteTimeout))
 	if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
@@ -466,14 +466,14 @@ func newClientID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// backoff spaces reconnect attempts: doubling from min to max, with jitter
+// retryBackoff spaces reconnect attempts: doubling from min to max, with jitter
 // so that many clients dropped by one server restart do not return at once.
-type backoff struct {
+type retryBackoff struct {
 	min, max time.Duration
 	n        int
 }
 
-func (b *backoff) next() time.Duration {
+func (b *retryBackoff) next() time.Duration {
 	d := b.max
 	if b.n < 30 && b.min<<b.n < b.max {
 		d = b.min << b.n
@@ -483,4 +483,4 @@ func (b *backoff) next() time.Duration {
 	return d - d/10 + jitter
 }
 
-func (b *backoff) reset() { b.n = 0 }
+func (b *retryBackoff) reset() { b.n = 0 }
