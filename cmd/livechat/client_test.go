@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,7 +20,7 @@ func TestParseClientArgs(t *testing.T) {
 		check func(clientOptions) bool
 	}{
 		{"bare uses demo user 1", nil, "interactive", func(o clientOptions) bool {
-			return o.email == "user1@test.com" && o.password == demoPassword && o.server == defaultServer && o.room == 0
+			return o.email == "user1@test.com" && o.password == demoPassword && o.server == defaultServerURL && o.room == 0
 		}},
 		{"user 2 and room", []string{"--user", "2", "--room", "7"}, "interactive", func(o clientOptions) bool {
 			return o.email == "user2@test.com" && o.room == 7
@@ -83,11 +87,11 @@ func TestPasswordFromEnvironment(t *testing.T) {
 
 func TestClientMainReportsOneLine(t *testing.T) {
 	var out, errw bytes.Buffer
-	code := clientMain(context.Background(), []string{"--user", "9"}, stdio{in: strings.NewReader(""), out: &out, err: &errw})
+	code := clientMain(context.Background(), []string{"--user", "9"}, clientIO{in: strings.NewReader(""), out: &out, err: &errw})
 	if code != 2 || strings.Count(errw.String(), "\n") != 1 || !strings.Contains(errw.String(), "--user") {
 		t.Fatalf("code %d, stderr %q", code, errw.String())
 	}
-	code = clientMain(context.Background(), []string{"-h"}, stdio{in: strings.NewReader(""), out: &out, err: &errw})
+	code = clientMain(context.Background(), []string{"-h"}, clientIO{in: strings.NewReader(""), out: &out, err: &errw})
 	if code != 0 || !strings.Contains(out.String(), "usage:") {
 		t.Fatalf("-h: code %d, stdout %q", code, out.String())
 	}
@@ -137,7 +141,7 @@ func TestErrorMessage(t *testing.T) {
 		{503, "", "HTTP 503: Service Unavailable"},
 	}
 	for _, tt := range tests {
-		if got := errorMessage(tt.status, []byte(tt.body)); got != tt.want {
+		if got := apiErrorText(tt.status, []byte(tt.body)); got != tt.want {
 			t.Errorf("errorMessage(%d, %s) = %q, want %q", tt.status, tt.body, got, tt.want)
 		}
 	}
@@ -153,7 +157,7 @@ func TestJSONLine(t *testing.T) {
 }
 
 func TestBackoffGrowsAndCaps(t *testing.T) {
-	b := backoff{min: 100 * time.Millisecond, max: time.Second}
+	b := retryBackoff{min: 100 * time.Millisecond, max: time.Second}
 	var last time.Duration
 	for i := range 40 {
 		d := b.next()
@@ -207,7 +211,7 @@ func TestSocketDedupAndAck(t *testing.T) {
 
 func TestPrinter(t *testing.T) {
 	var out bytes.Buffer
-	p := &printer{w: &out, loc: time.UTC}
+	p := &chatPrinter{w: &out, loc: time.UTC}
 	p.frame(serverFrame{Type: "chat.message", Nickname: "사용자1", Message: "안녕 \x1b[31m😀", CreatedAt: "2026-11-25T20:11:03.412Z"})
 	p.frame(serverFrame{Type: "chat.user.join", Username: "사용자2"})
 	p.frame(serverFrame{Type: "chat.user.leave", Username: "사용자2"})
@@ -216,5 +220,268 @@ func TestPrinter(t *testing.T) {
 	want := "[20:11:03] 사용자1: 안녕 \uFFFD[31m😀\n* 사용자2 joined\n* 사용자2 left\n! error (invalid_request): bad\n"
 	if out.String() != want {
 		t.Errorf("printed %q, want %q", out.String(), want)
+	}
+}
+
+// The tests below run the client against a real server from startTestServer.
+
+// clientWait bounds each wait on the server in these tests: generous, since
+// two shared cores run the server, several clients and bcrypt.
+const clientWait = 10 * time.Second
+
+// eventually polls f until it returns nil or timeout passes.
+func eventually(t testing.TB, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still failing after %s: %v", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// clientOutput collects a client's output while the test reads it.
+type clientOutput struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *clientOutput) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *clientOutput) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testClient is one `livechat client` run in a goroutine.
+type testClient struct {
+	stdin    *io.PipeWriter
+	out, err *clientOutput
+	done     chan int
+	cancel   context.CancelFunc
+}
+
+func startClient(t testing.TB, args ...string) *testClient {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r, w := io.Pipe()
+	c := &testClient{stdin: w, out: &clientOutput{}, err: &clientOutput{}, done: make(chan int, 1), cancel: cancel}
+	go func() { c.done <- clientMain(ctx, args, clientIO{in: r, out: c.out, err: c.err}) }()
+	t.Cleanup(func() {
+		cancel()
+		w.Close()
+		select {
+		case <-c.done:
+		case <-time.After(clientWait):
+			t.Errorf("client %q did not exit", args)
+		}
+	})
+	return c
+}
+
+func (c *testClient) typeLine(t testing.TB, line string) {
+	t.Helper()
+	if _, err := io.WriteString(c.stdin, line+"\n"); err != nil {
+		t.Fatalf("type %q: %v", line, err)
+	}
+}
+
+func (c *testClient) waitOutput(t testing.TB, want string) {
+	t.Helper()
+	eventually(t, clientWait, func() error {
+		if !strings.Contains(c.out.String(), want) {
+			return fmt.Errorf("output has no %q:\n%s(stderr: %q)", want, c.out.String(), c.err.String())
+		}
+		return nil
+	})
+}
+
+func (c *testClient) waitExit(t testing.TB) int {
+	t.Helper()
+	select {
+	case code := <-c.done:
+		c.done <- code // for the cleanup
+		return code
+	case <-time.After(clientWait):
+		t.Fatalf("client did not exit; output:\n%s", c.out.String())
+		return -1
+	}
+}
+
+// runClientOnce runs a non-interactive mode to completion.
+func runClientOnce(t testing.TB, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*clientWait)
+	defer cancel()
+	var out, errw bytes.Buffer
+	code = clientMain(ctx, args, clientIO{in: strings.NewReader(""), out: &out, err: &errw})
+	return code, out.String(), errw.String()
+}
+
+func setupDemo(t testing.TB, base string) {
+	t.Helper()
+	if code, out, errs := runClientOnce(t, "--setup", "--server", base); code != 0 {
+		t.Fatalf("setup: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+func TestClientSetupIsIdempotent(t *testing.T) {
+	base := startTestServer(t)
+	setupDemo(t, base)
+	code, out, errs := runClientOnce(t, "--setup", "--server", base)
+	if code != 0 || errs != "" {
+		t.Fatalf("second setup: exit %d, stderr %q", code, errs)
+	}
+	if strings.Count(out, "already registered") != 2 || !strings.Contains(out, "already exists") {
+		t.Errorf("second setup output:\n%s", out)
+	}
+	ctx := context.Background()
+	for _, acc := range demoAccounts {
+		c, _ := newAPIClient(base)
+		if err := c.login(ctx, acc.email, demoPassword); err != nil {
+			t.Fatalf("%s: %v", acc.email, err)
+		}
+		if c.user.Nickname != acc.nickname {
+			t.Errorf("%s: nickname %q, want %q", acc.email, c.user.Nickname, acc.nickname)
+		}
+		rooms, err := c.listRooms(ctx)
+		if err != nil || len(rooms) != 1 || rooms[0].Name != demoRoomName {
+			t.Errorf("rooms %+v, %v; want the one demo room", rooms, err)
+		}
+	}
+}
+
+func TestClientTwoUsersChat(t *testing.T) {
+	base := startTestServer(t)
+	setupDemo(t, base)
+	one := startClient(t, "--user", "1", "--server", base)
+	one.waitOutput(t, "* connected\n")
+	two := startClient(t, "--user", "2", "--server", base)
+	two.waitOutput(t, "* connected\n")
+	one.waitOutput(t, "* 사용자2 joined\n")
+
+	one.typeLine(t, "안녕하세요 😀")
+	two.waitOutput(t, "] 사용자1: 안녕하세요 😀\n")
+	one.waitOutput(t, "] 사용자1: 안녕하세요 😀\n") // the sender's own echo
+	two.typeLine(t, "반가워요 🎉👋🏽")
+	one.waitOutput(t, "] 사용자2: 반가워요 🎉👋🏽\n")
+
+	two.typeLine(t, "/quit")
+	if code := two.waitExit(t); code != 0 {
+		t.Fatalf("user 2 exit %d, stderr %q", code, two.err.String())
+	}
+	one.waitOutput(t, "* 사용자2 left\n")
+	one.stdin.Close() // end of input leaves too
+	if code := one.waitExit(t); code != 0 {
+		t.Fatalf("user 1 exit %d, stderr %q", code, one.err.String())
+	}
+	if n := strings.Count(one.out.String(), "사용자1: 안녕하세요 😀"); n != 1 {
+		t.Errorf("user 1 saw its message %d times:\n%s", n, one.out.String())
+	}
+	// A newcomer gets both messages as history.
+	three := startClient(t, "--user", "1", "--server", base)
+	three.waitOutput(t, "] 사용자2: 반가워요 🎉👋🏽\n* connected\n")
+	three.typeLine(t, "quit")
+	if code := three.waitExit(t); code != 0 || three.err.String() != "" {
+		t.Fatalf("exit %d, stderr %q", code, three.err.String())
+	}
+}
+
+func TestClientSendThenTail(t *testing.T) {
+	base := startTestServer(t)
+	setupDemo(t, base)
+	c, _ := newAPIClient(base)
+	if err := c.login(context.Background(), demoAccounts[0].email, demoPassword); err != nil {
+		t.Fatal(err)
+	}
+	room, err := c.resolveRoom(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roomArg := fmt.Sprint(room)
+	const text = "스크립트에서 보냄 ✨"
+	code, out, errs := runClientOnce(t, "send", "--room", roomArg, text, "--user", "2", "--server", base)
+	if code != 0 || errs != "" {
+		t.Fatalf("send: exit %d, stderr %q", code, errs)
+	}
+	var sent apiMessage
+	if err := json.Unmarshal([]byte(out), &sent); err != nil || sent.Message != text || sent.Seq < 1 {
+		t.Fatalf("send printed %q (%v)", out, err)
+	}
+	runClientOnce(t, "send", "--room", roomArg, "둘째", "--server", base)
+
+	code, out, errs = runClientOnce(t, "tail", "--room", roomArg, "--since", "0", "--count", "2", "--timeout", "10s", "--server", base)
+	if code != 0 || errs != "" {
+		t.Fatalf("tail: exit %d, stderr %q", code, errs)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("tail printed %d lines, want 2:\n%s", len(lines), out)
+	}
+	var got serverFrame
+	if err := json.Unmarshal([]byte(lines[0]), &got); err != nil {
+		t.Fatalf("tail line %q: %v", lines[0], err)
+	}
+	if got.Type != "chat.message" || got.Message != text || got.Nickname != "사용자2" || got.Seq != sent.Seq {
+		t.Errorf("tail frame %+v, want the sent message", got)
+	}
+
+	// Fewer frames than --count before --timeout is an error for scripts.
+	code, _, errs = runClientOnce(t, "tail", "--room", roomArg, "--since", "0", "--count", "3", "--timeout", "500ms", "--server", base)
+	if code != 1 || !strings.Contains(errs, "timed out") {
+		t.Errorf("short tail: exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestClientQuitAndInterruptExitCleanly(t *testing.T) {
+	base := startTestServer(t)
+	setupDemo(t, base)
+	watcher := startClient(t, "--user", "2", "--server", base)
+	watcher.waitOutput(t, "* connected\n")
+
+	for i, leave := range []func(*testClient){
+		func(c *testClient) { c.typeLine(t, "quit") },
+		func(c *testClient) { c.cancel() }, // what Ctrl-C does through runClient
+	} {
+		c := startClient(t, "--user", "1", "--server", base)
+		c.waitOutput(t, "* connected\n")
+		leave(c)
+		if code := c.waitExit(t); code != 0 || c.err.String() != "" {
+			t.Fatalf("leave %d: exit %d, stderr %q", i, code, c.err.String())
+		}
+		// A clean close is a leave the others see, once per client.
+		eventually(t, clientWait, func() error {
+			if n := strings.Count(watcher.out.String(), "* 사용자1 left\n"); n != i+1 {
+				return fmt.Errorf("watcher saw %d leaves, want %d:\n%s", n, i+1, watcher.out.String())
+			}
+			return nil
+		})
+	}
+}
+
+func TestClientReportsServerErrors(t *testing.T) {
+	base := startTestServer(t)
+	setupDemo(t, base)
+	code, _, errs := runClientOnce(t, "send", "hi", "--email", "user1@test.com", "--password", "wrong-password", "--server", base)
+	if code != 1 || errs != "login failed: Unable to log in with provided credentials.\n" {
+		t.Errorf("bad password: exit %d, stderr %q", code, errs)
+	}
+	code, _, errs = runClientOnce(t, "--room", "999999", "--server", base)
+	if code != 1 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "room 999999") {
+		t.Errorf("unknown room: exit %d, stderr %q", code, errs)
+	}
+	code, _, errs = runClientOnce(t, "send", "--room", "999999", "hi", "--server", base)
+	if code != 1 || !strings.HasPrefix(errs, "send failed: ") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("send to unknown room: exit %d, stderr %q", code, errs)
 	}
 }
