@@ -14,6 +14,7 @@
   const MAX_MESSAGE_CHARS = 4096; // the server's default limit, in characters
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
+  const RESEND_AFTER_ERROR_MS = 2000; // past the server's per-second rate limit
 
   // ---- session: tokens live in sessionStorage, one login per tab ----------
 
@@ -373,6 +374,7 @@
       case 4008: return 'Disconnected by the server: this connection was too slow to keep up.';
       case 1009: return 'Disconnected: a message was too large.';
       case 1001: return 'The server is restarting.';
+      case 1011: return 'The room had a problem on the server.';
       case 1000:
       case 1005:
       case 1006: return 'Connection lost.';
@@ -411,6 +413,7 @@
       this.loaded = false; // the first GET of the room has been applied
       this.attempt = 0;
       this.timer = 0;
+      this.resendTimer = 0;
       this.stopped = false;
       this.suspended = false;
       this.connecting = false; // between connect's start and the socket's creation
@@ -436,6 +439,7 @@
     stop() {
       this.stopped = true;
       clearTimeout(this.timer);
+      clearTimeout(this.resendTimer);
       this.closeSocket('leaving');
     }
 
@@ -563,9 +567,25 @@
         case 'chat.message': return this.onMessage(f);
         case 'chat.user.join': return this.onPresence(f.username, true);
         case 'chat.user.leave': return this.onPresence(f.username, false);
-        case 'chat.error': return showChatError(`Error: ${f.message || f.error_type || 'unknown'}`);
+        case 'chat.error': return this.onError(f);
         default: return undefined;
       }
+    }
+
+    // onError shows a chat.error. Two of them mean a message was not stored
+    // (rate_limited drops it, unavailable failed to store it), so the
+    // unconfirmed ones go again a little later; their client_ids keep a
+    // message that did get stored from being stored twice.
+    onError(f) {
+      showChatError(`Error: ${f.message || f.error_type || 'unknown'}`);
+      if (f.error_type !== 'rate_limited' && f.error_type !== 'unavailable') return;
+      if (!this.pending.length || this.resendTimer) return;
+      this.resendTimer = setTimeout(() => {
+        this.resendTimer = 0;
+        if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+          for (const p of this.pending) this.ws.send(frameFor(p));
+        }
+      }, RESEND_AFTER_ERROR_MS);
     }
 
     onMessage(m) {
