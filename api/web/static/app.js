@@ -782,7 +782,15 @@
     }
     current.send(text);
     input.value = '';
+    fitInput();
     input.focus();
+  }
+
+  // fitInput grows the message box with its lines, up to the CSS max-height.
+  function fitInput() {
+    const input = $('message-input');
+    input.style.height = 'auto';
+    input.style.height = `${input.scrollHeight + 2}px`;
   }
 
   $('composer').addEventListener('submit', (ev) => {
@@ -799,6 +807,7 @@
     }
   });
 
+  $('message-input').addEventListener('input', fitInput);
   $('scroller').addEventListener('scroll', () => {
     if (current && $('scroller').scrollTop < 40) current.loadOlder();
   });
