@@ -169,3 +169,9 @@ func (e *Engine) Shutdown() {
 	_ = e.root.PoisonFuture(e.dir).Wait()
 	e.system.Shutdown()
 }
+
+// CreateRoom stores a new room. It needs no actor: the store's transaction
+// keeps posts unique, and the room's actor starts on first use.
+func (e *Engine) CreateRoom(r *pspb.Room) error {
+	return e.cfg.Store.CreateRoom(r)
+}

@@ -1,0 +1,49 @@
+package api
+
+import (
+	"errors"
+
+	"github.com/valyala/fasthttp"
+
+	"livechat/actors/pb"
+	"livechat/persistence"
+	pspb "livechat/persistence/pb"
+)
+
+// authUser is the user a request is authenticated as.
+type authUser struct {
+	*pspb.User
+}
+
+// sender is the user as the actors see a message's author.
+func (u *authUser) sender() *pb.Sender {
+	return &pb.Sender{UserId: u.Id, Email: u.Email, Nickname: u.Nickname, ProfilePicture: u.ProfilePicture}
+}
+
+// authenticate checks the Bearer access token and loads its user.
+func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*authUser, error) {
+	token, present := bearer(ctx)
+	if !present {
+		return nil, errNoCredentials
+	}
+	return s.userForToken(token)
+}
+
+// userForToken verifies an access token and loads its user.
+func (s *Server) userForToken(token string) (*authUser, error) {
+	if token == "" {
+		return nil, errInvalidToken
+	}
+	c, err := s.tokens.verify(token, accessToken)
+	if err != nil {
+		return nil, errInvalidToken
+	}
+	u, err := s.store.UserByID(int64(c.UserID))
+	if errors.Is(err, persistence.ErrNotFound) {
+		return nil, &Error{Code: EUNAUTHORIZED, Detail: "User not found", TokenInvalid: true}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &authUser{u}, nil
+}

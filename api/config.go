@@ -1,0 +1,105 @@
+package api
+
+import (
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// Config configures the HTTP and WebSocket front end. Zero fields take the
+// defaults noted; Defaults applies them.
+type Config struct {
+	// Secret signs tokens (HS256). Required.
+	Secret []byte
+	// AccessTTL is the access token lifetime. Default 60m.
+	AccessTTL time.Duration
+	// RefreshTTL is the refresh token lifetime. Default 24h.
+	RefreshTTL time.Duration
+	// AllowedHosts are the Host header values accepted, as in Django:
+	// exact names, ".example.com" for a domain and its subdomains, "*" for
+	// any. Default localhost, 127.0.0.1, [::1].
+	AllowedHosts []string
+	// CORSOrigins are the origins REST answers cross-origin requests from;
+	// "*" (default) allows any, since the API is Bearer-token based.
+	CORSOrigins []string
+	// WSOrigins are the origins, besides LiveChat's own, whose pages may
+	// open sockets authenticated by the login cookie. Default none.
+	WSOrigins []string
+	// SecureCookie marks the access_token cookie Secure. Default false.
+	SecureCookie bool
+	// Debug adds internal error details to logs. Default false.
+	Debug bool
+
+	// MaxBodyBytes caps a request body (413 above). Default 64 KiB.
+	MaxBodyBytes int
+	// MaxMessageChars caps a chat message, in characters. Default 4096.
+	MaxMessageChars int
+	// MaxFrameBytes is the WebSocket read limit (close 1009 above).
+	// Default 32 KiB: a maximal message with JSON escaping fits.
+	MaxFrameBytes int
+	// MaxOutboundBytes bounds a socket's queue of unsent frames; a client
+	// that falls further behind is closed with 4008. Default 1 MiB.
+	MaxOutboundBytes int
+	// MaxConnections caps open sockets (503 above). Default 100000 (the
+	// open-file limit is usually lower and is the real cap).
+	MaxConnections int
+	// WriteTimeout bounds one socket write. Default 10s.
+	WriteTimeout time.Duration
+	// PingInterval is how often idle sockets are pinged. Default 30s.
+	PingInterval time.Duration
+	// IdleTimeout closes a socket that sent nothing, not even a pong, for
+	// this long. Default 5m: generous, so that a terminal client that only
+	// reads between inputs is not dropped.
+	IdleTimeout time.Duration
+	// LoginRate is login attempts per minute allowed per email and per
+	// client address (429 above). Default 10 per email, 5× that per address.
+	LoginRate int
+	// HashConcurrency bounds concurrent password hashes. Default 2× CPUs.
+	HashConcurrency int
+	// BcryptCost is the password hash cost. Default 10.
+	BcryptCost int
+	// RoomPageSize is the default room list limit; RoomPageMax the largest.
+	// Defaults 100 and 1000.
+	RoomPageSize, RoomPageMax int
+	// Logger for the front end. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults returns c with every zero field set to its default.
+func (c Config) Defaults() Config {
+	setDur := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	setInt := func(i *int, v int) {
+		if *i <= 0 {
+			*i = v
+		}
+	}
+	setDur(&c.AccessTTL, 60*time.Minute)
+	setDur(&c.RefreshTTL, 24*time.Hour)
+	setDur(&c.WriteTimeout, 10*time.Second)
+	setDur(&c.PingInterval, 30*time.Second)
+	setDur(&c.IdleTimeout, 5*time.Minute)
+	if c.AllowedHosts == nil {
+		c.AllowedHosts = []string{"localhost", "127.0.0.1", "[::1]"}
+	}
+	if c.CORSOrigins == nil {
+		c.CORSOrigins = []string{"*"}
+	}
+	setInt(&c.MaxBodyBytes, 64<<10)
+	setInt(&c.MaxMessageChars, 4096)
+	setInt(&c.MaxFrameBytes, 32<<10)
+	setInt(&c.MaxOutboundBytes, 1<<20)
+	setInt(&c.MaxConnections, 100_000)
+	setInt(&c.LoginRate, 10)
+	setInt(&c.HashConcurrency, 2*runtime.NumCPU())
+	setInt(&c.BcryptCost, 10)
+	setInt(&c.RoomPageSize, 100)
+	setInt(&c.RoomPageMax, 1000)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

@@ -1,0 +1,213 @@
+package api
+
+import (
+	"encoding/binary"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"livechat/actors"
+)
+
+var _ actors.Sink = (*Conn)(nil)
+
+// Conn is one WebSocket's outbound side: a queue bounded in bytes that
+// never blocks the caller, drained by a writer goroutine that exists only
+// while there is something to write and that writes everything queued in
+// one system call. Frames are written raw to the network connection (the
+// websocket library does one write per message); control frames go through
+// the same queue, so there is exactly one writer.
+type Conn struct {
+	ws       *websocket.Conn
+	net      net.Conn
+	maxBytes int
+	timeout  time.Duration
+	onSlow   func()
+
+	mu       sync.Mutex
+	queue    [][]byte // header, payload, header, payload, …
+	headers  []byte   // arena the queued headers are cut from
+	queued   int      // payload bytes in queue
+	writing  bool     // a writer goroutine is running
+	closing  bool     // a close frame is queued or sent: no more frames
+	space    *sync.Cond
+	lastRead time.Time
+}
+
+func newConn(ws *websocket.Conn, maxBytes int, timeout time.Duration, onSlow func()) *Conn {
+	c := &Conn{ws: ws, net: ws.NetConn(), maxBytes: maxBytes, timeout: timeout, onSlow: onSlow, lastRead: time.Now()}
+	c.space = sync.NewCond(&c.mu)
+	return c
+}
+
+// Send implements actors.Sink: it queues one text frame, or closes the
+// connection as a slow consumer when the queue would pass its byte limit.
+func (c *Conn) Send(frame []byte) bool {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return false
+	}
+	if c.queued+len(frame) > c.maxBytes {
+		c.queue, c.queued = nil, 0
+		c.closeLocked(actors.CloseSlowConsumer, "slow consumer: outbound queue full")
+		c.mu.Unlock()
+		if c.onSlow != nil {
+			c.onSlow()
+		}
+		return false
+	}
+	c.enqueueLocked(websocket.TextMessage, frame)
+	c.mu.Unlock()
+	return true
+}
+
+// SendBacklog implements actors.Sink: it queues frames, waiting while the
+// queue is over half full, so a long reconnect backlog streams at the
+// client's pace instead of overflowing the queue.
+func (c *Conn) SendBacklog(frames [][]byte) bool {
+	deadline := time.Now().Add(c.timeout)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range frames {
+		for !c.closing && c.queued > c.maxBytes/2 {
+			if time.Now().After(deadline) {
+				c.closeLocked(actors.CloseSlowConsumer, "slow consumer: backlog not read")
+				return false
+			}
+			c.space.Wait()
+		}
+		if c.closing {
+			return false
+		}
+		c.enqueueLocked(websocket.TextMessage, f)
+	}
+	return true
+}
+
+// Close implements actors.Sink: it queues a close frame after what is
+// queued (or instead of it, for a slow consumer) and stops accepting frames.
+func (c *Conn) Close(code int, reason string) {
+	c.mu.Lock()
+	c.closeLocked(code, reason)
+	c.mu.Unlock()
+}
+
+func (c *Conn) closeLocked(code int, reason string) {
+	if c.closing {
+		return
+	}
+	c.closing = true
+	c.enqueueLocked(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason))
+	c.space.Broadcast()
+	// The peer answers with its own close, which ends the read loop; a peer
+	// that does not is cut off after the write timeout.
+	_ = c.net.SetReadDeadline(time.Now().Add(c.timeout))
+}
+
+// control queues a ping or pong.
+func (c *Conn) control(kind int, data []byte) {
+	c.mu.Lock()
+	if !c.closing {
+		c.enqueueLocked(kind, data)
+	}
+	c.mu.Unlock()
+}
+
+// enqueueLocked adds a frame and starts the writer if none runs. The
+// payload is shared, not copied; its header is cut from a per-connection
+// arena, so queueing allocates nothing per frame in the steady state.
+// Caller holds mu.
+func (c *Conn) enqueueLocked(kind int, payload []byte) {
+	start := len(c.headers)
+	c.headers = appendFrameHeader(c.headers, kind, len(payload))
+	c.queue = append(c.queue, c.headers[start:len(c.headers):len(c.headers)], payload)
+	c.queued += len(payload)
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+// appendFrameHeader appends the header of an unmasked, final server frame.
+func appendFrameHeader(h []byte, kind, n int) []byte {
+	h = append(h, 0x80|byte(kind))
+	switch {
+	case n < 126:
+		return append(h, byte(n))
+	case n <= 0xFFFF:
+		return binary.BigEndian.AppendUint16(append(h, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(h, 127), uint64(n))
+	}
+}
+
+// writeLoop writes whatever is queued, all of it in one writev, until the
+// queue is empty; then the goroutine ends, so an idle socket has none.
+func (c *Conn) writeLoop() {
+	var spare [][]byte
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 {
+			c.writing = false
+			c.headers = nil // an idle socket keeps no buffers
+			c.mu.Unlock()
+			return
+		}
+		batch := c.queue
+		c.queue, c.queued = spare[:0], 0
+		c.headers = c.headers[len(c.headers):] // keep the arena's tail; written headers stay valid
+		c.space.Broadcast()
+		c.mu.Unlock()
+
+		_ = c.net.SetWriteDeadline(time.Now().Add(c.timeout))
+		bufs := net.Buffers(batch)
+		if _, err := bufs.WriteTo(c.net); err != nil {
+			c.fail()
+			return
+		}
+		clear(batch)
+		spare = batch[:0]
+	}
+}
+
+// fail stops a connection whose write failed or timed out: the read loop
+// then ends and the session with it.
+func (c *Conn) fail() {
+	c.mu.Lock()
+	c.closing, c.writing = true, false
+	c.queue, c.queued, c.headers = nil, 0, nil
+	c.space.Broadcast()
+	c.mu.Unlock()
+	_ = c.net.Close()
+}
+
+// touch records inbound activity (any frame, pongs included).
+func (c *Conn) touch(now time.Time) {
+	c.mu.Lock()
+	c.lastRead = now
+	c.mu.Unlock()
+}
+
+func (c *Conn) idleSince() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastRead
+}
+
+// drain waits (at most d) until everything queued, a close frame included,
+// has been written.
+func (c *Conn) drain(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		idle := !c.writing
+		c.mu.Unlock()
+		if idle {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

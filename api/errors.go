@@ -1,0 +1,111 @@
+package api
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Code classifies an Error. Each code maps to one HTTP status, here.
+type Code string
+
+// Error codes.
+const (
+	EINVALID      Code = "EINVALID"
+	ENOTFOUND     Code = "ENOTFOUND"
+	ECONFLICT     Code = "ECONFLICT"
+	EUNAUTHORIZED Code = "EUNAUTHORIZED"
+	EFORBIDDEN    Code = "EFORBIDDEN"
+	EMETHOD       Code = "EMETHOD"
+	ETOOLARGE     Code = "ETOOLARGE"
+	ERATELIMIT    Code = "ERATELIMIT"
+	EUNAVAILABLE  Code = "EUNAVAILABLE"
+	EINTERNAL     Code = "EINTERNAL"
+)
+
+// httpStatus is the one place codes become HTTP statuses.
+var httpStatus = map[Code]int{
+	EINVALID:      fasthttp.StatusBadRequest,
+	ENOTFOUND:     fasthttp.StatusNotFound,
+	ECONFLICT:     fasthttp.StatusBadRequest, // DRF reports uniqueness as a field error
+	EUNAUTHORIZED: fasthttp.StatusUnauthorized,
+	EFORBIDDEN:    fasthttp.StatusForbidden,
+	EMETHOD:       fasthttp.StatusMethodNotAllowed,
+	ETOOLARGE:     fasthttp.StatusRequestEntityTooLarge,
+	ERATELIMIT:    fasthttp.StatusTooManyRequests,
+	EUNAVAILABLE:  fasthttp.StatusServiceUnavailable,
+	EINTERNAL:     fasthttp.StatusInternalServerError,
+}
+
+// Error is the API's error: a code plus what the client is told, in
+// PROTOCOL.md's shapes ({"detail"} or field → messages).
+type Error struct {
+	Code   Code
+	Detail string
+	// Fields maps each bad field to its messages (400 bodies).
+	Fields map[string][]string
+	// TokenInvalid adds "code": "token_not_valid" (SimpleJWT's shape).
+	TokenInvalid bool
+	// RetryAfter, in seconds, for 429.
+	RetryAfter int
+}
+
+func (e *Error) Error() string {
+	if e.Detail != "" {
+		return string(e.Code) + ": " + e.Detail
+	}
+	return string(e.Code) + ": invalid fields"
+}
+
+func detailError(code Code, detail string) *Error { return &Error{Code: code, Detail: detail} }
+
+func fieldError(field, msg string) *Error {
+	return &Error{Code: EINVALID, Fields: map[string][]string{field: {msg}}}
+}
+
+// Errors clients see often.
+var (
+	errNotFound       = detailError(ENOTFOUND, "Not found.")
+	errNoCredentials  = detailError(EUNAUTHORIZED, "Authentication credentials were not provided.")
+	errTooLarge       = detailError(ETOOLARGE, "Request body too large.")
+	errUnavailable    = detailError(EUNAVAILABLE, "Service temporarily unavailable, try again.")
+	errInvalidToken   = &Error{Code: EUNAUTHORIZED, Detail: "Given token not valid for any token type", TokenInvalid: true}
+	errBadCredentials = fieldError("non_field_errors", "Unable to log in with provided credentials.")
+)
+
+type errorBody struct {
+	Detail   string         `json:"detail"`
+	Code     string         `json:"code,omitempty"`
+	Messages []tokenMessage `json:"messages,omitempty"`
+}
+
+type tokenMessage struct {
+	TokenClass string `json:"token_class"`
+	TokenType  string `json:"token_type"`
+	Message    string `json:"message"`
+}
+
+// writeError answers with err. Errors that are not *Error are internal:
+// logged with their details, answered with a generic 500.
+func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		s.log.Error("internal error", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+		e = detailError(EINTERNAL, "A server error occurred.")
+	}
+	status := httpStatus[e.Code]
+	if e.RetryAfter > 0 {
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	if e.Fields != nil {
+		writeJSON(ctx, status, e.Fields)
+		return
+	}
+	body := errorBody{Detail: e.Detail}
+	if e.TokenInvalid {
+		body.Code = "token_not_valid"
+		body.Messages = []tokenMessage{{TokenClass: "AccessToken", TokenType: "access", Message: "Token is invalid or expired"}}
+	}
+	writeJSON(ctx, status, body)
+}

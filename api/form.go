@@ -1,0 +1,168 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// form decodes a JSON object body field by field, collecting DRF-style
+// validation messages, so that every bad field is reported at once and no
+// type mismatch can reach a handler.
+type form struct {
+	raw  map[string]json.RawMessage
+	errs map[string][]string
+}
+
+// decodeForm parses body as a JSON object.
+func decodeForm(body []byte) (*form, error) {
+	f := &form{raw: map[string]json.RawMessage{}, errs: map[string][]string{}}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return f, nil // every required field will be reported missing
+	}
+	if body[0] != '{' {
+		var v any
+		if err := json.Unmarshal(body, &v); err != nil {
+			return nil, detailError(EINVALID, "JSON parse error - "+jsonErrorText(err))
+		}
+		return nil, fieldError("non_field_errors", fmt.Sprintf("Invalid data. Expected a dictionary, but got %s.", jsonKind(v)))
+	}
+	if err := json.Unmarshal(body, &f.raw); err != nil {
+		return nil, detailError(EINVALID, "JSON parse error - "+jsonErrorText(err))
+	}
+	return f, nil
+}
+
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+	}
+	return err.Error()
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "list"
+	case string:
+		return "str"
+	case float64:
+		return "int"
+	case bool:
+		return "bool"
+	case nil:
+		return "NoneType"
+	}
+	return "object"
+}
+
+func (f *form) add(field, msg string) { f.errs[field] = append(f.errs[field], msg) }
+
+// err returns the collected validation errors, or nil.
+func (f *form) err() error {
+	if len(f.errs) == 0 {
+		return nil
+	}
+	return &Error{Code: EINVALID, Fields: f.errs}
+}
+
+func (f *form) present(name string) bool {
+	v, ok := f.raw[name]
+	return ok && string(v) != "null"
+}
+
+type strRule struct {
+	required   bool
+	allowBlank bool
+	trim       bool
+	maxChars   int
+}
+
+// str reads a string field. Numbers are accepted as their text, as DRF's
+// CharField does; objects, lists and booleans are not.
+func (f *form) str(name string, r strRule) string {
+	raw, ok := f.raw[name]
+	if !ok || string(raw) == "null" {
+		if r.required {
+			if ok {
+				f.add(name, "This field may not be null.")
+			} else {
+				f.add(name, "This field is required.")
+			}
+		}
+		return ""
+	}
+	var s string
+	switch raw[0] {
+	case '"':
+		if err := json.Unmarshal(raw, &s); err != nil {
+			f.add(name, "Not a valid string.")
+			return ""
+		}
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		s = string(raw)
+	default:
+		f.add(name, "Not a valid string.")
+		return ""
+	}
+	if r.trim {
+		s = strings.TrimSpace(s)
+	}
+	if strings.TrimSpace(s) == "" && !r.allowBlank {
+		f.add(name, "This field may not be blank.")
+		return ""
+	}
+	if r.maxChars > 0 && utf8.RuneCountInString(s) > r.maxChars {
+		f.add(name, fmt.Sprintf("Ensure this field has no more than %d characters.", r.maxChars))
+		return ""
+	}
+	return s
+}
+
+// intValue parses a JSON integer, or a string holding one; ok is false for
+// anything else, including numbers out of int64 range.
+func intValue(raw json.RawMessage) (int64, bool) {
+	s := string(raw)
+	if len(s) > 0 && s[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, false
+		}
+		s = strings.TrimSpace(s)
+	}
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return v, true
+	}
+	fl, err := strconv.ParseFloat(s, 64)
+	if err != nil || fl != math.Trunc(fl) || math.Abs(fl) >= 1<<62 {
+		return 0, false
+	}
+	return int64(fl), true
+}
+
+// positiveInt reads an optional integer ≥ 1; 0 when absent or null.
+func (f *form) positiveInt(name string, required bool) int64 {
+	raw, ok := f.raw[name]
+	if !ok || string(raw) == "null" {
+		if required {
+			f.add(name, "This field is required.")
+		}
+		return 0
+	}
+	v, ok := intValue(raw)
+	if !ok {
+		f.add(name, "A valid integer is required.")
+		return 0
+	}
+	if v < 1 {
+		f.add(name, "Ensure this value is greater than or equal to 1.")
+		return 0
+	}
+	return v
+}

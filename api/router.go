@@ -1,0 +1,168 @@
+package api
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// route is one endpoint: its methods and handler. Handlers return an error
+// that writeError renders, or nil after writing the response.
+type route struct {
+	methods map[string]handlerFunc
+	auth    bool
+}
+
+type handlerFunc func(ctx *fasthttp.RequestCtx, req *request) error
+
+// request is what the router extracted: the authenticated user (when the
+// route needs one) and the numeric id in the path.
+type request struct {
+	user *authUser
+	id   int64
+}
+
+// handle is the fasthttp entry point: host check, CORS, routing.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	if !s.hostAllowed(ctx.Host()) {
+		writeJSON(ctx, fasthttp.StatusBadRequest, errorBody{Detail: "Invalid HTTP_HOST header."})
+		return
+	}
+	path := ctx.Path()
+	if bytes.HasPrefix(path, []byte("/ws/")) {
+		s.handleWebSocket(ctx)
+		return
+	}
+	s.cors(ctx)
+	if ctx.IsOptions() && len(ctx.Request.Header.Peek("Access-Control-Request-Method")) > 0 {
+		ctx.SetStatusCode(fasthttp.StatusOK)
+		return
+	}
+	if err := s.dispatch(ctx, string(path)); err != nil {
+		s.writeError(ctx, err)
+	}
+}
+
+func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
+	if path == "/" || strings.HasPrefix(path, "/static/") {
+		return s.serveWeb(ctx, path)
+	}
+	if path == "/healthz" {
+		writeRaw(ctx, fasthttp.StatusOK, []byte(`{"status":"ok"}`))
+		return nil
+	}
+	rt, id, ok := s.match(path)
+	if !ok {
+		return s.notFound(ctx, path)
+	}
+	h, ok := rt.methods[string(ctx.Method())]
+	if !ok {
+		return s.methodNotAllowed(ctx, rt)
+	}
+	req := &request{id: id}
+	if rt.auth {
+		u, err := s.authenticate(ctx)
+		if err != nil {
+			return err
+		}
+		req.user = u
+	}
+	return h(ctx, req)
+}
+
+// routes is the routing table, built once.
+type routes struct {
+	fixed         map[string]*route
+	room, history *route
+	unknownRoom   *route
+}
+
+func (s *Server) buildRoutes() {
+	m := func(pairs ...any) map[string]handlerFunc {
+		out := map[string]handlerFunc{}
+		for i := 0; i < len(pairs); i += 2 {
+			out[pairs[i].(string)] = pairs[i+1].(handlerFunc)
+		}
+		return out
+	}
+	s.routes = routes{
+		fixed: map[string]*route{
+			"/user/v1/register/":      {methods: m("POST", handlerFunc(s.register))},
+			"/user/v1/login/":         {methods: m("POST", handlerFunc(s.login))},
+			"/user/v1/token/refresh/": {methods: m("POST", handlerFunc(s.refresh))},
+			"/user/v1/logout/":        {methods: m("POST", handlerFunc(s.logout))},
+			"/user/v1/profile/":       {auth: true, methods: m("GET", handlerFunc(s.profile), "PATCH", handlerFunc(s.updateProfile))},
+			"/chat/v1/room/":          {auth: true, methods: m("GET", handlerFunc(s.listRooms), "POST", handlerFunc(s.createRoom))},
+			"/chat/v1/message/":       {auth: true, methods: m("POST", handlerFunc(s.createMessage))},
+		},
+		room:    &route{auth: true, methods: m("GET", handlerFunc(s.roomDetail))},
+		history: &route{auth: true, methods: m("GET", handlerFunc(s.history))},
+		// A non-numeric or out-of-range id is an unknown room: 404 like
+		// Django's URLconf, whatever the method.
+		unknownRoom: &route{auth: true, methods: anyMethod(s.roomNotFound)},
+	}
+}
+
+// match finds the route of path, with the room id of /chat/v1/room/{id}/….
+func (s *Server) match(path string) (*route, int64, bool) {
+	if rt, ok := s.routes.fixed[path]; ok {
+		return rt, 0, true
+	}
+	rest, ok := strings.CutPrefix(path, "/chat/v1/room/")
+	if !ok {
+		return nil, 0, false
+	}
+	idText, tail, _ := strings.Cut(rest, "/")
+	if tail != "" && tail != "messages/" {
+		return nil, 0, false
+	}
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 || idText[0] == '+' {
+		return s.routes.unknownRoom, 0, true
+	}
+	if tail == "" {
+		return s.routes.room, id, true
+	}
+	return s.routes.history, id, true
+}
+
+func anyMethod(h handlerFunc) map[string]handlerFunc {
+	m := map[string]handlerFunc{}
+	for _, meth := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"} {
+		m[meth] = h
+	}
+	return m
+}
+
+func (s *Server) roomNotFound(*fasthttp.RequestCtx, *request) error { return errNotFound }
+
+// notFound answers an unknown path; a known path missing its trailing
+// slash answers 301 to the slashed one (GET) or 404, like Django's
+// APPEND_SLASH.
+func (s *Server) notFound(ctx *fasthttp.RequestCtx, path string) error {
+	if !strings.HasSuffix(path, "/") && (ctx.IsGet() || ctx.IsHead()) {
+		if _, _, ok := s.match(path + "/"); ok {
+			target := path + "/"
+			if q := ctx.URI().QueryString(); len(q) > 0 {
+				target += "?" + string(q)
+			}
+			ctx.Response.Header.Set("Location", target)
+			writeJSON(ctx, fasthttp.StatusMovedPermanently, errorBody{Detail: "Moved permanently to " + target})
+			return nil
+		}
+	}
+	return errNotFound
+}
+
+func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, rt *route) error {
+	allow := make([]string, 0, len(rt.methods)+1)
+	for m := range rt.methods {
+		allow = append(allow, m)
+	}
+	allow = append(allow, "OPTIONS")
+	sortStrings(allow)
+	ctx.Response.Header.Set("Allow", strings.Join(allow, ", "))
+	return detailError(EMETHOD, "Method \""+string(ctx.Method())+"\" not allowed.")
+}

@@ -1,0 +1,257 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"livechat/actors"
+	"livechat/actors/pb"
+	"livechat/persistence"
+	pspb "livechat/persistence/pb"
+)
+
+// userJSON is the user object of PROTOCOL.md.
+type userJSON struct {
+	ID                int64   `json:"id"`
+	Email             string  `json:"email"`
+	Nickname          string  `json:"nickname"`
+	ProfilePictureURL *string `json:"profile_picture_url"`
+	DateJoined        string  `json:"date_joined"`
+}
+
+func toUserJSON(u *pspb.User) userJSON {
+	j := userJSON{ID: u.Id, Email: u.Email, Nickname: u.Nickname, DateJoined: actors.FormatTime(u.DateJoinedUs)}
+	if u.ProfilePicture != "" {
+		p := "/media/" + u.ProfilePicture
+		j.ProfilePictureURL = &p
+	}
+	return j
+}
+
+const maxNicknameChars = 20
+
+func (s *Server) register(ctx *fasthttp.RequestCtx, _ *request) error {
+	f, err := decodeForm(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	email := f.str("email", strRule{required: true, trim: true, maxChars: 254})
+	pw1 := f.str("password1", strRule{required: true})
+	pw2 := f.str("password2", strRule{required: true})
+	nick := f.str("nickname", strRule{required: true, trim: true, maxChars: maxNicknameChars})
+	if email != "" && !validEmail(email) {
+		f.add("email", "Enter a valid email address.")
+	}
+	if pw1 != "" {
+		for _, p := range passwordProblems(pw1) {
+			f.add("password1", p)
+		}
+	}
+	if pw1 != "" && pw2 != "" && pw1 != pw2 {
+		f.add("non_field_errors", "The two password fields didn't match.")
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	if _, err := s.store.UserByEmail(email); err == nil {
+		return fieldError("email", "A user is already registered with this e-mail address.")
+	}
+	hash, err := s.hasher.hash(requestContext(ctx), pw1)
+	if err != nil {
+		return err
+	}
+	u, err := s.engine.Register(&pspb.User{Email: email, Nickname: nick, PasswordHash: hash, DateJoinedUs: time.Now().UnixMicro()})
+	if errors.Is(err, actors.ErrEmailTaken) {
+		return fieldError("email", "A user is already registered with this e-mail address.")
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	writeJSON(ctx, fasthttp.StatusCreated, toUserJSON(u))
+	return nil
+}
+
+// validEmail accepts what Django's EmailValidator does, roughly: one @, a
+// non-empty local part and a dotted domain, no spaces or display names.
+func validEmail(e string) bool {
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || a.Name != "" {
+		return false
+	}
+	local, domain, ok := strings.Cut(e, "@")
+	return ok && local != "" && strings.Contains(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.HasPrefix(domain, ".")
+}
+
+func (s *Server) login(ctx *fasthttp.RequestCtx, _ *request) error {
+	f, err := decodeForm(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	email := f.str("email", strRule{required: true, trim: true})
+	pw := f.str("password", strRule{required: true})
+	if err := f.err(); err != nil {
+		return err
+	}
+	if err := s.limitLogin(ctx, email); err != nil {
+		return err
+	}
+	u, err := s.store.UserByEmail(email)
+	if err != nil && !errors.Is(err, persistence.ErrNotFound) {
+		return err
+	}
+	var hash []byte
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok, err := s.hasher.check(requestContext(ctx), hash, pw)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errBadCredentials
+	}
+	return s.issueLogin(ctx, u)
+}
+
+func (s *Server) limitLogin(ctx *fasthttp.RequestCtx, email string) error {
+	now := time.Now()
+	okE, waitE := s.loginByEmail.allow(strings.ToLower(email), now)
+	okA, waitA := s.loginByAddr.allow(clientAddr(ctx), now)
+	if okE && okA {
+		return nil
+	}
+	wait := max(waitE, waitA)
+	return &Error{Code: ERATELIMIT, RetryAfter: retrySeconds(wait),
+		Detail: "Request was throttled. Expected available in " + strconv.Itoa(retrySeconds(wait)) + " seconds."}
+}
+
+func (s *Server) issueLogin(ctx *fasthttp.RequestCtx, u *pspb.User) error {
+	now := time.Now()
+	access, ac, err := s.tokens.issue(accessToken, u.Id, now)
+	if err != nil {
+		return err
+	}
+	refresh, _, err := s.tokens.issue(refreshToken, u.Id, now)
+	if err != nil {
+		return err
+	}
+	c := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(c)
+	c.SetKey("access_token")
+	c.SetValue(access)
+	c.SetPath("/")
+	c.SetHTTPOnly(true)
+	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	c.SetSecure(s.cfg.SecureCookie)
+	c.SetExpire(ac.ExpiresAt.Time)
+	ctx.Response.Header.SetCookie(c)
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"access": access, "refresh": refresh, "user": toUserJSON(u)})
+	return nil
+}
+
+func (s *Server) refresh(ctx *fasthttp.RequestCtx, _ *request) error {
+	c, err := s.refreshClaims(ctx)
+	if err != nil {
+		return err
+	}
+	access, _, err := s.tokens.issue(accessToken, int64(c.UserID), time.Now())
+	if err != nil {
+		return err
+	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]string{"access": access})
+	return nil
+}
+
+// logout revokes a refresh token until it would have expired.
+func (s *Server) logout(ctx *fasthttp.RequestCtx, _ *request) error {
+	c, err := s.refreshClaims(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.store.RevokeToken(c.ID, c.ExpiresAt.Time); err != nil {
+		return err
+	}
+	ctx.Response.Header.DelClientCookie("access_token")
+	writeJSON(ctx, fasthttp.StatusOK, errorBody{Detail: "Successfully logged out."})
+	return nil
+}
+
+// refreshClaims reads and verifies the body's refresh token.
+func (s *Server) refreshClaims(ctx *fasthttp.RequestCtx) (*claims, error) {
+	f, err := decodeForm(ctx.PostBody())
+	if err != nil {
+		return nil, err
+	}
+	token := f.str("refresh", strRule{required: true})
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	invalid := &Error{Code: EUNAUTHORIZED, Detail: "Token is invalid or expired", TokenInvalid: true}
+	c, err := s.tokens.verify(token, refreshToken)
+	if err != nil {
+		return nil, invalid
+	}
+	revoked, err := s.store.IsRevoked(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if revoked {
+		return nil, &Error{Code: EUNAUTHORIZED, Detail: "Token is blacklisted", TokenInvalid: true}
+	}
+	return c, nil
+}
+
+func (s *Server) profile(ctx *fasthttp.RequestCtx, req *request) error {
+	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(req.user.User))
+	return nil
+}
+
+// updateProfile changes the nickname; "profile_picture": null removes the
+// picture.
+func (s *Server) updateProfile(ctx *fasthttp.RequestCtx, req *request) error {
+	f, err := decodeForm(ctx.PostBody())
+	if err != nil {
+		return err
+	}
+	up := &pb.UpdateProfile{UserId: req.user.Id}
+	if _, ok := f.raw["nickname"]; ok {
+		nick := f.str("nickname", strRule{required: true, trim: true, maxChars: maxNicknameChars})
+		up.Nickname = &nick
+	}
+	if raw, ok := f.raw["profile_picture"]; ok {
+		if string(raw) != "null" {
+			f.add("profile_picture", "Upload a picture with multipart/form-data is not supported yet; send null to remove it.")
+		}
+		empty := ""
+		up.ProfilePicture = &empty
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	u, err := s.engine.UpdateProfile(up)
+	if err != nil {
+		return unavailable(err)
+	}
+	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
+	return nil
+}
+
+// unavailable turns an engine error into the client's answer.
+func unavailable(err error) error {
+	switch {
+	case errors.Is(err, actors.ErrRoomNotFound), errors.Is(err, actors.ErrUserNotFound):
+		return errNotFound
+	case errors.Is(err, actors.ErrUnavailable):
+		return errUnavailable
+	}
+	return err
+}
+
+// requestContext bounds waits inside a handler (for a hash slot).
+func requestContext(ctx *fasthttp.RequestCtx) context.Context { return ctx }

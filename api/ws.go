@@ -1,0 +1,215 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/valyala/fasthttp"
+
+	"livechat/actors"
+)
+
+// handleWebSocket authenticates /ws/chat/{room}/chat/ and upgrades it.
+// Every refusal happens before the upgrade, as an HTTP status with a JSON
+// body. Nothing from ctx is used inside the upgraded handler.
+func (s *Server) handleWebSocket(ctx *fasthttp.RequestCtx) {
+	room, since, user, viaSubprotocol, err := s.admitSocket(ctx)
+	if err != nil {
+		s.writeError(ctx, err)
+		return
+	}
+	up := websocket.FastHTTPUpgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 256,                                             // frames are written raw; see Conn
+		CheckOrigin:     func(*fasthttp.RequestCtx) bool { return true }, // checked in admitSocket
+	}
+	if viaSubprotocol {
+		up.Subprotocols = []string{"bearer"}
+	}
+	sender := user.sender()
+	err = up.Upgrade(ctx, func(ws *websocket.Conn) { s.serveSocket(ws, room, sender.UserId, since, user) })
+	if err != nil {
+		s.log.Debug("websocket upgrade failed", "err", err)
+	}
+}
+
+// admitSocket checks path, token, origin and room before an upgrade.
+func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user *authUser, viaSubprotocol bool, err error) {
+	rest, _ := strings.CutPrefix(string(ctx.Path()), "/ws/chat/")
+	idText, tail, _ := strings.Cut(rest, "/")
+	room, perr := strconv.ParseInt(idText, 10, 64)
+	if (tail != "chat/" && tail != "chat") || perr != nil || room <= 0 {
+		return 0, 0, nil, false, errNotFound
+	}
+	if !ctx.IsGet() {
+		return 0, 0, nil, false, detailError(EMETHOD, "Method \""+string(ctx.Method())+"\" not allowed.")
+	}
+	token, via := socketToken(ctx)
+	if via == "" {
+		return 0, 0, nil, false, errNoCredentials
+	}
+	if via == "cookie" && !s.socketOriginAllowed(ctx) {
+		return 0, 0, nil, false, detailError(EFORBIDDEN, "Origin not allowed for cookie authentication.")
+	}
+	if user, err = s.userForToken(token); err != nil {
+		return 0, 0, nil, false, err
+	}
+	if _, err = s.roomByID(room); err != nil {
+		return 0, 0, nil, false, err
+	}
+	since = -1
+	if v := ctx.QueryArgs().Peek("since"); len(v) > 0 {
+		if since, err = strconv.ParseInt(string(v), 10, 64); err != nil || since < 0 {
+			return 0, 0, nil, false, fieldError("since", "A valid non-negative integer is required.")
+		}
+	}
+	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
+		return 0, 0, nil, false, detailError(EINVALID, "Expected a WebSocket upgrade request.")
+	}
+	if s.conns.count() >= s.cfg.MaxConnections {
+		return 0, 0, nil, false, detailError(EUNAVAILABLE, "Too many connections, try again later.")
+	}
+	return room, since, user, via == "subprotocol", nil
+}
+
+// socketToken finds the access token: ?token=, Authorization: Bearer,
+// Sec-WebSocket-Protocol "bearer, <token>", or the login cookie.
+func socketToken(ctx *fasthttp.RequestCtx) (token, via string) {
+	if t := ctx.QueryArgs().Peek("token"); len(t) > 0 {
+		return string(t), "query"
+	}
+	if t, ok := bearer(ctx); ok {
+		return t, "header"
+	}
+	if p := ctx.Request.Header.Peek("Sec-WebSocket-Protocol"); len(p) > 0 {
+		parts := strings.Split(string(p), ",")
+		if len(parts) == 2 && strings.TrimSpace(parts[0]) == "bearer" {
+			return strings.TrimSpace(parts[1]), "subprotocol"
+		}
+	}
+	if c := ctx.Request.Header.Cookie("access_token"); len(c) > 0 {
+		return string(c), "cookie"
+	}
+	return "", ""
+}
+
+// socketOriginAllowed refuses cross-site WebSocket hijacking: a browser
+// sends the login cookie to any site's socket request, so cookie
+// authentication needs an Origin that is LiveChat's own or configured.
+func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
+	origin := string(ctx.Request.Header.Peek("Origin"))
+	if origin == "" {
+		return true // not a browser: nothing to hijack
+	}
+	for _, o := range s.cfg.WSOrigins {
+		if o == origin {
+			return true
+		}
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, string(ctx.Host()))
+}
+
+// serveSocket runs on the upgraded connection's goroutine: it is the
+// socket's only reader.
+func (s *Server) serveSocket(ws *websocket.Conn, room, userID, since int64, user *authUser) {
+	c := newConn(ws, s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.conns.countSlow)
+	defer func() { _ = ws.Close() }()
+	if !s.conns.add(c, s.cfg.MaxConnections) {
+		c.Close(websocket.CloseTryAgainLater, "too many connections")
+		c.drain(s.cfg.WriteTimeout)
+		return
+	}
+	defer s.conns.remove(c)
+	ws.SetPingHandler(func(data string) error {
+		c.touch(time.Now())
+		c.control(websocket.PongMessage, []byte(data))
+		return nil
+	})
+	ws.SetPongHandler(func(string) error { c.touch(time.Now()); return nil })
+	ws.SetCloseHandler(func(code int, _ string) error {
+		if code == websocket.CloseNoStatusReceived {
+			code = websocket.CloseNormalClosure
+		}
+		c.Close(code, "")
+		return nil
+	})
+	sess := s.engine.OpenSession(room, user.sender(), since, c)
+	s.readLoop(ws, c, sess, room, userID)
+	sess.Close()
+	c.Close(websocket.CloseNormalClosure, "")
+	c.drain(s.cfg.WriteTimeout)
+}
+
+// readLoop reads frames until the connection ends.
+func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, room, userID int64) {
+	buf := make([]byte, 0, 512)
+	for {
+		kind, r, err := ws.NextReader()
+		if err != nil {
+			return
+		}
+		c.touch(time.Now())
+		buf, err = readFrame(r, buf[:0], s.cfg.MaxFrameBytes)
+		if errors.Is(err, errFrameTooLarge) {
+			c.Close(websocket.CloseMessageTooBig, "frame larger than "+strconv.Itoa(s.cfg.MaxFrameBytes)+" bytes")
+			return
+		}
+		if err != nil {
+			return
+		}
+		if kind != websocket.TextMessage {
+			sess.Invalid("binary frames are not supported: send JSON text")
+			continue
+		}
+		text, clientID, problem := parseInbound(buf, s.cfg.MaxMessageChars)
+		switch {
+		case problem != "":
+			sess.Invalid(problem)
+		case clientID != "" && s.resendEcho(c, room, userID, clientID):
+		default:
+			sess.Message(text, clientID)
+		}
+		if cap(buf) > 4096 {
+			buf = make([]byte, 0, 512) // do not keep a large frame's buffer
+		}
+	}
+}
+
+// resendEcho answers a message whose client_id is already stored with the
+// original, to this socket only.
+func (s *Server) resendEcho(c *Conn, room, userID int64, clientID string) bool {
+	m, err := s.store.MessageByClientID(room, userID, clientID)
+	if err != nil {
+		return false
+	}
+	c.Send(actors.MessageFrame(m))
+	return true
+}
+
+var errFrameTooLarge = errors.New("api: frame too large")
+
+// readFrame reads one message into buf, refusing more than limit bytes.
+func readFrame(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			return buf, errFrameTooLarge
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
