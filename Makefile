@@ -1,7 +1,13 @@
+# LiveChat. `make run` starts the server on 127.0.0.1:8000 with its data in
+# ./data; `make test` runs every test. See README.md.
 GO ?= go
 BIN := livechat
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME ?= 30s
+BENCHTIME ?= 1s
+BENCHCOUNT ?= 6
 
-.PHONY: build run test race lint fuzz bench generate clean
+.PHONY: build run test lint fuzz bench bench-smoke generate clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/livechat
@@ -10,7 +16,27 @@ run: build
 	./$(BIN) serve
 
 test:
-	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	bash .ci/check-imports.sh
+	$(GO) run $(STATICCHECK) ./...
+
+# Each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m for a long run).
+fuzz:
+	bash .ci/fuzz.sh $(FUZZTIME)
+
+# The engine's benchmarks, BENCHCOUNT runs each, saved for benchstat.
+bench:
+	mkdir -p bench/results
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./... | tee bench/results/latest.txt
+
+# One iteration of every benchmark: proves they run (CI).
+bench-smoke:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
 generate:
 	protoc --proto_path=. --go_out=. --go_opt=module=livechat persistence/pb/records.proto actors/pb/messages.proto

@@ -73,11 +73,6 @@ func (f *form) err() error {
 	return &Error{Code: EINVALID, Fields: f.errs}
 }
 
-func (f *form) present(name string) bool {
-	v, ok := f.raw[name]
-	return ok && string(v) != "null"
-}
-
 type strRule struct {
 	required   bool
 	allowBlank bool

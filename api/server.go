@@ -90,6 +90,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Connections returns the number of open sockets.
 func (s *Server) Connections() int { return s.conns.count() }
 
+// SlowConsumers returns how many sockets were closed for falling behind.
+func (s *Server) SlowConsumers() int64 { return s.conns.slowConsumers() }
+
 // handleParseError answers requests fasthttp could not read, in JSON.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Fails when a package imports against the layering of DESIGN.md:
+# cmd → api → actors → persistence, and bench imports nothing of the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+while read -r pkg imports; do
+  for imp in $imports; do
+    case "$imp" in livechat/*) ;; *) continue ;; esac
+    allowed=0
+    case "$pkg" in
+      livechat/persistence*) [[ "$imp" == livechat/persistence* ]] && allowed=1 ;;
+      livechat/actors*) [[ "$imp" == livechat/actors* || "$imp" == livechat/persistence* ]] && allowed=1 ;;
+      livechat/api*) [[ "$imp" == livechat/api* || "$imp" == livechat/actors* || "$imp" == livechat/persistence* ]] && allowed=1 ;;
+      livechat/bench*) [[ "$imp" == livechat/bench* ]] && allowed=1 ;;
+      livechat/cmd/*) allowed=1 ;;
+    esac
+    if [[ $allowed == 0 ]]; then
+      echo "import against the layers: $pkg imports $imp" >&2
+      status=1
+    fi
+  done
+done < <(go list -f '{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}}' ./...)
+exit $status
