@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -483,5 +484,102 @@ func TestClientReportsServerErrors(t *testing.T) {
 	code, _, errs = runClientOnce(t, "send", "--room", "999999", "hi", "--server", base)
 	if code != 1 || !strings.HasPrefix(errs, "send failed: ") || strings.Count(errs, "\n") != 1 {
 		t.Errorf("send to unknown room: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestClientReconnectsWithoutLossOrDuplicates cuts the client's connection
+// with a TCP relay that stays down while others keep talking, then checks
+// that the client catches up from ?since and delivers what was typed meanwhile.
+func TestClientReconnectsWithoutLossOrDuplicates(t *testing.T) {
+	base := startTestServer(t)
+	setupDemo(t, base)
+	relay := startRelay(t, strings.TrimPrefix(base, "http://"))
+	one := startClient(t, "--user", "1", "--server", "http://"+relay.addr())
+	one.waitOutput(t, "* connected\n")
+	one.typeLine(t, "끊기 전")
+	one.waitOutput(t, "사용자1: 끊기 전\n")
+
+	relay.setDown(true)
+	one.waitOutput(t, "* disconnected: ")
+	for _, text := range []string{"사이 1", "사이 2 🌧"} {
+		if code, _, errs := runClientOnce(t, "send", text, "--user", "2", "--server", base); code != 0 {
+			t.Fatalf("send: %s", errs)
+		}
+	}
+	one.typeLine(t, "끊긴 동안 입력")
+	relay.setDown(false)
+
+	one.waitOutput(t, "* reconnected\n")
+	one.waitOutput(t, "사용자1: 끊긴 동안 입력\n")
+	out := one.out.String()
+	for _, text := range []string{"사용자1: 끊기 전\n", "사용자2: 사이 1\n", "사용자2: 사이 2 🌧\n", "사용자1: 끊긴 동안 입력\n"} {
+		if n := strings.Count(out, text); n != 1 {
+			t.Errorf("%q shown %d times:\n%s", text, n, out)
+		}
+	}
+	if strings.Index(out, "사이 2") > strings.Index(out, "끊긴 동안 입력") {
+		t.Errorf("messages out of order:\n%s", out)
+	}
+}
+
+// tcpRelay forwards connections to a server and can cut them all and refuse
+// new ones, as a network outage does.
+type tcpRelay struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	down  bool
+	conns []net.Conn
+}
+
+func startRelay(t testing.TB, target string) *tcpRelay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &tcpRelay{ln: ln}
+	t.Cleanup(func() { ln.Close(); r.setDown(true) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go r.forward(c, target)
+		}
+	}()
+	return r
+}
+
+func (r *tcpRelay) addr() string { return r.ln.Addr().String() }
+
+func (r *tcpRelay) forward(c net.Conn, target string) {
+	s, err := net.Dial("tcp", target)
+	r.mu.Lock()
+	if err != nil || r.down {
+		r.mu.Unlock()
+		c.Close()
+		if s != nil {
+			s.Close()
+		}
+		return
+	}
+	r.conns = append(r.conns, c, s)
+	r.mu.Unlock()
+	go func() { _, _ = io.Copy(s, c); s.Close() }()
+	_, _ = io.Copy(c, s)
+	c.Close()
+}
+
+// setDown(true) cuts every relayed connection and refuses new ones.
+func (r *tcpRelay) setDown(down bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.down = down
+	if down {
+		for _, c := range r.conns {
+			c.Close()
+		}
+		r.conns = nil
 	}
 }
