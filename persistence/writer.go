@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
 
 	"livechat/persistence/pb"
@@ -18,10 +19,12 @@ type WriterConfig struct {
 }
 
 // Writer group-commits chat messages: every Append waits in a queue, one
-// goroutine commits everything queued in one transaction (one fsync under
-// DurabilityFsync) and then calls each Append's done function, in Append
-// order. While a batch commits, the next one gathers, so the batch size
-// grows with the load.
+// goroutine turns everything queued into one transaction and hands it to
+// Badger without waiting; Badger syncs the transactions that reach it
+// together with one fsync under DurabilityFsync. A second goroutine calls
+// each Append's done function once its transaction is durable, strictly in
+// Append order. Up to maxInflight transactions are in flight, so encoding
+// the next batch overlaps the disk flush of the previous one.
 type Writer struct {
 	store    *Store
 	maxBatch int
@@ -33,6 +36,21 @@ type Writer struct {
 	closed  bool
 	wake    chan struct{}
 	stopped chan struct{}
+
+	inflight  chan struct{}    // a slot per transaction being committed
+	completed chan *batchState // committed transactions, in any order
+}
+
+// maxInflight bounds transactions committed at once: enough to keep the
+// disk busy while the next batch is encoded, few enough that a failing
+// disk is noticed within a few batches.
+const maxInflight = 4
+
+// batchState is one transaction's requests and outcome.
+type batchState struct {
+	index uint64
+	reqs  []appendReq
+	err   error
 }
 
 type appendReq struct {
@@ -45,7 +63,8 @@ func (s *Store) NewWriter(cfg WriterConfig) *Writer {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 4096
 	}
-	w := &Writer{store: s, maxBatch: cfg.MaxBatch, maxID: s.nextID.Load(), wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	w := &Writer{store: s, maxBatch: cfg.MaxBatch, maxID: s.nextID.Load(), wake: make(chan struct{}, 1), stopped: make(chan struct{}),
+		inflight: make(chan struct{}, maxInflight), completed: make(chan *batchState, maxInflight)}
 	go w.loop()
 	return w
 }
@@ -80,25 +99,57 @@ func (w *Writer) Close() {
 }
 
 func (w *Writer) loop() {
-	defer close(w.stopped)
-	var batch []appendReq
+	confirmed := make(chan struct{})
+	go w.confirm(confirmed)
+	defer func() {
+		for range maxInflight { // wait for every transaction in flight
+			w.inflight <- struct{}{}
+		}
+		close(w.completed)
+		<-confirmed
+		close(w.stopped)
+	}()
+	var index uint64
 	for {
 		w.mu.Lock()
-		batch, w.queue = w.take(batch[:0])
+		var batch []appendReq
+		batch, w.queue = w.take(nil)
 		closed := w.closed
 		w.mu.Unlock()
 		if len(batch) > 0 {
-			err := w.commit(batch)
-			for _, r := range batch {
-				r.done(err)
-			}
-			clear(batch)
+			w.inflight <- struct{}{}
+			st := &batchState{index: index, reqs: batch}
+			index++
+			w.commit(st)
 			continue
 		}
 		if closed {
 			return
 		}
 		<-w.wake
+	}
+}
+
+// confirm calls done functions in Append order: Badger may finish
+// transactions' callbacks in any order, so completions wait here until all
+// earlier ones are in.
+func (w *Writer) confirm(confirmed chan<- struct{}) {
+	defer close(confirmed)
+	var next uint64
+	early := map[uint64]*batchState{}
+	for st := range w.completed {
+		early[st.index] = st
+		for {
+			st, ok := early[next]
+			if !ok {
+				break
+			}
+			delete(early, next)
+			next++
+			for _, r := range st.reqs {
+				r.done(st.err)
+			}
+		}
 	}
 }
 
@@ -118,18 +169,36 @@ func (w *Writer) take(batch []appendReq) ([]appendReq, []appendReq) {
 	return batch, rest
 }
 
-func (w *Writer) commit(batch []appendReq) error {
+// commit encodes st's messages into one transaction and sends it to
+// Badger; the outcome arrives on w.completed.
+func (w *Writer) commit(st *batchState) {
+	finish := func(err error) {
+		st.err = err
+		w.completed <- st
+		<-w.inflight
+	}
 	txn := w.store.db.NewTransaction(true)
-	defer txn.Discard()
-	var buf []byte
-	for _, r := range batch {
+	if err := w.fill(txn, st.reqs); err != nil {
+		txn.Discard()
+		finish(err)
+		return
+	}
+	txn.CommitWith(func(err error) {
+		if err != nil {
+			err = fmt.Errorf("commit messages: %w", err)
+		}
+		finish(err)
+	})
+}
+
+func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
+	for _, r := range reqs {
 		for _, m := range r.msgs {
-			var err error
-			buf, err = proto.MarshalOptions{}.MarshalAppend(buf[:0], m)
+			val, err := proto.Marshal(m)
 			if err != nil {
 				return fmt.Errorf("encode message: %w", err)
 			}
-			if err := txn.Set(MessageKey(m.Room, m.Seq), append([]byte(nil), buf...)); err != nil {
+			if err := txn.Set(MessageKey(m.Room, m.Seq), val); err != nil {
 				return fmt.Errorf("write message: %w", err)
 			}
 			if m.ClientId != "" {
@@ -144,9 +213,6 @@ func (w *Writer) commit(batch []appendReq) error {
 	// out of id order: persist the highest id ever committed, never a lower one.
 	if err := txn.Set(keyMaxMessageID, appendUint64(nil, uint64(w.maxID))); err != nil {
 		return fmt.Errorf("write message id: %w", err)
-	}
-	if err := txn.Commit(); err != nil {
-		return fmt.Errorf("commit messages: %w", err)
 	}
 	return nil
 }
