@@ -68,6 +68,14 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 			return 0, 0, nil, false, fieldError("since", "A valid non-negative integer is required.")
 		}
 	}
+	if since < 0 {
+		// The client sees the 101 before the session has joined its room, so
+		// a live-only socket starts from the last stored seq: every message
+		// posted once the handshake is done reaches it, none twice.
+		if since, err = s.store.LastSeq(room); err != nil {
+			return 0, 0, nil, false, err
+		}
+	}
 	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
 		return 0, 0, nil, false, detailError(EINVALID, "Expected a WebSocket upgrade request.")
 	}
