@@ -1,0 +1,219 @@
+package bench
+
+import (
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+)
+
+// errFrame reports a server frame that is not a JSON object.
+var errFrame = errors.New("bench: malformed frame")
+
+// frame holds the fields of a server → client frame that receivers need.
+// Byte slices alias the input buffer.
+type frame struct {
+	typ     []byte // value of "type", unescaped
+	message []byte // value of "message", unescaped
+	seq     int64  // value of "seq"
+	hasSeq  bool
+}
+
+// scanFrame extracts "type", "message" and "seq" from a top-level JSON
+// object without decoding the rest: it walks the object's keys and skips
+// the other values. It is exact for frames without escapes in those fields
+// and falls back to encoding/json when a key or one of those strings has an
+// escape or invalid UTF-8, so on valid JSON it agrees with encoding/json
+// (FuzzScanFrame checks it), only sometimes slower.
+func scanFrame(b []byte) (frame, error) {
+	var f frame
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return f, errFrame
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return f, trailing(b, i+1)
+	}
+	for {
+		key, esc, next, err := scanString(b, i)
+		if err != nil {
+			return f, err
+		}
+		if esc {
+			return decodeFrame(b)
+		}
+		i = skipWS(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return f, errFrame
+		}
+		i = skipWS(b, i+1)
+		if i, err = f.scanValue(b, i, key); err != nil {
+			if errors.Is(err, errNeedsDecode) {
+				return decodeFrame(b)
+			}
+			return f, err
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return f, errFrame
+		}
+		switch b[i] {
+		case '}':
+			return f, trailing(b, i+1)
+		case ',':
+			i = skipWS(b, i+1)
+		default:
+			return f, errFrame
+		}
+	}
+}
+
+// errNeedsDecode asks scanFrame to fall back to encoding/json.
+var errNeedsDecode = errors.New("bench: frame needs a full decode")
+
+// scanValue reads the value at b[i] for key and returns the index after it.
+func (f *frame) scanValue(b []byte, i int, key []byte) (int, error) {
+	switch string(key) {
+	case "type", "message":
+		if i >= len(b) || b[i] != '"' {
+			return skipValue(b, i)
+		}
+		s, esc, next, err := scanString(b, i)
+		if err != nil {
+			return 0, err
+		}
+		if esc || !utf8.Valid(s) { // encoding/json would rewrite it
+			return 0, errNeedsDecode
+		}
+		if key[0] == 't' {
+			f.typ = s
+		} else {
+			f.message = s
+		}
+		return next, nil
+	case "seq":
+		end, err := skipValue(b, i)
+		if err != nil {
+			return 0, err
+		}
+		v, ok := parseUint(b[i:end])
+		if !ok {
+			return 0, errNeedsDecode
+		}
+		f.seq, f.hasSeq = v, true
+		return end, nil
+	}
+	return skipValue(b, i)
+}
+
+// decodeFrame is the slow, general path of scanFrame.
+func decodeFrame(b []byte) (frame, error) {
+	var v struct {
+		Type    *string          `json:"type"`
+		Message *string          `json:"message"`
+		Seq     *json.RawMessage `json:"seq"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return frame{}, errors.Join(errFrame, err)
+	}
+	var f frame
+	if v.Type != nil {
+		f.typ = []byte(*v.Type)
+	}
+	if v.Message != nil {
+		f.message = []byte(*v.Message)
+	}
+	if v.Seq != nil {
+		f.seq, f.hasSeq = parseUint(*v.Seq)
+	}
+	return f, nil
+}
+
+// scanString reads the JSON string starting at b[i] == '"'. It returns the
+// raw contents (escapes not decoded), whether it has escapes, and the index
+// after the closing quote.
+func scanString(b []byte, i int) (s []byte, esc bool, next int, err error) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, false, 0, errFrame
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return b[i+1 : j], esc, j + 1, nil
+		case c == '\\':
+			esc = true
+			j++
+		case c < 0x20:
+			return nil, false, 0, errFrame
+		}
+	}
+	return nil, false, 0, errFrame
+}
+
+// skipValue returns the index just after the JSON value starting at b[i].
+// Nested values are skipped by bracket depth, strings by scanString; it
+// checks structure only as much as skipping needs.
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errFrame
+	}
+	switch b[i] {
+	case '"':
+		_, _, next, err := scanString(b, i)
+		return next, err
+	case '{', '[':
+		return skipNested(b, i)
+	}
+	j := i
+	for j < len(b) && !isDelim(b[j]) {
+		j++
+	}
+	if j == i {
+		return 0, errFrame
+	}
+	return j, nil
+}
+
+// skipNested skips an object or array starting at b[i].
+func skipNested(b []byte, i int) (int, error) {
+	depth := 0
+	for j := i; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			_, _, next, err := scanString(b, j)
+			if err != nil {
+				return 0, err
+			}
+			j = next - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1, nil
+			}
+		}
+	}
+	return 0, errFrame
+}
+
+// isDelim reports bytes that end a number or a literal.
+func isDelim(c byte) bool {
+	return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
+}
+
+// skipWS skips JSON whitespace from b[i].
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// trailing checks that only whitespace follows the object.
+func trailing(b []byte, i int) error {
+	if skipWS(b, i) != len(b) {
+		return errFrame
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package bench
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strings"
+)
+
+// pageTemplate is the self-contained HTML report: inline CSS and SVG, no
+// script, nothing fetched, so it opens from a file anywhere.
+var pageTemplate = template.Must(template.New("report").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>livechat bench {{.R.Scenario}} — {{.R.RunID}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:820px;color:#222}
+h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em}
+table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}
+.note{background:#fff3cd;padding:.5em 1em;border-left:4px solid #e0a800}
+figure{margin:1.5em 0}
+</style></head><body>
+<h1>livechat bench: {{.R.Scenario}}</h1>
+<p>Server {{.R.ServerURL}}, run {{.R.RunID}}, started {{.R.Started.UTC.Format "2006-01-02 15:04:05 MST"}}, {{printf "%.1f" .R.ElapsedSec}} s.</p>
+{{range .R.Notes}}<p class="note">{{.}}</p>{{end}}
+<h2>Key figures</h2>
+<table>{{range .Figures}}<tr><th>{{index . 0}}</th><td class="n">{{index . 1}}</td></tr>{{end}}</table>
+{{range .Charts}}<figure>{{.}}</figure>{{end}}
+<h2>Full report</h2>
+<pre>{{.Table}}</pre>
+</body></html>
+`))
+
+// WriteHTML writes r as a self-contained HTML page with SVG charts.
+func (r *Report) WriteHTML(w io.Writer) error {
+	var table strings.Builder
+	if err := r.WriteTable(&table); err != nil {
+		return err
+	}
+	var charts []template.HTML
+	for _, c := range r.charts() {
+		charts = append(charts, template.HTML(c.svg())) // #nosec: svg() escapes every text it draws
+	}
+	data := struct {
+		R       *Report
+		Figures [][2]string
+		Charts  []template.HTML
+		Table   string
+	}{r, r.keyFigures(), charts, table.String()}
+	if err := pageTemplate.Execute(w, data); err != nil {
+		return fmt.Errorf("bench: write html report: %w", err)
+	}
+	return nil
+}
+
+// keyFigures are the few numbers a reader looks for first.
+func (r *Report) keyFigures() [][2]string {
+	f := [][2]string{
+		{"connections ok / failed", fmt.Sprintf("%d / %d", r.Conns.OK, r.Conns.Failed)},
+		{"connect rate", fmt.Sprintf("%.0f /s", r.Conns.PerSec)},
+	}
+	if m := r.Messages; m != nil {
+		f = append(f,
+			[2]string{"messages sent", fmt.Sprintf("%d (%.1f /s)", m.Sent, m.SendRate)},
+			[2]string{"deliveries received / expected", fmt.Sprintf("%d / %d", m.Received, m.Expected)},
+			[2]string{"lost", fmt.Sprintf("%d (%.3f%%)", m.Lost, m.LossPct)},
+			[2]string{"duplicates / out of order", fmt.Sprintf("%d / %d", m.Duplicates, m.OutOfOrder)},
+			[2]string{"deliveries /s", fmt.Sprintf("%.0f", m.DeliveriesPerSec)},
+			[2]string{"latency p50 / p99 / p99.9 / max", latencyText(m.Latency)})
+	}
+	if x := r.REST; x != nil {
+		f = append(f,
+			[2]string{"requests (errors)", fmt.Sprintf("%d (%d)", x.Requests, x.Errors)},
+			[2]string{"requests /s", fmt.Sprintf("%.0f", x.PerSec)},
+			[2]string{"POST message p50 / p99 / p99.9 / max", latencyText(x.Post)},
+			[2]string{"GET room p50 / p99 / p99.9 / max", latencyText(x.Get)})
+	}
+	if c := r.Capacity; c != nil {
+		f = append(f, [2]string{"sockets held", fmt.Sprintf("%d of %d", c.Held, c.Target)})
+		if c.BytesPerConn > 0 {
+			f = append(f, [2]string{"server memory per socket", fmt.Sprintf("%.0f bytes", c.BytesPerConn)})
+		}
+	}
+	if s := r.Server; s != nil {
+		f = append(f,
+			[2]string{"server CPU", fmt.Sprintf("%.2f s (%.0f%% of a core)", s.CPUSeconds, s.CPUPct)},
+			[2]string{"server RSS peak", fmt.Sprintf("%.1f MB", s.RSSPeakMB)})
+	}
+	return f
+}
+
+// latencyText prints the headline percentiles of l.
+func latencyText(l LatencyStats) string {
+	return fmt.Sprintf("%.2f / %.2f / %.2f / %.2f ms", l.P50, l.P99, l.P999, l.Max)
+}
+
+// charts picks the charts this report has data for.
+func (r *Report) charts() []chart {
+	var cs []chart
+	if len(r.LatencyTimeline) > 0 {
+		cs = append(cs, r.latencyOverTime())
+	}
+	if len(r.Distribution) > 0 {
+		cs = append(cs, r.latencyDistribution())
+	}
+	if len(r.Timeline) > 0 {
+		cs = append(cs, r.throughput())
+		if r.Server != nil {
+			cs = append(cs, r.serverOverTime())
+		}
+	}
+	return cs
+}
+
+// latencyOverTime charts p50, p99 and max of each second.
+func (r *Report) latencyOverTime() chart {
+	var p50, p99, mx series
+	p50.name, p99.name, mx.name = "p50", "p99", "max"
+	for i, s := range r.LatencyTimeline {
+		if s.Count == 0 {
+			continue
+		}
+		t := float64(i + 1) // the end of the second, as in the timeline
+		p50.xs, p50.ys = append(p50.xs, t), append(p50.ys, s.P50)
+		p99.xs, p99.ys = append(p99.xs, t), append(p99.ys, s.P99)
+		mx.xs, mx.ys = append(mx.xs, t), append(mx.ys, s.Max)
+	}
+	return chart{title: "Latency over time", xLabel: "seconds since start", yLabel: "latency (ms)",
+		series: []series{p50, p99, mx}}
+}
+
+// latencyDistribution is the HDR percentile plot: x in "nines".
+func (r *Report) latencyDistribution() chart {
+	var s series
+	s.name = "latency"
+	last := 0.0
+	for _, p := range r.Distribution {
+		x := nines(p.Percentile, last)
+		last = x
+		s.xs, s.ys = append(s.xs, x), append(s.ys, p.Millis)
+	}
+	var ticks []axisTick
+	for k, lbl := range []string{"0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%", "max"} {
+		ticks = append(ticks, axisTick{at: float64(k), label: lbl})
+	}
+	title := "Latency distribution"
+	if r.REST != nil {
+		title = "Request latency distribution"
+	} else if r.Capacity != nil {
+		title = "Connect latency distribution"
+	}
+	return chart{title: title, xLabel: "percentile", yLabel: "latency (ms)", series: []series{s}, xTicks: ticks}
+}
+
+// nines maps a percentile to -log10(1-p): 90% → 1, 99% → 2; 100% is put a
+// quarter step after the previous point.
+func nines(pct, prev float64) float64 {
+	if pct >= 100 {
+		return prev + 0.25
+	}
+	return -math.Log10(1 - pct/100)
+}
+
+// throughput charts the per-second rates that moved in this run.
+func (r *Report) throughput() chart {
+	pick := []struct {
+		name string
+		get  func(TimePoint) float64
+	}{
+		{"sent/s", func(p TimePoint) float64 { return p.SentPerSec }},
+		{"delivered/s", func(p TimePoint) float64 { return p.DeliveredPerSec }},
+		{"requests/s", func(p TimePoint) float64 { return p.RequestsPerSec }},
+		{"connects/s", func(p TimePoint) float64 { return p.ConnectsPerSec }},
+		{"open sockets", func(p TimePoint) float64 { return float64(p.ConnsLive) }},
+	}
+	var ss []series
+	for _, k := range pick {
+		s := series{name: k.name}
+		moved := false
+		for _, p := range r.Timeline {
+			v := k.get(p)
+			moved = moved || v != 0
+			s.xs, s.ys = append(s.xs, p.T), append(s.ys, v)
+		}
+		if moved {
+			ss = append(ss, s)
+		}
+	}
+	return chart{title: "Throughput over time", xLabel: "seconds since start", yLabel: "per second / count", series: ss}
+}
+
+// serverOverTime charts the server's RSS and CPU.
+func (r *Report) serverOverTime() chart {
+	rss, cpu := series{name: "RSS (MB)"}, series{name: "CPU (% of a core)"}
+	for _, p := range r.Timeline {
+		rss.xs, rss.ys = append(rss.xs, p.T), append(rss.ys, p.ServerRSSMB)
+		cpu.xs, cpu.ys = append(cpu.xs, p.T), append(cpu.ys, p.ServerCPUPct)
+	}
+	return chart{title: "Server resources", xLabel: "seconds since start", yLabel: "MB / %", series: []series{rss, cpu}}
+}

@@ -1,0 +1,59 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fasthttp/websocket"
+)
+
+// opens accounts for the socket opens of a run.
+type opens struct {
+	lat   *lockedHist
+	fails tally
+}
+
+// open opens one socket to room as the user with token, counting it.
+func (e *environment) open(ctx context.Context, o *opens, room int64, token string) (*websocket.Conn, error) {
+	t0 := time.Now()
+	c, err := openSocket(ctx, e.ws, e.wsBase, room, token)
+	if err != nil {
+		e.c.connsFailed.Add(1)
+		o.fails.add(failReason(err))
+		return nil, err
+	}
+	o.lat.record(time.Since(t0))
+	e.c.connsOK.Add(1)
+	e.c.connsLive.Add(1)
+	return c, nil
+}
+
+// connStats summarises the opens of a run that tried attempted sockets
+// and spent openTime opening them.
+func (e *environment) connStats(o *opens, attempted int64, openTime time.Duration) ConnStats {
+	ok := e.c.connsOK.Load()
+	cs := ConnStats{
+		Attempted:   attempted,
+		OK:          ok,
+		Failed:      e.c.connsFailed.Load(),
+		Failures:    o.fails.snapshot(),
+		OpenLatency: o.lat.stats(),
+	}
+	if s := openTime.Seconds(); s > 0 {
+		cs.PerSec = round3(float64(ok) / s)
+	}
+	return cs
+}
+
+// fdLimitNote says, in words, when the open-files limit rather than memory
+// or the server capped a run.
+func (e *environment) fdLimitNote(cs ConnStats) string {
+	n := cs.Failures[reasonFDLimit]
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("RLIMIT_NOFILE capped this run, not memory: %d opens failed with %q "+
+		"(soft limit %d, hard %d); spread sockets over processes (capacity) or raise the hard limit",
+		n, reasonFDLimit, e.limit.Soft, e.limit.Hard)
+}

@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// phase measures the load part of a run: it samples the counters and the
+// server's /proc once per second from start to stop.
+type phase struct {
+	e           *environment
+	start       time.Time
+	s           *sampler
+	done        chan struct{}
+	wg          sync.WaitGroup
+	serverStart procSample
+	serverOK    bool
+}
+
+// startPhase starts sampling.
+func (e *environment) startPhase() *phase {
+	p := &phase{e: e, start: time.Now(), done: make(chan struct{})}
+	if pid := e.cfg.ServerPID; pid > 0 {
+		ps, err := readProc(pid)
+		if err != nil {
+			e.log.Warn("cannot read the server's /proc", slog.Int("pid", pid), slog.Any("err", err))
+		}
+		p.serverStart, p.serverOK = ps, err == nil
+	}
+	p.s = newSampler(p.start, &e.c, e.cfg)
+	p.wg.Go(func() { p.s.run(p.done) })
+	return p
+}
+
+// serverRSS reads the server's RSS now, or 0 when unknown.
+func (p *phase) serverRSS() int64 {
+	if !p.serverOK {
+		return 0
+	}
+	ps, err := readProc(p.e.cfg.ServerPID)
+	if err != nil {
+		return 0
+	}
+	return ps.RSS
+}
+
+// stop ends sampling and fills the report's timeline and server figures.
+func (p *phase) stop(rep *Report) {
+	close(p.done)
+	p.wg.Wait()
+	rep.Timeline = p.s.timeline
+	if !p.serverOK {
+		return
+	}
+	pid := p.e.cfg.ServerPID
+	end, err := readProc(pid)
+	if err != nil {
+		rep.Notes = append(rep.Notes, "the server process was gone at the end of the run")
+		return
+	}
+	cpu := (end.CPU - p.serverStart.CPU).Seconds()
+	wall := end.At.Sub(p.serverStart.At).Seconds()
+	st := &ServerStats{
+		PID:        pid,
+		CPUSeconds: round3(cpu),
+		RSSStartMB: mb(p.serverStart.RSS),
+		RSSPeakMB:  mb(max(p.s.peakRSS, end.RSS)),
+		RSSEndMB:   mb(end.RSS),
+		FDsStart:   p.serverStart.FDs,
+		FDsEnd:     end.FDs,
+	}
+	if wall > 0 {
+		st.CPUPct = round3(100 * cpu / wall)
+	}
+	st.MaxOpenFiles, _ = readMaxOpenFiles(pid)
+	rep.Server = st
+}
+
+// mb converts bytes to megabytes (MiB), rounded.
+func mb(b int64) float64 { return round3(float64(b) / (1 << 20)) }

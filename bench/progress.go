@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// counters are the live totals of a run, shared by its goroutines.
+type counters struct {
+	connsOK     atomic.Int64
+	connsFailed atomic.Int64
+	connsLive   atomic.Int64
+	dropped     atomic.Int64
+	sent        atomic.Int64
+	received    atomic.Int64
+	duplicates  atomic.Int64
+	requests    atomic.Int64
+	reqErrors   atomic.Int64
+}
+
+// TimePoint is one second of a run's timeline.
+type TimePoint struct {
+	// T is the end of the second, in seconds since the run started.
+	T float64 `json:"t"`
+	// ConnsLive is the number of sockets open at T.
+	ConnsLive int64 `json:"conns_live"`
+	// SentPerSec, DeliveredPerSec and RequestsPerSec are rates over the second.
+	SentPerSec      float64 `json:"sent_per_s"`
+	DeliveredPerSec float64 `json:"delivered_per_s"`
+	RequestsPerSec  float64 `json:"requests_per_s"`
+	// ConnectsPerSec is the rate of successful opens over the second.
+	ConnectsPerSec float64 `json:"connects_per_s"`
+	// ServerRSSMB and ServerCPUPct are the server's memory and CPU use
+	// (100 = one core), when its pid is known.
+	ServerRSSMB  float64 `json:"server_rss_mb,omitempty"`
+	ServerCPUPct float64 `json:"server_cpu_pct,omitempty"`
+}
+
+// sampler reads the counters (and the server's /proc) once per second,
+// builds the timeline and prints the progress line.
+type sampler struct {
+	start     time.Time
+	c         *counters
+	serverPID int
+	out       io.Writer
+	newlines  bool
+	label     string
+
+	timeline []TimePoint
+	prev     snapshot
+	prevProc procSample
+	peakRSS  int64
+}
+
+// snapshot is a copy of the counters at one instant.
+type snapshot struct {
+	at                                              time.Time
+	ok, failed, live, sent, recv, dups, req, reqErr int64
+}
+
+func (c *counters) snapshot() snapshot {
+	return snapshot{
+		at: time.Now(), ok: c.connsOK.Load(), failed: c.connsFailed.Load(), live: c.connsLive.Load(),
+		sent: c.sent.Load(), recv: c.received.Load(), dups: c.duplicates.Load(),
+		req: c.requests.Load(), reqErr: c.reqErrors.Load(),
+	}
+}
+
+// newSampler starts measuring now.
+func newSampler(start time.Time, c *counters, cfg Config) *sampler {
+	s := &sampler{start: start, c: c, serverPID: cfg.ServerPID, out: cfg.Progress, newlines: cfg.ProgressNewlines, label: cfg.Scenario}
+	s.prev = c.snapshot()
+	if s.serverPID > 0 {
+		s.prevProc, _ = readProc(s.serverPID)
+		s.peakRSS = s.prevProc.RSS
+	}
+	return s
+}
+
+// run samples every second until done is closed.
+func (s *sampler) run(done <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			if s.out != nil && !s.newlines {
+				fmt.Fprintln(s.out)
+			}
+			return
+		case <-t.C:
+			s.tick()
+		}
+	}
+}
+
+// tick records one point and prints the progress line.
+func (s *sampler) tick() {
+	now := s.c.snapshot()
+	dt := now.at.Sub(s.prev.at).Seconds()
+	if dt <= 0 {
+		return
+	}
+	p := TimePoint{
+		T:               math.Round(now.at.Sub(s.start).Seconds()*10) / 10,
+		ConnsLive:       now.live,
+		SentPerSec:      float64(now.sent-s.prev.sent) / dt,
+		DeliveredPerSec: float64(now.recv-s.prev.recv) / dt,
+		RequestsPerSec:  float64(now.req-s.prev.req) / dt,
+		ConnectsPerSec:  float64(now.ok-s.prev.ok) / dt,
+	}
+	if s.serverPID > 0 {
+		if ps, err := readProc(s.serverPID); err == nil {
+			p.ServerRSSMB = float64(ps.RSS) / (1 << 20)
+			p.ServerCPUPct = 100 * (ps.CPU - s.prevProc.CPU).Seconds() / ps.At.Sub(s.prevProc.At).Seconds()
+			s.prevProc, s.peakRSS = ps, max(s.peakRSS, ps.RSS)
+		}
+	}
+	s.timeline = append(s.timeline, p)
+	s.prev = now
+	switch {
+	case s.out == nil:
+	case s.newlines:
+		fmt.Fprintln(s.out, progressLine(s.label, now, p))
+	default:
+		fmt.Fprintf(s.out, "\r%s", progressLine(s.label, now, p))
+	}
+}
+
+// progressLine is the one-line live status: only the figures that move in
+// this kind of run.
+func progressLine(label string, n snapshot, p TimePoint) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s %5.0fs] conns %d ok", label, p.T, n.ok)
+	if n.failed > 0 {
+		fmt.Fprintf(&b, " %d failed", n.failed)
+	}
+	fmt.Fprintf(&b, " %d live", n.live)
+	if n.sent > 0 {
+		fmt.Fprintf(&b, " | sent %d (%.0f/s) delivered %d (%.0f/s)", n.sent, p.SentPerSec, n.recv, p.DeliveredPerSec)
+	}
+	if n.dups > 0 {
+		fmt.Fprintf(&b, " dups %d", n.dups)
+	}
+	if n.req > 0 {
+		fmt.Fprintf(&b, " | req %d (%.0f/s) err %d", n.req, p.RequestsPerSec, n.reqErr)
+	}
+	if p.ServerRSSMB > 0 {
+		fmt.Fprintf(&b, " | server %.0f MB %.0f%% cpu", p.ServerRSSMB, p.ServerCPUPct)
+	}
+	b.WriteString("   ")
+	return b.String()
+}

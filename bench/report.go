@@ -1,0 +1,234 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Report is the outcome of one run, written as JSON, a table and HTML.
+type Report struct {
+	Scenario   string    `json:"scenario"`
+	ServerURL  string    `json:"server_url"`
+	RunID      string    `json:"run_id"`
+	Started    time.Time `json:"started"`
+	SetupSec   float64   `json:"setup_s"`
+	ElapsedSec float64   `json:"elapsed_s"`
+	Settings   Settings  `json:"settings"`
+	FileLimit  FileLimit `json:"file_limit"`
+	Conns      ConnStats `json:"conns"`
+
+	Messages *MessageStats  `json:"messages,omitempty"`
+	REST     *RESTStats     `json:"rest,omitempty"`
+	Capacity *CapacityStats `json:"capacity,omitempty"`
+	Server   *ServerStats   `json:"server,omitempty"`
+	Client   ClientStats    `json:"client"`
+
+	// Timeline has one point per second of load.
+	Timeline []TimePoint `json:"timeline,omitempty"`
+	// LatencyTimeline has the latency of the deliveries of each second.
+	LatencyTimeline []SecondLatency `json:"latency_timeline,omitempty"`
+	// Distribution is the end-to-end (or request) latency percentile curve.
+	Distribution []PercentilePoint `json:"distribution,omitempty"`
+	// Notes say what limited or spoiled the run, in words.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Settings are the configuration the run used, after defaults.
+type Settings struct {
+	Rooms       int     `json:"rooms"`
+	Members     int     `json:"members,omitempty"`
+	Senders     int     `json:"senders,omitempty"`
+	Users       int     `json:"users"`
+	Rate        float64 `json:"rate"`
+	RateMax     float64 `json:"rate_max,omitempty"`
+	DurationSec float64 `json:"duration_s"`
+	MsgSize     int     `json:"msg_size,omitempty"`
+	Conns       int     `json:"conns,omitempty"`
+	Concurrency int     `json:"concurrency"`
+}
+
+// ConnStats counts socket opens.
+type ConnStats struct {
+	Attempted int64            `json:"attempted"`
+	OK        int64            `json:"ok"`
+	Failed    int64            `json:"failed"`
+	Failures  map[string]int64 `json:"failures,omitempty"`
+	// PerSec is the rate of successful opens while opening.
+	PerSec float64 `json:"per_s"`
+	// OpenLatency is the time from dial to an open socket.
+	OpenLatency LatencyStats `json:"open_latency"`
+	// Dropped counts sockets closed by the server or the network mid-run.
+	Dropped     int64            `json:"dropped"`
+	DropReasons map[string]int64 `json:"drop_reasons,omitempty"`
+}
+
+// MessageStats is the delivery accounting of a chat run.
+type MessageStats struct {
+	Sent       int64            `json:"sent"`
+	SendErrors map[string]int64 `json:"send_errors,omitempty"`
+	// TargetRate is the configured total send rate at the start, msgs/s.
+	TargetRate float64 `json:"target_rate"`
+	// SendRate is the achieved average send rate, msgs/s.
+	SendRate float64 `json:"send_rate"`
+	// Expected is sent × connected members, summed over rooms.
+	Expected int64   `json:"expected"`
+	Received int64   `json:"received"`
+	Lost     int64   `json:"lost"`
+	LossPct  float64 `json:"loss_pct"`
+	deliveryCounts
+	// DeliveriesPerSec is the average over the send period and the drain.
+	DeliveriesPerSec float64      `json:"deliveries_per_s"`
+	Latency          LatencyStats `json:"latency"`
+}
+
+// RESTStats is the outcome of the rest scenario.
+type RESTStats struct {
+	Requests int64            `json:"requests"`
+	Errors   int64            `json:"errors"`
+	Status   map[string]int64 `json:"status"`
+	PerSec   float64          `json:"per_s"`
+	Post     LatencyStats     `json:"post_message"`
+	Get      LatencyStats     `json:"get_room"`
+}
+
+// CapacityStats is the outcome of the capacity scenario.
+type CapacityStats struct {
+	Target    int64   `json:"target"`
+	Held      int64   `json:"held"`
+	Processes int     `json:"processes"`
+	HoldSec   float64 `json:"hold_s"`
+	// ServerRSSBeforeMB and ServerRSSHeldMB frame the server's memory for
+	// the sockets; BytesPerConn is their difference per held socket.
+	ServerRSSBeforeMB float64 `json:"server_rss_before_mb,omitempty"`
+	ServerRSSHeldMB   float64 `json:"server_rss_held_mb,omitempty"`
+	BytesPerConn      float64 `json:"server_bytes_per_conn,omitempty"`
+}
+
+// ServerStats is the server's resource use over the load, from /proc.
+type ServerStats struct {
+	PID          int     `json:"pid"`
+	CPUSeconds   float64 `json:"cpu_s"`
+	CPUPct       float64 `json:"cpu_pct"`
+	RSSStartMB   float64 `json:"rss_start_mb"`
+	RSSPeakMB    float64 `json:"rss_peak_mb"`
+	RSSEndMB     float64 `json:"rss_end_mb"`
+	FDsStart     int     `json:"fds_start"`
+	FDsEnd       int     `json:"fds_end"`
+	MaxOpenFiles int64   `json:"max_open_files"`
+}
+
+// ClientStats is the load generator's own resource use: when its CPU is
+// near the cores it has, it, not the server, limited the run.
+type ClientStats struct {
+	CPUSeconds float64 `json:"cpu_s"`
+	RSSMB      float64 `json:"rss_mb"`
+	Processes  int     `json:"processes"`
+}
+
+// WriteJSON writes r as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("bench: write json report: %w", err)
+	}
+	return nil
+}
+
+// WriteTable writes r as a plain-text table for a terminal.
+func (r *Report) WriteTable(w io.Writer) error {
+	t := &table{w: w}
+	t.head(fmt.Sprintf("livechat bench %s — %s — run %s", r.Scenario, r.ServerURL, r.RunID))
+	t.row("elapsed", "%.1f s (setup %.1f s)", r.ElapsedSec, r.SetupSec)
+	t.row("open files limit", "%d (hard %d)", r.FileLimit.Soft, r.FileLimit.Hard)
+	t.connRows(r.Conns)
+	if m := r.Messages; m != nil {
+		t.messageRows(m)
+	}
+	if x := r.REST; x != nil {
+		t.restRows(x)
+	}
+	if c := r.Capacity; c != nil {
+		t.capacityRows(c)
+	}
+	if s := r.Server; s != nil {
+		t.row("server cpu", "%.2f s (%.0f%% of a core)", s.CPUSeconds, s.CPUPct)
+		t.row("server rss", "start %.1f MB, peak %.1f MB, end %.1f MB", s.RSSStartMB, s.RSSPeakMB, s.RSSEndMB)
+		t.row("server fds", "start %d, end %d, limit %d", s.FDsStart, s.FDsEnd, s.MaxOpenFiles)
+	}
+	t.row("client", "cpu %.2f s, rss %.1f MB, %d process(es)", r.Client.CPUSeconds, r.Client.RSSMB, r.Client.Processes)
+	for _, n := range r.Notes {
+		t.row("note", "%s", n)
+	}
+	return t.err
+}
+
+// table writes aligned "label  value" rows, remembering the first error.
+type table struct {
+	w   io.Writer
+	err error
+}
+
+func (t *table) head(s string) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, "%s\n", s)
+	}
+}
+
+func (t *table) row(label, format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.w, "  %-20s %s\n", label, fmt.Sprintf(format, args...))
+	}
+}
+
+func (t *table) connRows(c ConnStats) {
+	t.row("connections", "%d ok, %d failed of %d (%.0f/s)", c.OK, c.Failed, c.Attempted, c.PerSec)
+	if c.OpenLatency.Count > 0 {
+		t.latency("open latency", c.OpenLatency)
+	}
+	t.counts("open failures", c.Failures)
+	if c.Dropped > 0 {
+		t.row("dropped", "%d", c.Dropped)
+		t.counts("drop reasons", c.DropReasons)
+	}
+}
+
+func (t *table) messageRows(m *MessageStats) {
+	t.row("messages sent", "%d (%.1f/s, target %.1f/s)", m.Sent, m.SendRate, m.TargetRate)
+	t.counts("send errors", m.SendErrors)
+	t.row("deliveries", "%d of %d expected, lost %d (%.3f%%), %.0f/s", m.Received, m.Expected, m.Lost, m.LossPct, m.DeliveriesPerSec)
+	t.row("duplicates", "%d", m.Duplicates)
+	t.row("out of order", "%d (seq gaps %d, seq regressions %d)", m.OutOfOrder, m.SeqGaps, m.SeqRegressions)
+	if m.Foreign+m.Unparsed+m.Malformed > 0 {
+		t.row("stray frames", "misrouted %d, foreign text %d, malformed %d", m.Foreign, m.Unparsed, m.Malformed)
+	}
+	t.latency("latency", m.Latency)
+}
+
+func (t *table) restRows(x *RESTStats) {
+	t.row("requests", "%d (%.0f/s), errors %d", x.Requests, x.PerSec, x.Errors)
+	t.counts("status", x.Status)
+	t.latency("POST message", x.Post)
+	t.latency("GET room", x.Get)
+}
+
+func (t *table) capacityRows(c *CapacityStats) {
+	t.row("sockets held", "%d of %d in %d process(es) for %.1f s", c.Held, c.Target, c.Processes, c.HoldSec)
+	if c.BytesPerConn > 0 {
+		t.row("server memory", "%.1f MB → %.1f MB: %.0f bytes per socket", c.ServerRSSBeforeMB, c.ServerRSSHeldMB, c.BytesPerConn)
+	}
+}
+
+func (t *table) latency(label string, l LatencyStats) {
+	t.row(label, "p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f ms (n=%d)", l.P50, l.P90, l.P99, l.P999, l.Max, l.Count)
+}
+
+func (t *table) counts(label string, m map[string]int64) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		t.row(label, "%s: %d", k, m[k])
+	}
+}

@@ -1,0 +1,124 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// capacitySettle is how long capacity waits after the last open before it
+// reads the server's memory, so that per-socket state has been allocated.
+const capacitySettle = 2 * time.Second
+
+// maxWorkers bounds the number of capacity worker processes.
+const maxWorkers = 64
+
+// capResult is what holding the sockets gave, in one process or several.
+type capResult struct {
+	ok, failed, dropped int64
+	failures, drops     map[string]int64
+	openLat             *hdrhistogram.Histogram
+	openTime            time.Duration
+	procs               int
+	softLimit           uint64
+}
+
+// runCapacity runs the capacity scenario: open Conns idle authenticated
+// sockets, hold them for Duration, and report how many held and what they
+// cost the server in memory. It spreads the sockets over worker processes
+// when one process may not open that many.
+func (e *environment) runCapacity(ctx context.Context, rep *Report) error {
+	users, rooms, err := e.setup(ctx, rep)
+	if err != nil {
+		return err
+	}
+	tokens := make([]string, len(users))
+	for i, u := range users {
+		tokens[i] = u.Token
+	}
+	procs := e.capacityProcs()
+	ph := e.startPhase()
+	cs := &CapacityStats{Target: int64(e.cfg.Conns), ServerRSSBeforeMB: mb(ph.serverRSS())}
+	holdPhase := func() {
+		time.Sleep(capacitySettle)
+		cs.Held = e.c.connsLive.Load()
+		cs.ServerRSSHeldMB = mb(ph.serverRSS())
+		t0 := time.Now()
+		waitFor(ctx, e.cfg.Duration, func() bool { return false })
+		cs.HoldSec = round3(time.Since(t0).Seconds())
+	}
+	var res capResult
+	if procs == 0 {
+		res = e.capacityInProcess(ctx, rooms, tokens, holdPhase)
+	} else {
+		res, err = e.capacityWorkers(ctx, procs, rooms, tokens, holdPhase)
+	}
+	ph.stop(rep)
+	e.capacityReport(rep, cs, res)
+	return errors.Join(err, ctx.Err())
+}
+
+// capacityProcs is the number of worker processes to use; 0 means this
+// process holds every socket itself.
+func (e *environment) capacityProcs() int {
+	if e.cfg.Procs > 0 {
+		return min(e.cfg.Procs, maxWorkers)
+	}
+	if e.cfg.Conns <= min(e.cfg.PerProcess, e.limit.socketBudget()) {
+		return 0
+	}
+	hard := FileLimit{Soft: e.limit.Hard}
+	per := max(min(e.cfg.PerProcess, hard.socketBudget()), 1)
+	return min((e.cfg.Conns+per-1)/per, maxWorkers)
+}
+
+// capacityInProcess holds every socket in this process.
+func (e *environment) capacityInProcess(ctx context.Context, rooms []int64, tokens []string, during func()) capResult {
+	o := &opens{lat: newLockedHist()}
+	h := e.hold(ctx, o, rooms, tokens, 0, e.cfg.Conns, e.holdDeadline())
+	if ctx.Err() == nil {
+		during()
+	}
+	res := capResult{
+		ok: e.c.connsOK.Load(), failed: e.c.connsFailed.Load(), dropped: e.c.dropped.Load(),
+		failures: o.fails.snapshot(), drops: h.drops.snapshot(), openLat: o.lat.h,
+		openTime: h.openTime, softLimit: e.limit.Soft,
+	}
+	h.release()
+	return res
+}
+
+// holdDeadline bounds how long any held socket is read.
+func (e *environment) holdDeadline() time.Time {
+	return time.Now().Add(e.cfg.Duration + capacitySettle + 30*time.Minute)
+}
+
+// capacityReport fills the report of a capacity run.
+func (e *environment) capacityReport(rep *Report, cs *CapacityStats, res capResult) {
+	cs.Processes = max(res.procs, 1)
+	if cs.Held > 0 && cs.ServerRSSHeldMB > 0 {
+		cs.BytesPerConn = round3((cs.ServerRSSHeldMB - cs.ServerRSSBeforeMB) * (1 << 20) / float64(cs.Held))
+	}
+	rep.Capacity = cs
+	rep.Client.Processes = cs.Processes
+	rep.Conns = ConnStats{
+		Attempted: int64(e.cfg.Conns), OK: res.ok, Failed: res.failed, Failures: res.failures,
+		OpenLatency: statsOf(res.openLat), Dropped: res.dropped, DropReasons: res.drops,
+	}
+	if s := res.openTime.Seconds(); s > 0 {
+		rep.Conns.PerSec = round3(float64(res.ok) / s)
+	}
+	rep.Distribution = distribution(res.openLat)
+	if note := e.fdLimitNote(rep.Conns); note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
+	if s := rep.Server; s != nil && s.MaxOpenFiles > 0 && cs.Held+int64(fdReserve) >= s.MaxOpenFiles {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the server's own open files limit (%d) is close to the sockets held: it may be what capped the run", s.MaxOpenFiles))
+	}
+	if cs.ServerRSSHeldMB == 0 {
+		rep.Notes = append(rep.Notes, "server memory per socket unknown: pass --server-pid")
+	}
+}
