@@ -68,13 +68,16 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 			return 0, 0, nil, false, fieldError("since", "A valid non-negative integer is required.")
 		}
 	}
-	if since < 0 {
-		// The client sees the 101 before the session has joined its room, so
-		// a live-only socket starts from the last stored seq: every message
-		// posted once the handshake is done reaches it, none twice.
-		if since, err = s.store.LastSeq(room); err != nil {
-			return 0, 0, nil, false, err
-		}
+	// The client sees the 101 before the session has joined its room, so a
+	// live-only socket (or one whose since is beyond the room) starts from
+	// the last stored seq: every message posted once the handshake is done
+	// reaches it, none twice.
+	last, err := s.store.LastSeq(room)
+	if err != nil {
+		return 0, 0, nil, false, err
+	}
+	if since < 0 || since > last {
+		since = last
 	}
 	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
 		return 0, 0, nil, false, detailError(EINVALID, "Expected a WebSocket upgrade request.")
