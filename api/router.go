@@ -114,8 +114,8 @@ func (s *Server) match(path string) (*route, int64, bool) {
 	if !ok {
 		return nil, 0, false
 	}
-	idText, tail, _ := strings.Cut(rest, "/")
-	if tail != "" && tail != "messages/" {
+	idText, tail, slashed := strings.Cut(rest, "/")
+	if !slashed || tail != "" && tail != "messages/" {
 		return nil, 0, false
 	}
 	id, err := strconv.ParseInt(idText, 10, 64)
@@ -143,7 +143,7 @@ func (s *Server) roomNotFound(*fasthttp.RequestCtx, *request) error { return err
 // APPEND_SLASH.
 func (s *Server) notFound(ctx *fasthttp.RequestCtx, path string) error {
 	if !strings.HasSuffix(path, "/") && (ctx.IsGet() || ctx.IsHead()) {
-		if _, _, ok := s.match(path + "/"); ok {
+		if rt, _, ok := s.match(path + "/"); ok && rt != s.routes.unknownRoom {
 			target := path + "/"
 			if q := ctx.URI().QueryString(); len(q) > 0 {
 				target += "?" + string(q)
