@@ -808,9 +808,16 @@
   });
 
   $('message-input').addEventListener('input', fitInput);
+  // A reader at the bottom stays there when the scroller shrinks: a banner
+  // or an error appears, or a phone's keyboard opens.
+  let atBottom = true;
   $('scroller').addEventListener('scroll', () => {
+    atBottom = current ? current.nearBottom() : true;
     if (current && $('scroller').scrollTop < 40) current.loadOlder();
   });
+  new ResizeObserver(() => {
+    if (atBottom && current) current.scrollToBottom();
+  }).observe($('scroller'));
   $('load-older').addEventListener('click', () => current && current.loadOlder());
   $('retry-btn').addEventListener('click', () => current && current.reconnectNow());
   window.addEventListener('online', () => current && current.reconnectNow());
