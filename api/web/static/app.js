@@ -617,13 +617,15 @@
       const list = $('messages');
       if (seq === null) {
         list.appendChild(el);
-        return true;
+      } else {
+        const i = upperBound(this.seqs, seq);
+        if (i === this.seqs.length) list.appendChild(el);
+        else list.insertBefore(el, this.bySeq.get(this.seqs[i]));
+        this.seqs.splice(i, 0, seq);
+        this.bySeq.set(seq, el);
       }
-      const i = upperBound(this.seqs, seq);
-      if (i === this.seqs.length) list.appendChild(el);
-      else list.insertBefore(el, this.bySeq.get(this.seqs[i]));
-      this.seqs.splice(i, 0, seq);
-      this.bySeq.set(seq, el);
+      markContinued(el);
+      if (el.nextElementSibling) markContinued(el.nextElementSibling);
       return true;
     }
 
@@ -719,6 +721,15 @@
     }
   }
 
+  // markContinued styles a message that follows one from the same sender
+  // without its avatar and name, as chat apps group a run of messages.
+  function markContinued(el) {
+    const prev = el.previousElementSibling;
+    const same = !!prev && prev.classList.contains('msg') && el.classList.contains('msg') &&
+      prev.dataset.sender === el.dataset.sender;
+    el.classList.toggle('continued', same);
+  }
+
   function frameFor(p) {
     return JSON.stringify({ type: 'chat.message', message: p.text, client_id: p.client_id });
   }
@@ -729,6 +740,7 @@
     li.dataset.testid = 'message';
     if (Number.isInteger(m.seq)) li.dataset.seq = String(m.seq);
     if (Number.isInteger(m.id)) li.dataset.id = String(m.id);
+    li.dataset.sender = m.sender || '';
 
     const avatar = document.createElement('span');
     avatar.className = 'avatar';
