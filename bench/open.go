@@ -18,6 +18,9 @@ type opens struct {
 func (e *environment) open(ctx context.Context, o *opens, room int64, token string) (*websocket.Conn, error) {
 	t0 := time.Now()
 	c, err := openSocket(ctx, e.ws, e.wsBase, room, token)
+	if err != nil && ended(ctx) {
+		return nil, err // cut short by the end of the run: not the server's failure
+	}
 	if err != nil {
 		e.c.connsFailed.Add(1)
 		o.fails.add(failReason(err))
@@ -56,4 +59,14 @@ func (e *environment) fdLimitNote(cs ConnStats) string {
 	return fmt.Sprintf("RLIMIT_NOFILE capped this run, not memory: %d opens failed with %q "+
 		"(soft limit %d, hard %d); spread sockets over processes (capacity) or raise the hard limit",
 		n, reasonFDLimit, e.limit.Soft, e.limit.Hard)
+}
+
+// ended reports whether ctx is done or past its deadline: a socket
+// deadline taken from ctx can fire a moment before ctx itself is done.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }

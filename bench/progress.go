@@ -135,11 +135,14 @@ func (s *sampler) tick() {
 // this kind of run.
 func progressLine(label string, n snapshot, p TimePoint) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[%s %5.0fs] conns %d ok", label, p.T, n.ok)
-	if n.failed > 0 {
-		fmt.Fprintf(&b, " %d failed", n.failed)
+	fmt.Fprintf(&b, "[%s %5.0fs]", label, p.T)
+	if n.ok+n.failed > 0 {
+		fmt.Fprintf(&b, " conns %d ok", n.ok)
+		if n.failed > 0 {
+			fmt.Fprintf(&b, " %d failed", n.failed)
+		}
+		fmt.Fprintf(&b, " %d live", n.live)
 	}
-	fmt.Fprintf(&b, " %d live", n.live)
 	if n.sent > 0 {
 		fmt.Fprintf(&b, " | sent %d (%.0f/s) delivered %d (%.0f/s)", n.sent, p.SentPerSec, n.recv, p.DeliveredPerSec)
 	}

@@ -127,6 +127,9 @@ type ClientStats struct {
 	CPUSeconds float64 `json:"cpu_s"`
 	RSSMB      float64 `json:"rss_mb"`
 	Processes  int     `json:"processes"`
+	// WorkerCPUSeconds and WorkerRSSMB add up the capacity worker processes.
+	WorkerCPUSeconds float64 `json:"worker_cpu_s,omitempty"`
+	WorkerRSSMB      float64 `json:"worker_rss_mb,omitempty"`
 }
 
 // WriteJSON writes r as indented JSON.
@@ -161,6 +164,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		t.row("server fds", "start %d, end %d, limit %d", s.FDsStart, s.FDsEnd, s.MaxOpenFiles)
 	}
 	t.row("client", "cpu %.2f s, rss %.1f MB, %d process(es)", r.Client.CPUSeconds, r.Client.RSSMB, r.Client.Processes)
+	if r.Client.WorkerCPUSeconds > 0 {
+		t.row("client workers", "cpu %.2f s, rss %.1f MB in all", r.Client.WorkerCPUSeconds, r.Client.WorkerRSSMB)
+	}
 	for _, n := range r.Notes {
 		t.row("note", "%s", n)
 	}
@@ -186,6 +192,9 @@ func (t *table) row(label, format string, args ...any) {
 }
 
 func (t *table) connRows(c ConnStats) {
+	if c.Attempted == 0 {
+		return // the rest scenario opens no sockets
+	}
 	t.row("connections", "%d ok, %d failed of %d (%.0f/s)", c.OK, c.Failed, c.Attempted, c.PerSec)
 	if c.OpenLatency.Count > 0 {
 		t.latency("open latency", c.OpenLatency)

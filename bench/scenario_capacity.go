@@ -24,6 +24,7 @@ type capResult struct {
 	openTime            time.Duration
 	procs               int
 	softLimit           uint64
+	workerCPU, workerMB float64 // the worker processes' own use
 }
 
 // runCapacity runs the capacity scenario: open Conns idle authenticated
@@ -104,6 +105,7 @@ func (e *environment) capacityReport(rep *Report, cs *CapacityStats, res capResu
 	}
 	rep.Capacity = cs
 	rep.Client.Processes = cs.Processes
+	rep.Client.WorkerCPUSeconds, rep.Client.WorkerRSSMB = round3(res.workerCPU), round3(res.workerMB)
 	rep.Conns = ConnStats{
 		Attempted: int64(e.cfg.Conns), OK: res.ok, Failed: res.failed, Failures: res.failures,
 		OpenLatency: statsOf(res.openLat), Dropped: res.dropped, DropReasons: res.drops,

@@ -53,6 +53,7 @@ func (e *environment) capacityWorkers(ctx context.Context, procs int, rooms []in
 		errs = append(errs, err)
 		res.ok, res.failed, res.dropped = res.ok+ev.OK, res.failed+ev.Failed, res.dropped+ev.Dropped
 		res.failures, res.drops = addCounts(res.failures, ev.Failures), addCounts(res.drops, ev.DropReasons)
+		res.workerCPU, res.workerMB = res.workerCPU+ev.CPUSeconds, res.workerMB+ev.RSSMB
 	}
 	return res, errors.Join(errs...)
 }

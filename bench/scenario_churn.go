@@ -45,7 +45,9 @@ func (e *environment) runChurn(ctx context.Context, rep *Report) error {
 	time.Sleep(churnSettle)
 	ph.stop(rep)
 	rep.Conns = e.connStats(o, e.c.connsOK.Load()+e.c.connsFailed.Load(), elapsed)
-	rep.Conns.Failures = withoutCanceled(rep.Conns.Failures, &rep.Conns)
+	o.lat.mu.Lock()
+	rep.Distribution = distribution(o.lat.h)
+	o.lat.mu.Unlock()
 	if note := e.fdLimitNote(rep.Conns); note != "" {
 		rep.Notes = append(rep.Notes, note)
 	}
@@ -74,19 +76,6 @@ func (e *environment) churnOnce(ctx context.Context, o *opens, room int64, token
 		}
 	}
 	closeSocket(c)
-}
-
-// withoutCanceled drops the opens cut short by the end of the run: they
-// are not failures of the server.
-func withoutCanceled(m map[string]int64, cs *ConnStats) map[string]int64 {
-	n := m["canceled"]
-	if n == 0 {
-		return m
-	}
-	delete(m, "canceled")
-	cs.Failed -= n
-	cs.Attempted -= n
-	return m
 }
 
 // pace returns a channel that yields rate values per second until ctx

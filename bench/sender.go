@@ -72,7 +72,12 @@ func (s *sender) run(ctx context.Context, start, stopAt time.Time) {
 	stop := time.NewTimer(time.Until(stopAt))
 	defer stop.Stop()
 	buf := make([]byte, 0, s.size+128)
-	for n := int64(0); n < maxPerSender; {
+	if err := s.send(buf, 0); err != nil { // the first at once, the rest on ticks
+		s.onErr(err)
+		return
+	}
+	s.onSent()
+	for n := int64(1); n < maxPerSender; {
 		select {
 		case <-ctx.Done():
 			return

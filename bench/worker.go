@@ -47,6 +47,8 @@ type workerEvent struct {
 	OpenSec     float64                `json:"open_s,omitempty"`
 	OpenLatency *hdrhistogram.Snapshot `json:"open_latency,omitempty"`
 	SoftLimit   uint64                 `json:"soft_limit,omitempty"`
+	CPUSeconds  float64                `json:"cpu_s,omitempty"`
+	RSSMB       float64                `json:"rss_mb,omitempty"`
 	Error       string                 `json:"error,omitempty"`
 }
 
@@ -104,7 +106,11 @@ func (e *environment) workerHold(ctx context.Context, spec workerSpec, ew *event
 	close(stopTicks)
 	wg.Wait()
 	h.release()
-	ew.write(e.event("done", o, h))
+	done := e.event("done", o, h)
+	var own Report
+	e.clientStats(&own)
+	done.CPUSeconds, done.RSSMB = own.Client.CPUSeconds, own.Client.RSSMB
+	ew.write(done)
 	return ew.err
 }
 

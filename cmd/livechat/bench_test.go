@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"livechat/bench"
+)
+
+// benchAgainstServer runs one bench scenario against a real in-process
+// server through benchMain, as `livechat bench` would, and returns the
+// decoded JSON report and the output directory.
+func benchAgainstServer(t *testing.T, cfg bench.Config) (*bench.Report, string) {
+	t.Helper()
+	cfg.Server = startTestServer(t)
+	cfg.ServerPID = os.Getpid()
+	cfg.LocalAddrs = 4
+	if cfg.Duration == 0 {
+		cfg.Duration = time.Second
+	}
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if code := benchMain(ctx, benchOptions{cfg: cfg, out: out, json: true}, &stdout, &stderr); code != 0 {
+		t.Fatalf("bench %s exited %d: %s", cfg.Scenario, code, stderr.String())
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("decode report: %v\n%s", err, stdout.String())
+	}
+	for _, f := range []string{"report.json", "report.html"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() < 500 {
+			t.Fatalf("%s not written: %v", f, err)
+		}
+	}
+	return &rep, out
+}
+
+func TestBenchFanoutAgainstServer(t *testing.T) {
+	rep, _ := benchAgainstServer(t, bench.Config{Scenario: bench.ScenarioFanout, Rooms: 1, Members: 20, Senders: 2,
+		Rate: 10, Duration: 2 * time.Second})
+	m := rep.Messages
+	if m == nil || m.Sent == 0 {
+		t.Fatalf("nothing sent: %+v", m)
+	}
+	if m.Expected != m.Sent*20 || m.Received != m.Expected || m.Lost != 0 {
+		t.Fatalf("deliveries %d of %d expected (sent %d), lost %d", m.Received, m.Expected, m.Sent, m.Lost)
+	}
+	if m.Duplicates != 0 || m.OutOfOrder != 0 || m.SeqGaps != 0 || m.SeqRegressions != 0 || m.Foreign != 0 {
+		t.Fatalf("not exactly once in order: %+v", m)
+	}
+	if rep.Conns.OK != 20 || rep.Conns.Failed != 0 || rep.Conns.Dropped != 0 {
+		t.Fatalf("conns %+v", rep.Conns)
+	}
+	if m.Latency.Count != m.Received || rep.Server == nil || len(rep.LatencyTimeline) == 0 {
+		t.Fatalf("latency %+v server %+v", m.Latency, rep.Server)
+	}
+}
+
+func TestBenchManyRoomsAgainstServer(t *testing.T) {
+	rep, _ := benchAgainstServer(t, bench.Config{Scenario: bench.ScenarioManyRooms, Rooms: 10, Members: 3, Rate: 5})
+	m := rep.Messages
+	if m.Sent == 0 || m.Received != m.Expected || m.Duplicates != 0 || m.OutOfOrder != 0 || m.SeqGaps != 0 {
+		t.Fatalf("messages %+v", m)
+	}
+}
+
+func TestBenchRESTAgainstServer(t *testing.T) {
+	rep, _ := benchAgainstServer(t, bench.Config{Scenario: bench.ScenarioREST, Rooms: 2, Users: 2, Concurrency: 4, Rate: 200})
+	x := rep.REST
+	if x == nil || x.Requests < 50 || x.Errors != 0 || x.Post.Count == 0 || x.Get.Count == 0 {
+		t.Fatalf("rest %+v", x)
+	}
+}
+
+func TestBenchCapacityAgainstServer(t *testing.T) {
+	rep, _ := benchAgainstServer(t, bench.Config{Scenario: bench.ScenarioCapacity, Conns: 200, Users: 10,
+		Duration: 500 * time.Millisecond})
+	c := rep.Capacity
+	if c == nil || c.Held != 200 || rep.Conns.OK != 200 || rep.Conns.Failed != 0 || rep.Conns.Dropped != 0 {
+		t.Fatalf("capacity %+v conns %+v", c, rep.Conns)
+	}
+}
+
+func TestBenchChurnAgainstServer(t *testing.T) {
+	rep, _ := benchAgainstServer(t, bench.Config{Scenario: bench.ScenarioChurn, Conns: 4, Users: 4, Rate: 100})
+	if rep.Conns.OK < 20 || rep.Conns.Failed != 0 {
+		t.Fatalf("conns %+v", rep.Conns)
+	}
+}
+
+func TestBenchFlags(t *testing.T) {
+	var o benchOptions
+	fs := newBenchFlags(&o)
+	fs.SetOutput(io.Discard)
+	err := fs.Parse([]string{"--rooms", "3", "--members", "7", "--rate", "2.5", "--duration", "3s", "--out", "x", "--json"})
+	if err != nil || o.cfg.Rooms != 3 || o.cfg.Members != 7 || o.cfg.Rate != 2.5 || o.cfg.Duration != 3*time.Second ||
+		o.out != "x" || !o.json {
+		t.Fatalf("parsed %+v %v", o, err)
+	}
+	if code := runBench([]string{"fanout", "--no-such-flag"}); code != 2 {
+		t.Fatalf("bad flag: exit %d", code)
+	}
+	if code := runBench([]string{"no-such-scenario", "--quiet"}); code != 1 {
+		t.Fatalf("bad scenario: exit %d", code)
+	}
+}
