@@ -39,8 +39,9 @@ type Config struct {
 	// Senders is the number of sending members per room. Default: 1.
 	Senders int
 	// Users is the number of accounts registered; sockets are spread over
-	// them. Default: enough that the members of one room are distinct users,
-	// at most 200 unless Members needs more (capacity: 100, rest: 20, churn: 20).
+	// them round-robin (a user may hold several sockets, even in one room).
+	// Default: one per socket up to 200 (capacity 100, rest 20, churn 20):
+	// registration hashes passwords slowly on purpose.
 	Users int
 	// Rate is the send rate: messages/s per sender (fanout, many-rooms;
 	// default 10 and 2), requests/s in total (rest; default 0 = unbounded),
@@ -155,11 +156,11 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// defaultUsers picks enough accounts that one room's members are distinct
-// users, without registering thousands (password hashing is slow on purpose).
+// defaultUsers picks one account per socket up to 200: registering
+// thousands would take minutes (password hashing is slow on purpose), and
+// the protocol lets one user hold many sockets.
 func defaultUsers(rooms, members int) int {
-	n := min(rooms*members, 200)
-	return max(n, members, 1)
+	return max(min(rooms*members, 200), 1)
 }
 
 // validate reports the first setting that cannot run.

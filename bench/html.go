@@ -106,7 +106,7 @@ func (r *Report) charts() []chart {
 		cs = append(cs, r.latencyDistribution())
 	}
 	if len(r.Timeline) > 0 {
-		cs = append(cs, r.throughput())
+		cs = append(cs, r.throughput()...)
 		if r.Server != nil {
 			cs = append(cs, r.serverOverTime())
 		}
@@ -163,32 +163,54 @@ func nines(pct, prev float64) float64 {
 	return -math.Log10(1 - pct/100)
 }
 
-// throughput charts the per-second rates that moved in this run.
-func (r *Report) throughput() chart {
-	pick := []struct {
-		name string
-		get  func(TimePoint) float64
+// timelineSeries is one per-second figure of the timeline.
+type timelineSeries struct {
+	name string
+	get  func(TimePoint) float64
+}
+
+// throughput charts the per-second figures that moved in this run, in
+// groups of like magnitude so that a small line is not flattened by a big
+// one: deliveries and requests, sends, sockets.
+func (r *Report) throughput() []chart {
+	groups := []struct {
+		title, yLabel string
+		series        []timelineSeries
 	}{
-		{"sent/s", func(p TimePoint) float64 { return p.SentPerSec }},
-		{"delivered/s", func(p TimePoint) float64 { return p.DeliveredPerSec }},
-		{"requests/s", func(p TimePoint) float64 { return p.RequestsPerSec }},
-		{"connects/s", func(p TimePoint) float64 { return p.ConnectsPerSec }},
-		{"open sockets", func(p TimePoint) float64 { return float64(p.ConnsLive) }},
+		{"Deliveries and requests per second", "per second", []timelineSeries{
+			{"delivered/s", func(p TimePoint) float64 { return p.DeliveredPerSec }},
+			{"requests/s", func(p TimePoint) float64 { return p.RequestsPerSec }}}},
+		{"Messages sent per second", "per second", []timelineSeries{
+			{"sent/s", func(p TimePoint) float64 { return p.SentPerSec }}}},
+		{"Sockets", "sockets / opens per second", []timelineSeries{
+			{"open sockets", func(p TimePoint) float64 { return float64(p.ConnsLive) }},
+			{"opens/s", func(p TimePoint) float64 { return p.ConnectsPerSec }}}},
 	}
-	var ss []series
-	for _, k := range pick {
-		s := series{name: k.name}
-		moved := false
-		for _, p := range r.Timeline {
-			v := k.get(p)
-			moved = moved || v != 0
-			s.xs, s.ys = append(s.xs, p.T), append(s.ys, v)
+	var cs []chart
+	for _, g := range groups {
+		var ss []series
+		for _, k := range g.series {
+			if s, moved := r.timelineSeries(k); moved {
+				ss = append(ss, s)
+			}
 		}
-		if moved {
-			ss = append(ss, s)
+		if len(ss) > 0 {
+			cs = append(cs, chart{title: g.title, xLabel: "seconds since start", yLabel: g.yLabel, series: ss})
 		}
 	}
-	return chart{title: "Throughput over time", xLabel: "seconds since start", yLabel: "per second / count", series: ss}
+	return cs
+}
+
+// timelineSeries extracts one figure and reports whether it ever moved.
+func (r *Report) timelineSeries(k timelineSeries) (series, bool) {
+	s := series{name: k.name}
+	moved := false
+	for _, p := range r.Timeline {
+		v := k.get(p)
+		moved = moved || v != 0
+		s.xs, s.ys = append(s.xs, p.T), append(s.ys, v)
+	}
+	return s, moved
 }
 
 // serverOverTime charts the server's RSS and CPU.

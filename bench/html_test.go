@@ -54,10 +54,10 @@ func TestHTMLReportIsWellFormedAndComplete(t *testing.T) {
 			svgs++
 		}
 	}
-	if svgs != 4 {
-		t.Fatalf("%d charts, want 4 (latency over time, distribution, throughput, server)", svgs)
+	if svgs != 6 {
+		t.Fatalf("%d charts, want 6 (latency over time, distribution, deliveries, sends, sockets, server)", svgs)
 	}
-	for _, want := range []string{"Latency over time", "Latency distribution", "9899 / 9900", "0.010%",
+	for _, want := range []string{"Latency over time", "Latency distribution", "Messages sent per second", "Server resources", "9899 / 9900", "0.010%",
 		"a note with &lt;markup&gt; &amp; more", "p99.9", "64.5 MB", "http 401: 1"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)

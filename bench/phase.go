@@ -16,6 +16,7 @@ type phase struct {
 	wg          sync.WaitGroup
 	serverStart procSample
 	serverOK    bool
+	serverFiles int64 // the server's open files limit, read at start
 }
 
 // startPhase starts sampling.
@@ -27,6 +28,7 @@ func (e *environment) startPhase() *phase {
 			e.log.Warn("cannot read the server's /proc", slog.Int("pid", pid), slog.Any("err", err))
 		}
 		p.serverStart, p.serverOK = ps, err == nil
+		p.serverFiles, _ = readMaxOpenFiles(pid)
 	}
 	p.s = newSampler(p.start, &e.c, e.cfg)
 	p.wg.Go(func() { p.s.run(p.done) })
@@ -56,8 +58,8 @@ func (p *phase) stop(rep *Report) {
 	pid := p.e.cfg.ServerPID
 	end, err := readProc(pid)
 	if err != nil {
-		rep.Notes = append(rep.Notes, "the server process was gone at the end of the run")
-		return
+		rep.Notes = append(rep.Notes, "THE SERVER PROCESS DIED during the run: its figures stop at its last sample; see its log")
+		end = p.s.prevProc // the last sample taken while it ran
 	}
 	cpu := (end.CPU - p.serverStart.CPU).Seconds()
 	wall := end.At.Sub(p.serverStart.At).Seconds()
@@ -73,7 +75,7 @@ func (p *phase) stop(rep *Report) {
 	if wall > 0 {
 		st.CPUPct = round3(100 * cpu / wall)
 	}
-	st.MaxOpenFiles, _ = readMaxOpenFiles(pid)
+	st.MaxOpenFiles = p.serverFiles
 	rep.Server = st
 }
 

@@ -72,6 +72,8 @@ type MessageStats struct {
 	SendErrors map[string]int64 `json:"send_errors,omitempty"`
 	// TargetRate is the configured total send rate at the start, msgs/s.
 	TargetRate float64 `json:"target_rate"`
+	// TargetRateMax is the total send rate at the end of a rising run.
+	TargetRateMax float64 `json:"target_rate_max,omitempty"`
 	// SendRate is the achieved average send rate, msgs/s.
 	SendRate float64 `json:"send_rate"`
 	// Expected is sent × connected members, summed over rooms.
@@ -97,8 +99,11 @@ type RESTStats struct {
 
 // CapacityStats is the outcome of the capacity scenario.
 type CapacityStats struct {
-	Target    int64   `json:"target"`
-	Held      int64   `json:"held"`
+	Target int64 `json:"target"`
+	Held   int64 `json:"held"`
+	// PeakLive is the most sockets seen open at once (by the once-a-second
+	// samples), which is below Held only when sockets were lost while holding.
+	PeakLive  int64   `json:"peak_live"`
 	Processes int     `json:"processes"`
 	HoldSec   float64 `json:"hold_s"`
 	// ServerRSSBeforeMB and ServerRSSHeldMB frame the server's memory for
@@ -207,7 +212,11 @@ func (t *table) connRows(c ConnStats) {
 }
 
 func (t *table) messageRows(m *MessageStats) {
-	t.row("messages sent", "%d (%.1f/s, target %.1f/s)", m.Sent, m.SendRate, m.TargetRate)
+	target := fmt.Sprintf("%.1f/s", m.TargetRate)
+	if m.TargetRateMax > m.TargetRate {
+		target = fmt.Sprintf("rising %.1f → %.1f/s", m.TargetRate, m.TargetRateMax)
+	}
+	t.row("messages sent", "%d (%.1f/s, target %s)", m.Sent, m.SendRate, target)
 	t.counts("send errors", m.SendErrors)
 	t.row("deliveries", "%d of %d expected, lost %d (%.3f%%), %.0f/s", m.Received, m.Expected, m.Lost, m.LossPct, m.DeliveriesPerSec)
 	t.row("duplicates", "%d", m.Duplicates)
@@ -226,7 +235,7 @@ func (t *table) restRows(x *RESTStats) {
 }
 
 func (t *table) capacityRows(c *CapacityStats) {
-	t.row("sockets held", "%d of %d in %d process(es) for %.1f s", c.Held, c.Target, c.Processes, c.HoldSec)
+	t.row("sockets held", "%d of %d in %d process(es) for %.1f s (peak %d open)", c.Held, c.Target, c.Processes, c.HoldSec, c.PeakLive)
 	if c.BytesPerConn > 0 {
 		t.row("server memory", "%.1f MB → %.1f MB: %.0f bytes per socket", c.ServerRSSBeforeMB, c.ServerRSSHeldMB, c.BytesPerConn)
 	}

@@ -103,6 +103,10 @@ func (e *environment) capacityReport(rep *Report, cs *CapacityStats, res capResu
 	if cs.Held > 0 && cs.ServerRSSHeldMB > 0 {
 		cs.BytesPerConn = round3((cs.ServerRSSHeldMB - cs.ServerRSSBeforeMB) * (1 << 20) / float64(cs.Held))
 	}
+	for _, p := range rep.Timeline {
+		cs.PeakLive = max(cs.PeakLive, p.ConnsLive)
+	}
+	cs.PeakLive = max(cs.PeakLive, cs.Held)
 	rep.Capacity = cs
 	rep.Client.Processes = cs.Processes
 	rep.Client.WorkerCPUSeconds, rep.Client.WorkerRSSMB = round3(res.workerCPU), round3(res.workerMB)
@@ -117,10 +121,11 @@ func (e *environment) capacityReport(rep *Report, cs *CapacityStats, res capResu
 	if note := e.fdLimitNote(rep.Conns); note != "" {
 		rep.Notes = append(rep.Notes, note)
 	}
-	if s := rep.Server; s != nil && s.MaxOpenFiles > 0 && cs.Held+int64(fdReserve) >= s.MaxOpenFiles {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("the server's own open files limit (%d) is close to the sockets held: it may be what capped the run", s.MaxOpenFiles))
+	if s := rep.Server; s != nil && s.MaxOpenFiles > 0 && max(cs.PeakLive, res.ok)+int64(fdReserve) >= s.MaxOpenFiles {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the SERVER's open files limit (%d), not memory, capped this run: "+
+			"%d sockets opened; raise its RLIMIT_NOFILE (ulimit -n) to measure further", s.MaxOpenFiles, res.ok))
 	}
-	if cs.ServerRSSHeldMB == 0 {
+	if e.cfg.ServerPID == 0 {
 		rep.Notes = append(rep.Notes, "server memory per socket unknown: pass --server-pid")
 	}
 }

@@ -86,7 +86,7 @@ func (cr *chatRun) openAll(ctx context.Context, users []account) {
 	var mu sync.Mutex
 	forEach(ctx, len(cr.rooms)*per, e.cfg.Concurrency, func(ctx context.Context, i int) {
 		r := i / per
-		tok := users[i%len(users)].Token // members of a room are distinct users
+		tok := users[i%len(users)].Token
 		c, err := e.open(ctx, &cr.opens, cr.rooms[r], tok)
 		if err != nil {
 			e.log.Debug("open failed", slog.Int("room", r), slog.Any("err", err))

@@ -20,6 +20,7 @@ func (cr *chatRun) report(rep *Report, expected int64, sendTime, deliverTime tim
 		Sent:           sent,
 		SendErrors:     cr.sendErrs.snapshot(),
 		TargetRate:     cfg.Rate * float64(len(cr.rooms)*cfg.Senders),
+		TargetRateMax:  cfg.RateMax * float64(len(cr.rooms)*cfg.Senders),
 		Expected:       expected,
 		Received:       counts.Unique,
 		Lost:           max(expected-counts.Unique, 0),

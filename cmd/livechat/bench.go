@@ -95,7 +95,7 @@ func newBenchFlags(o *benchOptions) *flag.FlagSet {
 	fs.IntVar(&c.Rooms, "rooms", 0, "rooms (fanout 1, many-rooms 100, capacity 10, rest 10, churn 1)")
 	fs.IntVar(&c.Members, "members", 0, "sockets per room (fanout 100, many-rooms 5)")
 	fs.IntVar(&c.Senders, "senders", 0, "sending members per room (1)")
-	fs.IntVar(&c.Users, "users", 0, "accounts to register; sockets are spread over them (<= 200 unless --members needs more)")
+	fs.IntVar(&c.Users, "users", 0, "accounts to register; sockets are spread over them (one per socket, at most 200)")
 	fs.Float64Var(&c.Rate, "rate", 0, "msgs/s per sender (fanout 10, many-rooms 2); rest: req/s in total (0 = unbounded); churn: opens/s (200)")
 	fs.Float64Var(&c.RateMax, "rate-max", 0, "fanout: raise each sender's rate linearly from --rate to this over --duration")
 	fs.DurationVar(&c.Duration, "duration", 0, "load (or hold) duration (10s)")
