@@ -15,6 +15,10 @@ import (
 	"github.com/fasthttp/websocket"
 )
 
+// maxRunOverhead bounds everything but the load itself: setup, opening
+// sockets, warm-up, closing.
+const maxRunOverhead = time.Hour
+
 // environment is what every scenario of one run shares.
 type environment struct {
 	cfg    Config
@@ -45,6 +49,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A backstop: every step has its own bound, but a run must stop by
+	// itself whatever happens, setup of a very large run included.
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration+cfg.Drain+maxRunOverhead)
+	defer cancel()
 	rep := e.newReport()
 	var run func(context.Context, *Report) error
 	switch cfg.Scenario {
