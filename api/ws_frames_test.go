@@ -80,23 +80,44 @@ func TestWSRESTPostIsDelivered(t *testing.T) {
 	}
 }
 
-// wsCollect reads n chat messages on its own goroutine and reports them.
-func wsCollect(c *wsClient, n int) <-chan []wsFrame {
-	out := make(chan []wsFrame, 1)
+// wsCollected is what a wsCollect goroutine read, and why it stopped early.
+type wsCollected struct {
+	frames []wsFrame
+	err    error
+}
+
+// wsCollect reads n chat messages on its own goroutine and reports them;
+// progress, when not nil, receives each one's seq as it arrives.
+func wsCollect(c *wsClient, n int, progress chan<- int64) <-chan wsCollected {
+	out := make(chan wsCollected, 1)
 	go func() {
-		var got []wsFrame
-		for len(got) < n {
+		var got wsCollected
+		for len(got.frames) < n {
 			f, err := c.read(wsReadTimeout)
 			if err != nil {
+				got.err = fmt.Errorf("%s: %w", c.user.nickname, err)
 				break
 			}
 			if f.Type == "chat.message" {
-				got = append(got, f)
+				got.frames = append(got.frames, f)
+				if progress != nil {
+					progress <- f.Seq
+				}
 			}
 		}
 		out <- got
 	}()
 	return out
+}
+
+// want returns what a wsCollect goroutine read, failing the test if it
+// read fewer than n.
+func (r wsCollected) want(t testing.TB, n int) []wsFrame {
+	t.Helper()
+	if len(r.frames) != n {
+		t.Fatalf("received %d of %d messages: %v", len(r.frames), n, r.err)
+	}
+	return r.frames
 }
 
 func TestWSOneOrderForEveryone(t *testing.T) {
@@ -108,9 +129,9 @@ func TestWSOneOrderForEveryone(t *testing.T) {
 	for i := range senders {
 		clients = append(clients, ts.dial(t, ts.newUser(t, "s"+strconv.Itoa(i)), room, ""))
 	}
-	results := make([]<-chan []wsFrame, senders)
+	results := make([]<-chan wsCollected, senders)
 	for i, c := range clients {
-		results[i] = wsCollect(c, senders*each)
+		results[i] = wsCollect(c, senders*each, nil)
 	}
 	var wg sync.WaitGroup
 	for i, c := range clients {
@@ -123,10 +144,7 @@ func TestWSOneOrderForEveryone(t *testing.T) {
 	wg.Wait()
 	var first []wsFrame
 	for i, r := range results {
-		got := <-r
-		if len(got) != senders*each {
-			t.Fatalf("client %d received %d of %d", i, len(got), senders*each)
-		}
+		got := (<-r).want(t, senders*each)
 		wsCheckSeqs(t, "client "+strconv.Itoa(i), got, 1)
 		if first == nil {
 			first = got
@@ -200,9 +218,9 @@ func TestWSOneSenderManyReceivers(t *testing.T) {
 		rs = append(rs, ts.dial(t, ts.newUser(t, "r"+strconv.Itoa(i)), room, ""))
 	}
 	s := ts.dial(t, sender, room, "")
-	results := make([]<-chan []wsFrame, 0, receivers+1)
+	results := make([]<-chan wsCollected, 0, receivers+1)
 	for _, c := range append(rs, s) {
-		results = append(results, wsCollect(c, total))
+		results = append(results, wsCollect(c, total, nil))
 	}
 	for i := range total {
 		_ = s.conn.SetWriteDeadline(time.Now().Add(wsReadTimeout))
@@ -211,10 +229,7 @@ func TestWSOneSenderManyReceivers(t *testing.T) {
 		}
 	}
 	for i, r := range results {
-		got := <-r
-		if len(got) != total {
-			t.Fatalf("socket %d received %d of %d", i, len(got), total)
-		}
+		got := (<-r).want(t, total)
 		wsCheckSeqs(t, "socket "+strconv.Itoa(i), got, 1)
 		for k, f := range got {
 			if f.Message != "m"+strconv.Itoa(k) {
