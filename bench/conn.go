@@ -90,6 +90,8 @@ func failReason(err error) string {
 		return "timeout"
 	case errors.Is(err, websocket.ErrBadHandshake):
 		return "bad handshake"
+	case errors.Is(err, net.ErrClosed), errors.Is(err, websocket.ErrCloseSent):
+		return "socket closed"
 	}
 	return "other"
 }

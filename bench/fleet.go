@@ -40,9 +40,8 @@ func (e *environment) workerCommand() ([]string, error) {
 	return append([]string{exe}, WorkerArgs...), nil
 }
 
-// startWorker starts one worker process and sends it spec; onEvent is
-// called for each event it reports.
-func (e *environment) startWorker(spec workerSpec, onEvent func()) (*workerProc, error) {
+// startWorker starts one worker process and sends it spec.
+func (e *environment) startWorker(spec workerSpec) (*workerProc, error) {
 	argv, err := e.workerCommand()
 	if err != nil {
 		return nil, err
@@ -62,7 +61,7 @@ func (e *environment) startWorker(spec workerSpec, onEvent func()) (*workerProc,
 	}
 	w := &workerProc{cmd: cmd, stdin: stdin, ready: make(chan workerEvent, 1),
 		done: make(chan workerEvent, 1), exited: make(chan error, 1)}
-	go w.readEvents(stdout, onEvent)
+	go w.readEvents(stdout)
 	b, _ := json.Marshal(spec) // plain data: cannot fail
 	if _, err := stdin.Write(append(b, '\n')); err != nil {
 		w.kill()
@@ -72,7 +71,7 @@ func (e *environment) startWorker(spec workerSpec, onEvent func()) (*workerProc,
 }
 
 // readEvents decodes the worker's stdout until EOF, then reaps it.
-func (w *workerProc) readEvents(r io.Reader, onEvent func()) {
+func (w *workerProc) readEvents(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20) // a "ready" line carries a histogram
 	for sc.Scan() {
@@ -83,7 +82,6 @@ func (w *workerProc) readEvents(r io.Reader, onEvent func()) {
 		w.mu.Lock()
 		w.last = ev
 		w.mu.Unlock()
-		onEvent()
 		switch ev.Type {
 		case "ready":
 			w.ready <- ev

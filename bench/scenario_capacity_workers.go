@@ -24,7 +24,7 @@ func (e *environment) capacityWorkers(ctx context.Context, procs int, rooms []in
 			DialTimeout: e.cfg.DialTimeout, Rooms: rooms, Tokens: tokens, Offset: offset, Count: count,
 			Lifetime: time.Until(e.holdDeadline())}
 		offset += count
-		w, err := e.startWorker(spec, func() {})
+		w, err := e.startWorker(spec)
 		if err != nil {
 			errs = append(errs, err)
 			break
