@@ -1,0 +1,67 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParseInboundRoundTrip feeds the socket's frame decoder arbitrary
+// bytes, seeded with real client frames: it never panics, a valid result is
+// a non-empty message within the limit, and what it accepts, encoded again
+// as a client would, decodes to the same message and client_id.
+// (FuzzParseInbound in form_fuzz_test.go checks the refusals.)
+func FuzzParseInboundRoundTrip(f *testing.F) {
+	for _, seed := range []string{
+		`{"type":"chat.message","message":"안녕하세요!"}`,
+		`{"type":"chat.message","message":"hi 👋🏽","client_id":"c-1"}`,
+		`{"type": "chat.message", "message": "spaced\n\"quoted\" \u2028"}`,
+		`{"type":"chat.message","message":"x","client_id":null}`,
+		`{"type":"chat.message","message":""}`,
+		`{"type":"chat.message","message":"   "}`,
+		`{"type":"chat.message","message":42}`,
+		`{"type":"chat.message"}`,
+		`{"type":"chat.shout","message":"x"}`,
+		`{"type":7}`,
+		`{"message":"x"}`,
+		`{}`, `[]`, `null`, `"x"`, `hello`, ``,
+		`{"type":"chat.message","message":"` + strings.Repeat("가", 11) + `"}`,
+		`{"type":"chat.message","message":"a\ud800b"}`,
+		"{\"type\":\"chat.message\",\"message\":\"\xff\"}",
+		`{"type":"chat.message","message":"x","message":"y"}`,
+		`{"TYPE":"chat.message","Message":"case"}`,
+	} {
+		f.Add([]byte(seed), 10)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, maxChars int) {
+		maxChars = 1 + int(uint(maxChars)%64)
+		text, clientID, problem := parseInbound(data, maxChars)
+		if problem != "" {
+			if text != "" || clientID != "" {
+				t.Fatalf("problem %q with text %q client_id %q", problem, text, clientID)
+			}
+			return
+		}
+		if strings.TrimSpace(text) == "" {
+			t.Fatalf("accepted an empty message from %q", data)
+		}
+		if n := utf8.RuneCountInString(text); n > maxChars {
+			t.Fatalf("accepted %d characters, limit %d", n, maxChars)
+		}
+		if !utf8.ValidString(text) || !utf8.ValidString(clientID) {
+			t.Fatalf("accepted invalid UTF-8 %q %q", text, clientID)
+		}
+		if utf8.RuneCountInString(clientID) > maxClientIDChars {
+			t.Fatalf("accepted a client_id of %d characters", utf8.RuneCountInString(clientID))
+		}
+		again, err := json.Marshal(map[string]string{"type": "chat.message", "message": text, "client_id": clientID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text2, clientID2, problem2 := parseInbound(again, maxChars)
+		if problem2 != "" || text2 != text || clientID2 != clientID {
+			t.Fatalf("round trip of %q: %q %q %q", data, text2, clientID2, problem2)
+		}
+	})
+}
