@@ -57,9 +57,11 @@ func (r *Report) WriteHTML(w io.Writer) error {
 
 // keyFigures are the few numbers a reader looks for first.
 func (r *Report) keyFigures() [][2]string {
-	f := [][2]string{
-		{"connections ok / failed", fmt.Sprintf("%d / %d", r.Conns.OK, r.Conns.Failed)},
-		{"connect rate", fmt.Sprintf("%.0f /s", r.Conns.PerSec)},
+	var f [][2]string
+	if r.Conns.Attempted > 0 {
+		f = append(f,
+			[2]string{"connections ok / failed", fmt.Sprintf("%d / %d", r.Conns.OK, r.Conns.Failed)},
+			[2]string{"connect rate", fmt.Sprintf("%.0f /s", r.Conns.PerSec)})
 	}
 	if m := r.Messages; m != nil {
 		f = append(f,

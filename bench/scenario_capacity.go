@@ -118,6 +118,10 @@ func (e *environment) capacityReport(rep *Report, cs *CapacityStats, res capResu
 		rep.Conns.PerSec = round3(float64(res.ok) / s)
 	}
 	rep.Distribution = distribution(res.openLat)
+	if res.procs > 1 && e.cfg.Procs == 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d sockets are more than one process may open (RLIMIT_NOFILE %d, "+
+			"at most %d per process): spread over %d worker processes", e.cfg.Conns, e.limit.Hard, e.cfg.PerProcess, res.procs))
+	}
 	if note := e.fdLimitNote(rep.Conns); note != "" {
 		rep.Notes = append(rep.Notes, note)
 	}
