@@ -65,8 +65,15 @@ func passwordProblems(pw string) []string {
 	if pw != "" && strings.Trim(pw, "0123456789") == "" {
 		out = append(out, "This password is entirely numeric.")
 	}
+	// bcrypt refuses longer passwords rather than silently truncating them.
+	if len(pw) > maxPasswordBytes {
+		out = append(out, "This password is too long. It must contain at most 72 bytes (UTF-8).")
+	}
 	return out
 }
+
+// maxPasswordBytes is bcrypt's input limit.
+const maxPasswordBytes = 72
 
 // commonPasswords is a short list of the most used passwords (bcrypt's
 // 72-byte limit aside, these are what guessing tries first).
