@@ -20,6 +20,9 @@ type session struct {
 	since   int64
 	sink    Sink
 	roomPID *actor.PID // set once the room answered the join
+	// joinTimer closes a session whose join is never answered: a room that
+	// crashes drops the messages left in its mailbox, joins included.
+	joinTimer *time.Timer
 
 	messages *rate.Limiter // chat messages
 	strikes  *rate.Limiter // rejected frames; empty means close 1008
@@ -46,14 +49,30 @@ func (s *session) Receive(ctx actor.Context) {
 		s.onInbound(ctx, m)
 	case *pb.Posted:
 		s.onPosted(m)
+	case *joinTimeout, *actor.DeadLetterResponse:
+		s.onRoomLost()
 	}
 }
 
+// joinTimeout tells a session that its join was not answered in time.
+type joinTimeout struct{}
+
 func (s *session) onStarted(ctx actor.Context) {
 	ctx.Request(s.e.hub, &localJoin{Join: &pb.Join{Room: s.room, User: s.user, Since: s.since}, sink: s.sink})
+	self, root := ctx.Self(), s.e.root
+	s.joinTimer = time.AfterFunc(s.e.cfg.RequestTimeout, func() { root.Send(self, &joinTimeout{}) })
+}
+
+// onRoomLost closes the socket when the join went unanswered or a request
+// reached a room that had stopped: the client reconnects with since.
+func (s *session) onRoomLost() {
+	if s.roomPID == nil {
+		s.sink.Close(CloseInternal, "room unavailable, reconnect")
+	}
 }
 
 func (s *session) onJoined(ctx actor.Context, j *pb.Joined) {
+	s.joinTimer.Stop()
 	if j.Room == 0 {
 		s.sink.Close(CloseInternal, "room unavailable")
 		return
@@ -64,6 +83,7 @@ func (s *session) onJoined(ctx actor.Context, j *pb.Joined) {
 // onStopping leaves the room. Before the join was answered the leave goes
 // through the hub, behind the join.
 func (s *session) onStopping(ctx actor.Context) {
+	s.joinTimer.Stop()
 	if s.roomPID != nil {
 		ctx.Request(s.roomPID, &pb.Leave{Room: s.room})
 		return
