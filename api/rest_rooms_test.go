@@ -33,6 +33,7 @@ func expectRoomObject(t testing.TB, r map[string]any, host string, extra ...stri
 }
 
 func TestCreateRoom(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	u := ts.newUser(t)
 	r := ts.do(t, req{Method: "POST", Path: "/chat/v1/room/", Token: u.Access, Body: map[string]any{"name": "  중고 자전거 🚲  ", "post": 7}})
@@ -65,6 +66,7 @@ func TestCreateRoom(t *testing.T) {
 }
 
 func TestCreateRoomValidation(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	u := ts.newUser(t)
 	ts.createRoom(t, u, "taken", 42)
@@ -94,6 +96,7 @@ func TestCreateRoomValidation(t *testing.T) {
 }
 
 func TestCreateRoomSamePostConcurrently(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	u := ts.newUser(t)
 	const n = 30
@@ -126,6 +129,7 @@ func TestCreateRoomSamePostConcurrently(t *testing.T) {
 }
 
 func TestListRooms(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, func(c *Config) { c.RoomPageSize, c.RoomPageMax = 3, 4 })
 	u := ts.newUser(t)
 	r := ts.do(t, req{Method: "GET", Path: "/chat/v1/room/", Token: u.Access})
@@ -187,6 +191,7 @@ func TestListRooms(t *testing.T) {
 }
 
 func TestRoomDetail(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	u := ts.newUser(t)
 	room := ts.createRoom(t, u, "detail", 0)
@@ -212,7 +217,14 @@ func TestRoomDetail(t *testing.T) {
 	}
 
 	ts.postConcurrently(t, u, room.ID, 55, 4, "d")
-	_, msgs = detail()
+	obj, msgs = detail()
+	for _, m := range obj["chat_messages"].([]any) {
+		got := keys(m.(map[string]any))
+		slices.Sort(got)
+		if want := []string{"created_at", "id", "message", "nickname", "room", "sender", "seq"}; !slices.Equal(got, want) {
+			t.Fatalf("chat_messages entry keys %v, want %v", got, want)
+		}
+	}
 	if len(msgs) != 50 {
 		t.Fatalf("%d chat_messages, want the last 50", len(msgs))
 	}
@@ -230,6 +242,7 @@ func TestRoomDetail(t *testing.T) {
 }
 
 func TestPostMessage(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	u := ts.newUser(t)
 	room := ts.createRoom(t, u, "messages", 0)
@@ -261,6 +274,7 @@ func TestPostMessage(t *testing.T) {
 }
 
 func TestPostMessageValidation(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	u := ts.newUser(t)
 	room := ts.createRoom(t, u, "v", 0)
@@ -317,6 +331,7 @@ func checkGapFree(t testing.TB, msgs []messageJSON, room int64) {
 }
 
 func TestConcurrentPostsGetGapFreeSeq(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	a, b := ts.newUser(t), ts.newUser(t)
 	roomA, roomB := ts.createRoom(t, a, "a", 0), ts.createRoom(t, b, "b", 0)
@@ -344,6 +359,7 @@ func TestConcurrentPostsGetGapFreeSeq(t *testing.T) {
 }
 
 func TestHistoryPaging(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	u := ts.newUser(t)
 	room := ts.createRoom(t, u, "history", 0)
@@ -397,6 +413,7 @@ func TestHistoryPaging(t *testing.T) {
 }
 
 func TestPostClientIDIsIdempotent(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	a, b := ts.newUser(t), ts.newUser(t)
 	room, other := ts.createRoom(t, a, "idem", 0), ts.createRoom(t, a, "other", 0)
@@ -462,6 +479,7 @@ func TestPostClientIDIsIdempotent(t *testing.T) {
 // TestRestartKeepsEverything closes the server and its Badger directory
 // and opens them again: every account, room and message is still there.
 func TestRestartKeepsEverything(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ts := startTestServerOn(t, persistence.Config{Dir: dir})
 	a, b := ts.newUser(t), ts.newUser(t)
@@ -490,6 +508,16 @@ func TestRestartKeepsEverything(t *testing.T) {
 	}
 	if after := ts.allHistory(t, a, r2.ID); !slices.Equal(after, before2) {
 		t.Errorf("room 2 history changed across restart")
+	}
+	// The room detail's recent messages are reloaded from disk.
+	r := ts.do(t, req{Method: "GET", Path: fmt.Sprintf("/chat/v1/room/%d/", r1.ID), Token: a.Access})
+	expectStatus(t, r, http.StatusOK)
+	var detail struct {
+		Messages []messageJSON `json:"chat_messages"`
+	}
+	r.decode(t, &detail)
+	if !slices.Equal(detail.Messages, before1) {
+		t.Errorf("chat_messages after restart %+v, want %+v", detail.Messages, before1)
 	}
 	// Counting goes on where it stopped: next seq, larger ids.
 	m := ts.postMessage(t, a, r1.ID, "after restart")

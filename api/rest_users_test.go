@@ -58,6 +58,7 @@ func keys(m map[string]any) []string {
 }
 
 func TestRegisterCreatesUser(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	email := uniqueEmail("reg")
 	u := ts.register(t, email, "Alice")
@@ -71,6 +72,7 @@ func TestRegisterCreatesUser(t *testing.T) {
 }
 
 func TestRegisterUnicodeNicknamesRoundTrip(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	for _, nick := range []string{
 		"사용자명",
@@ -101,6 +103,7 @@ func TestRegisterUnicodeNicknamesRoundTrip(t *testing.T) {
 }
 
 func TestRegisterValidation(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	taken := uniqueEmail("Taken")
 	ts.register(t, taken, "first")
@@ -145,6 +148,7 @@ func TestRegisterValidation(t *testing.T) {
 		{"numeric password", valid(map[string]any{"password1": "73914682", "password2": "73914682"}), "password1", numeric, nil},
 		{"common password", valid(map[string]any{"password1": "password", "password2": "password"}), "password1", common, nil},
 		{"common numeric password", valid(map[string]any{"password1": "12345678", "password2": "12345678"}), "password1", common, []string{numeric}},
+		{"password over bcrypt's 72 bytes", valid(map[string]any{"password1": strings.Repeat("비밀", 13), "password2": strings.Repeat("비밀", 13)}), "password1", "", nil},
 		{"empty nickname", valid(map[string]any{"nickname": ""}), "nickname", "", nil},
 		{"blank nickname", valid(map[string]any{"nickname": "   "}), "nickname", "", nil},
 		{"21-character nickname", valid(map[string]any{"nickname": strings.Repeat("a", 21)}), "nickname", "Ensure this field has no more than 20 characters.", nil},
@@ -170,6 +174,7 @@ func TestRegisterValidation(t *testing.T) {
 }
 
 func TestRegisterSameEmailConcurrently(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	email := uniqueEmail("race")
 	const n = 50
@@ -211,6 +216,7 @@ func TestRegisterSameEmailConcurrently(t *testing.T) {
 }
 
 func TestRegisterDistinctEmailsConcurrently(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	const n = 50
 	ids := make([]int64, n)
@@ -244,6 +250,7 @@ func TestRegisterDistinctEmailsConcurrently(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	email := uniqueEmail("Login")
 	reg := ts.register(t, email, "로그인")
@@ -285,6 +292,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLoginRejections(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	email := uniqueEmail("rej")
 	ts.register(t, email, "rej")
@@ -302,12 +310,14 @@ func TestLoginRejections(t *testing.T) {
 	if wrong.raw.Header.Get("Set-Cookie") != "" {
 		t.Errorf("a failed login set a cookie")
 	}
+	expectBody(t, login(map[string]string{"email": email, "password": strings.Repeat("long", 40)}), http.StatusBadRequest, bad)
 	expectFieldError(t, login(map[string]string{"email": email}), "password", "This field is required.")
 	expectFieldError(t, login(map[string]string{"password": testPassword}), "email", "This field is required.")
 	expectFieldError(t, login(map[string]any{"email": email, "password": nil}), "password", "")
 }
 
 func TestLoginRateLimit(t *testing.T) {
+	t.Parallel()
 	const rate = 3
 	ts := newTestServer(t, func(c *Config) { c.LoginRate = rate })
 	email := uniqueEmail("slow")
@@ -336,6 +346,7 @@ func TestLoginRateLimit(t *testing.T) {
 }
 
 func TestTokenRefreshAndLogout(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	u := ts.newUser(t)
 
@@ -365,6 +376,7 @@ func TestTokenRefreshAndLogout(t *testing.T) {
 }
 
 func TestProfile(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	u := ts.newUser(t)
 	r := ts.do(t, req{Method: "GET", Path: "/user/v1/profile/", Token: u.Access})
