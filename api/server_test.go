@@ -493,24 +493,6 @@ func jwtClaims(t testing.TB, token string) map[string]any {
 	return c
 }
 
-// eventually polls f until it returns nil or d passes.
-func eventually(t testing.TB, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	wait := time.Millisecond
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", d, err)
-		}
-		time.Sleep(wait)
-		wait = min(2*wait, 50*time.Millisecond)
-	}
-}
-
 func TestServerStartsAndStops(t *testing.T) {
 	ts := newTestServer(t)
 	r := ts.do(t, req{Method: "GET", Path: "/healthz"})
