@@ -52,8 +52,12 @@ func runServe(args []string) int {
 // accepting and finish REST requests, close sockets with 1001, stop the
 // actors, flush the writer, close the database.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(net.Addr)) error {
-	if soft, hard, err := raiseFileLimit(); err == nil {
-		log.Debug("open file limit", "soft", soft, "hard", hard)
+	if soft, _, err := raiseFileLimit(); err == nil && uint64(cfg.maxConns)+fdReserve > soft {
+		// Every socket is a file: past the limit, accepts fail. Refuse
+		// sockets (503) before that, keeping a reserve for the database's
+		// files and REST connections.
+		cfg.maxConns = int(soft) - fdReserve
+		log.Info("socket cap set by the open-file limit", "max_conns", cfg.maxConns, "open_file_limit", soft)
 	}
 	store, err := persistence.Open(persistence.Config{
 		Dir: cfg.dataDir, InMemory: cfg.inMemory, Durability: persistence.Durability(cfg.durability), Logger: log,
@@ -102,6 +106,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
 }
+
+// fdReserve is how many file descriptors are kept for everything but
+// sockets: Badger's tables and logs, REST connections, the listener.
+const fdReserve = 256
 
 // raiseFileLimit lifts the soft open-file limit to the hard one: every
 // socket is a file, and the default soft limit is far below what a chat
