@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -213,6 +214,11 @@ func TestBodyTooLarge(t *testing.T) {
 		t.Errorf("413 without detail: %s", r.Body)
 	}
 	expectStatus(t, ts.do(t, req{Method: "POST", Path: "/user/v1/register/", Body: big}), http.StatusRequestEntityTooLarge)
+	chunked := io.MultiReader(strings.NewReader(big))
+	expectStatus(t, ts.do(t, req{Method: "POST", Path: "/chat/v1/message/", Token: u.Access, Body: chunked}), http.StatusRequestEntityTooLarge)
+	// A small chunked body is fine.
+	fine := io.MultiReader(strings.NewReader(fmt.Sprintf(`{"room":%d,"message":"chunked"}`, room.ID)))
+	expectStatus(t, ts.do(t, req{Method: "POST", Path: "/chat/v1/message/", Token: u.Access, Body: fine}), http.StatusCreated)
 	// The server is fine afterwards.
 	ts.postMessage(t, u, room.ID, "small")
 

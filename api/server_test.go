@@ -151,8 +151,9 @@ func (r *response) decode(t testing.TB, v any) {
 	}
 }
 
-// req describes one request. Body is sent raw when it is a string or
-// []byte, JSON-encoded otherwise, and not at all when nil.
+// req describes one request. Body is sent raw when it is a string, a
+// []byte or an io.Reader (chunked), JSON-encoded otherwise, and not at all
+// when nil.
 type req struct {
 	Method, Path string
 	Body         any
@@ -181,6 +182,8 @@ func (ts *testServer) send(r req) (*response, error) {
 		body = strings.NewReader(b)
 	case []byte:
 		body = bytes.NewReader(b)
+	case io.Reader: // of unknown length: sent chunked
+		body = b
 	default:
 		enc, err := json.Marshal(b)
 		if err != nil {
