@@ -19,6 +19,11 @@ var _ actors.Sink = (*Conn)(nil)
 // one system call. Frames are written raw to the network connection (the
 // websocket library does one write per message); control frames go through
 // the same queue, so there is exactly one writer.
+//
+// The queue holds the shared payloads, not copies; the writer lays headers
+// and payloads out in one pooled buffer and writes it once. (The hijacked
+// connection fasthttp hands over does not support writev, so a vector
+// write would cost two system calls a frame.)
 type Conn struct {
 	ws       *websocket.Conn
 	net      net.Conn
@@ -27,11 +32,10 @@ type Conn struct {
 	onSlow   func()
 
 	mu       sync.Mutex
-	queue    [][]byte // header, payload, header, payload, …
-	headers  []byte   // arena the queued headers are cut from
-	queued   int      // payload bytes in queue
-	writing  bool     // a writer goroutine is running
-	closing  bool     // a close frame is queued or sent: no more frames
+	queue    []outFrame
+	queued   int  // payload bytes in queue
+	writing  bool // a writer goroutine is running
+	closing  bool // a close frame is queued or sent: no more frames
 	space    *sync.Cond
 	lastRead time.Time
 }
@@ -116,14 +120,17 @@ func (c *Conn) control(kind int, data []byte) {
 	c.mu.Unlock()
 }
 
+// outFrame is one queued frame: its opcode and its shared payload.
+type outFrame struct {
+	kind    int
+	payload []byte
+}
+
 // enqueueLocked adds a frame and starts the writer if none runs. The
-// payload is shared, not copied; its header is cut from a per-connection
-// arena, so queueing allocates nothing per frame in the steady state.
-// Caller holds mu.
+// payload is shared, not copied, so queueing allocates nothing per frame
+// in the steady state. Caller holds mu.
 func (c *Conn) enqueueLocked(kind int, payload []byte) {
-	start := len(c.headers)
-	c.headers = appendFrameHeader(c.headers, kind, len(payload))
-	c.queue = append(c.queue, c.headers[start:len(c.headers):len(c.headers)], payload)
+	c.queue = append(c.queue, outFrame{kind, payload})
 	c.queued += len(payload)
 	if !c.writing {
 		c.writing = true
@@ -144,27 +151,24 @@ func appendFrameHeader(h []byte, kind, n int) []byte {
 	}
 }
 
-// writeLoop writes whatever is queued, all of it in one writev, until the
+// writeLoop writes whatever is queued, all of it in one write, until the
 // queue is empty; then the goroutine ends, so an idle socket has none.
 func (c *Conn) writeLoop() {
-	var spare [][]byte
+	var spare []outFrame
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 {
 			c.writing = false
-			c.headers = nil // an idle socket keeps no buffers
+			c.queue = nil // an idle socket keeps no buffers
 			c.mu.Unlock()
 			return
 		}
 		batch := c.queue
 		c.queue, c.queued = spare[:0], 0
-		c.headers = c.headers[len(c.headers):] // keep the arena's tail; written headers stay valid
 		c.space.Broadcast()
 		c.mu.Unlock()
 
-		_ = c.net.SetWriteDeadline(time.Now().Add(c.timeout))
-		bufs := net.Buffers(batch)
-		if _, err := bufs.WriteTo(c.net); err != nil {
+		if err := c.writeBatch(batch); err != nil {
 			c.fail()
 			return
 		}
@@ -173,12 +177,34 @@ func (c *Conn) writeLoop() {
 	}
 }
 
+// writeBuffers are the contiguous buffers batches are laid out in.
+var writeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// maxPooledBuffer keeps buffers grown by a rare huge batch out of the pool.
+const maxPooledBuffer = 256 << 10
+
+func (c *Conn) writeBatch(batch []outFrame) error {
+	bp := writeBuffers.Get().(*[]byte)
+	b := (*bp)[:0]
+	for _, f := range batch {
+		b = appendFrameHeader(b, f.kind, len(f.payload))
+		b = append(b, f.payload...)
+	}
+	_ = c.net.SetWriteDeadline(time.Now().Add(c.timeout))
+	_, err := c.net.Write(b)
+	if cap(b) <= maxPooledBuffer {
+		*bp = b[:0]
+		writeBuffers.Put(bp)
+	}
+	return err
+}
+
 // fail stops a connection whose write failed or timed out: the read loop
 // then ends and the session with it.
 func (c *Conn) fail() {
 	c.mu.Lock()
 	c.closing, c.writing = true, false
-	c.queue, c.queued, c.headers = nil, 0, nil
+	c.queue, c.queued = nil, 0
 	c.space.Broadcast()
 	c.mu.Unlock()
 	_ = c.net.Close()

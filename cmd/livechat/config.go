@@ -16,6 +16,7 @@ import (
 // environment, or a .env file (in that order of precedence).
 type serveConfig struct {
 	addr, dataDir, secret, durability   string
+	pprofAddr                           string
 	inMemory, debug                     bool
 	allowedHosts, corsOrigins, wsOrigin string
 	shutdownTimeout                     time.Duration
@@ -40,6 +41,7 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.addr, "addr", env("LIVECHAT_ADDR", "127.0.0.1:8000"), "listen address (LIVECHAT_ADDR)")
 	fs.StringVar(&c.dataDir, "data", env("LIVECHAT_DATA_DIR", "./data"), "data directory (LIVECHAT_DATA_DIR)")
+	fs.StringVar(&c.pprofAddr, "pprof", env("LIVECHAT_PPROF", ""), "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.BoolVar(&c.inMemory, "in-memory", false, "keep everything in memory, nothing on disk (testing)")
 	fs.StringVar(&c.secret, "secret", env("SECRET_KEY", ""), "token signing key (SECRET_KEY); generated and kept in the data directory when empty")
 	fs.StringVar(&c.durability, "durability", env("LIVECHAT_DURABILITY", "fsync"), "fsync: every acknowledged message survives power loss; os: survives a killed process (LIVECHAT_DURABILITY)")

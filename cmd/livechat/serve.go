@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -89,6 +91,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 	srv, err := api.New(apiCfg, store, engine)
 	if err != nil {
 		return err
+	}
+	if cfg.pprofAddr != "" {
+		go func() {
+			// net/http/pprof registers on the default mux.
+			log.Info("pprof serving", "addr", cfg.pprofAddr, "err", http.ListenAndServe(cfg.pprofAddr, nil))
+		}()
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
