@@ -45,6 +45,10 @@ type Config struct {
 	MaxConnections int
 	// WriteTimeout bounds one socket write. Default 10s.
 	WriteTimeout time.Duration
+	// WriteDelay is how long a socket's writer waits before writing, so
+	// that frames arriving meanwhile share one system call. Default 0 (no
+	// wait); a few milliseconds multiply fan-out throughput in busy rooms.
+	WriteDelay time.Duration
 	// PingInterval is how often idle sockets are pinged. Default 30s.
 	PingInterval time.Duration
 	// IdleTimeout closes a socket that sent nothing, not even a pong, for

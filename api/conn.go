@@ -29,6 +29,7 @@ type Conn struct {
 	net      net.Conn
 	maxBytes int
 	timeout  time.Duration
+	delay    time.Duration // coalescing window before a writer's first write
 	onSlow   func()
 
 	mu       sync.Mutex
@@ -40,8 +41,8 @@ type Conn struct {
 	lastRead time.Time
 }
 
-func newConn(ws *websocket.Conn, maxBytes int, timeout time.Duration, onSlow func()) *Conn {
-	c := &Conn{ws: ws, net: ws.NetConn(), maxBytes: maxBytes, timeout: timeout, onSlow: onSlow, lastRead: time.Now()}
+func newConn(ws *websocket.Conn, maxBytes int, timeout, delay time.Duration, onSlow func()) *Conn {
+	c := &Conn{ws: ws, net: ws.NetConn(), maxBytes: maxBytes, timeout: timeout, delay: delay, onSlow: onSlow, lastRead: time.Now()}
 	c.space = sync.NewCond(&c.mu)
 	return c
 }
@@ -154,6 +155,11 @@ func appendFrameHeader(h []byte, kind, n int) []byte {
 // writeLoop writes whatever is queued, all of it in one write, until the
 // queue is empty; then the goroutine ends, so an idle socket has none.
 func (c *Conn) writeLoop() {
+	if c.delay > 0 {
+		// Let the frames of the next few moments join this write: in a busy
+		// room that turns many small writes into one.
+		time.Sleep(c.delay)
+	}
 	var spare []outFrame
 	for {
 		c.mu.Lock()

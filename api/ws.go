@@ -129,7 +129,7 @@ func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 // serveSocket runs on the upgraded connection's goroutine: it is the
 // socket's only reader.
 func (s *Server) serveSocket(ws *websocket.Conn, room, userID, since int64, user *authUser) {
-	c := newConn(ws, s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.conns.countSlow)
+	c := newConn(ws, s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.cfg.WriteDelay, s.conns.countSlow)
 	defer func() { _ = ws.Close() }()
 	if !s.conns.add(c, s.cfg.MaxConnections) {
 		c.Close(websocket.CloseTryAgainLater, "too many connections")

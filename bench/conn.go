@@ -23,13 +23,20 @@ type handshakeError struct{ status int }
 // Error names the status.
 func (e *handshakeError) Error() string { return "handshake refused: status " + strconv.Itoa(e.status) }
 
-// newWSDialer returns the WebSocket dialer of a run. Buffers are small:
-// frames are a few hundred bytes and capacity runs hold many idle sockets.
-func newWSDialer(d *dialer, timeout time.Duration) *websocket.Dialer {
+// newWSDialer returns the WebSocket dialer of a run. Idle runs (capacity,
+// churn) use small read buffers to hold many sockets; traffic runs read
+// 16 KiB at a time, so that one system call takes in all the frames a
+// coalescing server wrote at once and the load generator does not become
+// the bottleneck it measures.
+func newWSDialer(d *dialer, timeout time.Duration, idle bool) *websocket.Dialer {
+	readBuf := 16 << 10
+	if idle {
+		readBuf = 1024
+	}
 	return &websocket.Dialer{
 		NetDialContext:   d.DialContext,
 		HandshakeTimeout: timeout,
-		ReadBufferSize:   1024,
+		ReadBufferSize:   readBuf,
 		WriteBufferSize:  1024,
 		WriteBufferPool:  &sync.Pool{},
 	}

@@ -93,7 +93,7 @@ func newEnvironment(cfg Config, limit FileLimit) (*environment, error) {
 	}
 	e.dial = newDialer(base.Hostname(), cfg.LocalAddrs, cfg.DialTimeout)
 	e.rest = newRESTClient(base, cfg.Concurrency, e.dial, cfg.DialTimeout)
-	e.ws = newWSDialer(e.dial, cfg.DialTimeout)
+	e.ws = newWSDialer(e.dial, cfg.DialTimeout, cfg.Scenario == "capacity" || cfg.Scenario == "churn")
 	return e, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -85,6 +86,7 @@ type benchOptions struct {
 	out                  string
 	json, quiet, verbose bool
 	worker               bool
+	cpuprofile           string
 }
 
 // newBenchFlags declares the flags of `livechat bench` into o.
@@ -114,6 +116,7 @@ func newBenchFlags(o *benchOptions) *flag.FlagSet {
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON instead of a table")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live progress line")
 	fs.BoolVar(&o.verbose, "verbose", false, "debug logs on stderr")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write the load generator's own CPU profile to this file")
 	fs.BoolVar(&o.worker, "worker", false, "internal: run as a capacity worker process (spec on stdin)")
 	return fs
 }
@@ -121,6 +124,19 @@ func newBenchFlags(o *benchOptions) *flag.FlagSet {
 // benchMain runs the configured scenario and writes its report.
 func benchMain(ctx context.Context, o benchOptions, stdout, stderr io.Writer) int {
 	t0 := time.Now()
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "livechat bench: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "livechat bench: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := bench.Run(ctx, o.cfg)
 	if rep == nil {
 		fmt.Fprintf(stderr, "livechat bench: %v\n", err)
