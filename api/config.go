@@ -46,8 +46,9 @@ type Config struct {
 	// WriteTimeout bounds one socket write. Default 10s.
 	WriteTimeout time.Duration
 	// WriteDelay is how long a socket's writer waits before writing, so
-	// that frames arriving meanwhile share one system call. Default 0 (no
-	// wait); a few milliseconds multiply fan-out throughput in busy rooms.
+	// that frames arriving meanwhile share one system call. Default 5ms:
+	// imperceptible in a chat, and in a busy room it cuts the system calls
+	// of both server and clients several times. Negative: no wait.
 	WriteDelay time.Duration
 	// PingInterval is how often idle sockets are pinged. Default 30s.
 	PingInterval time.Duration
@@ -85,6 +86,9 @@ func (c Config) Defaults() Config {
 	setDur(&c.RefreshTTL, 24*time.Hour)
 	setDur(&c.WriteTimeout, 10*time.Second)
 	setDur(&c.PingInterval, 30*time.Second)
+	if c.WriteDelay == 0 {
+		c.WriteDelay = 5 * time.Millisecond
+	}
 	setDur(&c.IdleTimeout, 5*time.Minute)
 	if c.AllowedHosts == nil {
 		c.AllowedHosts = []string{"localhost", "127.0.0.1", "[::1]"}
