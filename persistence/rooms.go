@@ -19,7 +19,7 @@ func (s *Store) CreateRoom(r *pb.Room) error {
 				return err
 			}
 		}
-		id, err := nextCounter(txn, keyNextRoom)
+		id, err := nextID(s.roomIDs)
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ func (s *Store) CreateUser(u *pb.User) error {
 		} else if err != badger.ErrKeyNotFound {
 			return err
 		}
-		id, err := nextCounter(txn, keyNextUser)
+		id, err := nextID(s.userIDs)
 		if err != nil {
 			return err
 		}
