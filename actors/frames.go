@@ -39,6 +39,38 @@ func MessageFrame(m *pb.Message) []byte {
 	return append(b, `"}`...)
 }
 
+// AppendMessage appends a message as the REST API's object: id, room,
+// seq, sender, nickname, message, created_at.
+func AppendMessage(b []byte, m *pb.Message) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, m.Id, 10)
+	b = append(b, `,"room":`...)
+	b = strconv.AppendInt(b, m.Room, 10)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendInt(b, m.Seq, 10)
+	b = append(b, `,"sender":`...)
+	b = AppendJSONString(b, m.SenderEmail)
+	b = append(b, `,"nickname":`...)
+	b = AppendJSONString(b, m.Nickname)
+	b = append(b, `,"message":`...)
+	b = AppendJSONString(b, m.Text)
+	b = append(b, `,"created_at":"`...)
+	b = time.UnixMicro(m.CreatedAtUs).UTC().AppendFormat(b, TimeLayout)
+	return append(b, `"}`...)
+}
+
+// AppendMessages appends msgs as a JSON array of REST message objects.
+func AppendMessages(b []byte, msgs []*pb.Message) []byte {
+	b = append(b, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendMessage(b, m)
+	}
+	return append(b, ']')
+}
+
 // PresenceFrame encodes chat.user.join or chat.user.leave.
 func PresenceFrame(join bool, nickname string) []byte {
 	kind := "chat.user.leave"

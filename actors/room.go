@@ -20,6 +20,7 @@ type room struct {
 	nextSeq   int64 // last seq assigned
 	delivered int64 // last seq delivered (durable)
 	recent    *ring
+	detail    []byte         // JSON of the room detail's chat_messages; nil when stale
 	pending   []*pendingPost // assigned, waiting for the writer, in seq order
 	clientIDs map[clientKey]int64
 
@@ -141,11 +142,20 @@ func (r *room) onPassivate(ctx actor.Context) {
 }
 
 func (r *room) onGetState(ctx actor.Context) {
-	st := &pb.RoomState{Online: r.onlineNicknames()}
-	for _, rc := range r.recent.last(r.e.cfg.DetailMessages) {
-		st.Recent = append(st.Recent, rc.msg)
+	if r.detail == nil {
+		// Encoded once per change, not per read: room details are read far
+		// more often than a busy room's recent messages change.
+		recent := r.recent.last(r.e.cfg.DetailMessages)
+		r.detail = append(make([]byte, 0, 256*len(recent)+2), '[')
+		for i, rc := range recent {
+			if i > 0 {
+				r.detail = append(r.detail, ',')
+			}
+			r.detail = AppendMessage(r.detail, rc.msg)
+		}
+		r.detail = append(r.detail, ']')
 	}
-	ctx.Respond(st)
+	ctx.Respond(&pb.RoomState{RecentJson: r.detail, Online: r.onlineNicknames()})
 }
 
 func (r *room) reply(ctx actor.Context, to *actor.PID, msg any) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -34,11 +35,16 @@ func (s *Server) userForToken(token string) (*authUser, error) {
 	if token == "" {
 		return nil, errInvalidToken
 	}
-	c, err := s.tokens.verify(token, accessToken)
-	if err != nil {
-		return nil, errInvalidToken
+	id, ok := s.tokenCache.get(token, time.Now())
+	if !ok {
+		c, err := s.tokens.verify(token, accessToken)
+		if err != nil {
+			return nil, errInvalidToken
+		}
+		id = int64(c.UserID)
+		s.tokenCache.put(token, id, c.ExpiresAt.Time)
 	}
-	u, err := s.store.UserByID(int64(c.UserID))
+	u, err := s.store.UserByID(id)
 	if errors.Is(err, persistence.ErrNotFound) {
 		return nil, &Error{Code: EUNAUTHORIZED, Detail: "User not found", TokenInvalid: true}
 	}

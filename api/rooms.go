@@ -41,36 +41,6 @@ func appendRoom(b []byte, r *pspb.Room, host []byte) []byte {
 	return append(b, '"')
 }
 
-// appendMessage appends the REST message object.
-func appendMessage(b []byte, m *pspb.Message) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendInt(b, m.Id, 10)
-	b = append(b, `,"room":`...)
-	b = strconv.AppendInt(b, m.Room, 10)
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendInt(b, m.Seq, 10)
-	b = append(b, `,"sender":`...)
-	b = actors.AppendJSONString(b, m.SenderEmail)
-	b = append(b, `,"nickname":`...)
-	b = actors.AppendJSONString(b, m.Nickname)
-	b = append(b, `,"message":`...)
-	b = actors.AppendJSONString(b, m.Text)
-	b = append(b, `,"created_at":"`...)
-	b = time.UnixMicro(m.CreatedAtUs).UTC().AppendFormat(b, actors.TimeLayout)
-	return append(b, `"}`...)
-}
-
-func appendMessages(b []byte, msgs []*pspb.Message) []byte {
-	b = append(b, '[')
-	for i, m := range msgs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendMessage(b, m)
-	}
-	return append(b, ']')
-}
-
 // queryInt reads an optional non-negative integer query parameter.
 func queryInt(ctx *fasthttp.RequestCtx, name string, def int64) (int64, error) {
 	v := ctx.QueryArgs().Peek(name)
@@ -148,9 +118,9 @@ func (s *Server) roomDetail(ctx *fasthttp.RequestCtx, req *request) error {
 	if err != nil {
 		return unavailable(err)
 	}
-	b := appendRoom(make([]byte, 0, 512+200*len(st.Recent)), r, ctx.Host())
+	b := appendRoom(make([]byte, 0, 512+len(st.RecentJson)), r, ctx.Host())
 	b = append(b, `,"chat_messages":`...)
-	b = appendMessages(b, st.Recent)
+	b = append(b, st.RecentJson...)
 	b = append(b, `,"online":[`...)
 	for i, n := range st.Online {
 		if i > 0 {
@@ -183,7 +153,7 @@ func (s *Server) history(ctx *fasthttp.RequestCtx, req *request) error {
 	if err != nil {
 		return err
 	}
-	writeRaw(ctx, fasthttp.StatusOK, appendMessages(make([]byte, 0, 200*len(msgs)+2), msgs))
+	writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessages(make([]byte, 0, 200*len(msgs)+2), msgs))
 	return nil
 }
 
@@ -204,7 +174,7 @@ func (s *Server) createMessage(ctx *fasthttp.RequestCtx, req *request) error {
 	}
 	if clientID != "" {
 		if m, err := s.store.MessageByClientID(roomID, req.user.Id, clientID); err == nil {
-			writeRaw(ctx, fasthttp.StatusOK, appendMessage(nil, m))
+			writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessage(nil, m))
 			return nil
 		}
 	}
@@ -216,7 +186,7 @@ func (s *Server) createMessage(ctx *fasthttp.RequestCtx, req *request) error {
 	if dup {
 		status = fasthttp.StatusOK
 	}
-	writeRaw(ctx, status, appendMessage(nil, m))
+	writeRaw(ctx, status, actors.AppendMessage(nil, m))
 	return nil
 }
 

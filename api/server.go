@@ -21,10 +21,12 @@ type Server struct {
 	store  *persistence.Store
 	engine *actors.Engine
 	tokens *tokens
-	hasher *hasher
-	http   *fasthttp.Server
-	conns  *connSet
-	routes routes
+	// tokenCache skips re-verifying access tokens seen before.
+	tokenCache *tokenCache
+	hasher     *hasher
+	http       *fasthttp.Server
+	conns      *connSet
+	routes     routes
 
 	loginByEmail, loginByAddr *keyLimiter
 	shutdownOnce              sync.Once
@@ -39,6 +41,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, store: store, engine: engine,
 		tokens:       newTokens(cfg.Secret, cfg.AccessTTL, cfg.RefreshTTL),
+		tokenCache:   newTokenCache(),
 		hasher:       newHasher(cfg.BcryptCost, cfg.HashConcurrency),
 		conns:        newConnSet(),
 		loginByEmail: newKeyLimiter(cfg.LoginRate),

@@ -376,10 +376,11 @@ func (x *GetRoomState) GetRoom() int64 {
 	return 0
 }
 
-// RoomState is the live state of a room: recent messages and who is online.
+// RoomState is the live state of a room: recent messages, already encoded
+// as the JSON array of the REST message objects, and who is online.
 type RoomState struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Recent        []*pb.Message          `protobuf:"bytes,1,rep,name=recent,proto3" json:"recent,omitempty"`
+	RecentJson    []byte                 `protobuf:"bytes,1,opt,name=recent_json,json=recentJson,proto3" json:"recent_json,omitempty"`
 	Online        []string               `protobuf:"bytes,2,rep,name=online,proto3" json:"online,omitempty"`
 	ErrorCode     string                 `protobuf:"bytes,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -416,9 +417,9 @@ func (*RoomState) Descriptor() ([]byte, []int) {
 	return file_actors_pb_messages_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *RoomState) GetRecent() []*pb.Message {
+func (x *RoomState) GetRecentJson() []byte {
 	if x != nil {
-		return x.Recent
+		return x.RecentJson
 	}
 	return nil
 }
@@ -748,9 +749,10 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\x05Leave\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\x03R\x04room\"\"\n" +
 	"\fGetRoomState\x12\x12\n" +
-	"\x04room\x18\x01 \x01(\x03R\x04room\"y\n" +
-	"\tRoomState\x125\n" +
-	"\x06recent\x18\x01 \x03(\v2\x1d.livechat.persistence.MessageR\x06recent\x12\x16\n" +
+	"\x04room\x18\x01 \x01(\x03R\x04room\"c\n" +
+	"\tRoomState\x12\x1f\n" +
+	"\vrecent_json\x18\x01 \x01(\fR\n" +
+	"recentJson\x12\x16\n" +
 	"\x06online\x18\x02 \x03(\tR\x06online\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\x03 \x01(\tR\terrorCode\":\n" +
@@ -810,14 +812,13 @@ var file_actors_pb_messages_proto_depIdxs = []int32{
 	0,  // 0: livechat.actors.Post.sender:type_name -> livechat.actors.Sender
 	12, // 1: livechat.actors.Posted.message:type_name -> livechat.persistence.Message
 	0,  // 2: livechat.actors.Join.user:type_name -> livechat.actors.Sender
-	12, // 3: livechat.actors.RoomState.recent:type_name -> livechat.persistence.Message
-	13, // 4: livechat.actors.Register.user:type_name -> livechat.persistence.User
-	13, // 5: livechat.actors.UserResult.user:type_name -> livechat.persistence.User
-	6,  // [6:6] is the sub-list for method output_type
-	6,  // [6:6] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	13, // 3: livechat.actors.Register.user:type_name -> livechat.persistence.User
+	13, // 4: livechat.actors.UserResult.user:type_name -> livechat.persistence.User
+	5,  // [5:5] is the sub-list for method output_type
+	5,  // [5:5] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_actors_pb_messages_proto_init() }
