@@ -11,6 +11,8 @@ import (
 // CreateRoom stores r with a new id (written into r). A room with a post
 // fails with ErrPostTaken when another room has the same post.
 func (s *Store) CreateRoom(r *pb.Room) error {
+	s.createRoom.Lock()
+	defer s.createRoom.Unlock()
 	err := s.update(func(txn *badger.Txn) error {
 		if r.Post != 0 {
 			if _, err := txn.Get(postKey(r.Post)); err == nil {
@@ -19,7 +21,7 @@ func (s *Store) CreateRoom(r *pb.Room) error {
 				return err
 			}
 		}
-		id, err := nextID(s.roomIDs)
+		id, err := nextCounter(txn, keyNextRoom)
 		if err != nil {
 			return err
 		}
@@ -37,8 +39,13 @@ func (s *Store) CreateRoom(r *pb.Room) error {
 	return nil
 }
 
-// RoomByID returns the room with id, or ErrNotFound.
+// RoomByID returns the room with id, or ErrNotFound. The result is shared
+// and must not be modified.
 func (s *Store) RoomByID(id int64) (*pb.Room, error) {
+	return s.cache.room(id, func() (*pb.Room, error) { return s.readRoom(id) })
+}
+
+func (s *Store) readRoom(id int64) (*pb.Room, error) {
 	r := &pb.Room{}
 	err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, roomKey(id), r) })
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,15 +42,12 @@ type Store struct {
 	db     *badger.DB
 	log    *slog.Logger
 	nextID atomic.Int64 // last message id handed out
-	// User and room ids come from leased sequences, not a counter read in
-	// each creating transaction: concurrent creations would all conflict
-	// on the counter. A restart skips the rest of a lease (ids stay
-	// increasing, not dense).
-	userIDs, roomIDs *badger.Sequence
+	// Creations of one kind are serialized: each reads and bumps its id
+	// counter in its transaction, and concurrent ones would all conflict on
+	// that key. Ids stay dense (1, 2, 3…) across restarts.
+	createUser, createRoom sync.Mutex
+	cache                  recordCache
 }
-
-// idLease is how many ids a sequence reserves per write.
-const idLease = 100
 
 // Open opens (creating if needed) the database described by cfg.
 func Open(cfg Config) (*Store, error) {
@@ -81,13 +79,6 @@ func Open(cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	if s.userIDs, err = db.GetSequence(keyNextUser, idLease); err == nil {
-		s.roomIDs, err = db.GetSequence(keyNextRoom, idLease)
-	}
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("persistence: id sequences: %w", err)
-	}
 	return s, nil
 }
 
@@ -115,8 +106,6 @@ func (s *Store) init() error {
 
 // Close closes the database. Close the Writer first.
 func (s *Store) Close() error {
-	_ = s.userIDs.Release()
-	_ = s.roomIDs.Release()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger: %w", err)
 	}
@@ -172,10 +161,14 @@ func (s *Store) IsRevoked(jti string) (bool, error) {
 	return err == nil, err
 }
 
-// nextID returns the next id of seq: 1, 2, 3… (Badger's sequences start at 0).
-func nextID(seq *badger.Sequence) (int64, error) {
-	v, err := seq.Next()
-	return int64(v) + 1, err
+// nextCounter increments the counter at key inside txn and returns its new value.
+func nextCounter(txn *badger.Txn, key []byte) (int64, error) {
+	v, err := getUint64(txn, key)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	v++
+	return int64(v), txn.Set(key, appendUint64(nil, v))
 }
 
 func getUint64(txn *badger.Txn, key []byte) (uint64, error) {

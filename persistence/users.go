@@ -12,6 +12,8 @@ import (
 // ErrEmailTaken when an account with the same email, compared
 // case-insensitively, exists. Concurrent calls are linearizable per email.
 func (s *Store) CreateUser(u *pb.User) error {
+	s.createUser.Lock()
+	defer s.createUser.Unlock()
 	err := s.update(func(txn *badger.Txn) error {
 		ek := emailKey(u.Email)
 		if _, err := txn.Get(ek); err == nil {
@@ -19,7 +21,7 @@ func (s *Store) CreateUser(u *pb.User) error {
 		} else if err != badger.ErrKeyNotFound {
 			return err
 		}
-		id, err := nextID(s.userIDs)
+		id, err := nextCounter(txn, keyNextUser)
 		if err != nil {
 			return err
 		}
@@ -40,15 +42,17 @@ func (s *Store) CreateUser(u *pb.User) error {
 // change. It returns the updated user.
 func (s *Store) UpdateUser(id int64, fn func(u *pb.User) error) (*pb.User, error) {
 	var u *pb.User
-	err := s.update(func(txn *badger.Txn) error {
-		u = &pb.User{}
-		if err := getProto(txn, userKey(id), u); err != nil {
-			return err
-		}
-		if err := fn(u); err != nil {
-			return err
-		}
-		return setProto(txn, userKey(id), u)
+	err := s.cache.updateUser(id, func() error {
+		return s.update(func(txn *badger.Txn) error {
+			u = &pb.User{}
+			if err := getProto(txn, userKey(id), u); err != nil {
+				return err
+			}
+			if err := fn(u); err != nil {
+				return err
+			}
+			return setProto(txn, userKey(id), u)
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
@@ -56,8 +60,13 @@ func (s *Store) UpdateUser(id int64, fn func(u *pb.User) error) (*pb.User, error
 	return u, nil
 }
 
-// UserByID returns the user with id, or ErrNotFound.
+// UserByID returns the user with id, or ErrNotFound. The result is shared
+// and must not be modified.
 func (s *Store) UserByID(id int64) (*pb.User, error) {
+	return s.cache.user(id, func() (*pb.User, error) { return s.readUser(id) })
+}
+
+func (s *Store) readUser(id int64) (*pb.User, error) {
 	u := &pb.User{}
 	err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, userKey(id), u) })
 	if err != nil {
