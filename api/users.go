@@ -62,7 +62,9 @@ func (s *Server) register(ctx *fasthttp.RequestCtx, _ *request) error {
 	if _, err := s.store.UserByEmail(email); err == nil {
 		return fieldError("email", "A user is already registered with this e-mail address.")
 	}
-	hash, err := s.hasher.hash(requestContext(ctx), pw1)
+	hctx, cancel := requestContext(ctx)
+	defer cancel()
+	hash, err := s.hasher.hash(hctx, pw1)
 	if err != nil {
 		return err
 	}
@@ -109,7 +111,9 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, _ *request) error {
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	ok, err := s.hasher.check(requestContext(ctx), hash, pw)
+	hctx, cancel := requestContext(ctx)
+	defer cancel()
+	ok, err := s.hasher.check(hctx, hash, pw)
 	if err != nil {
 		return err
 	}
@@ -253,5 +257,13 @@ func unavailable(err error) error {
 	return err
 }
 
-// requestContext bounds waits inside a handler (for a hash slot).
-func requestContext(ctx *fasthttp.RequestCtx) context.Context { return ctx }
+// hashWait bounds how long a request waits for a password-hashing slot
+// before it is answered 503: under a login storm, failing fast beats
+// piling up requests.
+const hashWait = 10 * time.Second
+
+// requestContext bounds waits inside a handler (for a hash slot); it ends
+// early when the server shuts down.
+func requestContext(ctx *fasthttp.RequestCtx) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, hashWait)
+}

@@ -31,8 +31,7 @@ func (s *Server) handleWebSocket(ctx *fasthttp.RequestCtx) {
 	if viaSubprotocol {
 		up.Subprotocols = []string{"bearer"}
 	}
-	sender := user.sender()
-	err = up.Upgrade(ctx, func(ws *websocket.Conn) { s.serveSocket(ws, room, sender.UserId, since, user) })
+	err = up.Upgrade(ctx, func(ws *websocket.Conn) { s.serveSocket(ws, room, since, user) })
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "err", err)
 	}
@@ -128,7 +127,7 @@ func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 
 // serveSocket runs on the upgraded connection's goroutine: it is the
 // socket's only reader.
-func (s *Server) serveSocket(ws *websocket.Conn, room, userID, since int64, user *authUser) {
+func (s *Server) serveSocket(ws *websocket.Conn, room, since int64, user *authUser) {
 	c := newConn(ws, s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.cfg.WriteDelay, s.conns.countSlow)
 	defer func() { _ = ws.Close() }()
 	if !s.conns.add(c, s.cfg.MaxConnections) {
@@ -151,7 +150,7 @@ func (s *Server) serveSocket(ws *websocket.Conn, room, userID, since int64, user
 		return nil
 	})
 	sess := s.engine.OpenSession(room, user.sender(), since, c)
-	s.readLoop(ws, c, sess, room, userID)
+	s.readLoop(ws, c, sess, room, user.Id)
 	sess.Close()
 	c.Close(websocket.CloseNormalClosure, "")
 	c.drain(s.cfg.WriteTimeout)
