@@ -50,7 +50,10 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
 		return s.serveWeb(ctx, path)
 	}
 	if path == "/healthz" {
-		writeRaw(ctx, fasthttp.StatusOK, []byte(`{"status":"ok"}`))
+		// Liveness plus the socket counters operators watch.
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+			"status": "ok", "connections": s.Connections(), "slow_consumers": s.SlowConsumers(),
+		})
 		return nil
 	}
 	rt, id, ok := s.match(path)

@@ -499,7 +499,7 @@ func jwtClaims(t testing.TB, token string) map[string]any {
 func TestServerStartsAndStops(t *testing.T) {
 	ts := newTestServer(t)
 	r := ts.do(t, req{Method: "GET", Path: "/healthz"})
-	expectBody(t, r, http.StatusOK, `{"status":"ok"}`)
+	expectBody(t, r, http.StatusOK, `{"connections":0,"slow_consumers":0,"status":"ok"}`)
 	ts.close(t)
 	if _, err := ts.send(req{Method: "GET", Path: "/healthz"}); err == nil {
 		t.Fatal("server still answers after close")
