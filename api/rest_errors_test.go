@@ -404,3 +404,27 @@ func TestGarbageNeverBreaksTheServer(t *testing.T) {
 	}
 	ts.postMessage(t, u, room.ID, "still alive")
 }
+
+// HEAD is answered like GET without a body, and OPTIONS lists the methods,
+// as Django REST framework does.
+func TestHeadAndOptions(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	u := ts.newUser(t)
+	r := ts.do(t, req{Method: "HEAD", Path: "/chat/v1/room/", Token: u.Access})
+	if r.Status != http.StatusOK {
+		t.Fatalf("HEAD rooms: %d", r.Status)
+	}
+	req, err := http.NewRequest("OPTIONS", ts.url+"/chat/v1/room/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ts.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Allow") != "GET, HEAD, OPTIONS, POST" {
+		t.Fatalf("OPTIONS rooms: %d Allow=%q", res.StatusCode, res.Header.Get("Allow"))
+	}
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,7 +61,16 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
 	if !ok {
 		return s.notFound(ctx, path)
 	}
-	h, ok := rt.methods[string(ctx.Method())]
+	method := string(ctx.Method())
+	if method == "HEAD" {
+		method = "GET" // as Django does; fasthttp sends no body for HEAD
+	}
+	h, ok := rt.methods[method]
+	if !ok && method == "OPTIONS" {
+		s.setAllow(ctx, rt)
+		writeRaw(ctx, fasthttp.StatusOK, []byte(`{}`))
+		return nil
+	}
 	if !ok {
 		return s.methodNotAllowed(ctx, rt)
 	}
@@ -160,12 +170,20 @@ func (s *Server) notFound(ctx *fasthttp.RequestCtx, path string) error {
 }
 
 func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, rt *route) error {
-	allow := make([]string, 0, len(rt.methods)+1)
+	s.setAllow(ctx, rt)
+	return detailError(EMETHOD, "Method \""+string(ctx.Method())+"\" not allowed.")
+}
+
+// setAllow lists a route's methods in the Allow header.
+func (s *Server) setAllow(ctx *fasthttp.RequestCtx, rt *route) {
+	allow := make([]string, 0, len(rt.methods)+2)
 	for m := range rt.methods {
 		allow = append(allow, m)
+		if m == "GET" {
+			allow = append(allow, "HEAD")
+		}
 	}
 	allow = append(allow, "OPTIONS")
 	sortStrings(allow)
-	ctx.Response.Header.Set("Allow", strings.Join(allow, ", "))
-	return detailError(EMETHOD, "Method \""+string(ctx.Method())+"\" not allowed.")
+	ctx.Response.Header.Set("Allow", strings.Join(slices.Compact(allow), ", "))
 }
