@@ -23,7 +23,7 @@ type serveConfig struct {
 
 	maxBody, maxMessageChars, maxFrame, maxOutbound, maxConns int
 	messageRate                                               float64
-	messageBurst, loginRate, bcryptCost                       int
+	messageBurst, loginRate, bcryptCost, strikeBurst          int
 	pingInterval, idleTimeout, accessTTL, refreshTTL          time.Duration
 	roomIdle, writeDelay                                      time.Duration
 	secureCookie                                              bool
@@ -58,6 +58,7 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	fs.IntVar(&c.maxConns, "max-conns", envInt(env("LIVECHAT_MAX_CONNS", ""), 100_000), "open sockets at most (the open-file limit may be lower)")
 	fs.Float64Var(&c.messageRate, "message-rate", envFloat(env("LIVECHAT_MESSAGE_RATE", ""), 20), "chat messages per second per socket, sustained")
 	fs.IntVar(&c.messageBurst, "message-burst", envInt(env("LIVECHAT_MESSAGE_BURST", ""), 40), "chat messages a socket may send at once")
+	fs.IntVar(&c.strikeBurst, "strike-burst", envInt(env("LIVECHAT_STRIKE_BURST", ""), 10), "rejected frames (invalid or over the rate) a socket may send before it is closed with 1008; one is forgiven per second")
 	fs.IntVar(&c.loginRate, "login-rate", envInt(env("LIVECHAT_LOGIN_RATE", ""), 10), "login attempts per minute per email (5x per client address)")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", envInt(env("LIVECHAT_BCRYPT_COST", ""), 10), "password hash cost")
 	fs.DurationVar(&c.pingInterval, "ping-interval", envDur(env("LIVECHAT_PING_INTERVAL", ""), 30*time.Second), "ping sockets quiet for this long")
@@ -85,6 +86,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			RoomIdleTimeout: c.roomIdle,
 			MessageRate:     c.messageRate,
 			MessageBurst:    c.messageBurst,
+			StrikeBurst:     c.strikeBurst,
 		}, api.Config{
 			AccessTTL:        c.accessTTL,
 			RefreshTTL:       c.refreshTTL,
