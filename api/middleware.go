@@ -2,13 +2,10 @@ package api
 
 import (
 	"bytes"
-	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
 )
-
-func sortStrings(s []string) { slices.Sort(s) }
 
 // hostAllowed applies ALLOWED_HOSTS as Django does: the Host header without
 // its port must equal an entry, fall under a ".domain" entry, or "*" is set.

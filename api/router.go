@@ -184,6 +184,6 @@ func (s *Server) setAllow(ctx *fasthttp.RequestCtx, rt *route) {
 		}
 	}
 	allow = append(allow, "OPTIONS")
-	sortStrings(allow)
+	slices.Sort(allow)
 	ctx.Response.Header.Set("Allow", strings.Join(slices.Compact(allow), ", "))
 }
