@@ -3,11 +3,13 @@
 GO ?= go
 BIN := livechat
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+BENCHBASE ?= bench/results/gotest-2026-11-26.txt
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 6
 
-.PHONY: build run test lint fuzz bench bench-smoke generate clean
+.PHONY: build run test lint fuzz bench benchstat bench-smoke generate clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/livechat
@@ -33,6 +35,10 @@ fuzz:
 bench:
 	mkdir -p bench/results
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./... | tee bench/results/latest.txt
+
+# Compare the last `make bench` with the committed baseline.
+benchstat:
+	$(GO) run $(BENCHSTAT) $(BENCHBASE) bench/results/latest.txt
 
 # One iteration of every benchmark: proves they run (CI).
 bench-smoke:
