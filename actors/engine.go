@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,8 +38,10 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	cfg.setDefaults()
 	e := &Engine{cfg: cfg, log: cfg.Logger}
+	// The actor library logs every dead letter at info level; replies to a
+	// socket that just closed are routine, so only its warnings pass.
 	e.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return cfg.Logger.With("component", "actor")
+		return slog.New(warnOnly{cfg.Logger.Handler()}).With("component", "actor")
 	}))
 	e.root = e.system.Root
 	// A room that panics is stopped, not restarted in place: the hub drains
@@ -59,6 +62,16 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	return e, nil
 }
+
+// warnOnly passes a handler's records at warning level and above.
+type warnOnly struct{ slog.Handler }
+
+func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+}
+
+func (w warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{w.Handler.WithAttrs(as)} }
+func (w warnOnly) WithGroup(g string) slog.Handler       { return warnOnly{w.Handler.WithGroup(g)} }
 
 // request sends msg to pid and waits for the answer, bounded by RequestTimeout.
 func (e *Engine) request(pid *actor.PID, msg any) (any, error) {
