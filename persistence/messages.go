@@ -41,34 +41,25 @@ func (s *Store) MessagesBefore(room, before int64, limit int) ([]*pb.Message, er
 	if before <= 0 {
 		before = int64(maxSeq)
 	}
-	var msgs []*pb.Message
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: roomMessagesPrefix(room), PrefetchValues: true, PrefetchSize: min(limit, 100)})
-		defer it.Close()
-		for it.Seek(MessageKey(room, before-1)); it.Valid() && len(msgs) < limit; it.Next() {
-			m, err := itemMessage(it.Item())
-			if err != nil {
-				return err
-			}
-			msgs = append(msgs, m)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("messages of room %d: %w", room, err)
-	}
+	msgs, err := s.scanMessages(room, before-1, true, limit)
 	slices.Reverse(msgs)
-	return msgs, nil
+	return msgs, err
 }
 
 // MessagesAfter returns up to limit messages of room with seq > after,
 // oldest first.
 func (s *Store) MessagesAfter(room, after int64, limit int) ([]*pb.Message, error) {
+	return s.scanMessages(room, after+1, false, limit)
+}
+
+// scanMessages reads up to limit messages of room starting at seq from,
+// upwards or (reverse) downwards, in scan order.
+func (s *Store) scanMessages(room, from int64, reverse bool, limit int) ([]*pb.Message, error) {
 	var msgs []*pb.Message
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: roomMessagesPrefix(room), PrefetchValues: true, PrefetchSize: min(limit, 100)})
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: reverse, Prefix: roomMessagesPrefix(room), PrefetchValues: true, PrefetchSize: min(limit, 100)})
 		defer it.Close()
-		for it.Seek(MessageKey(room, after+1)); it.Valid() && len(msgs) < limit; it.Next() {
+		for it.Seek(MessageKey(room, from)); it.Valid() && len(msgs) < limit; it.Next() {
 			m, err := itemMessage(it.Item())
 			if err != nil {
 				return err
