@@ -19,8 +19,8 @@ type Config struct {
 	// actor. Default 10s: far above normal latency, so a timeout means
 	// overload or a fault, never a slow fsync.
 	RequestTimeout time.Duration
-	// RoomIdleTimeout passivates a room with no sockets and no traffic.
-	// Default 2m.
+	// RoomIdleTimeout passivates a room with no sockets and no traffic for
+	// between one and two of these. Default 2m.
 	RoomIdleTimeout time.Duration
 	// RecentMessages is how many delivered messages a room keeps in memory
 	// (encoded) for room details and reconnects. Default 256.

@@ -25,7 +25,7 @@ type room struct {
 	clientIDs map[clientKey]int64
 
 	members
-	lastActive  time.Time
+	active      bool // work arrived since the last idle check
 	idleTimer   *time.Timer
 	passivating bool
 }
@@ -82,11 +82,10 @@ func (r *room) Receive(ctx actor.Context) {
 	case *pb.GetRoomState:
 		r.onGetState(ctx)
 	}
-	r.lastActive = time.Now()
+	r.active = true
 }
 
 func (r *room) onStarted(ctx actor.Context) {
-	r.lastActive = time.Now()
 	r.scheduleIdleCheck(ctx)
 }
 
@@ -116,8 +115,10 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 	r.idleTimer = time.AfterFunc(r.e.cfg.RoomIdleTimeout, func() { root.Send(self, &idleTick{}) })
 }
 
+// idle reports a room with no members, nothing waiting for the disk and no
+// work since the last check: it has been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && time.Since(r.lastActive) >= r.e.cfg.RoomIdleTimeout
+	return len(r.list) == 0 && len(r.pending) == 0 && !r.active
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {
@@ -126,6 +127,7 @@ func (r *room) onIdleTick(ctx actor.Context) {
 		ctx.Send(ctx.Parent(), &roomIdle{id: r.id})
 		return
 	}
+	r.active = false
 	r.scheduleIdleCheck(ctx)
 }
 
@@ -133,11 +135,12 @@ func (r *room) onIdleTick(ctx actor.Context) {
 // the hub reinstates it.
 func (r *room) onPassivate(ctx actor.Context) {
 	r.passivating = false
-	if len(r.list) == 0 && len(r.pending) == 0 && time.Since(r.lastActive) >= r.e.cfg.RoomIdleTimeout {
+	if r.idle() {
 		ctx.Stop(ctx.Self())
 		return
 	}
 	ctx.Send(ctx.Parent(), &stillActive{id: r.id})
+	r.active = false
 	r.scheduleIdleCheck(ctx)
 }
 

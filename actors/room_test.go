@@ -245,3 +245,49 @@ func TestRoomCrashIsContained(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRoomPassivatesAndReloads lets an idle room passivate, then uses it
+// again: it reloads from the store and seq continues where it stopped.
+func TestRoomPassivatesAndReloads(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := persistence.Open(persistence.Config{InMemory: true, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := store.NewWriter(persistence.WriterConfig{})
+	e, err := NewEngine(Config{Store: store, Writer: w, Logger: log, RoomIdleTimeout: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Shutdown(); w.Close(); _ = store.Close() })
+	room := &pspb.Room{Name: "idle", Owner: 1}
+	if err := e.CreateRoom(room); err != nil {
+		t.Fatal(err)
+	}
+	sender := &pb.Sender{UserId: 1, Email: "u@example.com", Nickname: "u"}
+	post := func(want int64) {
+		t.Helper()
+		m, _, err := e.Post(&pb.Post{Room: room.Id, Sender: sender, Text: fmt.Sprint("m", want)})
+		if err != nil || m.Seq != want {
+			t.Fatalf("post: seq %v, err %v; want seq %d", m.GetSeq(), err, want)
+		}
+	}
+	post(1)
+	post(2)
+	id := fmt.Sprintf("rooms/room-%d", room.Id)
+	roomTestWait(t, "room passivated", func() error {
+		if _, alive := e.system.ProcessRegistry.GetLocal(id); alive {
+			return fmt.Errorf("room actor %s still running", id)
+		}
+		return nil
+	})
+	post(3)
+	st, err := e.RoomState(room.Id)
+	if err != nil || !json.Valid(st.RecentJson) {
+		t.Fatalf("room state after reload: %v %s", err, st.GetRecentJson())
+	}
+	var recent []struct{ Seq int64 }
+	if err := json.Unmarshal(st.RecentJson, &recent); err != nil || len(recent) != 3 || recent[2].Seq != 3 {
+		t.Fatalf("recent after reload: %s (%v)", st.RecentJson, err)
+	}
+}
