@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the module for the given time each (default 30s).
+# Runs every fuzz target of the module for the given budget each (default
+# 30s): a duration, or an execution count such as 20000x (what CI uses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 time=${1:-30s}
