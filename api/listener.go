@@ -2,8 +2,10 @@ package api
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -21,6 +23,9 @@ func (l *retryListener) Accept() (net.Conn, error) {
 	delay := 5 * time.Millisecond
 	for {
 		c, err := l.Listener.Accept()
+		if tcp, ok := c.(*net.TCPConn); ok && err == nil {
+			return &lingerConn{TCPConn: tcp}, nil
+		}
 		if err == nil || !(errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)) {
 			return c, err
 		}
@@ -31,4 +36,46 @@ func (l *retryListener) Accept() (net.Conn, error) {
 		time.Sleep(delay)
 		delay = min(2*delay, time.Second)
 	}
+}
+
+// Bounds of a lingering close: how long, and how many bytes of a request
+// the client is still sending, the server reads and discards after
+// refusing it.
+const (
+	lingerTimeout = 2 * time.Second
+	lingerBytes   = 4 << 20
+)
+
+// lingerConn is an accepted connection that can close the way web servers
+// close after refusing a request they did not read whole (a body over the
+// limit, a malformed request): send the answer and a FIN, then read and
+// discard what the client is still sending for a bounded time before the
+// final close. Closing with unread data would make the kernel reset the
+// connection, and the reset destroys the answer (a 413) before a client
+// still busy sending its body can read it.
+type lingerConn struct {
+	*net.TCPConn
+	linger atomic.Bool
+}
+
+// lingerOnClose makes the connection's next Close a lingering one.
+func lingerOnClose(c net.Conn) {
+	if lc, ok := c.(*lingerConn); ok {
+		lc.linger.Store(true)
+	}
+}
+
+func (c *lingerConn) Close() error {
+	if !c.linger.Load() {
+		return c.TCPConn.Close()
+	}
+	if err := c.CloseWrite(); err != nil {
+		return c.TCPConn.Close()
+	}
+	go func() {
+		_ = c.SetReadDeadline(time.Now().Add(lingerTimeout))
+		_, _ = io.CopyN(io.Discard, c.TCPConn, lingerBytes)
+		_ = c.TCPConn.Close()
+	}()
+	return nil
 }

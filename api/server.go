@@ -96,8 +96,11 @@ func (s *Server) Connections() int { return s.conns.count() }
 // SlowConsumers returns how many sockets were closed for falling behind.
 func (s *Server) SlowConsumers() int64 { return s.conns.slowConsumers() }
 
-// handleParseError answers requests fasthttp could not read, in JSON.
+// handleParseError answers requests fasthttp could not read, in JSON. The
+// connection is closed after the answer, lingering so that a client still
+// sending the rest of its request can read it.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	lingerOnClose(ctx.Conn())
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		s.writeError(ctx, errTooLarge)
 		return
