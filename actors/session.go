@@ -24,16 +24,14 @@ type session struct {
 	// crashes drops the messages left in its mailbox, joins included.
 	joinTimer *time.Timer
 
+	// The limiters are made on first use: most sockets of a big room only
+	// listen, and an idle socket should cost little memory.
 	messages *rate.Limiter // chat messages
 	strikes  *rate.Limiter // rejected frames; empty means close 1008
 }
 
 func newSession(e *Engine, room int64, user *pb.Sender, since int64, sink Sink) *session {
-	return &session{
-		e: e, room: room, user: user, since: since, sink: sink,
-		messages: rate.NewLimiter(rate.Limit(e.cfg.MessageRate), e.cfg.MessageBurst),
-		strikes:  rate.NewLimiter(rate.Every(time.Second), e.cfg.StrikeBurst),
-	}
+	return &session{e: e, room: room, user: user, since: since, sink: sink}
 }
 
 // Receive implements actor.Actor.
@@ -63,6 +61,13 @@ func (s *session) onStarted(ctx actor.Context) {
 	s.joinTimer = time.AfterFunc(s.e.cfg.RequestTimeout, func() { root.Send(self, &joinTimeout{}) })
 }
 
+func (s *session) stopJoinTimer() {
+	if s.joinTimer != nil {
+		s.joinTimer.Stop()
+		s.joinTimer = nil
+	}
+}
+
 // onRoomLost closes the socket when the join went unanswered or a request
 // reached a room that had stopped: the client reconnects with since.
 func (s *session) onRoomLost() {
@@ -72,7 +77,7 @@ func (s *session) onRoomLost() {
 }
 
 func (s *session) onJoined(ctx actor.Context, j *pb.Joined) {
-	s.joinTimer.Stop()
+	s.stopJoinTimer()
 	if j.Room == 0 {
 		s.sink.Close(CloseInternal, "room unavailable")
 		return
@@ -83,7 +88,7 @@ func (s *session) onJoined(ctx actor.Context, j *pb.Joined) {
 // onStopping leaves the room. Before the join was answered the leave goes
 // through the hub, behind the join.
 func (s *session) onStopping(ctx actor.Context) {
-	s.joinTimer.Stop()
+	s.stopJoinTimer()
 	if s.roomPID != nil {
 		ctx.Request(s.roomPID, &pb.Leave{Room: s.room})
 		return
@@ -95,6 +100,9 @@ func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
 	if in.Invalid != "" {
 		s.reject(ErrorInvalid, in.Invalid)
 		return
+	}
+	if s.messages == nil {
+		s.messages = rate.NewLimiter(rate.Limit(s.e.cfg.MessageRate), s.e.cfg.MessageBurst)
 	}
 	if !s.messages.Allow() {
 		s.reject(ErrorRateLimited, "rate limit exceeded: message dropped, slow down")
@@ -111,6 +119,9 @@ func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
 // reject answers a bad or excess frame with chat.error; a client that keeps
 // at it is closed with 1008.
 func (s *session) reject(errorType, msg string) {
+	if s.strikes == nil {
+		s.strikes = rate.NewLimiter(rate.Every(time.Second), s.e.cfg.StrikeBurst)
+	}
 	if !s.strikes.Allow() {
 		s.sink.Close(ClosePolicy, "too many invalid or rate-limited frames")
 		return

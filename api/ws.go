@@ -23,18 +23,11 @@ func (s *Server) handleWebSocket(ctx *fasthttp.RequestCtx) {
 		s.writeError(ctx, err)
 		return
 	}
-	up := websocket.FastHTTPUpgrader{
-		ReadBufferSize:  1024,
-		WriteBufferSize: 256,                                             // frames are written raw; see Conn
-		CheckOrigin:     func(*fasthttp.RequestCtx) bool { return true }, // checked in admitSocket
-	}
+	var subprotocols []string
 	if viaSubprotocol {
-		up.Subprotocols = []string{"bearer"}
+		subprotocols = []string{"bearer"}
 	}
-	err = up.Upgrade(ctx, func(ws *websocket.Conn) { s.serveSocket(ws, room, since, user) })
-	if err != nil {
-		s.log.Debug("websocket upgrade failed", "err", err)
-	}
+	s.upgradeSocket(ctx, subprotocols, func(ws *websocket.Conn) func() { return s.openSocket(ws, room, since, user) })
 }
 
 // admitSocket checks path, token, origin and room before an upgrade.
@@ -78,8 +71,8 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 	if since < 0 || since > last {
 		since = last
 	}
-	if !websocket.FastHTTPIsWebSocketUpgrade(ctx) {
-		return 0, 0, nil, false, detailError(EINVALID, "Expected a WebSocket upgrade request.")
+	if err := checkHandshake(ctx); err != nil {
+		return 0, 0, nil, false, err
 	}
 	if s.conns.count() >= s.cfg.MaxConnections {
 		return 0, 0, nil, false, detailError(EUNAVAILABLE, "Too many connections, try again later.")
@@ -125,17 +118,19 @@ func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 	return err == nil && strings.EqualFold(u.Host, string(ctx.Host()))
 }
 
-// serveSocket runs on the upgraded connection's goroutine: it is the
-// socket's only reader.
-func (s *Server) serveSocket(ws *websocket.Conn, room, since int64, user *authUser) {
+// openSocket sets an upgraded socket up: its outbound Conn, its handlers
+// and its session actor. It returns the socket's read loop, which
+// upgradeSocket runs on a goroutine of its own, or nil when the socket was
+// refused. The setup runs on the hijacking goroutine so that its deep calls
+// do not grow the stack every idle socket keeps for its reader.
+func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUser) (run func()) {
 	c := newConn(ws, s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.cfg.WriteDelay, s.conns.countSlow)
-	defer func() { _ = ws.Close() }()
 	if !s.conns.add(c, s.cfg.MaxConnections) {
 		c.Close(websocket.CloseTryAgainLater, "too many connections")
 		c.drain(s.cfg.WriteTimeout)
-		return
+		_ = ws.Close()
+		return nil
 	}
-	defer s.conns.remove(c)
 	ws.SetPingHandler(func(data string) error {
 		c.touch(time.Now())
 		c.control(websocket.PongMessage, []byte(data))
@@ -150,21 +145,28 @@ func (s *Server) serveSocket(ws *websocket.Conn, room, since int64, user *authUs
 		return nil
 	})
 	sess := s.engine.OpenSession(room, user.sender(), since, c)
-	s.readLoop(ws, c, sess, room, user.Id)
-	sess.Close()
-	c.Close(websocket.CloseNormalClosure, "")
-	c.drain(s.cfg.WriteTimeout)
+	return func() {
+		s.readLoop(ws, c, sess, room, user.Id)
+		sess.Close()
+		c.Close(websocket.CloseNormalClosure, "")
+		c.drain(s.cfg.WriteTimeout)
+		s.conns.remove(c)
+		_ = ws.Close()
+	}
 }
 
 // readLoop reads frames until the connection ends.
 func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, room, userID int64) {
-	buf := make([]byte, 0, 512)
+	var buf []byte // made on the first frame: many sockets only listen
 	for {
 		kind, r, err := ws.NextReader()
 		if err != nil {
 			return
 		}
 		c.touch(time.Now())
+		if buf == nil {
+			buf = make([]byte, 0, 512)
+		}
 		buf, err = readFrame(r, buf[:0], s.cfg.MaxFrameBytes)
 		if errors.Is(err, errFrameTooLarge) {
 			c.Close(websocket.CloseMessageTooBig, "frame larger than "+strconv.Itoa(s.cfg.MaxFrameBytes)+" bytes")
