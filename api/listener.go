@@ -53,9 +53,20 @@ const (
 // final close. Closing with unread data would make the kernel reset the
 // connection, and the reset destroys the answer (a 413) before a client
 // still busy sending its body can read it.
+//
+// It is also how a WebSocket leaves fasthttp: handOff.
 type lingerConn struct {
 	*net.TCPConn
-	linger atomic.Bool
+	linger    atomic.Bool
+	handedOff atomic.Bool
+}
+
+// handOff gives the connection to a new owner: from now on Close is a no-op
+// for fasthttp, which closes the hijacked connection once its hijack
+// handler returns, and the owner closes the returned connection itself.
+func (c *lingerConn) handOff() *net.TCPConn {
+	c.handedOff.Store(true)
+	return c.TCPConn
 }
 
 // lingerOnClose makes the connection's next Close a lingering one.
@@ -66,6 +77,9 @@ func lingerOnClose(c net.Conn) {
 }
 
 func (c *lingerConn) Close() error {
+	if c.handedOff.Load() {
+		return nil
+	}
 	if !c.linger.Load() {
 		return c.TCPConn.Close()
 	}

@@ -59,7 +59,6 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		NoDefaultServerHeader: false,
 		NoDefaultContentType:  true,
 		CloseOnShutdown:       true,
-		KeepHijackedConns:     true, // sockets outlive the hijack handler; see upgradeSocket
 		Logger:                fasthttpLogger{cfg.Logger},
 	}
 	return s, nil

@@ -15,14 +15,15 @@ import (
 )
 
 // An idle socket should cost as little memory as possible, so the upgrade
-// does not keep what fasthttp allocated for the HTTP request. fasthttp's own
+// keeps nothing fasthttp allocated for the HTTP request. fasthttp's own
 // upgrade path (websocket.FastHTTPUpgrader) runs the socket inside fasthttp's
 // hijack handler, which holds the RequestCtx (about 3.5 KB with its headers)
 // and fasthttp's 4 KiB read buffer for the socket's whole life. Here the
-// server runs with KeepHijackedConns, the hijack handler takes the raw TCP
-// connection, answers the handshake with the websocket library's standard
-// Upgrader and returns at once, so fasthttp recycles the context and drops
-// its reader; the socket then runs on a goroutine of its own.
+// hijack handler takes the TCP connection out from under fasthttp (see
+// lingerConn.handOff), answers the handshake with the websocket library's
+// standard Upgrader and returns at once: fasthttp puts the context and the
+// read buffer back in its pools for the next request, and the socket runs
+// on a goroutine of its own.
 
 // socketReadBuffer is the websocket library's read buffer per socket:
 // chat frames are small, and a larger frame is read in several calls.
@@ -42,15 +43,20 @@ func (s *Server) upgradeSocket(ctx *fasthttp.RequestCtx, subprotocols []string, 
 	}
 	ctx.HijackSetNoResponse(true) // the Upgrader writes the 101 itself
 	ctx.Hijack(func(hijacked net.Conn) {
-		conn := detachConn(hijacked)
+		conn, owned := takeConn(hijacked)
 		ws, err := up.Upgrade(&handshakeWriter{conn: conn}, req, nil)
 		if err != nil {
 			s.log.Debug("websocket upgrade failed", "err", err)
 			_ = conn.Close()
 			return
 		}
-		if run := open(ws); run != nil {
+		run := open(ws)
+		switch {
+		case run == nil:
+		case owned:
 			go run()
+		default:
+			run() // fasthttp closes the connection when this returns
 		}
 	})
 }
@@ -94,23 +100,24 @@ func handshakeRequest(ctx *fasthttp.RequestCtx) *http.Request {
 	return &http.Request{Method: http.MethodGet, Header: h, Host: string(ctx.Host()), RequestURI: string(ctx.RequestURI())}
 }
 
-// detachConn returns the TCP connection under fasthttp's hijacked one, so
-// that fasthttp's read buffer can be freed. A client must wait for the 101
-// before sending frames, but bytes one sent early sit in that buffer: they
-// are taken out first (a read with a deadline in the past returns buffered
-// bytes and consumes nothing from the socket) and read again before the
-// socket's.
-func detachConn(hijacked net.Conn) net.Conn {
+// takeConn takes the TCP connection under fasthttp's hijacked one, so that
+// fasthttp can reuse its read buffer, and reports whether it did (owned:
+// fasthttp's closing of the hijacked connection no longer closes it). A
+// client must wait for the 101 before sending frames, but bytes one sent
+// early sit in that buffer: they are copied out first (a read with a
+// deadline in the past returns buffered bytes and consumes nothing from the
+// socket) and read again before the socket's.
+func takeConn(hijacked net.Conn) (conn net.Conn, owned bool) {
 	u, ok := hijacked.(interface{ UnsafeConn() net.Conn })
 	if !ok {
-		return hijacked // keep reading through fasthttp's buffer
+		return hijacked, false
 	}
-	raw := u.UnsafeConn()
-	if err := raw.SetReadDeadline(time.Unix(1, 0)); err != nil {
-		return hijacked
+	lc, ok := u.UnsafeConn().(*lingerConn)
+	if !ok || lc.SetReadDeadline(time.Unix(1, 0)) != nil {
+		return hijacked, false
 	}
 	var early []byte
-	buf := make([]byte, 512)
+	buf := make([]byte, 128) // usually nothing is buffered
 	for {
 		n, err := hijacked.Read(buf)
 		early = append(early, buf[:n]...)
@@ -118,13 +125,14 @@ func detachConn(hijacked net.Conn) net.Conn {
 			break
 		}
 	}
-	if err := raw.SetReadDeadline(time.Time{}); err != nil {
-		return hijacked
+	if lc.SetReadDeadline(time.Time{}) != nil {
+		return hijacked, false
 	}
+	raw := lc.handOff()
 	if len(early) > 0 {
-		return &earlyConn{Conn: raw, early: early}
+		return &earlyConn{Conn: raw, early: early}, true
 	}
-	return raw
+	return raw, true
 }
 
 // earlyConn reads bytes received before the handshake ended, then the
