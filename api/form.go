@@ -21,7 +21,7 @@ type form struct {
 
 // decodeForm parses body as a JSON object.
 func decodeForm(body []byte) (*form, error) {
-	f := &form{raw: map[string]json.RawMessage{}, errs: map[string][]string{}}
+	f := newForm()
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return f, nil // every required field will be reported missing

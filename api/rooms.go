@@ -80,7 +80,7 @@ func (s *Server) listRooms(ctx *fasthttp.RequestCtx, _ *request) error {
 }
 
 func (s *Server) createRoom(ctx *fasthttp.RequestCtx, req *request) error {
-	f, err := decodeForm(ctx.PostBody())
+	f, err := readForm(ctx)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (s *Server) history(ctx *fasthttp.RequestCtx, req *request) error {
 // this user in this room, the original is returned (200) and nothing new
 // is stored.
 func (s *Server) createMessage(ctx *fasthttp.RequestCtx, req *request) error {
-	f, err := decodeForm(ctx.PostBody())
+	f, err := readForm(ctx)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func toUserJSON(u *pspb.User) userJSON {
 const maxNicknameChars = 20
 
 func (s *Server) register(ctx *fasthttp.RequestCtx, _ *request) error {
-	f, err := decodeForm(ctx.PostBody())
+	f, err := readForm(ctx)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func validEmail(e string) bool {
 }
 
 func (s *Server) login(ctx *fasthttp.RequestCtx, _ *request) error {
-	f, err := decodeForm(ctx.PostBody())
+	f, err := readForm(ctx)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func (s *Server) logout(ctx *fasthttp.RequestCtx, _ *request) error {
 
 // refreshClaims reads and verifies the body's refresh token.
 func (s *Server) refreshClaims(ctx *fasthttp.RequestCtx) (*claims, error) {
-	f, err := decodeForm(ctx.PostBody())
+	f, err := readForm(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (s *Server) profile(ctx *fasthttp.RequestCtx, req *request) error {
 // updateProfile changes the nickname; "profile_picture": null removes the
 // picture.
 func (s *Server) updateProfile(ctx *fasthttp.RequestCtx, req *request) error {
-	f, err := decodeForm(ctx.PostBody())
+	f, err := readForm(ctx)
 	if err != nil {
 		return err
 	}
