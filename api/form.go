@@ -26,6 +26,9 @@ func decodeForm(body []byte) (*form, error) {
 	if len(body) == 0 {
 		return f, nil // every required field will be reported missing
 	}
+	if !utf8.Valid(body) {
+		return nil, detailError(EINVALID, "JSON parse error - the body is not valid UTF-8")
+	}
 	if body[0] != '{' {
 		var v any
 		if err := json.Unmarshal(body, &v); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"mime"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 )
@@ -23,7 +24,14 @@ func readForm(ctx *fasthttp.RequestCtx) (*form, error) {
 	switch mediaType {
 	case "application/x-www-form-urlencoded":
 		f := newForm()
-		ctx.PostArgs().VisitAll(func(k, v []byte) { f.setString(string(k), string(v)) })
+		valid := true
+		ctx.PostArgs().VisitAll(func(k, v []byte) {
+			valid = valid && utf8.Valid(k) && utf8.Valid(v)
+			f.setString(string(k), string(v))
+		})
+		if !valid {
+			return nil, detailError(EINVALID, "Form parse error - a field is not valid UTF-8")
+		}
 		return f, nil
 	case "multipart/form-data":
 		mf, err := ctx.MultipartForm()
@@ -32,6 +40,9 @@ func readForm(ctx *fasthttp.RequestCtx) (*form, error) {
 		}
 		f := newForm()
 		for k, vs := range mf.Value {
+			if !utf8.ValidString(k) || len(vs) > 0 && !utf8.ValidString(vs[len(vs)-1]) {
+				return nil, detailError(EINVALID, "Multipart form parse error - a field is not valid UTF-8")
+			}
 			if len(vs) > 0 {
 				f.setString(k, vs[len(vs)-1])
 			}

@@ -21,6 +21,12 @@ type inbound struct {
 // parseInbound validates one text frame. problem is empty for a valid
 // chat.message and otherwise says what was wrong, for a chat.error frame.
 func parseInbound(data []byte, maxChars int) (text, clientID, problem string) {
+	if !utf8.Valid(data) {
+		// RFC 6455 would fail the connection (1007); like every other bad
+		// frame it is answered with chat.error instead, and never stored
+		// with its bytes replaced.
+		return "", "", "frame is not valid UTF-8"
+	}
 	var in inbound
 	if err := json.Unmarshal(data, &in); err != nil {
 		if !json.Valid(data) {

@@ -230,7 +230,7 @@ func TestMalformedBodies(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	u := ts.newUser(t)
-	for _, body := range []string{"not json", "{", `{"email":}`, "{}{}", `{"a":1}x`, "<html></html>", "email=a@b.c&password=x", "\xff\xfe"} {
+	for _, body := range []string{"not json", "{", `{"email":}`, "{}{}", `{"a":1}x`, "<html></html>", "email=a@b.c&password=x", "\xff\xfe", "{\"email\":\"a\xffb@x.io\",\"password\":\"x\"}"} {
 		for _, path := range []string{"/user/v1/register/", "/user/v1/login/", "/chat/v1/room/", "/chat/v1/message/"} {
 			r := ts.do(t, req{Method: "POST", Path: path, Body: body, Token: u.Access})
 			expectStatus(t, r, http.StatusBadRequest)

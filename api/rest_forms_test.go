@@ -67,6 +67,9 @@ func TestFormBodies(t *testing.T) {
 	if _, ok := r.object(t)["profile_picture"]; !ok {
 		t.Errorf("picture upload: %s, want a profile_picture error", r.Body)
 	}
+	// Bytes that are not UTF-8 are a 400, never stored mangled.
+	r = ts.do(t, req{Method: "POST", Path: "/chat/v1/message/", Token: access, Body: "room=1&message=%FF%FE", Header: map[string]string{"Content-Type": formType}})
+	expectStatus(t, r, http.StatusBadRequest)
 	// A broken multipart body is a 400, not a 500.
 	r = ts.do(t, req{Method: "POST", Path: "/user/v1/login/", Body: "--x\r\nbroken", Header: map[string]string{"Content-Type": "multipart/form-data; boundary=x"}})
 	expectStatus(t, r, http.StatusBadRequest)
