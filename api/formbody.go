@@ -25,10 +25,10 @@ func readForm(ctx *fasthttp.RequestCtx) (*form, error) {
 	case "application/x-www-form-urlencoded":
 		f := newForm()
 		valid := true
-		ctx.PostArgs().VisitAll(func(k, v []byte) {
+		for k, v := range ctx.PostArgs().All() {
 			valid = valid && utf8.Valid(k) && utf8.Valid(v)
 			f.setString(string(k), string(v))
-		})
+		}
 		if !valid {
 			return nil, detailError(EINVALID, "Form parse error - a field is not valid UTF-8")
 		}
