@@ -56,8 +56,9 @@ type Config struct {
 	// this long. Default 5m: generous, so that a terminal client that only
 	// reads between inputs is not dropped.
 	IdleTimeout time.Duration
-	// LoginRate is login attempts per minute allowed per email and per
-	// client address (429 above). Default 10 per email, 5× that per address.
+	// LoginRate is failed login attempts per minute allowed per email and
+	// per client address (429 above; successful logins do not count).
+	// Default 10 per email, 5× that per address.
 	LoginRate int
 	// HashConcurrency bounds concurrent password hashes. Default 2× CPUs.
 	HashConcurrency int

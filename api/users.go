@@ -100,11 +100,13 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, _ *request) error {
 	if err := f.err(); err != nil {
 		return err
 	}
-	if err := s.limitLogin(ctx, email); err != nil {
+	giveBack, err := s.limitLogin(ctx, email)
+	if err != nil {
 		return err
 	}
 	u, err := s.store.UserByEmail(email)
 	if err != nil && !errors.Is(err, persistence.ErrNotFound) {
+		giveBack()
 		return err
 	}
 	var hash []byte
@@ -115,23 +117,36 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, _ *request) error {
 	defer cancel()
 	ok, err := s.hasher.check(hctx, hash, pw)
 	if err != nil {
+		giveBack()
 		return err
 	}
 	if !ok {
-		return errBadCredentials
+		return errBadCredentials // a failed guess keeps its place in the limits
 	}
+	giveBack()
 	return s.issueLogin(ctx, u)
 }
 
-func (s *Server) limitLogin(ctx *fasthttp.RequestCtx, email string) error {
+// limitLogin takes a login attempt from the limits of the email and of the
+// client address, or answers 429. The limits are on guesses: the caller
+// gives the attempt back (giveBack) unless the password was wrong, so that
+// any number of successful logins, say many users behind one proxy or one
+// load generator, never wait.
+func (s *Server) limitLogin(ctx *fasthttp.RequestCtx, email string) (giveBack func(), err error) {
 	now := time.Now()
-	okE, waitE := s.loginByEmail.allow(strings.ToLower(email), now)
-	okA, waitA := s.loginByAddr.allow(clientAddr(ctx), now)
+	backE, okE, waitE := s.loginByEmail.take(strings.ToLower(email), now)
+	backA, okA, waitA := s.loginByAddr.take(clientAddr(ctx), now)
 	if okE && okA {
-		return nil
+		return func() { backE(); backA() }, nil
+	}
+	if okE {
+		backE()
+	}
+	if okA {
+		backA()
 	}
 	wait := max(waitE, waitA)
-	return &Error{Code: ERATELIMIT, RetryAfter: retrySeconds(wait),
+	return nil, &Error{Code: ERATELIMIT, RetryAfter: retrySeconds(wait),
 		Detail: "Request was throttled. Expected available in " + strconv.Itoa(retrySeconds(wait)) + " seconds."}
 }
 

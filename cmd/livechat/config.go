@@ -59,7 +59,7 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	fs.Float64Var(&c.messageRate, "message-rate", envFloat(env("LIVECHAT_MESSAGE_RATE", ""), 20), "chat messages per second per socket, sustained")
 	fs.IntVar(&c.messageBurst, "message-burst", envInt(env("LIVECHAT_MESSAGE_BURST", ""), 40), "chat messages a socket may send at once")
 	fs.IntVar(&c.strikeBurst, "strike-burst", envInt(env("LIVECHAT_STRIKE_BURST", ""), 10), "rejected frames (invalid or over the rate) a socket may send before it is closed with 1008; one is forgiven per second")
-	fs.IntVar(&c.loginRate, "login-rate", envInt(env("LIVECHAT_LOGIN_RATE", ""), 10), "login attempts per minute per email (5x per client address)")
+	fs.IntVar(&c.loginRate, "login-rate", envInt(env("LIVECHAT_LOGIN_RATE", ""), 10), "failed login attempts per minute per email (5x per client address); successful logins do not count")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", envInt(env("LIVECHAT_BCRYPT_COST", ""), 10), "password hash cost")
 	fs.DurationVar(&c.pingInterval, "ping-interval", envDur(env("LIVECHAT_PING_INTERVAL", ""), 30*time.Second), "ping sockets quiet for this long")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", envDur(env("LIVECHAT_IDLE_TIMEOUT", ""), 5*time.Minute), "close sockets that sent nothing, not even a pong, for this long")
