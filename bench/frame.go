@@ -1,9 +1,10 @@
 package bench
 
 import (
-	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -129,6 +130,15 @@ func decodeFrame(b []byte) (frame, error) {
 	return f, nil
 }
 
+// hasByte has the high bit set in each byte of the result where x has c,
+// at least in the lowest such byte (higher ones can be false positives
+// after a match, so only the lowest set bit is trusted).
+func hasByte(x uint64, c byte) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	y := x ^ (lo * uint64(c))
+	return (y - lo) &^ y & hi
+}
+
 // scanString reads the JSON string starting at b[i] == '"'. It returns the
 // raw contents (escapes not decoded), whether it has escapes, and the index
 // after the closing quote.
@@ -136,11 +146,22 @@ func scanString(b []byte, i int) (s []byte, esc bool, next int, err error) {
 	if i >= len(b) || b[i] != '"' {
 		return nil, false, 0, errFrame
 	}
-	// Fast path, vectorised by bytes.IndexByte: no backslash before the
-	// closing quote. (Control characters are not checked here; invalid JSON
-	// may be accepted, and server frames are valid JSON.)
-	if k := bytes.IndexByte(b[i+1:], '"'); k >= 0 && bytes.IndexByte(b[i+1:i+1+k], '\\') < 0 {
-		return b[i+1 : i+1+k], false, i + 2 + k, nil
+	// Fast path: find the first quote or backslash eight bytes at a time;
+	// a quote first means a string without escapes. (Control characters
+	// are not checked here; invalid JSON may be accepted, and server frames
+	// are valid JSON.)
+	j := i + 1
+	for ; j+8 <= len(b); j += 8 {
+		x := binary.LittleEndian.Uint64(b[j:])
+		if m := hasByte(x, '"') | hasByte(x, '\\'); m != 0 {
+			j += bits.TrailingZeros64(m) / 8
+			break
+		}
+	}
+	for ; j < len(b) && b[j] != '"' && b[j] != '\\'; j++ {
+	}
+	if j < len(b) && b[j] == '"' {
+		return b[i+1 : j], false, j + 1, nil
 	}
 	for j := i + 1; j < len(b); j++ {
 		switch c := b[j]; {

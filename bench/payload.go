@@ -61,12 +61,24 @@ func parsePayload(msg []byte) (payload, bool) {
 		}
 		f[i], rest = v, rest[end+1:]
 	}
-	for _, b := range rest {
-		if b != padByte {
-			return payload{}, false
-		}
+	if !isPadding(rest) {
+		return payload{}, false
 	}
 	return payload{sender: int(f[0]), n: f[1], sent: f[2]}, true
+}
+
+// padding is a run of padByte to compare padding against in one call.
+var padding = bytes.Repeat([]byte{padByte}, 1024)
+
+// isPadding reports whether b is padByte only.
+func isPadding(b []byte) bool {
+	for len(b) > len(padding) {
+		if !bytes.Equal(b[:len(padding)], padding) {
+			return false
+		}
+		b = b[len(padding):]
+	}
+	return bytes.Equal(b, padding[:len(b)])
 }
 
 // parseUint parses a non-negative decimal that fits in int64, without
