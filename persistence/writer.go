@@ -18,9 +18,10 @@ type WriterConfig struct {
 	MaxBatch int
 }
 
-// Writer group-commits chat messages: every Append waits in a queue, one
-// goroutine turns everything queued into one transaction and hands it to
-// Badger without waiting; Badger syncs the transactions that reach it
+// Writer group-commits chat messages: every Append encodes its messages on
+// the caller's goroutine (many rooms encode in parallel) and waits in a
+// queue; one goroutine turns everything queued into one transaction and
+// hands it to Badger without waiting; Badger syncs the transactions that reach it
 // together with one fsync under DurabilityFsync. A second goroutine calls
 // each Append's done function once its transaction is durable, strictly in
 // Append order. Up to maxInflight transactions are in flight, so encoding
@@ -55,6 +56,7 @@ type batchState struct {
 
 type appendReq struct {
 	msgs []*pb.Message
+	vals [][]byte // msgs encoded, by the caller: off the writer's serial path
 	done func(error)
 }
 
@@ -73,13 +75,22 @@ func (s *Store) NewWriter(cfg WriterConfig) *Writer {
 // from the writer goroutine once they are durable, or with the error that
 // prevented it; it must not block.
 func (w *Writer) Append(msgs []*pb.Message, done func(error)) {
+	vals := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		v, err := proto.Marshal(m)
+		if err != nil {
+			done(fmt.Errorf("encode message: %w", err))
+			return
+		}
+		vals[i] = v
+	}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		done(ErrClosed)
 		return
 	}
-	w.queue = append(w.queue, appendReq{msgs: msgs, done: done})
+	w.queue = append(w.queue, appendReq{msgs: msgs, vals: vals, done: done})
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -193,12 +204,8 @@ func (w *Writer) commit(st *batchState) {
 
 func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
 	for _, r := range reqs {
-		for _, m := range r.msgs {
-			val, err := proto.Marshal(m)
-			if err != nil {
-				return fmt.Errorf("encode message: %w", err)
-			}
-			if err := txn.Set(MessageKey(m.Room, m.Seq), val); err != nil {
+		for i, m := range r.msgs {
+			if err := txn.Set(MessageKey(m.Room, m.Seq), r.vals[i]); err != nil {
 				return fmt.Errorf("write message: %w", err)
 			}
 			if m.ClientId != "" {
