@@ -32,6 +32,9 @@ type Config struct {
 
 	// MaxBodyBytes caps a request body (413 above). Default 64 KiB.
 	MaxBodyBytes int
+	// MaxHeaderBytes caps a request's line and headers (431 above); it is
+	// also the HTTP read buffer of a connection. Default 8 KiB.
+	MaxHeaderBytes int
 	// MaxMessageChars caps a chat message, in characters. Default 4096.
 	MaxMessageChars int
 	// MaxFrameBytes is the WebSocket read limit (close 1009 above).
@@ -98,6 +101,7 @@ func (c Config) Defaults() Config {
 		c.CORSOrigins = []string{"*"}
 	}
 	setInt(&c.MaxBodyBytes, 64<<10)
+	setInt(&c.MaxHeaderBytes, 8<<10)
 	setInt(&c.MaxMessageChars, 4096)
 	setInt(&c.MaxFrameBytes, 32<<10)
 	setInt(&c.MaxOutboundBytes, 1<<20)

@@ -19,6 +19,7 @@ const (
 	EFORBIDDEN    Code = "EFORBIDDEN"
 	EMETHOD       Code = "EMETHOD"
 	ETOOLARGE     Code = "ETOOLARGE"
+	EHEADERS      Code = "EHEADERS"
 	ERATELIMIT    Code = "ERATELIMIT"
 	EUNAVAILABLE  Code = "EUNAVAILABLE"
 	EINTERNAL     Code = "EINTERNAL"
@@ -33,6 +34,7 @@ var httpStatus = map[Code]int{
 	EFORBIDDEN:    fasthttp.StatusForbidden,
 	EMETHOD:       fasthttp.StatusMethodNotAllowed,
 	ETOOLARGE:     fasthttp.StatusRequestEntityTooLarge,
+	EHEADERS:      fasthttp.StatusRequestHeaderFieldsTooLarge,
 	ERATELIMIT:    fasthttp.StatusTooManyRequests,
 	EUNAVAILABLE:  fasthttp.StatusServiceUnavailable,
 	EINTERNAL:     fasthttp.StatusInternalServerError,
@@ -66,12 +68,13 @@ func fieldError(field, msg string) *Error {
 
 // Errors clients see often.
 var (
-	errNotFound       = detailError(ENOTFOUND, "Not found.")
-	errNoCredentials  = detailError(EUNAUTHORIZED, "Authentication credentials were not provided.")
-	errTooLarge       = detailError(ETOOLARGE, "Request body too large.")
-	errUnavailable    = detailError(EUNAVAILABLE, "Service temporarily unavailable, try again.")
-	errInvalidToken   = &Error{Code: EUNAUTHORIZED, Detail: "Given token not valid for any token type", TokenInvalid: true}
-	errBadCredentials = fieldError("non_field_errors", "Unable to log in with provided credentials.")
+	errNotFound        = detailError(ENOTFOUND, "Not found.")
+	errNoCredentials   = detailError(EUNAUTHORIZED, "Authentication credentials were not provided.")
+	errTooLarge        = detailError(ETOOLARGE, "Request body too large.")
+	errHeadersTooLarge = detailError(EHEADERS, "Request header fields too large.")
+	errUnavailable     = detailError(EUNAVAILABLE, "Service temporarily unavailable, try again.")
+	errInvalidToken    = &Error{Code: EUNAUTHORIZED, Detail: "Given token not valid for any token type", TokenInvalid: true}
+	errBadCredentials  = fieldError("non_field_errors", "Unable to log in with provided credentials.")
 )
 
 type errorBody struct {

@@ -428,3 +428,21 @@ func TestHeadAndOptions(t *testing.T) {
 		t.Fatalf("OPTIONS rooms: %d Allow=%q", res.StatusCode, res.Header.Get("Allow"))
 	}
 }
+
+func TestHeadersTooLarge(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	u := ts.newUser(t)
+	// Under the default 8 KiB a large cookie header is fine.
+	r := ts.do(t, req{Method: "GET", Path: "/chat/v1/room/", Token: u.Access, Header: map[string]string{"Cookie": "big=" + strings.Repeat("c", 6000)}})
+	expectStatus(t, r, http.StatusOK)
+	r = ts.do(t, req{Method: "GET", Path: "/chat/v1/room/", Token: u.Access, Header: map[string]string{"X-Big": strings.Repeat("x", 10000)}})
+	expectBody(t, r, http.StatusRequestHeaderFieldsTooLarge, `{"detail":"Request header fields too large."}`)
+	r = ts.do(t, req{Method: "GET", Path: "/chat/v1/room/?q=" + strings.Repeat("q", 10000), Token: u.Access})
+	expectStatus(t, r, http.StatusRequestHeaderFieldsTooLarge)
+
+	small := newTestServer(t, func(c *Config) { c.MaxHeaderBytes = 2048 })
+	r = small.do(t, req{Method: "GET", Path: "/healthz", Header: map[string]string{"X-Big": strings.Repeat("x", 3000)}})
+	expectStatus(t, r, http.StatusRequestHeaderFieldsTooLarge)
+	expectStatus(t, small.do(t, req{Method: "GET", Path: "/healthz"}), http.StatusOK)
+}

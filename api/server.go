@@ -53,6 +53,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		ErrorHandler:          s.handleParseError,
 		Name:                  "livechat",
 		MaxRequestBodySize:    cfg.MaxBodyBytes,
+		ReadBufferSize:        cfg.MaxHeaderBytes,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
@@ -103,6 +104,11 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	lingerOnClose(ctx.Conn())
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		s.writeError(ctx, errTooLarge)
+		return
+	}
+	var small *fasthttp.ErrSmallBuffer
+	if errors.As(err, &small) {
+		s.writeError(ctx, errHeadersTooLarge)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusBadRequest, errorBody{Detail: "Malformed request."})

@@ -21,12 +21,12 @@ type serveConfig struct {
 	allowedHosts, corsOrigins, wsOrigin string
 	shutdownTimeout                     time.Duration
 
-	maxBody, maxMessageChars, maxFrame, maxOutbound, maxConns int
-	messageRate                                               float64
-	messageBurst, loginRate, bcryptCost, strikeBurst          int
-	pingInterval, idleTimeout, accessTTL, refreshTTL          time.Duration
-	roomIdle, writeDelay                                      time.Duration
-	secureCookie                                              bool
+	maxBody, maxHeader, maxMessageChars, maxFrame, maxOutbound, maxConns int
+	messageRate                                                          float64
+	messageBurst, loginRate, bcryptCost, strikeBurst                     int
+	pingInterval, idleTimeout, accessTTL, refreshTTL                     time.Duration
+	roomIdle, writeDelay                                                 time.Duration
+	secureCookie                                                         bool
 }
 
 func parseServeFlags(args []string, getenv func(string) string) (serveConfig, error) {
@@ -52,6 +52,7 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	fs.BoolVar(&c.debug, "debug", envBool(env("DEBUG", "")), "debug logging (DEBUG)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDur(env("LIVECHAT_SHUTDOWN_TIMEOUT", ""), 15*time.Second), "how long shutdown waits for requests and sockets")
 	fs.IntVar(&c.maxBody, "max-body", envInt(env("LIVECHAT_MAX_BODY", ""), 64<<10), "request body limit in bytes, 413 above")
+	fs.IntVar(&c.maxHeader, "max-header", envInt(env("LIVECHAT_MAX_HEADER", ""), 8<<10), "request line and headers limit in bytes, 431 above")
 	fs.IntVar(&c.maxMessageChars, "max-message-chars", envInt(env("LIVECHAT_MAX_MESSAGE_CHARS", ""), 4096), "chat message limit in characters")
 	fs.IntVar(&c.maxFrame, "max-frame", envInt(env("LIVECHAT_MAX_FRAME", ""), 32<<10), "WebSocket frame limit in bytes, close 1009 above")
 	fs.IntVar(&c.maxOutbound, "max-outbound", envInt(env("LIVECHAT_MAX_OUTBOUND", ""), 1<<20), "unsent bytes per socket before it is closed as a slow consumer (4008)")
@@ -96,6 +97,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			SecureCookie:     c.secureCookie,
 			Debug:            c.debug,
 			MaxBodyBytes:     c.maxBody,
+			MaxHeaderBytes:   c.maxHeader,
 			MaxMessageChars:  c.maxMessageChars,
 			MaxFrameBytes:    c.maxFrame,
 			MaxOutboundBytes: c.maxOutbound,
