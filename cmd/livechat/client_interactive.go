@@ -19,11 +19,7 @@ const maxLineRunes = 4096
 // runInteractive is the chat: history first, then live frames printed while
 // lines typed on std.in are sent, until quit, end of input or ctx ends.
 func runInteractive(ctx context.Context, opts clientOptions, std clientIO) error {
-	c, err := loginFor(ctx, opts)
-	if err != nil {
-		return err
-	}
-	roomID, err := c.resolveRoom(ctx, opts.room)
+	c, roomID, err := loginToRoom(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -320,14 +320,19 @@ func (c *apiClient) resolveRoom(ctx context.Context, id int64) (int64, error) {
 	return rooms[0].ID, nil
 }
 
-// loginFor builds a client for opts and logs in.
-func loginFor(ctx context.Context, opts clientOptions) (*apiClient, error) {
+// loginToRoom builds a client for opts, logs in and resolves opts.room:
+// what every client mode does first.
+func loginToRoom(ctx context.Context, opts clientOptions) (*apiClient, int64, error) {
 	c, err := newAPIClient(opts.server)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := c.login(ctx, opts.email, opts.password); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return c, nil
+	room, err := c.resolveRoom(ctx, opts.room)
+	if err != nil {
+		return nil, 0, err
+	}
+	return c, room, nil
 }

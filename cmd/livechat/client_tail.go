@@ -15,11 +15,7 @@ var errTailTimeout = errors.New("tail: timeout")
 // runSend posts one message over REST, for scripts, and prints the message
 // the server created as one JSON line.
 func runSend(ctx context.Context, opts clientOptions, out io.Writer) error {
-	c, err := loginFor(ctx, opts)
-	if err != nil {
-		return err
-	}
-	room, err := c.resolveRoom(ctx, opts.room)
+	c, room, err := loginToRoom(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -40,11 +36,7 @@ func runTail(ctx context.Context, opts clientOptions, out, errw io.Writer) error
 		ctx, cancel = context.WithTimeoutCause(ctx, opts.timeout, errTailTimeout)
 		defer cancel()
 	}
-	c, err := loginFor(ctx, opts)
-	if err != nil {
-		return err
-	}
-	room, err := c.resolveRoom(ctx, opts.room)
+	c, room, err := loginToRoom(ctx, opts)
 	if err != nil {
 		return err
 	}
