@@ -2,8 +2,8 @@ package api
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -78,15 +78,8 @@ func checkHandshake(ctx *fasthttp.RequestCtx) error {
 
 // validChallengeKey reports whether key is base64 of 16 bytes (RFC 6455 4.1).
 func validChallengeKey(key []byte) bool {
-	if len(key) != 24 || key[22] != '=' || key[23] != '=' {
-		return false
-	}
-	for _, c := range key[:22] {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/') {
-			return false
-		}
-	}
-	return true
+	b, err := base64.StdEncoding.DecodeString(string(key))
+	return err == nil && len(b) == 16
 }
 
 // handshakeRequest copies what the Upgrader reads from the request.
@@ -173,7 +166,7 @@ func (w *handshakeWriter) Write(body []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	detail, _ := json.Marshal(map[string]string{"detail": strings.TrimSpace(string(body))})
+	detail, _ := json.Marshal(errorBody{Detail: strings.TrimSpace(string(body))})
 	head := "HTTP/1.1 " + strconv.Itoa(w.status) + " " + http.StatusText(w.status) + "\r\n" +
 		"Content-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(detail)) + "\r\nConnection: close\r\n\r\n"
 	if _, err := w.conn.Write(append([]byte(head), detail...)); err != nil {
@@ -183,9 +176,6 @@ func (w *handshakeWriter) Write(body []byte) (int, error) {
 }
 
 func (w *handshakeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if w.conn == nil {
-		return nil, nil, errors.New("connection already hijacked")
-	}
 	// Nothing is buffered: the Upgrader reads the connection itself.
 	rw := bufio.NewReadWriter(bufio.NewReaderSize(w.conn, 16), bufio.NewWriterSize(w.conn, 16))
 	return w.conn, rw, nil
