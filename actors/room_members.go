@@ -112,28 +112,31 @@ func (r *room) onJoin(ctx actor.Context, j *localJoin) {
 	}
 }
 
-// sendBacklog sends what a reconnecting member missed: from the ring when it
-// still holds everything after since, otherwise from the store in a
-// goroutine while live frames are held.
+// sendBacklog sends what a reconnecting member missed, at the client's pace
+// (Sink.SendBacklog waits for queue space, so it runs in a goroutine) while
+// live frames are held: from the ring when it still holds everything after
+// since, otherwise read from the store.
 func (r *room) sendBacklog(ctx actor.Context, m *member, since int64) {
+	m.catchingUp = true
+	var frames [][]byte
 	if oldest := r.recent.oldestSeq(); oldest != 0 && since+1 >= oldest {
-		frames := make([][]byte, 0, r.delivered-since)
+		frames = make([][]byte, 0, r.delivered-since)
 		for i := int(since + 1 - oldest); i < r.recent.len(); i++ {
 			frames = append(frames, r.recent.at(i).frame)
 		}
-		for _, f := range frames {
-			m.sink.Send(f)
-		}
-		return
 	}
-	m.catchingUp = true
-	go loadBacklog(r.e, ctx.Self(), m.pid, m.sink, r.id, since, r.delivered)
+	go loadBacklog(r.e, ctx.Self(), m.pid, m.sink, r.id, since, r.delivered, frames)
 }
 
-// loadBacklog runs outside the actor: it reads (since, upTo] from the store
-// in chunks, queues the frames and reports back to the room.
-func loadBacklog(e *Engine, room, member *actor.PID, sink Sink, roomID, since, upTo int64) {
+// loadBacklog runs outside the actor: it queues the ring's frames, or reads
+// (since, upTo] from the store in chunks and queues those, then reports
+// back to the room.
+func loadBacklog(e *Engine, room, member *actor.PID, sink Sink, roomID, since, upTo int64, fromRing [][]byte) {
 	defer e.root.Send(room, &caughtUp{member: member})
+	if fromRing != nil {
+		sink.SendBacklog(fromRing)
+		return
+	}
 	for since < upTo {
 		msgs, err := e.cfg.Store.MessagesAfter(roomID, since, e.cfg.BacklogChunk)
 		if err != nil {

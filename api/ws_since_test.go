@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -156,4 +157,28 @@ func TestWSSinceEdges(t *testing.T) {
 			t.Errorf("%s: got %s, want only the live message", name, f)
 		}
 	}
+}
+
+// A reconnect whose backlog is all in the room's ring but larger than the
+// socket's outbound limit streams at the client's pace, like a backlog read
+// from the store, instead of closing the socket as a slow consumer (which
+// would repeat on every reconnect).
+func TestWSSinceRingBacklogLargerThanOutboundLimit(t *testing.T) {
+	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.MaxOutboundBytes = 16 << 10 })
+	u := ts.newUser(t, "big")
+	room := ts.newRoom(t, u)
+	text := strings.Repeat("가", 1000) // 3,000 bytes a frame
+	const n = 40                          // 120 KB in all, well inside the ring
+	for i := range n {
+		if status, body := ts.rest(t, "POST", "/chat/v1/message/", u, map[string]any{"message": text + strconv.Itoa(i), "room": room}); status != 201 {
+			t.Fatalf("POST: %d %s", status, body)
+		}
+	}
+	c := ts.dial(t, u, room, "since=0")
+	for i, f := range c.messages(t, n) {
+		if f.Seq != int64(i+1) || f.Message != text+strconv.Itoa(i) {
+			t.Fatalf("frame %d: seq %d %.20q", i, f.Seq, f.Message)
+		}
+	}
+	c.closeNormally(t)
 }
