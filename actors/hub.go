@@ -122,25 +122,28 @@ func (h *hub) onLoaded(ctx actor.Context, m *roomLoaded) {
 		} else {
 			h.e.log.Error("hub: load room failed", "room", m.id, "err", m.err)
 		}
-		for _, env := range en.buffered {
-			refuse(ctx, env, code)
-		}
-		delete(h.rooms, m.id)
+		h.fail(ctx, m.id, en, code)
 		return
 	}
 	props := actor.PropsFromProducer(func() actor.Actor { return newRoom(h.e, m.state) })
 	pid, err := ctx.SpawnNamed(props, "room-"+strconv.FormatInt(m.id, 10))
 	if err != nil {
 		h.e.log.Error("hub: spawn room failed", "room", m.id, "err", err)
-		for _, env := range en.buffered {
-			refuse(ctx, env, CodeUnavailable)
-		}
-		delete(h.rooms, m.id)
+		h.fail(ctx, m.id, en, CodeUnavailable)
 		return
 	}
 	en.pid = pid
 	h.byPID[pid.Id] = m.id
 	h.activate(ctx, en)
+}
+
+// fail refuses everything waiting for a room that could not start, and
+// forgets it: the next message tries again.
+func (h *hub) fail(ctx actor.Context, id int64, en *roomEntry, code string) {
+	for _, env := range en.buffered {
+		refuse(ctx, env, code)
+	}
+	delete(h.rooms, id)
 }
 
 // activate marks en active and delivers what waited, in order.

@@ -55,12 +55,12 @@ func (g *ring) find(seq int64) (recent, bool) {
 	return g.at(int(i)), true
 }
 
-// last returns up to k newest entries, oldest first.
-func (g *ring) last(k int) []recent {
+// lastMessages returns up to k newest messages, oldest first.
+func (g *ring) lastMessages(k int) []*pb.Message {
 	k = min(k, g.n)
-	out := make([]recent, k)
+	out := make([]*pb.Message, k)
 	for i := range k {
-		out[i] = g.at(g.n - k + i)
+		out[i] = g.at(g.n - k + i).msg
 	}
 	return out
 }

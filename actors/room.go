@@ -13,9 +13,8 @@ import (
 // to the writer, and delivers each durable message, encoded once, to every
 // member in seq order.
 type room struct {
-	e    *Engine
-	id   int64
-	meta *pspb.Room
+	e  *Engine
+	id int64
 
 	nextSeq   int64 // last seq assigned
 	delivered int64 // last seq delivered (durable)
@@ -44,7 +43,7 @@ type clientKey struct {
 
 func newRoom(e *Engine, st *roomState) *room {
 	r := &room{
-		e: e, id: st.room.Id, meta: st.room,
+		e: e, id: st.room.Id,
 		nextSeq: st.lastSeq, delivered: st.lastSeq,
 		recent:    newRing(e.cfg.RecentMessages),
 		clientIDs: make(map[clientKey]int64),
@@ -52,6 +51,9 @@ func newRoom(e *Engine, st *roomState) *room {
 	}
 	for _, m := range st.recent {
 		r.remember(m, MessageFrame(m))
+		if m.ClientId != "" {
+			r.clientIDs[clientKey{m.SenderId, m.ClientId}] = m.Seq
+		}
 	}
 	return r
 }
@@ -148,15 +150,8 @@ func (r *room) onGetState(ctx actor.Context) {
 	if r.detail == nil {
 		// Encoded once per change, not per read: room details are read far
 		// more often than a busy room's recent messages change.
-		recent := r.recent.last(r.e.cfg.DetailMessages)
-		r.detail = append(make([]byte, 0, 256*len(recent)+2), '[')
-		for i, rc := range recent {
-			if i > 0 {
-				r.detail = append(r.detail, ',')
-			}
-			r.detail = AppendMessage(r.detail, rc.msg)
-		}
-		r.detail = append(r.detail, ']')
+		recent := r.recent.lastMessages(r.e.cfg.DetailMessages)
+		r.detail = AppendMessages(make([]byte, 0, 256*len(recent)+2), recent)
 	}
 	ctx.Respond(&pb.RoomState{RecentJson: r.detail, Online: r.onlineNicknames()})
 }

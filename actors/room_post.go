@@ -89,8 +89,9 @@ func (r *room) onPersisted(ctx actor.Context, done *persisted) {
 }
 
 // remember keeps a delivered message in the ring. A client_id is remembered
-// as long as its message is: older resends are caught at the edge, which
-// checks the store before posting.
+// (from onPost, or newRoom for loaded messages) as long as its message is:
+// older resends are caught at the edge, which checks the store before
+// posting.
 func (r *room) remember(m *pspb.Message, frame []byte) {
 	r.detail = nil
 	ev := r.recent.push(recent{msg: m, frame: frame})
@@ -99,8 +100,5 @@ func (r *room) remember(m *pspb.Message, frame []byte) {
 		if r.clientIDs[k] == ev.msg.Seq {
 			delete(r.clientIDs, k)
 		}
-	}
-	if m.ClientId != "" {
-		r.clientIDs[clientKey{m.SenderId, m.ClientId}] = m.Seq
 	}
 }
