@@ -38,14 +38,16 @@ func appendUint64(b []byte, v uint64) []byte {
 	return binary.BigEndian.AppendUint64(b, v)
 }
 
-func idKey(prefix []byte, id int64) []byte {
-	return appendUint64(append(make([]byte, 0, len(prefix)+8), prefix...), uint64(id))
+// idKey is prefix + id, with room for extra more bytes after it, so that
+// keys built on it take one allocation.
+func idKey(prefix []byte, id int64, extra int) []byte {
+	return appendUint64(append(make([]byte, 0, len(prefix)+8+extra), prefix...), uint64(id))
 }
 
-func userKey(id int64) []byte { return idKey(prefixUser, id) }
-func roomKey(id int64) []byte { return idKey(prefixRoom, id) }
+func userKey(id int64) []byte { return idKey(prefixUser, id, 0) }
+func roomKey(id int64) []byte { return idKey(prefixRoom, id, 0) }
 func postKey(post int64) []byte {
-	return idKey(prefixRoomPost, post)
+	return idKey(prefixRoomPost, post, 0)
 }
 
 func emailKey(email string) []byte {
@@ -54,12 +56,12 @@ func emailKey(email string) []byte {
 
 // roomMessagesPrefix is m/<room>/, the prefix of every message of a room.
 func roomMessagesPrefix(room int64) []byte {
-	return append(idKey(prefixMessage, room), '/')
+	return append(idKey(prefixMessage, room, 1), '/')
 }
 
 // MessageKey returns the key of message seq in room.
 func MessageKey(room, seq int64) []byte {
-	return appendUint64(roomMessagesPrefix(room), uint64(seq))
+	return appendUint64(append(idKey(prefixMessage, room, 9), '/'), uint64(seq))
 }
 
 // ParseMessageKey is the inverse of MessageKey.
@@ -76,7 +78,7 @@ func ParseMessageKey(k []byte) (room, seq int64, ok bool) {
 }
 
 func clientIDKey(room, user int64, clientID string) []byte {
-	k := appendUint64(append(idKey(prefixClientID, room), '/'), uint64(user))
+	k := appendUint64(append(idKey(prefixClientID, room, 10+len(clientID)), '/'), uint64(user))
 	return append(append(k, '/'), clientID...)
 }
 

@@ -188,6 +188,10 @@ func (w *Writer) commit(st *batchState) {
 		w.completed <- st
 		<-w.inflight
 	}
+	if !hasMessages(st.reqs) {
+		finish(nil) // an Append(nil) barrier: nothing to write, confirmed in order
+		return
+	}
 	txn := w.store.db.NewTransaction(true)
 	if err := w.fill(txn, st.reqs); err != nil {
 		txn.Discard()
@@ -200,6 +204,15 @@ func (w *Writer) commit(st *batchState) {
 		}
 		finish(err)
 	})
+}
+
+func hasMessages(reqs []appendReq) bool {
+	for _, r := range reqs {
+		if len(r.msgs) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
