@@ -25,7 +25,6 @@ var _ actors.Sink = (*Conn)(nil)
 // of small frames costs less than a vector write with two entries a frame,
 // and works the same on every net.Conn.)
 type Conn struct {
-	ws       *websocket.Conn
 	net      net.Conn
 	maxBytes int
 	timeout  time.Duration
@@ -41,8 +40,8 @@ type Conn struct {
 	lastRead time.Time
 }
 
-func newConn(ws *websocket.Conn, maxBytes int, timeout, delay time.Duration, onSlow func()) *Conn {
-	c := &Conn{ws: ws, net: ws.NetConn(), maxBytes: maxBytes, timeout: timeout, delay: delay, onSlow: onSlow, lastRead: time.Now()}
+func newConn(conn net.Conn, maxBytes int, timeout, delay time.Duration, onSlow func()) *Conn {
+	c := &Conn{net: conn, maxBytes: maxBytes, timeout: timeout, delay: delay, onSlow: onSlow, lastRead: time.Now()}
 	c.space = sync.NewCond(&c.mu)
 	return c
 }

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
+
+	"livechat/actors"
 )
 
 // readForm parses a request body into a form. JSON is the protocol's body
@@ -26,7 +28,10 @@ func readForm(ctx *fasthttp.RequestCtx) (*form, error) {
 		f := newForm()
 		valid := true
 		for k, v := range ctx.PostArgs().All() {
-			valid = valid && utf8.Valid(k) && utf8.Valid(v)
+			if !utf8.Valid(k) || !utf8.Valid(v) {
+				valid = false
+				break
+			}
 			f.setString(string(k), string(v))
 		}
 		if !valid {
@@ -40,12 +45,13 @@ func readForm(ctx *fasthttp.RequestCtx) (*form, error) {
 		}
 		f := newForm()
 		for k, vs := range mf.Value {
-			if !utf8.ValidString(k) || len(vs) > 0 && !utf8.ValidString(vs[len(vs)-1]) {
+			if len(vs) == 0 {
+				continue
+			}
+			if !utf8.ValidString(k) || !utf8.ValidString(vs[len(vs)-1]) {
 				return nil, detailError(EINVALID, "Multipart form parse error - a field is not valid UTF-8")
 			}
-			if len(vs) > 0 {
-				f.setString(k, vs[len(vs)-1])
-			}
+			f.setString(k, vs[len(vs)-1])
 		}
 		for k := range mf.File {
 			f.raw[k] = json.RawMessage(`{"file":true}`) // a file where a value is expected: the field's rule refuses it
@@ -62,6 +68,5 @@ func newForm() *form {
 // setString sets a field to a string value; a repeated field keeps its
 // last value, as Django's QueryDict.get does.
 func (f *form) setString(name, value string) {
-	b, _ := json.Marshal(value)
-	f.raw[name] = b
+	f.raw[name] = actors.AppendJSONString(nil, value)
 }

@@ -50,6 +50,9 @@ func (s *Server) upgradeSocket(ctx *fasthttp.RequestCtx, subprotocols []string, 
 			_ = conn.Close()
 			return
 		}
+		// Reading waits as long as the socket lives: lift the HTTP read
+		// timeout fasthttp set (takeConn already did on its own path).
+		_ = conn.SetReadDeadline(time.Time{})
 		run := open(ws)
 		switch {
 		case run == nil:

@@ -35,7 +35,7 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 	rest, _ := strings.CutPrefix(string(ctx.Path()), "/ws/chat/")
 	idText, tail, _ := strings.Cut(rest, "/")
 	room, perr := strconv.ParseInt(idText, 10, 64)
-	if (tail != "chat/" && tail != "chat") || perr != nil || room <= 0 {
+	if (tail != "chat/" && tail != "chat") || !isDigits(idText) || perr != nil || room <= 0 {
 		return 0, 0, nil, false, errNotFound
 	}
 	if !ctx.IsGet() {
@@ -54,11 +54,8 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 	if _, err = s.roomByID(room); err != nil {
 		return 0, 0, nil, false, err
 	}
-	since = -1
-	if v := ctx.QueryArgs().Peek("since"); len(v) > 0 {
-		if since, err = strconv.ParseInt(string(v), 10, 64); err != nil || since < 0 {
-			return 0, 0, nil, false, fieldError("since", "A valid non-negative integer is required.")
-		}
+	if since, err = queryInt(ctx, "since", -1); err != nil {
+		return 0, 0, nil, false, err
 	}
 	// The client sees the 101 before the session has joined its room, so a
 	// live-only socket (or one whose since is beyond the room) starts from
@@ -124,7 +121,7 @@ func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 // refused. The setup runs on the hijacking goroutine so that its deep calls
 // do not grow the stack every idle socket keeps for its reader.
 func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUser) (run func()) {
-	c := newConn(ws, s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.cfg.WriteDelay, s.conns.countSlow)
+	c := newConn(ws.NetConn(), s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.cfg.WriteDelay, s.conns.countSlow)
 	if !s.conns.add(c, s.cfg.MaxConnections) {
 		c.Close(websocket.CloseTryAgainLater, "too many connections")
 		c.drain(s.cfg.WriteTimeout)

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,7 @@ func TestWSHandshakeRefusals(t *testing.T) {
 		{name: "non-numeric room", url: base + "abc/chat/?token=" + u.token, status: 404},
 		{name: "zero room", url: base + "0/chat/?token=" + u.token, status: 404},
 		{name: "negative room", url: base + "-1/chat/?token=" + u.token, status: 404},
+		{name: "signed room", url: base + "+" + strconv.FormatInt(room, 10) + "/chat/?token=" + u.token, status: 404},
 		{name: "huge room", url: base + "99999999999999999999/chat/?token=" + u.token, status: 404},
 		{name: "wrong tail", url: base + "1/other/?token=" + u.token, status: 404},
 		{name: "bad since", url: ts.wsURL(room, "token="+u.token+"&since=-3"), status: 400},

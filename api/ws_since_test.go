@@ -168,7 +168,7 @@ func TestWSSinceRingBacklogLargerThanOutboundLimit(t *testing.T) {
 	u := ts.newUser(t, "big")
 	room := ts.newRoom(t, u)
 	text := strings.Repeat("가", 1000) // 3,000 bytes a frame
-	const n = 40                          // 120 KB in all, well inside the ring
+	const n = 40                      // 120 KB in all, well inside the ring
 	for i := range n {
 		if status, body := ts.rest(t, "POST", "/chat/v1/message/", u, map[string]any{"message": text + strconv.Itoa(i), "room": room}); status != 201 {
 			t.Fatalf("POST: %d %s", status, body)
