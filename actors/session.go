@@ -108,12 +108,29 @@ func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
 		s.reject(ErrorRateLimited, "rate limit exceeded: message dropped, slow down")
 		return
 	}
+	if in.ClientId != "" && s.resendStored(in.ClientId) {
+		return
+	}
 	post := &pb.Post{Room: s.room, Sender: s.user, Text: in.Text, ClientId: in.ClientId}
 	if s.roomPID != nil {
 		ctx.Request(s.roomPID, post)
 		return
 	}
 	ctx.Request(s.e.hub, post)
+}
+
+// resendStored answers a resend whose client_id is already stored with the
+// original, to this socket only. The room remembers only its recent
+// messages' client_ids, so older ones are looked up here, after the rate
+// limit. It is a read in an actor, but in this socket's own session: it
+// delays only this client's next frame, and keeps its frames in order.
+func (s *session) resendStored(clientID string) bool {
+	m, err := s.e.cfg.Store.MessageByClientID(s.room, s.user.UserId, clientID)
+	if err != nil {
+		return false
+	}
+	s.sink.Send(MessageFrame(m))
+	return true
 }
 
 // reject answers a bad or excess frame with chat.error; a client that keeps

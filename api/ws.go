@@ -143,7 +143,7 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 	})
 	sess := s.engine.OpenSession(room, user.sender(), since, c)
 	return func() {
-		s.readLoop(ws, c, sess, room, user.Id)
+		s.readLoop(ws, c, sess)
 		sess.Close()
 		c.Close(websocket.CloseNormalClosure, "")
 		c.drain(s.cfg.WriteTimeout)
@@ -153,7 +153,7 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 }
 
 // readLoop reads frames until the connection ends.
-func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, room, userID int64) {
+func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session) {
 	var buf []byte // made on the first frame: many sockets only listen
 	for {
 		kind, r, err := ws.NextReader()
@@ -180,7 +180,6 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, roo
 		switch {
 		case problem != "":
 			sess.Invalid(problem)
-		case clientID != "" && s.resendEcho(c, room, userID, clientID):
 		default:
 			sess.Message(text, clientID)
 		}
@@ -188,17 +187,6 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, roo
 			buf = make([]byte, 0, 512) // do not keep a large frame's buffer
 		}
 	}
-}
-
-// resendEcho answers a message whose client_id is already stored with the
-// original, to this socket only.
-func (s *Server) resendEcho(c *Conn, room, userID int64, clientID string) bool {
-	m, err := s.store.MessageByClientID(room, userID, clientID)
-	if err != nil {
-		return false
-	}
-	c.Send(actors.MessageFrame(m))
-	return true
 }
 
 var errFrameTooLarge = errors.New("api: frame too large")

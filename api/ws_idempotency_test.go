@@ -2,7 +2,10 @@ package api
 
 import (
 	"encoding/json"
+	"strconv"
 	"testing"
+
+	"livechat/actors"
 )
 
 func wsSendID(t testing.TB, c *wsClient, text, clientID string) {
@@ -75,4 +78,30 @@ func TestWSClientIDResend(t *testing.T) {
 	if err != nil || len(stored) != 3 || stored[0].Id != orig.ID || stored[1].Text != "mine" {
 		t.Fatalf("stored %v (%v), want 3 messages", stored, err)
 	}
+}
+
+// Resends of a stored client_id older than the room's window are answered
+// from the store, and count against the socket's rate limit like any
+// message: a client cannot loop them for free.
+func TestWSStoredResendsAreRateLimited(t *testing.T) {
+	ts := newWSTestServer(t, func(_ *Config, a *actors.Config) {
+		a.RecentMessages, a.DetailMessages, a.MessageRate, a.MessageBurst, a.StrikeBurst = 2, 2, 0.001, 5, 100
+	})
+	u := ts.newUser(t, "resender")
+	room := ts.newRoom(t, u)
+	c := ts.dial(t, u, room, "")
+	wsSendID(t, c, "old", "cid-old")
+	orig := c.messages(t, 1)[0]
+	for i := range 3 { // push it out of the room's window of 2
+		c.send(t, "newer "+strconv.Itoa(i))
+		c.messages(t, 1)
+	}
+	// 4 of the burst of 5 are spent: one resend is answered, the next
+	// is refused.
+	wsSendID(t, c, "old", "cid-old")
+	if f := c.messages(t, 1)[0]; string(f.raw) != string(orig.raw) {
+		t.Fatalf("stored resend echo %s, want %s", f, orig)
+	}
+	wsSendID(t, c, "old", "cid-old")
+	wsExpectError(t, c, "rate_limited", "resend past the rate limit")
 }
