@@ -171,6 +171,17 @@ func (s *Server) notFound(ctx *fasthttp.RequestCtx, path string) error {
 
 func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, rt *route) error {
 	s.setAllow(ctx, rt)
+	return errMethod(ctx)
+}
+
+// onlyGet answers 405 with Allow: GET, HEAD for the paths outside the
+// route table (the web page and sockets), which only read.
+func onlyGet(ctx *fasthttp.RequestCtx) error {
+	ctx.Response.Header.Set("Allow", "GET, HEAD")
+	return errMethod(ctx)
+}
+
+func errMethod(ctx *fasthttp.RequestCtx) error {
 	return detailError(EMETHOD, "Method \""+string(ctx.Method())+"\" not allowed.")
 }
 

@@ -15,7 +15,7 @@ import (
 // rest of its files.
 func (s *Server) serveWeb(ctx *fasthttp.RequestCtx, p string) error {
 	if !ctx.IsGet() && !ctx.IsHead() {
-		return detailError(EMETHOD, "Method \""+string(ctx.Method())+"\" not allowed.")
+		return onlyGet(ctx)
 	}
 	name := "index.html"
 	if p != "/" {

@@ -39,7 +39,7 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 		return 0, 0, nil, false, errNotFound
 	}
 	if !ctx.IsGet() {
-		return 0, 0, nil, false, detailError(EMETHOD, "Method \""+string(ctx.Method())+"\" not allowed.")
+		return 0, 0, nil, false, onlyGet(ctx)
 	}
 	token, via := socketToken(ctx)
 	if via == "" {
