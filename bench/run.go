@@ -93,7 +93,7 @@ func newEnvironment(cfg Config, limit FileLimit) (*environment, error) {
 	}
 	e.dial = newDialer(base.Hostname(), cfg.LocalAddrs, cfg.DialTimeout)
 	e.rest = newRESTClient(base, cfg.Concurrency, e.dial, cfg.DialTimeout)
-	e.ws = newWSDialer(e.dial, cfg.DialTimeout, cfg.Scenario == "capacity" || cfg.Scenario == "churn")
+	e.ws = newWSDialer(e.dial, cfg.DialTimeout, cfg.Scenario == ScenarioCapacity || cfg.Scenario == ScenarioChurn)
 	return e, nil
 }
 
@@ -135,7 +135,7 @@ func (e *environment) clientStats(rep *Report) {
 	rep.Client.Processes = max(rep.Client.Processes, 1)
 	if ps, err := readProc(os.Getpid()); err == nil {
 		rep.Client.CPUSeconds = round3(ps.CPU.Seconds())
-		rep.Client.RSSMB = round3(float64(ps.RSS) / (1 << 20))
+		rep.Client.RSSMB = mb(ps.RSS)
 	}
 }
 
