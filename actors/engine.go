@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -21,6 +22,11 @@ type Engine struct {
 	root   *actor.RootContext
 	hub    *actor.PID
 	dir    *actor.PID
+
+	// states holds each running room's last answered state (room id →
+	// *roomView), so that reading a room that has not changed since its
+	// last read needs no actor round trip.
+	states sync.Map
 }
 
 // Errors of account requests.
@@ -100,8 +106,15 @@ func (e *Engine) Post(p *pb.Post) (msg *pspb.Message, duplicate bool, err error)
 	return posted.Message, posted.Duplicate, nil
 }
 
-// RoomState returns a room's recent messages and online users.
+// RoomState returns a room's recent messages and online users: the state
+// the room last answered with, if nothing has changed since, else the
+// room's answer now.
 func (e *Engine) RoomState(room int64) (*pb.RoomState, error) {
+	if v, ok := e.states.Load(room); ok {
+		if st := v.(*roomView).state.Load(); st != nil {
+			return st, nil
+		}
+	}
 	res, err := e.request(e.hub, &pb.GetRoomState{Room: room})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -20,6 +21,7 @@ type room struct {
 	delivered int64 // last seq delivered (durable)
 	recent    *ring
 	detail    []byte         // JSON of the room detail's chat_messages; nil when stale
+	view      *roomView      // the state last answered, published for readers
 	pending   []*pendingPost // assigned, waiting for the writer, in seq order
 	clientIDs map[clientKey]int64
 
@@ -36,6 +38,19 @@ type pendingPost struct {
 	dups    []*actor.PID // client_id resends waiting for the same message
 }
 
+// roomView publishes a room's state to readers outside the actor: the
+// room stores what it answered to GetRoomState and clears it when its
+// messages or online users change, so it is never stale.
+type roomView struct {
+	state atomic.Pointer[pb.RoomState]
+}
+
+// changed marks the published state stale. Only the room's actor calls it.
+func (r *room) changed() {
+	r.detail = nil
+	r.view.state.Store(nil)
+}
+
 type clientKey struct {
 	user int64
 	id   string
@@ -46,6 +61,7 @@ func newRoom(e *Engine, st *roomState) *room {
 		e: e, id: st.room.Id,
 		nextSeq: st.lastSeq, delivered: st.lastSeq,
 		recent:    newRing(e.cfg.RecentMessages),
+		view:      &roomView{},
 		clientIDs: make(map[clientKey]int64),
 		members:   newMembers(),
 	}
@@ -88,6 +104,7 @@ func (r *room) Receive(ctx actor.Context) {
 }
 
 func (r *room) onStarted(ctx actor.Context) {
+	r.e.states.Store(r.id, r.view)
 	r.scheduleIdleCheck(ctx)
 }
 
@@ -95,6 +112,7 @@ func (r *room) onStarted(ctx actor.Context) {
 // told to reconnect; posts still waiting for the disk are answered with an
 // error (they may still be stored: a client_id resend is deduplicated).
 func (r *room) onStopping(ctx actor.Context) {
+	r.e.states.CompareAndDelete(r.id, r.view)
 	if r.idleTimer != nil {
 		r.idleTimer.Stop()
 	}
@@ -153,7 +171,9 @@ func (r *room) onGetState(ctx actor.Context) {
 		recent := r.recent.lastMessages(r.e.cfg.DetailMessages)
 		r.detail = AppendMessages(make([]byte, 0, 256*len(recent)+2), recent)
 	}
-	ctx.Respond(&pb.RoomState{RecentJson: r.detail, Online: r.onlineNicknames()})
+	st := &pb.RoomState{RecentJson: r.detail, Online: r.onlineNicknames()}
+	r.view.state.Store(st) // answers are read-only from here on
+	ctx.Respond(st)
 }
 
 func (r *room) reply(ctx actor.Context, to *actor.PID, msg any) {

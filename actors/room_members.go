@@ -102,6 +102,7 @@ func (r *room) onJoin(ctx actor.Context, j *localJoin) {
 	if p == nil {
 		p = &presence{nickname: j.User.Nickname}
 		r.online[j.User.UserId] = p
+		r.changed()
 		r.broadcast(PresenceFrame(true, p.nickname), nil)
 	}
 	p.sockets++
@@ -189,6 +190,7 @@ func (r *room) onLeave(ctx actor.Context) {
 	}
 	if p.sockets--; p.sockets == 0 {
 		delete(r.online, m.user.UserId)
+		r.changed()
 		r.broadcast(PresenceFrame(false, p.nickname), nil)
 	}
 }

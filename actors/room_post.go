@@ -93,7 +93,7 @@ func (r *room) onPersisted(ctx actor.Context, done *persisted) {
 // older resends are caught at the edge, which checks the store before
 // posting.
 func (r *room) remember(m *pspb.Message, frame []byte) {
-	r.detail = nil
+	r.changed()
 	ev := r.recent.push(recent{msg: m, frame: frame})
 	if ev.msg != nil && ev.msg.ClientId != "" {
 		k := clientKey{ev.msg.SenderId, ev.msg.ClientId}
