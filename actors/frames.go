@@ -13,7 +13,25 @@ const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // FormatTime formats a unix-microsecond timestamp for the wire.
 func FormatTime(us int64) string {
-	return time.UnixMicro(us).UTC().Format(TimeLayout)
+	return string(AppendTime(nil, us))
+}
+
+// AppendTime appends a unix-microsecond timestamp in TimeLayout. It writes
+// the digits itself (time.AppendFormat interprets the layout on every
+// call, and every message and room carries a timestamp).
+func AppendTime(b []byte, us int64) []byte {
+	t := time.UnixMicro(us).UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	b = append(b, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-')
+	b = append(b, byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T')
+	b = append(b, byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':')
+	b = append(b, byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+	return b
 }
 
 // MessageFrame encodes a chat.message frame. The first five keys are the
@@ -35,7 +53,7 @@ func MessageFrame(m *pb.Message) []byte {
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendInt(b, m.Seq, 10)
 	b = append(b, `,"created_at":"`...)
-	b = time.UnixMicro(m.CreatedAtUs).UTC().AppendFormat(b, TimeLayout)
+	b = AppendTime(b, m.CreatedAtUs)
 	return append(b, `"}`...)
 }
 
@@ -55,7 +73,7 @@ func AppendMessage(b []byte, m *pb.Message) []byte {
 	b = append(b, `,"message":`...)
 	b = AppendJSONString(b, m.Text)
 	b = append(b, `,"created_at":"`...)
-	b = time.UnixMicro(m.CreatedAtUs).UTC().AppendFormat(b, TimeLayout)
+	b = AppendTime(b, m.CreatedAtUs)
 	return append(b, `"}`...)
 }
 

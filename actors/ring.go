@@ -2,10 +2,12 @@ package actors
 
 import "livechat/persistence/pb"
 
-// recent is one delivered message with its encoded frame.
+// recent is one delivered message with its encoded frame and, once a room
+// detail has shown it, its REST object.
 type recent struct {
 	msg   *pb.Message
 	frame []byte
+	rest  []byte // AppendMessage(msg), made on first use
 }
 
 // ring keeps the last delivered messages of a room, oldest first.
@@ -55,12 +57,22 @@ func (g *ring) find(seq int64) (recent, bool) {
 	return g.at(int(i)), true
 }
 
-// lastMessages returns up to k newest messages, oldest first.
-func (g *ring) lastMessages(k int) []*pb.Message {
+// appendLastMessages appends up to k newest messages as a JSON array of
+// REST objects, oldest first. Each message is encoded once, the first time
+// it is shown: a busy room's detail changes with every message, but only
+// by one message.
+func (g *ring) appendLastMessages(b []byte, k int) []byte {
 	k = min(k, g.n)
-	out := make([]*pb.Message, k)
+	b = append(b, '[')
 	for i := range k {
-		out[i] = g.at(g.n - k + i).msg
+		e := &g.buf[(g.start+g.n-k+i)%len(g.buf)]
+		if e.rest == nil {
+			e.rest = AppendMessage(make([]byte, 0, 128+len(e.msg.Text)+len(e.msg.SenderEmail)+len(e.msg.Nickname)), e.msg)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e.rest...)
 	}
-	return out
+	return append(b, ']')
 }

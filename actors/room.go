@@ -168,8 +168,8 @@ func (r *room) onGetState(ctx actor.Context) {
 	if r.detail == nil {
 		// Encoded once per change, not per read: room details are read far
 		// more often than a busy room's recent messages change.
-		recent := r.recent.lastMessages(r.e.cfg.DetailMessages)
-		r.detail = AppendMessages(make([]byte, 0, 256*len(recent)+2), recent)
+		k := min(r.e.cfg.DetailMessages, r.recent.len())
+		r.detail = r.recent.appendLastMessages(make([]byte, 0, 256*k+2), k)
 	}
 	st := &pb.RoomState{RecentJson: r.detail, Online: r.onlineNicknames()}
 	r.view.state.Store(st) // answers are read-only from here on

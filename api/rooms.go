@@ -37,7 +37,7 @@ func appendRoom(b []byte, r *pspb.Room, host []byte) []byte {
 	b = append(b, `,"chat_url":`...)
 	b = actors.AppendJSONString(b, string(host)+"/ws/chat/"+strconv.FormatInt(r.Id, 10)+"/chat/")
 	b = append(b, `,"created_at":"`...)
-	b = time.UnixMicro(r.CreatedAtUs).UTC().AppendFormat(b, actors.TimeLayout)
+	b = actors.AppendTime(b, r.CreatedAtUs)
 	return append(b, '"')
 }
 
