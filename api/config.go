@@ -48,10 +48,13 @@ type Config struct {
 	MaxConnections int
 	// WriteTimeout bounds one socket write. Default 10s.
 	WriteTimeout time.Duration
-	// WriteDelay is how long a socket's writer waits before writing, so
-	// that frames arriving meanwhile share one system call. Default 5ms:
-	// imperceptible in a chat, and in a busy room it cuts the system calls
-	// of both server and clients several times. Negative: no wait.
+	// WriteDelay is the period of the write clock: a socket with frames to
+	// send is written at the clock's next tick (after half a period on
+	// average, at most one), together with every other socket that has
+	// frames, so that frames arriving meanwhile share one system call.
+	// Default 5ms: imperceptible in a chat, and in a busy room it cuts the
+	// system calls of both server and clients several times. Negative: no
+	// wait, every socket is written as soon as it has frames.
 	WriteDelay time.Duration
 	// PingInterval is how often idle sockets are pinged. Default 30s.
 	PingInterval time.Duration

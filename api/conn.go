@@ -28,7 +28,7 @@ type Conn struct {
 	net      net.Conn
 	maxBytes int
 	timeout  time.Duration
-	delay    time.Duration // coalescing window before a writer's first write
+	clock    *writeClock // a writer's first write waits for its tick; nil: no wait
 	onSlow   func()
 
 	mu       sync.Mutex
@@ -40,8 +40,8 @@ type Conn struct {
 	lastRead time.Time
 }
 
-func newConn(conn net.Conn, maxBytes int, timeout, delay time.Duration, onSlow func()) *Conn {
-	c := &Conn{net: conn, maxBytes: maxBytes, timeout: timeout, delay: delay, onSlow: onSlow, lastRead: time.Now()}
+func newConn(conn net.Conn, maxBytes int, timeout time.Duration, clock *writeClock, onSlow func()) *Conn {
+	c := &Conn{net: conn, maxBytes: maxBytes, timeout: timeout, clock: clock, onSlow: onSlow, lastRead: time.Now()}
 	c.space = sync.NewCond(&c.mu)
 	return c
 }
@@ -154,11 +154,10 @@ func appendFrameHeader(h []byte, kind, n int) []byte {
 // writeLoop writes whatever is queued, all of it in one write, until the
 // queue is empty; then the goroutine ends, so an idle socket has none.
 func (c *Conn) writeLoop() {
-	if c.delay > 0 {
-		// Let the frames of the next few moments join this write: in a busy
-		// room that turns many small writes into one.
-		time.Sleep(c.delay)
-	}
+	// Let the frames of the next few moments join this write (in a busy
+	// room that turns many small writes into one), and write together
+	// with the other sockets that have frames.
+	c.clock.wait()
 	var spare []outFrame
 	for {
 		c.mu.Lock()

@@ -26,6 +26,7 @@ type Server struct {
 	hasher     *hasher
 	http       *fasthttp.Server
 	conns      *connSet
+	writeClock *writeClock // nil when WriteDelay is negative
 	routes     routes
 
 	loginByEmail, loginByAddr *keyLimiter
@@ -46,6 +47,9 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		conns:        newConnSet(),
 		loginByEmail: newKeyLimiter(cfg.LoginRate),
 		loginByAddr:  newKeyLimiter(5 * cfg.LoginRate),
+	}
+	if cfg.WriteDelay > 0 {
+		s.writeClock = newWriteClock(cfg.WriteDelay)
 	}
 	s.buildRoutes()
 	s.http = &fasthttp.Server{

@@ -121,7 +121,7 @@ func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 // refused. The setup runs on the hijacking goroutine so that its deep calls
 // do not grow the stack every idle socket keeps for its reader.
 func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUser) (run func()) {
-	c := newConn(ws.NetConn(), s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.cfg.WriteDelay, s.conns.countSlow)
+	c := newConn(ws.NetConn(), s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.writeClock, s.conns.countSlow)
 	if !s.conns.add(c, s.cfg.MaxConnections) {
 		c.Close(websocket.CloseTryAgainLater, "too many connections")
 		c.drain(s.cfg.WriteTimeout)

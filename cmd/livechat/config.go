@@ -66,7 +66,7 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", envDur(env("LIVECHAT_IDLE_TIMEOUT", ""), 5*time.Minute), "close sockets that sent nothing, not even a pong, for this long")
 	fs.DurationVar(&c.accessTTL, "access-ttl", envDur(env("LIVECHAT_ACCESS_TTL", ""), 60*time.Minute), "access token lifetime")
 	fs.DurationVar(&c.refreshTTL, "refresh-ttl", envDur(env("LIVECHAT_REFRESH_TTL", ""), 24*time.Hour), "refresh token lifetime")
-	fs.DurationVar(&c.writeDelay, "write-delay", envDur(env("LIVECHAT_WRITE_DELAY", ""), 5*time.Millisecond), "how long a socket's writer waits to gather frames into one write; negative for none")
+	fs.DurationVar(&c.writeDelay, "write-delay", envDur(env("LIVECHAT_WRITE_DELAY", ""), 5*time.Millisecond), "period of the write clock: sockets with frames are written together at its ticks, gathering frames into one write (at most this long); negative for none")
 	fs.DurationVar(&c.roomIdle, "room-idle", envDur(env("LIVECHAT_ROOM_IDLE", ""), 2*time.Minute), "passivate a room idle this long")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

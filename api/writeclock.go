@@ -1,0 +1,49 @@
+package api
+
+import (
+	"sync"
+	"time"
+)
+
+// writeClock lines socket writes up in time. A writer with frames to send
+// waits for the clock's next tick instead of sleeping on a timer of its
+// own, so every socket that got frames within one window is written in
+// the same burst: frames arriving meanwhile join their socket's write,
+// the runtime has one timer to run instead of one per socket, and the
+// clients' side (on loopback, the load generator) is woken once per burst
+// rather than once per socket. A writer waits at most one period, half
+// of one on average. The clock only ticks while someone waits.
+type writeClock struct {
+	period time.Duration
+
+	mu    sync.Mutex
+	tick  chan struct{} // closed at the next tick
+	armed bool
+}
+
+func newWriteClock(period time.Duration) *writeClock {
+	return &writeClock{period: period, tick: make(chan struct{})}
+}
+
+// wait returns at the next tick; at once when the clock is nil.
+func (w *writeClock) wait() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	if !w.armed {
+		w.armed = true
+		time.AfterFunc(w.period, w.fire)
+	}
+	tick := w.tick
+	w.mu.Unlock()
+	<-tick
+}
+
+func (w *writeClock) fire() {
+	w.mu.Lock()
+	close(w.tick)
+	w.tick = make(chan struct{})
+	w.armed = false
+	w.mu.Unlock()
+}
