@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,7 +58,7 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 		deadline: time.Now().Add(e.cfg.Duration + e.cfg.Drain + 2*warmTimeout + 5*time.Minute),
 	}
 	ph := e.startPhase()
-	cr.rec = newRecorder(ph.start, 16)
+	cr.rec = newRecorder(ph.start, 2*runtime.GOMAXPROCS(0))
 	t0 := time.Now()
 	cr.openAll(ctx, users)
 	rep.Conns = e.connStats(&cr.opens, int64(need), time.Since(t0))
