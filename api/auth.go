@@ -23,7 +23,10 @@ func (u *authUser) sender() *pb.Sender {
 
 // authenticate checks the Bearer access token and loads its user.
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*authUser, error) {
-	token, present := bearer(ctx)
+	token, present, err := bearer(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if !present {
 		return nil, errNoCredentials
 	}
@@ -46,7 +49,7 @@ func (s *Server) userForToken(token string) (*authUser, error) {
 	}
 	u, err := s.store.UserByID(id)
 	if errors.Is(err, persistence.ErrNotFound) {
-		return nil, &Error{Code: EUNAUTHORIZED, Detail: "User not found", TokenInvalid: true}
+		return nil, errUserNotFound
 	}
 	if err != nil {
 		return nil, err

@@ -111,6 +111,20 @@ func (c *Conn) closeLocked(code int, reason string) {
 	_ = c.net.SetReadDeadline(time.Now().Add(c.timeout))
 }
 
+// closeSent records that a close frame went out by another way (the
+// websocket library answers a protocol violation with its own): nothing
+// more is queued, and no second close frame is sent.
+func (c *Conn) closeSent() {
+	c.mu.Lock()
+	if !c.closing {
+		c.closing = true
+		c.queue, c.queued = nil, 0
+		c.space.Broadcast()
+		_ = c.net.SetReadDeadline(time.Now().Add(c.timeout))
+	}
+	c.mu.Unlock()
+}
+
 // control queues a ping or pong.
 func (c *Conn) control(kind int, data []byte) {
 	c.mu.Lock()

@@ -47,8 +47,12 @@ type Error struct {
 	Detail string
 	// Fields maps each bad field to its messages (400 bodies).
 	Fields map[string][]string
-	// TokenInvalid adds "code": "token_not_valid" (SimpleJWT's shape).
-	TokenInvalid bool
+	// AuthCode is SimpleJWT's "code" of a 401: token_not_valid,
+	// user_not_found or no_active_account.
+	AuthCode string
+	// TokenMessages adds SimpleJWT's "messages" (the shape of a bad token
+	// in the Authorization header, not of the token endpoints).
+	TokenMessages bool
 	// RetryAfter, in seconds, for 429.
 	RetryAfter int
 }
@@ -73,7 +77,10 @@ var (
 	errTooLarge        = detailError(ETOOLARGE, "Request body too large.")
 	errHeadersTooLarge = detailError(EHEADERS, "Request header fields too large.")
 	errUnavailable     = detailError(EUNAVAILABLE, "Service temporarily unavailable, try again.")
-	errInvalidToken    = &Error{Code: EUNAUTHORIZED, Detail: "Given token not valid for any token type", TokenInvalid: true}
+	errInvalidToken    = &Error{Code: EUNAUTHORIZED, Detail: "Given token not valid for any token type", AuthCode: "token_not_valid", TokenMessages: true}
+	errUserNotFound    = &Error{Code: EUNAUTHORIZED, Detail: "User not found", AuthCode: "user_not_found"}
+	errBadAuthHeader   = &Error{Code: EUNAUTHORIZED, Detail: "Authorization header must contain two space-delimited values", AuthCode: "bad_authorization_header"}
+	errNoActiveAccount = &Error{Code: EUNAUTHORIZED, Detail: "No active account found for the given token.", AuthCode: "no_active_account"}
 	errBadCredentials  = fieldError("non_field_errors", "Unable to log in with provided credentials.")
 )
 
@@ -101,13 +108,15 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 	if e.RetryAfter > 0 {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
+	if status == fasthttp.StatusUnauthorized {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="api"`) // as DRF with SimpleJWT
+	}
 	if e.Fields != nil {
 		writeJSON(ctx, status, e.Fields)
 		return
 	}
-	body := errorBody{Detail: e.Detail}
-	if e.TokenInvalid {
-		body.Code = "token_not_valid"
+	body := errorBody{Detail: e.Detail, Code: e.AuthCode}
+	if e.TokenMessages {
 		body.Messages = []tokenMessage{{TokenClass: "AccessToken", TokenType: "access", Message: "Token is invalid or expired"}}
 	}
 	writeJSON(ctx, status, body)

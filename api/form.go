@@ -104,6 +104,12 @@ func (f *form) str(name string, r strRule) string {
 			f.add(name, "Not a valid string.")
 			return ""
 		}
+		// encoding/json turns a lone surrogate escape into U+FFFD; DRF
+		// refuses it rather than store something else.
+		if r, ok := loneSurrogate(raw); ok {
+			f.add(name, fmt.Sprintf("Surrogate characters are not allowed: U+%X.", r))
+			return ""
+		}
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		s = string(raw)
 	default:
@@ -121,7 +127,58 @@ func (f *form) str(name string, r strRule) string {
 		f.add(name, fmt.Sprintf("Ensure this field has no more than %d characters.", r.maxChars))
 		return ""
 	}
+	if strings.IndexByte(s, 0) >= 0 {
+		f.add(name, "Null characters are not allowed.")
+		return ""
+	}
 	return s
+}
+
+// loneSurrogate finds a \uD800–\uDFFF escape in a JSON string that is not
+// half of a surrogate pair.
+func loneSurrogate(raw []byte) (rune, bool) {
+	for i := 0; i+6 <= len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if raw[i+1] != 'u' {
+			i++ // an escaped character, perhaps a backslash
+			continue
+		}
+		r := hex4(raw[i+2 : i+6])
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+12 <= len(raw) && raw[i+6] == '\\' && raw[i+7] == 'u' {
+				if lo := hex4(raw[i+8 : i+12]); lo >= 0xDC00 && lo <= 0xDFFF {
+					i += 11
+					continue
+				}
+			}
+			return r, true
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return r, true
+		}
+		i += 5
+	}
+	return 0, false
+}
+
+// hex4 decodes four hex digits; -1 when they are not.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return -1
+		}
+	}
+	return r
 }
 
 // intValue parses a JSON integer, or a string holding one; ok is false for
@@ -148,7 +205,10 @@ func intValue(raw json.RawMessage) (int64, bool) {
 func (f *form) positiveInt(name string, required bool) int64 {
 	raw, ok := f.raw[name]
 	if !ok || string(raw) == "null" {
-		if required {
+		switch {
+		case required && ok:
+			f.add(name, "This field may not be null.")
+		case required:
 			f.add(name, "This field is required.")
 		}
 		return 0

@@ -50,6 +50,12 @@ func parseInbound(data []byte, maxChars int) (text, clientID, problem string) {
 	if err := json.Unmarshal(in.Message, &text); err != nil {
 		return "", "", "message must be a string"
 	}
+	if r, ok := loneSurrogate(in.Message); ok {
+		return "", "", fmt.Sprintf("message has a lone surrogate (U+%X)", r)
+	}
+	if strings.IndexByte(text, 0) >= 0 {
+		return "", "", "message has a null character"
+	}
 	if strings.TrimSpace(text) == "" {
 		return "", "", "message is empty"
 	}

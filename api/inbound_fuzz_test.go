@@ -52,6 +52,9 @@ func FuzzParseInboundRoundTrip(f *testing.F) {
 		if !utf8.ValidString(text) || !utf8.ValidString(clientID) {
 			t.Fatalf("accepted invalid UTF-8 %q %q", text, clientID)
 		}
+		if strings.IndexByte(text, 0) >= 0 {
+			t.Fatalf("accepted a null character in %q", data)
+		}
 		if utf8.RuneCountInString(clientID) > maxClientIDChars {
 			t.Fatalf("accepted a client_id of %d characters", utf8.RuneCountInString(clientID))
 		}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -55,17 +54,18 @@ func (s *Server) corsAllowed(origin []byte) bool {
 	return false
 }
 
-// bearer returns the token of an "Authorization: Bearer <token>" header.
-func bearer(ctx *fasthttp.RequestCtx) (string, bool) {
-	h := ctx.Request.Header.Peek("Authorization")
-	if len(h) == 0 {
-		return "", false
+// bearer reads an "Authorization: Bearer <token>" header as SimpleJWT
+// does: no header, or another scheme, is no credentials (ok is false); a
+// Bearer header that is not two space-separated values is an error.
+func bearer(ctx *fasthttp.RequestCtx) (token string, ok bool, err error) {
+	parts := strings.Fields(string(ctx.Request.Header.Peek("Authorization")))
+	if len(parts) == 0 || !strings.EqualFold(parts[0], "Bearer") {
+		return "", false, nil
 	}
-	scheme, token, ok := bytes.Cut(bytes.TrimSpace(h), []byte(" "))
-	if !ok || !strings.EqualFold(string(scheme), "Bearer") {
-		return "", true
+	if len(parts) != 2 {
+		return "", true, errBadAuthHeader
 	}
-	return string(bytes.TrimSpace(token)), true
+	return parts[1], true, nil
 }
 
 // clientAddr is the peer's IP address, the key of per-address limits.

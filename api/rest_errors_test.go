@@ -84,6 +84,10 @@ func TestTokensRejected(t *testing.T) {
 	flipped[3] ^= 1
 	noExp := simpleJWTClaims(u.ID, "access", time.Now())
 	delete(noExp, "exp")
+	noJTI := simpleJWTClaims(u.ID, "access", time.Now().Add(time.Hour))
+	delete(noJTI, "jti")
+	stringExp := simpleJWTClaims(u.ID, "access", time.Now())
+	stringExp["exp"] = strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
 
 	for name, token := range map[string]string{
 		"alg none":          forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid),
@@ -96,12 +100,13 @@ func TestTokensRejected(t *testing.T) {
 		"no signature":      parts[0] + "." + parts[1] + ".",
 		"expired":           forge(t, jwt.SigningMethodHS256, testSecret, simpleJWTClaims(u.ID, "access", time.Now().Add(-time.Minute))),
 		"no exp":            forge(t, jwt.SigningMethodHS256, testSecret, noExp),
+		"exp as a string":   forge(t, jwt.SigningMethodHS256, testSecret, stringExp),
+		"no jti":            forge(t, jwt.SigningMethodHS256, testSecret, noJTI),
 		"refresh as access": u.Refresh,
 		"unknown type":      forge(t, jwt.SigningMethodHS256, testSecret, simpleJWTClaims(u.ID, "sliding", time.Now().Add(time.Hour))),
 		"no user":           forge(t, jwt.SigningMethodHS256, testSecret, simpleJWTClaims(nil, "access", time.Now().Add(time.Hour))),
 		"user 0":            forge(t, jwt.SigningMethodHS256, testSecret, simpleJWTClaims(0, "access", time.Now().Add(time.Hour))),
 		"user not a number": forge(t, jwt.SigningMethodHS256, testSecret, simpleJWTClaims("abc", "access", time.Now().Add(time.Hour))),
-		"unknown user":      forge(t, jwt.SigningMethodHS256, testSecret, simpleJWTClaims(987654, "access", time.Now().Add(time.Hour))),
 		"garbage":           "not.a.jwt",
 		"two parts":         parts[0] + "." + parts[1],
 		"empty":             "",
@@ -117,6 +122,36 @@ func TestTokensRejected(t *testing.T) {
 			}
 		})
 	}
+
+	// Authorization headers as SimpleJWT reads them: another scheme is no
+	// credentials at all; a Bearer header must have exactly one token.
+	for hdr, want := range map[string]string{
+		"Token " + u.Access:   `{"detail":"Authentication credentials were not provided."}`,
+		"Basic dTpw":          `{"detail":"Authentication credentials were not provided."}`,
+		"Bearer":              `{"detail":"Authorization header must contain two space-delimited values","code":"bad_authorization_header"}`,
+		"Bearer a b":          `{"detail":"Authorization header must contain two space-delimited values","code":"bad_authorization_header"}`,
+		"Bearer  " + u.Access: "",
+	} {
+		r := ts.do(t, req{Method: "GET", Path: "/user/v1/profile/", Header: map[string]string{"Authorization": hdr}})
+		if want == "" {
+			expectStatus(t, r, http.StatusOK)
+			continue
+		}
+		expectBody(t, r, http.StatusUnauthorized, want)
+		if got := r.Header.Get("WWW-Authenticate"); got != `Bearer realm="api"` {
+			t.Errorf("%q: WWW-Authenticate %q", hdr, got)
+		}
+	}
+
+	// A valid token of an account that does not exist: SimpleJWT's
+	// user_not_found, without the bad-token "messages". Its refresh token
+	// gets no new access token.
+	ghost := forge(t, jwt.SigningMethodHS256, testSecret, simpleJWTClaims(987654, "access", time.Now().Add(time.Hour)))
+	expectBody(t, ts.do(t, req{Method: "GET", Path: "/user/v1/profile/", Token: ghost}), http.StatusUnauthorized,
+		`{"detail":"User not found","code":"user_not_found"}`)
+	ghostRefresh := forge(t, jwt.SigningMethodHS256, testSecret, simpleJWTClaims(987654, "refresh", time.Now().Add(time.Hour)))
+	expectBody(t, ts.do(t, req{Method: "POST", Path: "/user/v1/token/refresh/", Body: map[string]string{"refresh": ghostRefresh}}),
+		http.StatusUnauthorized, `{"detail":"No active account found for the given token.","code":"no_active_account"}`)
 
 	// A SimpleJWT access token signed with the shared secret is accepted,
 	// with user_id as a number or (newer SimpleJWT) a string.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -304,14 +305,25 @@ func TestPostMessageValidation(t *testing.T) {
 		{"bool room", map[string]any{"message": "hi", "room": true}, "room"},
 		{"list room", map[string]any{"message": "hi", "room": []int64{room.ID}}, "room"},
 		{"long client_id", map[string]any{"message": "hi", "room": room.ID, "client_id": strings.Repeat("c", 65)}, "client_id"},
+		{"null character", map[string]any{"room": room.ID, "message": "a\x00b"}, "message"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { expectFieldError(t, post(tc.body), tc.field, "") })
 	}
 	expectBody(t, post(map[string]any{"message": "hi"}), http.StatusBadRequest, `{"room":["This field is required."]}`)
+	expectBody(t, post(map[string]any{"message": "hi", "room": nil}), http.StatusBadRequest, `{"room":["This field may not be null."]}`)
+	expectBody(t, post(map[string]any{"message": "a\x00b", "room": room.ID}), http.StatusBadRequest, `{"message":["Null characters are not allowed."]}`)
+	// A lone surrogate escape is refused, not stored as U+FFFD; a pair is a
+	// character like any other.
+	raw := func(body string) *response {
+		return ts.do(t, req{Method: "POST", Path: "/chat/v1/message/", Token: u.Access, Body: body})
+	}
+	expectBody(t, raw(`{"room":`+strconv.FormatInt(room.ID, 10)+`,"message":"a\ud800b"}`), http.StatusBadRequest,
+		`{"message":["Surrogate characters are not allowed: U+D800."]}`)
+	expectStatus(t, raw(`{"room":`+strconv.FormatInt(room.ID, 10)+`,"message":"\\udc00 is text, \ud83d\ude00 a pair"}`), http.StatusCreated)
 	expectBody(t, post(map[string]any{"message": "hi", "room": 99999}), http.StatusBadRequest, `{"room":["Invalid pk \"99999\" - object does not exist."]}`)
 	// Nothing was stored by the rejected posts.
-	if h := ts.history(t, u, room.ID, ""); len(h) != 0 {
-		t.Fatalf("rejected posts stored %d messages", len(h))
+	if h := ts.history(t, u, room.ID, ""); len(h) != 1 || h[0].Message != `\udc00 is text, 😀 a pair` {
+		t.Fatalf("history %+v, want only the accepted post", h)
 	}
 	expectStatus(t, ts.do(t, req{Method: "POST", Path: "/chat/v1/message/", Body: map[string]any{"room": room.ID, "message": "x"}}), http.StatusUnauthorized)
 }

@@ -372,7 +372,19 @@ func TestTokenRefreshAndLogout(t *testing.T) {
 
 	// Logout revokes the refresh token, not the others.
 	_, other := ts.login(t, u.Email, testPassword)
-	expectStatus(t, ts.do(t, req{Method: "POST", Path: "/user/v1/logout/", Body: map[string]string{"refresh": u.Refresh}}), http.StatusOK)
+	out := ts.do(t, req{Method: "POST", Path: "/user/v1/logout/", Body: map[string]string{"refresh": u.Refresh}})
+	expectStatus(t, out, http.StatusOK)
+	// The cookie is deleted with the path it was set with, or a browser
+	// would keep the login's cookie (a cookie is known by name and path).
+	var gone *http.Cookie
+	for _, c := range out.raw.Cookies() {
+		if c.Name == "access_token" {
+			gone = c
+		}
+	}
+	if gone == nil || gone.Value != "" || gone.Path != "/" || gone.Expires.After(time.Now()) {
+		t.Errorf("logout cookie %q: want access_token emptied, Path=/, expired", out.Header.Get("Set-Cookie"))
+	}
 	expectTokenInvalid(t, ts.do(t, req{Method: "POST", Path: "/user/v1/token/refresh/", Body: map[string]string{"refresh": u.Refresh}}))
 	expectTokenInvalid(t, ts.do(t, req{Method: "POST", Path: "/user/v1/logout/", Body: map[string]string{"refresh": u.Refresh}}))
 	expectStatus(t, ts.do(t, req{Method: "POST", Path: "/user/v1/token/refresh/", Body: map[string]string{"refresh": other}}), http.StatusOK)

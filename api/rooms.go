@@ -193,8 +193,12 @@ func (s *Server) createMessage(ctx *fasthttp.RequestCtx, req *request) error {
 // roomField reads the message's room: a primary key of an existing room.
 func (s *Server) roomField(f *form) int64 {
 	raw, ok := f.raw["room"]
-	if !ok || string(raw) == "null" {
+	if !ok {
 		f.add("room", "This field is required.")
+		return 0
+	}
+	if string(raw) == "null" {
+		f.add("room", "This field may not be null.")
 		return 0
 	}
 	id, ok := intValue(raw)

@@ -2,10 +2,12 @@ package api
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -91,5 +93,33 @@ func (t *tokens) verify(token, kind string) (*claims, error) {
 	if c.TokenType != kind || c.UserID <= 0 {
 		return nil, errors.New("wrong token type")
 	}
+	if c.ID == "" {
+		return nil, errors.New("token has no id") // SimpleJWT refuses these too
+	}
+	if !numericExp(token) {
+		return nil, errors.New("exp is not a number")
+	}
 	return c, nil
+}
+
+// numericExp reports whether a verified token's exp claim is a JSON
+// number, as PyJWT (and so SimpleJWT) requires: the JWT library also
+// takes a string of digits.
+func numericExp(token string) bool {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return false
+	}
+	var raw struct {
+		Exp json.RawMessage `json:"exp"`
+	}
+	if json.Unmarshal(payload, &raw) != nil || len(raw.Exp) == 0 {
+		return false
+	}
+	c := raw.Exp[0]
+	return c == '-' || (c >= '0' && c <= '9')
 }

@@ -160,16 +160,7 @@ func (s *Server) issueLogin(ctx *fasthttp.RequestCtx, u *pspb.User) error {
 	if err != nil {
 		return err
 	}
-	c := fasthttp.AcquireCookie()
-	defer fasthttp.ReleaseCookie(c)
-	c.SetKey("access_token")
-	c.SetValue(access)
-	c.SetPath("/")
-	c.SetHTTPOnly(true)
-	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
-	c.SetSecure(s.cfg.SecureCookie)
-	c.SetExpire(ac.ExpiresAt.Time)
-	ctx.Response.Header.SetCookie(c)
+	s.setAccessCookie(ctx, access, ac.ExpiresAt.Time)
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"access": access, "refresh": refresh, "user": toUserJSON(u)})
 	return nil
 }
@@ -179,12 +170,34 @@ func (s *Server) refresh(ctx *fasthttp.RequestCtx, _ *request) error {
 	if err != nil {
 		return err
 	}
+	// A deleted account's refresh token gets no new access token (which
+	// every request would then refuse).
+	if _, err := s.store.UserByID(int64(c.UserID)); errors.Is(err, persistence.ErrNotFound) {
+		return errNoActiveAccount
+	} else if err != nil {
+		return err
+	}
 	access, _, err := s.tokens.issue(accessToken, int64(c.UserID), time.Now())
 	if err != nil {
 		return err
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]string{"access": access})
 	return nil
+}
+
+// setAccessCookie sets the access_token cookie that pages of LiveChat's
+// open sockets with; an empty value and a past expiry delete it.
+func (s *Server) setAccessCookie(ctx *fasthttp.RequestCtx, value string, expire time.Time) {
+	c := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(c)
+	c.SetKey("access_token")
+	c.SetValue(value)
+	c.SetPath("/")
+	c.SetHTTPOnly(true)
+	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	c.SetSecure(s.cfg.SecureCookie)
+	c.SetExpire(expire)
+	ctx.Response.Header.SetCookie(c)
 }
 
 // logout revokes a refresh token until it would have expired.
@@ -196,7 +209,7 @@ func (s *Server) logout(ctx *fasthttp.RequestCtx, _ *request) error {
 	if err := s.store.RevokeToken(c.ID, c.ExpiresAt.Time); err != nil {
 		return err
 	}
-	ctx.Response.Header.DelClientCookie("access_token")
+	s.setAccessCookie(ctx, "", fasthttp.CookieExpireDelete) // same path, so the browser drops the login's cookie
 	writeJSON(ctx, fasthttp.StatusOK, errorBody{Detail: "Successfully logged out."})
 	return nil
 }
@@ -211,7 +224,7 @@ func (s *Server) refreshClaims(ctx *fasthttp.RequestCtx) (*claims, error) {
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	invalid := &Error{Code: EUNAUTHORIZED, Detail: "Token is invalid or expired", TokenInvalid: true}
+	invalid := &Error{Code: EUNAUTHORIZED, Detail: "Token is invalid or expired", AuthCode: "token_not_valid"}
 	c, err := s.tokens.verify(token, refreshToken)
 	if err != nil {
 		return nil, invalid
@@ -221,7 +234,7 @@ func (s *Server) refreshClaims(ctx *fasthttp.RequestCtx) (*claims, error) {
 		return nil, err
 	}
 	if revoked {
-		return nil, &Error{Code: EUNAUTHORIZED, Detail: "Token is blacklisted", TokenInvalid: true}
+		return nil, &Error{Code: EUNAUTHORIZED, Detail: "Token is blacklisted", AuthCode: "token_not_valid"}
 	}
 	return c, nil
 }
@@ -245,7 +258,7 @@ func (s *Server) updateProfile(ctx *fasthttp.RequestCtx, req *request) error {
 	}
 	if raw, ok := f.raw["profile_picture"]; ok {
 		if string(raw) != "null" {
-			f.add("profile_picture", "Upload a picture with multipart/form-data is not supported yet; send null to remove it.")
+			f.add("profile_picture", "Uploading a profile picture is not supported yet; send null to remove the picture.")
 		}
 		empty := ""
 		up.ProfilePicture = &empty

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"io"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -83,8 +84,8 @@ func socketToken(ctx *fasthttp.RequestCtx) (token, via string) {
 	if t := ctx.QueryArgs().Peek("token"); len(t) > 0 {
 		return string(t), "query"
 	}
-	if t, ok := bearer(ctx); ok {
-		return t, "header"
+	if t, ok, _ := bearer(ctx); ok {
+		return t, "header" // empty when malformed: refused as an invalid token
 	}
 	if p := ctx.Request.Header.Peek("Sec-WebSocket-Protocol"); len(p) > 0 {
 		parts := strings.Split(string(p), ",")
@@ -100,11 +101,15 @@ func socketToken(ctx *fasthttp.RequestCtx) (token, via string) {
 
 // socketOriginAllowed refuses cross-site WebSocket hijacking: a browser
 // sends the login cookie to any site's socket request, so cookie
-// authentication needs an Origin that is LiveChat's own or configured.
+// authentication needs an Origin that is LiveChat's own or configured. A
+// handshake without an Origin is not from a page of LiveChat's and is
+// refused too (programs authenticate with the token instead). The own
+// origin is matched by host, whatever its scheme, so that a page served
+// over https by a TLS-terminating proxy is LiveChat's own.
 func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 	origin := string(ctx.Request.Header.Peek("Origin"))
 	if origin == "" {
-		return true // not a browser: nothing to hijack
+		return false
 	}
 	for _, o := range s.cfg.WSOrigins {
 		if o == origin {
@@ -158,6 +163,9 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session) {
 	for {
 		kind, r, err := ws.NextReader()
 		if err != nil {
+			if libraryClosed(err) {
+				c.closeSent()
+			}
 			return
 		}
 		c.touch(time.Now())
@@ -190,6 +198,17 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session) {
 }
 
 var errFrameTooLarge = errors.New("api: frame too large")
+
+// libraryClosed reports a read error that the websocket library has
+// already answered with a close frame: a protocol violation (reserved
+// bits, an unmasked or unknown frame, a bad control frame). The peer
+// closing, the network failing and deadlines are the other errors.
+func libraryClosed(err error) bool {
+	var ce *websocket.CloseError
+	var ne net.Error
+	return !errors.As(err, &ce) && !errors.As(err, &ne) &&
+		!errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed)
+}
 
 // readFrame reads one message into buf, refusing more than limit bytes.
 func readFrame(r io.Reader, buf []byte, limit int) ([]byte, error) {

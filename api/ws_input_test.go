@@ -62,6 +62,9 @@ func TestWSBadFramesAnsweredWithoutClosing(t *testing.T) {
 		{"object message", websocket.TextMessage, `{"type":"chat.message","message":{"text":"hi"}}`},
 		{"array message", websocket.TextMessage, `{"type":"chat.message","message":["hi"]}`},
 		{"too long message", websocket.TextMessage, `{"type":"chat.message","message":"` + tooLong + `"}`},
+		{"null character", websocket.TextMessage, `{"type":"chat.message","message":"a\u0000b"}`},
+		{"lone surrogate", websocket.TextMessage, `{"type":"chat.message","message":"a\ud800b"}`},
+		{"reversed surrogates", websocket.TextMessage, `{"type":"chat.message","message":"\ude00\ud83d"}`},
 		{"non-string client_id", websocket.TextMessage, `{"type":"chat.message","message":"hi","client_id":5}`},
 		{"too long client_id", websocket.TextMessage, `{"type":"chat.message","message":"hi","client_id":"` + strings.Repeat("x", 65) + `"}`},
 	}

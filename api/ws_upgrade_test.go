@@ -155,3 +155,45 @@ func TestWSBadHandshakeHeaders(t *testing.T) {
 		t.Errorf("%d sockets open after refusals", n)
 	}
 }
+
+// A protocol violation is answered with one close frame (1002, sent by the
+// websocket library), and nothing after it: RFC 6455 allows no frame after
+// a close.
+func TestWSProtocolErrorSendsOneClose(t *testing.T) {
+	ts := newWSTestServer(t, nil)
+	u := ts.newUser(t, "proto")
+	room := ts.newRoom(t, u)
+	rsv1 := maskedText(`{"type":"chat.message","message":"x"}`)
+	rsv1[0] |= 0x40
+	unmasked := []byte{0x81, 0x02, '{', '}'}
+	opcode3 := maskedText("{}")
+	opcode3[0] = 0x83
+	for name, frame := range map[string][]byte{"rsv1": rsv1, "unmasked": unmasked, "opcode 3": opcode3} {
+		t.Run(name, func(t *testing.T) {
+			conn, br, resp := rawUpgrade(t, ts, u, room, nil, nil)
+			if resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if _, err := conn.Write(frame); err != nil {
+				t.Fatal(err)
+			}
+			var closes []string
+			for {
+				if _, err := br.Peek(1); err != nil {
+					break // the server closed the connection
+				}
+				op, payload := readServerFrame(t, br)
+				if op == 8 {
+					code := 0
+					if len(payload) >= 2 {
+						code = int(payload[0])<<8 | int(payload[1])
+					}
+					closes = append(closes, strconv.Itoa(code))
+				}
+			}
+			if len(closes) != 1 || closes[0] != "1002" {
+				t.Fatalf("close frames %v, want exactly one 1002", closes)
+			}
+		})
+	}
+}
