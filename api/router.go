@@ -157,16 +157,21 @@ func (s *Server) roomNotFound(*fasthttp.RequestCtx, *request) error { return err
 func (s *Server) notFound(ctx *fasthttp.RequestCtx, path string) error {
 	if !strings.HasSuffix(path, "/") && (ctx.IsGet() || ctx.IsHead()) {
 		if rt, _, ok := s.match(path + "/"); ok && rt != s.routes.unknownRoom {
-			target := path + "/"
-			if q := ctx.URI().QueryString(); len(q) > 0 {
-				target += "?" + string(q)
-			}
-			ctx.Response.Header.Set("Location", target)
-			writeJSON(ctx, fasthttp.StatusMovedPermanently, errorBody{Detail: "Moved permanently to " + target})
+			redirectToSlash(ctx, path)
 			return nil
 		}
 	}
 	return errNotFound
+}
+
+// redirectToSlash answers 301 to path with a trailing slash, query kept.
+func redirectToSlash(ctx *fasthttp.RequestCtx, path string) {
+	target := path + "/"
+	if q := ctx.URI().QueryString(); len(q) > 0 {
+		target += "?" + string(q)
+	}
+	ctx.Response.Header.Set("Location", target)
+	writeJSON(ctx, fasthttp.StatusMovedPermanently, errorBody{Detail: "Moved permanently to " + target})
 }
 
 func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, rt *route) error {

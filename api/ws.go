@@ -19,6 +19,12 @@ import (
 // Every refusal happens before the upgrade, as an HTTP status with a JSON
 // body. Nothing from ctx is used inside the upgraded handler.
 func (s *Server) handleWebSocket(ctx *fasthttp.RequestCtx) {
+	if path := string(ctx.Path()); !strings.HasSuffix(path, "/") && (ctx.IsGet() || ctx.IsHead()) {
+		if _, ok := socketRoom(path + "/"); ok {
+			redirectToSlash(ctx, path) // every path ends with a slash (PROTOCOL.md)
+			return
+		}
+	}
 	room, since, user, viaSubprotocol, err := s.admitSocket(ctx)
 	if err != nil {
 		s.writeError(ctx, err)
@@ -31,12 +37,18 @@ func (s *Server) handleWebSocket(ctx *fasthttp.RequestCtx) {
 	s.upgradeSocket(ctx, subprotocols, func(ws *websocket.Conn) func() { return s.openSocket(ws, room, since, user) })
 }
 
+// socketRoom parses /ws/chat/{room}/chat/; ok is false for any other path.
+func socketRoom(path string) (int64, bool) {
+	rest, _ := strings.CutPrefix(path, "/ws/chat/")
+	idText, tail, _ := strings.Cut(rest, "/")
+	room, err := strconv.ParseInt(idText, 10, 64)
+	return room, tail == "chat/" && isDigits(idText) && err == nil && room > 0
+}
+
 // admitSocket checks path, token, origin and room before an upgrade.
 func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user *authUser, viaSubprotocol bool, err error) {
-	rest, _ := strings.CutPrefix(string(ctx.Path()), "/ws/chat/")
-	idText, tail, _ := strings.Cut(rest, "/")
-	room, perr := strconv.ParseInt(idText, 10, 64)
-	if (tail != "chat/" && tail != "chat") || !isDigits(idText) || perr != nil || room <= 0 {
+	room, ok := socketRoom(string(ctx.Path()))
+	if !ok {
 		return 0, 0, nil, false, errNotFound
 	}
 	if !ctx.IsGet() {

@@ -77,6 +77,7 @@ func TestWSHandshakeRefusals(t *testing.T) {
 		subprotocols []string
 		status       int
 		tokenInvalid bool
+		location     string
 	}{
 		{name: "no token", url: ts.wsURL(room, ""), status: 401},
 		{name: "bad query token", url: ts.wsURL(room, "token=not-a-jwt"), status: 401, tokenInvalid: true},
@@ -95,6 +96,8 @@ func TestWSHandshakeRefusals(t *testing.T) {
 		{name: "signed room", url: base + "+" + strconv.FormatInt(room, 10) + "/chat/?token=" + u.token, status: 404},
 		{name: "huge room", url: base + "99999999999999999999/chat/?token=" + u.token, status: 404},
 		{name: "wrong tail", url: base + "1/other/?token=" + u.token, status: 404},
+		{name: "no trailing slash", url: base + strconv.FormatInt(room, 10) + "/chat?token=" + u.token, status: 301,
+			location: "/ws/chat/" + strconv.FormatInt(room, 10) + "/chat/?token=" + u.token},
 		{name: "bad since", url: ts.wsURL(room, "token="+u.token+"&since=-3"), status: 400},
 	}
 	for _, tc := range cases {
@@ -127,6 +130,9 @@ func TestWSHandshakeRefusals(t *testing.T) {
 			}
 			if tc.tokenInvalid && body["code"] != "token_not_valid" {
 				t.Errorf("body %v, want code token_not_valid", body)
+			}
+			if got := resp.Header.Get("Location"); got != tc.location {
+				t.Errorf("Location %q, want %q", got, tc.location)
 			}
 		})
 	}
