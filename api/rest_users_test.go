@@ -167,6 +167,10 @@ func TestRegisterValidation(t *testing.T) {
 	// Every missing field is reported at once.
 	r := ts.do(t, req{Method: "POST", Path: "/user/v1/register/", Body: map[string]any{}})
 	expectBody(t, r, http.StatusBadRequest, `{"email":["`+required+`"],"password1":["`+required+`"],"password2":["`+required+`"],"nickname":["`+required+`"]}`)
+	// Field errors are reported together, and the passwords are compared
+	// only once every field is valid (DRF's validate() order).
+	expectBody(t, ts.do(t, req{Method: "POST", Path: "/user/v1/register/", Body: valid(map[string]any{"email": taken, "password1": "short", "password2": "other"})}),
+		http.StatusBadRequest, `{"email":["`+dupEmail+`"],"password1":["`+tooShort+`"]}`)
 	// A rejected registration creates nothing: the email is still free.
 	weak := valid(map[string]any{"password1": "short", "password2": "short"})
 	expectStatus(t, ts.do(t, req{Method: "POST", Path: "/user/v1/register/", Body: weak}), http.StatusBadRequest)

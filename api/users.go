@@ -45,22 +45,28 @@ func (s *Server) register(ctx *fasthttp.RequestCtx, _ *request) error {
 	pw1 := f.str("password1", strRule{required: true})
 	pw2 := f.str("password2", strRule{required: true})
 	nick := f.str("nickname", strRule{required: true, trim: true, maxChars: maxNicknameChars})
-	if email != "" && !validEmail(email) {
+	// Field checks first, all reported together; the two passwords are
+	// compared only when every field is valid, as DRF runs an object's
+	// validate() only after its fields pass.
+	switch {
+	case email == "":
+	case !validEmail(email):
 		f.add("email", "Enter a valid email address.")
+	default:
+		if _, err := s.store.UserByEmail(email); err == nil {
+			f.add("email", "A user is already registered with this e-mail address.")
+		}
 	}
 	if pw1 != "" {
 		for _, p := range passwordProblems(pw1) {
 			f.add("password1", p)
 		}
 	}
-	if pw1 != "" && pw2 != "" && pw1 != pw2 {
+	if f.err() == nil && pw1 != pw2 {
 		f.add("non_field_errors", "The two password fields didn't match.")
 	}
 	if err := f.err(); err != nil {
 		return err
-	}
-	if _, err := s.store.UserByEmail(email); err == nil {
-		return fieldError("email", "A user is already registered with this e-mail address.")
 	}
 	hctx, cancel := requestContext(ctx)
 	defer cancel()
