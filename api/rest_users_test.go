@@ -141,6 +141,10 @@ func TestRegisterValidation(t *testing.T) {
 		{"email without domain dot", valid(map[string]any{"email": "a@b"}), "email", invalid, nil},
 		{"email with space", valid(map[string]any{"email": "a b@example.com"}), "email", invalid, nil},
 		{"email display name", valid(map[string]any{"email": "Al <al@example.com>"}), "email", invalid, nil},
+		{"email non-ASCII local part", valid(map[string]any{"email": "üser@example.com"}), "email", invalid, nil},
+		{"email double dot", valid(map[string]any{"email": "a..b@example.com"}), "email", invalid, nil},
+		{"email one-letter TLD", valid(map[string]any{"email": "a@example.c"}), "email", invalid, nil},
+		{"email hyphen label", valid(map[string]any{"email": "a@-example.com"}), "email", invalid, nil},
 		{"duplicate email", valid(map[string]any{"email": taken}), "email", dupEmail, nil},
 		{"duplicate email other case", valid(map[string]any{"email": strings.ToUpper(taken)}), "email", dupEmail, nil},
 		{"passwords differ", valid(map[string]any{"password2": testPassword + "x"}), "non_field_errors", mismatch, nil},
@@ -167,6 +171,11 @@ func TestRegisterValidation(t *testing.T) {
 	// Every missing field is reported at once.
 	r := ts.do(t, req{Method: "POST", Path: "/user/v1/register/", Body: map[string]any{}})
 	expectBody(t, r, http.StatusBadRequest, `{"email":["`+required+`"],"password1":["`+required+`"],"password2":["`+required+`"],"nickname":["`+required+`"]}`)
+	// Addresses Django's EmailValidator takes are taken.
+	for i, e := range []string{"first.last+tag@sub.example.co.uk", "o'hara_{x}@example.io", "u@bücher.example", "u@xn--bcher-kva.example", "u@123.example.com"} {
+		ts.register(t, strconv.Itoa(i)+e, "ok") // unique: each test run registers anew
+	}
+
 	// Field errors are reported together, and the passwords are compared
 	// only once every field is valid (DRF's validate() order).
 	expectBody(t, ts.do(t, req{Method: "POST", Path: "/user/v1/register/", Body: valid(map[string]any{"email": taken, "password1": "short", "password2": "other"})}),

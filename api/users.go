@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/valyala/fasthttp"
 
@@ -92,8 +93,51 @@ func validEmail(e string) bool {
 	if err != nil || a.Address != e || a.Name != "" {
 		return false
 	}
-	local, domain, ok := strings.Cut(e, "@")
-	return ok && local != "" && strings.Contains(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.HasPrefix(domain, ".")
+	i := strings.LastIndexByte(e, '@')
+	local, domain := e[:i], e[i+1:]
+	if local == "" || local[0] != '"' && !dotAtom(local) {
+		return false
+	}
+	return validDomain(domain)
+}
+
+// dotAtom reports an unquoted local part as Django's EmailValidator
+// takes it: ASCII atoms joined by single dots.
+func dotAtom(s string) bool {
+	for _, atom := range strings.Split(s, ".") {
+		if atom == "" {
+			return false
+		}
+		for i := 0; i < len(atom); i++ {
+			c := atom[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+/=?^_`{|}~-", c) >= 0) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validDomain takes a domain of at least two labels, as Django's
+// EmailValidator does: labels of letters, digits and inner hyphens, at
+// most 63 characters, the last one at least two. Internationalised labels
+// are taken as they are (Django checks their punycode form).
+func validDomain(d string) bool {
+	labels := strings.Split(strings.ToLower(d), ".")
+	if len(labels) < 2 || len(labels[len(labels)-1]) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r > 0x7f && unicode.IsLetter(r) || r > 0x7f && unicode.IsDigit(r)) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (s *Server) login(ctx *fasthttp.RequestCtx, _ *request) error {
