@@ -172,8 +172,8 @@ func TestRegisterValidation(t *testing.T) {
 	r := ts.do(t, req{Method: "POST", Path: "/user/v1/register/", Body: map[string]any{}})
 	expectBody(t, r, http.StatusBadRequest, `{"email":["`+required+`"],"password1":["`+required+`"],"password2":["`+required+`"],"nickname":["`+required+`"]}`)
 	// Addresses Django's EmailValidator takes are taken.
-	for i, e := range []string{"first.last+tag@sub.example.co.uk", "o'hara_{x}@example.io", "u@bücher.example", "u@xn--bcher-kva.example", "u@123.example.com"} {
-		ts.register(t, strconv.Itoa(i)+e, "ok") // unique: each test run registers anew
+	for _, e := range []string{"first.last+tag@sub.example.co.uk", "o'hara_{x}@example.io", "u@bücher.example", "u@xn--bcher-kva.example", "u@123.example.com"} {
+		ts.register(t, e, "ok")
 	}
 
 	// Field errors are reported together, and the passwords are compared
