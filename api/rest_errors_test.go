@@ -235,6 +235,12 @@ func TestMethodNotAllowed(t *testing.T) {
 			t.Errorf("%s %s: 405 without Allow", tc.method, tc.path)
 		}
 	}
+	// Without credentials an endpoint that needs them answers 401 whatever
+	// the method, as DRF authenticates first; open endpoints still say 405.
+	expectBody(t, ts.do(t, req{Method: "DELETE", Path: "/chat/v1/room/"}), http.StatusUnauthorized,
+		`{"detail":"Authentication credentials were not provided."}`)
+	expectStatus(t, ts.do(t, req{Method: "PUT", Path: fmt.Sprintf("/chat/v1/room/%d/", room.ID)}), http.StatusUnauthorized)
+	expectStatus(t, ts.do(t, req{Method: "GET", Path: "/user/v1/register/"}), http.StatusMethodNotAllowed)
 }
 
 func TestBodyTooLarge(t *testing.T) {

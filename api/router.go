@@ -71,16 +71,18 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
 		writeRaw(ctx, fasthttp.StatusOK, []byte(`{}`))
 		return nil
 	}
-	if !ok {
-		return s.methodNotAllowed(ctx, rt)
-	}
 	req := &request{id: id}
 	if rt.auth {
+		// Before the method, as DRF does: a caller without credentials
+		// learns nothing about the endpoint, not even its methods.
 		u, err := s.authenticate(ctx)
 		if err != nil {
 			return err
 		}
 		req.user = u
+	}
+	if !ok {
+		return s.methodNotAllowed(ctx, rt)
 	}
 	return h(ctx, req)
 }
