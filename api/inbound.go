@@ -66,6 +66,9 @@ func parseInbound(data []byte, maxChars int) (text, clientID, problem string) {
 		if err := json.Unmarshal(in.ClientID, &clientID); err != nil {
 			return "", "", "client_id must be a string"
 		}
+		if _, bad := loneSurrogate(in.ClientID); bad || strings.IndexByte(clientID, 0) >= 0 {
+			return "", "", "client_id has a null character or a lone surrogate"
+		}
 		if utf8.RuneCountInString(clientID) > maxClientIDChars {
 			return "", "", fmt.Sprintf("client_id is longer than %d characters", maxClientIDChars)
 		}

@@ -65,6 +65,7 @@ func TestWSBadFramesAnsweredWithoutClosing(t *testing.T) {
 		{"null character", websocket.TextMessage, `{"type":"chat.message","message":"a\u0000b"}`},
 		{"lone surrogate", websocket.TextMessage, `{"type":"chat.message","message":"a\ud800b"}`},
 		{"reversed surrogates", websocket.TextMessage, `{"type":"chat.message","message":"\ude00\ud83d"}`},
+		{"lone surrogate client_id", websocket.TextMessage, `{"type":"chat.message","message":"hi","client_id":"c\udc00"}`},
 		{"non-string client_id", websocket.TextMessage, `{"type":"chat.message","message":"hi","client_id":5}`},
 		{"too long client_id", websocket.TextMessage, `{"type":"chat.message","message":"hi","client_id":"` + strings.Repeat("x", 65) + `"}`},
 	}
