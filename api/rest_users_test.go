@@ -152,6 +152,8 @@ func TestRegisterValidation(t *testing.T) {
 		{"numeric password", valid(map[string]any{"password1": "73914682", "password2": "73914682"}), "password1", numeric, nil},
 		{"common password", valid(map[string]any{"password1": "password", "password2": "password"}), "password1", common, nil},
 		{"common numeric password", valid(map[string]any{"password1": "12345678", "password2": "12345678"}), "password1", common, []string{numeric}},
+		{"common password, any case", valid(map[string]any{"password1": "AbcDefGh", "password2": "AbcDefGh"}), "password1", common, nil},
+		{"common password with digits", valid(map[string]any{"password1": "Football1", "password2": "Football1"}), "password1", common, nil},
 		{"password over bcrypt's 72 bytes", valid(map[string]any{"password1": strings.Repeat("비밀", 13), "password2": strings.Repeat("비밀", 13)}), "password1", "", nil},
 		{"empty nickname", valid(map[string]any{"nickname": ""}), "nickname", "", nil},
 		{"blank nickname", valid(map[string]any{"nickname": "   "}), "nickname", "", nil},

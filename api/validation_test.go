@@ -1,6 +1,10 @@
 package api
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
 
 func TestLoneSurrogate(t *testing.T) {
 	for raw, want := range map[string]rune{
@@ -21,6 +25,17 @@ func TestLoneSurrogate(t *testing.T) {
 		r, ok := loneSurrogate([]byte(raw))
 		if ok != (want != 0) || r != want && want != 0 {
 			t.Errorf("loneSurrogate(%s) = %X, %v; want %X", raw, r, ok, want)
+		}
+	}
+}
+
+// Every listed common password can match: lowercase (input is lowered
+// before the lookup) and at least eight characters (shorter ones are
+// refused as too short already).
+func TestCommonPasswordsList(t *testing.T) {
+	for p := range commonPasswords {
+		if p != strings.ToLower(p) || utf8.RuneCountInString(p) < 8 {
+			t.Errorf("common password %q can never match", p)
 		}
 	}
 }
