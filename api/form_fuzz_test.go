@@ -113,6 +113,12 @@ func checkStr(t *testing.T, fm *form, name string, r strRule) {
 	if s != "" && !utf8.ValidString(s) {
 		t.Fatalf("%s: %q is not valid UTF-8", name, s)
 	}
+	if strings.IndexByte(s, 0) >= 0 {
+		t.Fatalf("%s: %q has a null character", name, s)
+	}
+	if _, lone := loneSurrogate(raw); lone && len(raw) > 0 && raw[0] == '"' {
+		t.Fatalf("%s = %s: a lone surrogate was accepted as %q", name, raw, s)
+	}
 }
 
 func checkPositiveInt(t *testing.T, fm *form, name string) {
