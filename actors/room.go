@@ -20,7 +20,6 @@ type room struct {
 	nextSeq   int64 // last seq assigned
 	delivered int64 // last seq delivered (durable)
 	recent    *ring
-	detail    []byte         // JSON of the room detail's chat_messages; nil when stale
 	view      *roomView      // the state last answered, published for readers
 	pending   []*pendingPost // assigned, waiting for the writer, in seq order
 	clientIDs map[clientKey]int64
@@ -46,10 +45,7 @@ type roomView struct {
 }
 
 // changed marks the published state stale. Only the room's actor calls it.
-func (r *room) changed() {
-	r.detail = nil
-	r.view.state.Store(nil)
-}
+func (r *room) changed() { r.view.state.Store(nil) }
 
 type clientKey struct {
 	user int64
@@ -164,15 +160,15 @@ func (r *room) onPassivate(ctx actor.Context) {
 	r.scheduleIdleCheck(ctx)
 }
 
+// onGetState answers the published state, building it first when a change
+// cleared it: room details are read far more often than rooms change.
 func (r *room) onGetState(ctx actor.Context) {
-	if r.detail == nil {
-		// Encoded once per change, not per read: room details are read far
-		// more often than a busy room's recent messages change.
+	st := r.view.state.Load()
+	if st == nil {
 		k := min(r.e.cfg.DetailMessages, r.recent.len())
-		r.detail = r.recent.appendLastMessages(make([]byte, 0, 256*k+2), k)
+		st = &pb.RoomState{RecentJson: r.recent.appendLastMessages(make([]byte, 0, 256*k+2), k), Online: r.onlineNicknames()}
+		r.view.state.Store(st) // answers are read-only from here on
 	}
-	st := &pb.RoomState{RecentJson: r.detail, Online: r.onlineNicknames()}
-	r.view.state.Store(st) // answers are read-only from here on
 	ctx.Respond(st)
 }
 
