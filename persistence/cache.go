@@ -11,13 +11,16 @@ import (
 // authenticated request reads its user and most read a room, and a Badger
 // read plus a protobuf decode per request was a tenth of the REST path.
 // Rooms never change once created. Users change only through this store,
-// which evicts them after each write; the mutex orders a miss's fill
-// against an update's eviction so a stale record is never cached.
+// which evicts them after each write and counts the writes: a miss reads
+// without any lock and caches what it read only if no user write ended
+// meanwhile, so a stale record is never cached and no read waits for
+// another's disk access.
 type recordCache struct {
-	mu    sync.Mutex // held by misses and by user updates
-	users sync.Map   // int64 → *pb.User
-	rooms sync.Map   // int64 → *pb.Room
-	size  atomic.Int64
+	mu         sync.Mutex // orders a miss's fill against an update's eviction
+	userWrites uint64     // user updates finished; guarded by mu
+	users      sync.Map   // int64 → *pb.User
+	rooms      sync.Map   // int64 → *pb.Room
+	size       atomic.Int64
 }
 
 // maxCachedRecords bounds the cache; past it the cache starts over, which
@@ -38,21 +41,28 @@ func (c *recordCache) user(id int64, load func() (*pb.User, error)) (*pb.User, e
 		return u.(*pb.User), nil
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	writes := c.userWrites
+	c.mu.Unlock()
 	u, err := load()
-	if err == nil {
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.userWrites == writes { // else an update may have ended after the read began
 		c.users.Store(id, u)
 		c.countOne()
 	}
-	return u, err
+	c.mu.Unlock()
+	return u, nil
 }
 
-// updateUser runs an update of user id and evicts it.
+// updateUser runs an update of user id, then evicts it.
 func (c *recordCache) updateUser(id int64, update func() error) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	err := update()
+	c.mu.Lock()
+	c.userWrites++
 	c.users.Delete(id)
+	c.mu.Unlock()
 	return err
 }
 

@@ -179,6 +179,44 @@ func TestUsers(t *testing.T) {
 	}
 }
 
+// Reads racing updates never leave an old version of a user cached: after
+// the last update every read sees it.
+func TestUserCacheNeverStale(t *testing.T) {
+	s := openTestStore(t, "")
+	u := &pb.User{Email: "cache@example.com", Nickname: "v0"}
+	if err := s.CreateUser(u); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 2 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.UserByID(u.Id); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	const updates = 100
+	for i := 1; i <= updates; i++ {
+		if _, err := s.UpdateUser(u.Id, func(x *pb.User) error { x.Nickname = fmt.Sprintf("v%d", i); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	readers.Wait()
+	if got, err := s.UserByID(u.Id); err != nil || got.Nickname != fmt.Sprintf("v%d", updates) {
+		t.Fatalf("after %d updates UserByID = %v, %v", updates, got, err)
+	}
+}
+
 func TestUniqueEmailUnderConcurrency(t *testing.T) {
 	s := openTestStore(t, "")
 	const n = 50
