@@ -100,29 +100,31 @@ func (c *Conn) Close(code int, reason string) {
 }
 
 func (c *Conn) closeLocked(code int, reason string) {
-	if c.closing {
-		return
+	if !c.closing {
+		c.enqueueLocked(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason))
+		c.closingLocked()
 	}
-	c.closing = true
-	c.enqueueLocked(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason))
-	c.space.Broadcast()
-	// The peer answers with its own close, which ends the read loop; a peer
-	// that does not is cut off after the write timeout.
-	_ = c.net.SetReadDeadline(time.Now().Add(c.timeout))
 }
 
 // closeSent records that a close frame went out by another way (the
-// websocket library answers a protocol violation with its own): nothing
-// more is queued, and no second close frame is sent.
+// websocket library answers a protocol violation with its own): what is
+// queued is dropped, and no second close frame is sent.
 func (c *Conn) closeSent() {
 	c.mu.Lock()
 	if !c.closing {
-		c.closing = true
 		c.queue, c.queued = nil, 0
-		c.space.Broadcast()
-		_ = c.net.SetReadDeadline(time.Now().Add(c.timeout))
+		c.closingLocked()
 	}
 	c.mu.Unlock()
+}
+
+// closingLocked stops accepting frames once a close frame is queued or
+// sent. The peer answers with its own close, which ends the read loop; a
+// peer that does not is cut off after the write timeout. Caller holds mu.
+func (c *Conn) closingLocked() {
+	c.closing = true
+	c.space.Broadcast()
+	_ = c.net.SetReadDeadline(time.Now().Add(c.timeout))
 }
 
 // control queues a ping or pong.

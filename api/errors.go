@@ -80,6 +80,8 @@ var (
 	errInvalidToken    = &Error{Code: EUNAUTHORIZED, Detail: "Given token not valid for any token type", AuthCode: "token_not_valid", TokenMessages: true}
 	errUserNotFound    = &Error{Code: EUNAUTHORIZED, Detail: "User not found", AuthCode: "user_not_found"}
 	errBadAuthHeader   = &Error{Code: EUNAUTHORIZED, Detail: "Authorization header must contain two space-delimited values", AuthCode: "bad_authorization_header"}
+	errRefreshInvalid  = &Error{Code: EUNAUTHORIZED, Detail: "Token is invalid or expired", AuthCode: "token_not_valid"}
+	errRefreshRevoked  = &Error{Code: EUNAUTHORIZED, Detail: "Token is blacklisted", AuthCode: "token_not_valid"}
 	errNoActiveAccount = &Error{Code: EUNAUTHORIZED, Detail: "No active account found for the given token.", AuthCode: "no_active_account"}
 	errBadCredentials  = fieldError("non_field_errors", "Unable to log in with provided credentials.")
 )

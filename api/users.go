@@ -132,7 +132,7 @@ func validDomain(d string) bool {
 			return false
 		}
 		for _, r := range l {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r > 0x7f && unicode.IsLetter(r) || r > 0x7f && unicode.IsDigit(r)) {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r > 0x7f && (unicode.IsLetter(r) || unicode.IsDigit(r))) {
 				return false
 			}
 		}
@@ -274,17 +274,16 @@ func (s *Server) refreshClaims(ctx *fasthttp.RequestCtx) (*claims, error) {
 	if err := f.err(); err != nil {
 		return nil, err
 	}
-	invalid := &Error{Code: EUNAUTHORIZED, Detail: "Token is invalid or expired", AuthCode: "token_not_valid"}
 	c, err := s.tokens.verify(token, refreshToken)
 	if err != nil {
-		return nil, invalid
+		return nil, errRefreshInvalid
 	}
 	revoked, err := s.store.IsRevoked(c.ID)
 	if err != nil {
 		return nil, err
 	}
 	if revoked {
-		return nil, &Error{Code: EUNAUTHORIZED, Detail: "Token is blacklisted", AuthCode: "token_not_valid"}
+		return nil, errRefreshRevoked
 	}
 	return c, nil
 }

@@ -8,11 +8,10 @@ import (
 // writeClock lines socket writes up in time. A writer with frames to send
 // waits for the clock's next tick instead of sleeping on a timer of its
 // own, so every socket that got frames within one window is written in
-// the same burst: frames arriving meanwhile join their socket's write,
-// the runtime has one timer to run instead of one per socket, and the
-// clients' side (on loopback, the load generator) is woken once per burst
-// rather than once per socket. A writer waits at most one period, half
-// of one on average. The clock only ticks while someone waits.
+// the same burst: frames arriving meanwhile join their socket's write, and
+// the runtime has one timer to run instead of one per socket. A writer
+// waits at most one period, half of one on average. The clock only ticks
+// while someone waits.
 type writeClock struct {
 	period time.Duration
 
