@@ -26,7 +26,7 @@ type member struct {
 type presence struct {
 	nickname string
 	sockets  int
-	leaving  uint64 // the pending leave while sockets is 0; 0 when none
+	leaveID  uint64 // its pending leave while sockets is 0; 0 when none
 }
 
 // members is the room's membership: a slice for fast fan-out plus indexes.

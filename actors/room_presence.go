@@ -31,7 +31,7 @@ type presenceTick struct{}
 // pendingLeave is a leave to announce at due unless the user came back.
 type pendingLeave struct {
 	user int64
-	id   uint64 // matches presence.leaving while still pending
+	id   uint64 // equals presence.leaveID while still pending
 	due  time.Time
 }
 
@@ -53,7 +53,7 @@ func (r *room) userJoined(u *pb.Sender) {
 		r.broadcast(PresenceFrame(true, p.nickname), nil)
 	}
 	p.sockets++
-	p.leaving = 0 // back within the grace: the queued leave no longer applies
+	p.leaveID = 0 // back within the grace: the queued leave no longer applies
 }
 
 // userLeft uncounts a socket of user; the last one queues the leave.
@@ -66,8 +66,8 @@ func (r *room) userLeft(ctx actor.Context, user int64) {
 		return
 	}
 	r.lastLeave++
-	p.leaving = r.lastLeave
-	r.leaving = append(r.leaving, pendingLeave{user: user, id: p.leaving, due: time.Now().Add(r.e.cfg.PresenceGrace)})
+	p.leaveID = r.lastLeave
+	r.leaving = append(r.leaving, pendingLeave{user: user, id: p.leaveID, due: time.Now().Add(r.e.cfg.PresenceGrace)})
 	if len(r.leaving) == 1 {
 		r.armGrace(ctx, r.e.cfg.PresenceGrace)
 	}
@@ -81,7 +81,7 @@ func (r *room) onPresenceTick(ctx actor.Context) {
 	n := 0
 	for ; n < len(r.leaving) && !r.leaving[n].due.After(now); n++ {
 		l := r.leaving[n]
-		if p := r.online[l.user]; p != nil && p.sockets == 0 && p.leaving == l.id {
+		if p := r.online[l.user]; p != nil && p.sockets == 0 && p.leaveID == l.id {
 			delete(r.online, l.user)
 			r.changed()
 			r.broadcast(PresenceFrame(false, p.nickname), nil)
