@@ -41,6 +41,11 @@ type Config struct {
 	// BacklogChunk is how many stored messages a reconnect reads at a time.
 	// Default 256.
 	BacklogChunk int
+	// PresenceGrace is how long a user whose last socket in a room closed
+	// stays online there: a socket opening within it sends neither leave
+	// nor join, and each user causes at most one join and one leave per
+	// grace in a room. Default 1s.
+	PresenceGrace time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -71,5 +76,8 @@ func (c *Config) setDefaults() {
 	}
 	if c.BacklogChunk <= 0 {
 		c.BacklogChunk = 256
+	}
+	if c.PresenceGrace <= 0 {
+		c.PresenceGrace = time.Second
 	}
 }

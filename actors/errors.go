@@ -14,6 +14,8 @@ const (
 	ErrorInvalid     = "invalid_request"
 	ErrorRateLimited = "rate_limited"
 	ErrorUnavailable = "unavailable"
+	// ErrorTokenExpired precedes close 4001.
+	ErrorTokenExpired = "token_expired"
 )
 
 // Errors returned by Engine.

@@ -83,6 +83,9 @@ func (r *room) Receive(ctx actor.Context) {
 	case *passivate:
 		r.onPassivate(ctx)
 		return
+	case *presenceTick:
+		r.onPresenceTick(ctx)
+		return
 	case *pb.Post:
 		r.onPost(ctx, m)
 	case *persisted:
@@ -112,6 +115,7 @@ func (r *room) onStopping(ctx actor.Context) {
 	if r.idleTimer != nil {
 		r.idleTimer.Stop()
 	}
+	r.stopGrace()
 	for _, m := range r.list {
 		m.sink.Close(CloseInternal, "room restarted, reconnect with since")
 	}
@@ -131,10 +135,11 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 	r.idleTimer = time.AfterFunc(r.e.cfg.RoomIdleTimeout, func() { root.Send(self, &idleTick{}) })
 }
 
-// idle reports a room with no members, nothing waiting for the disk and no
-// work since the last check: it has been idle for one to two timeouts.
+// idle reports a room with no members, nothing waiting for the disk, no
+// leave waiting to be announced and no work since the last check: it has
+// been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && !r.active
+	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.active
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {

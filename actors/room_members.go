@@ -20,17 +20,21 @@ type member struct {
 }
 
 // presence counts a user's sockets in the room: join and leave are
-// announced once per user, not per socket.
+// announced once per user, not per socket. A user stays online, without
+// sockets, for the presence grace after the last one closes (see
+// room_presence.go).
 type presence struct {
 	nickname string
 	sockets  int
+	leaveID  uint64 // its pending leave while sockets is 0; 0 when none
 }
 
 // members is the room's membership: a slice for fast fan-out plus indexes.
 type members struct {
 	list   []*member
-	index  map[string]int // pid id → position in list
-	online map[int64]*presence
+	index  map[string]int      // pid id → position in list
+	online map[int64]*presence // announced as joined, leave not yet announced
+	graces
 }
 
 func newMembers() members {
@@ -98,14 +102,7 @@ func (r *room) onJoin(ctx actor.Context, j *localJoin) {
 	if _, dup := r.index[m.pid.Id]; dup {
 		return
 	}
-	p := r.online[j.User.UserId]
-	if p == nil {
-		p = &presence{nickname: j.User.Nickname}
-		r.online[j.User.UserId] = p
-		r.changed()
-		r.broadcast(PresenceFrame(true, p.nickname), nil)
-	}
-	p.sockets++
+	r.userJoined(j.User)
 	r.add(m)
 	ctx.Respond(&pb.Joined{Room: r.id, LastSeq: r.delivered})
 	if j.Since >= 0 && j.Since < r.delivered {
@@ -177,20 +174,12 @@ func (r *room) onCaughtUp(c *caughtUp) {
 	m.held, m.catchingUp = nil, false
 }
 
-// onLeave removes the sending session; the user's last socket announces
-// the leave to the others.
+// onLeave removes the sending session; the user's last socket starts the
+// grace after which the leave is announced to the others.
 func (r *room) onLeave(ctx actor.Context) {
 	m := r.remove(ctx.Sender())
 	if m == nil {
 		return
 	}
-	p := r.online[m.user.UserId]
-	if p == nil {
-		return
-	}
-	if p.sockets--; p.sockets == 0 {
-		delete(r.online, m.user.UserId)
-		r.changed()
-		r.broadcast(PresenceFrame(false, p.nickname), nil)
-	}
+	r.userLeft(ctx, m.user.UserId)
 }

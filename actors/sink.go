@@ -25,6 +25,10 @@ const (
 	// CloseInternal is sent when the room behind a socket crashed; clients
 	// reconnect with since= and lose nothing.
 	CloseInternal = 1011
+	// CloseTokenExpired is sent when the access token a socket acts under
+	// expired without an auth.refresh; clients reconnect with a new token
+	// and since.
+	CloseTokenExpired = 4001
 	// CloseSlowConsumer is sent to a client whose outbound queue overflowed.
 	CloseSlowConsumer = 4008
 )

@@ -14,6 +14,9 @@ import (
 // authUser is the user a request is authenticated as.
 type authUser struct {
 	*pspb.User
+	// expires is when the access token it was authenticated with expires:
+	// a socket's authority ends then (socketauth.go).
+	expires time.Time
 }
 
 // sender is the user as the actors see a message's author.
@@ -38,14 +41,14 @@ func (s *Server) userForToken(token string) (*authUser, error) {
 	if token == "" {
 		return nil, errInvalidToken
 	}
-	id, ok := s.tokenCache.get(token, time.Now())
+	id, expires, ok := s.tokenCache.get(token, time.Now())
 	if !ok {
 		c, err := s.tokens.verify(token, accessToken)
 		if err != nil {
 			return nil, errInvalidToken
 		}
-		id = int64(c.UserID)
-		s.tokenCache.put(token, id, c.ExpiresAt.Time)
+		id, expires = int64(c.UserID), c.ExpiresAt.Time
+		s.tokenCache.put(token, id, expires)
 	}
 	u, err := s.store.UserByID(id)
 	if errors.Is(err, persistence.ErrNotFound) {
@@ -54,5 +57,5 @@ func (s *Server) userForToken(token string) (*authUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &authUser{u}, nil
+	return &authUser{User: u, expires: expires}, nil
 }

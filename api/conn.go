@@ -38,6 +38,8 @@ type Conn struct {
 	closing  bool // a close frame is queued or sent: no more frames
 	space    *sync.Cond
 	lastRead time.Time
+
+	auth socketAuth // the user it acts for and until when (socketauth.go)
 }
 
 func newConn(conn net.Conn, maxBytes int, timeout time.Duration, clock *writeClock, onSlow func()) *Conn {

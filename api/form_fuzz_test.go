@@ -185,9 +185,10 @@ func FuzzParseInbound(f *testing.F) {
 	f.Add([]byte(`{"type":"chat.message","message":"x","client_id":"`+strings.Repeat("c", 65)+`"}`), 10)
 	f.Fuzz(func(t *testing.T, data []byte, maxChars int) {
 		maxChars = max(1, min(maxChars, 5000))
-		text, clientID, problem := parseInbound(data, maxChars)
+		in := parseInbound(data, maxChars)
+		text, clientID, problem := in.text, in.clientID, in.problem
 		if problem != "" {
-			if text != "" || clientID != "" {
+			if text != "" || clientID != "" || in.token != "" || in.kind != "" {
 				t.Fatalf("%q refused (%s) but returned %q, %q", data, problem, text, clientID)
 			}
 			if !utf8.ValidString(problem) || len(problem) > 1000 {
@@ -197,6 +198,12 @@ func FuzzParseInbound(f *testing.F) {
 		}
 		if trimmed := bytes.TrimSpace(data); len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
 			t.Fatalf("accepted %q, which is not a JSON object", data)
+		}
+		if in.kind == frameRefresh {
+			if in.token == "" || len(in.token) > maxTokenChars || text != "" || clientID != "" {
+				t.Fatalf("accepted auth.refresh %q as %+v", data, in)
+			}
+			return
 		}
 		if strings.TrimSpace(text) == "" || utf8.RuneCountInString(text) > maxChars || !utf8.ValidString(text) {
 			t.Fatalf("accepted message %q (limit %d)", text, maxChars)

@@ -10,40 +10,90 @@ import (
 // maxClientIDChars caps the optional client_id of a message.
 const maxClientIDChars = 64
 
+// maxTokenChars caps the token of auth.refresh: far above any token
+// LiveChat or SimpleJWT issues, and it bounds what is verified.
+const maxTokenChars = 2048
+
+// Kinds of valid client frames.
+const (
+	frameMessage = "chat.message"
+	frameRefresh = "auth.refresh"
+)
+
 // inbound is a client frame as sent: fields are raw so that a wrong type is
 // reported precisely instead of failing the whole decode.
 type inbound struct {
 	Type     json.RawMessage `json:"type"`
 	Message  json.RawMessage `json:"message"`
 	ClientID json.RawMessage `json:"client_id"`
+	Token    json.RawMessage `json:"token"`
 }
 
-// parseInbound validates one text frame. problem is empty for a valid
-// chat.message and otherwise says what was wrong, for a chat.error frame.
-func parseInbound(data []byte, maxChars int) (text, clientID, problem string) {
+// inboundFrame is a parsed client frame: a chat.message (text, clientID),
+// an auth.refresh (token), or a problem that says what was wrong, for a
+// chat.error frame. Only the fields of its kind are set.
+type inboundFrame struct {
+	kind           string // frameMessage or frameRefresh; "" with a problem
+	text, clientID string
+	token          string
+	problem        string
+}
+
+func refused(problem string) inboundFrame { return inboundFrame{problem: problem} }
+
+// parseInbound validates one text frame.
+func parseInbound(data []byte, maxChars int) inboundFrame {
 	if !utf8.Valid(data) {
 		// RFC 6455 would fail the connection (1007); like every other bad
 		// frame it is answered with chat.error instead, and never stored
 		// with its bytes replaced.
-		return "", "", "frame is not valid UTF-8"
+		return refused("frame is not valid UTF-8")
 	}
 	var in inbound
 	if err := json.Unmarshal(data, &in); err != nil {
 		if !json.Valid(data) {
-			return "", "", "frame is not valid JSON"
+			return refused("frame is not valid JSON")
 		}
-		return "", "", "frame must be a JSON object"
+		return refused("frame must be a JSON object")
 	}
 	var typ string
 	if in.Type == nil {
-		return "", "", "missing type"
+		return refused("missing type")
 	}
 	if err := json.Unmarshal(in.Type, &typ); err != nil {
-		return "", "", "type must be a string"
+		return refused("type must be a string")
 	}
-	if typ != "chat.message" {
-		return "", "", fmt.Sprintf("unknown type %q", truncate(typ, 40))
+	switch typ {
+	case frameMessage:
+		text, clientID, problem := parseMessage(&in, maxChars)
+		if problem != "" {
+			return refused(problem)
+		}
+		return inboundFrame{kind: frameMessage, text: text, clientID: clientID}
+	case frameRefresh:
+		return parseRefresh(&in)
 	}
+	return refused(fmt.Sprintf("unknown type %q", truncate(typ, 40)))
+}
+
+// parseRefresh validates auth.refresh: a token that is a non-empty string.
+// Whether it is a valid token of the socket's user is checked later.
+func parseRefresh(in *inbound) inboundFrame {
+	var token string
+	if in.Token == nil || string(in.Token) == "null" {
+		return refused("auth.refresh: missing token")
+	}
+	if err := json.Unmarshal(in.Token, &token); err != nil {
+		return refused("auth.refresh: token must be a string")
+	}
+	if token == "" || len(token) > maxTokenChars {
+		return refused(fmt.Sprintf("auth.refresh: token must have 1 to %d characters", maxTokenChars))
+	}
+	return inboundFrame{kind: frameRefresh, token: token}
+}
+
+// parseMessage validates a chat.message's message and client_id.
+func parseMessage(in *inbound, maxChars int) (text, clientID, problem string) {
 	if in.Message == nil || string(in.Message) == "null" {
 		return "", "", "missing message"
 	}

@@ -31,12 +31,23 @@ func FuzzParseInboundRoundTrip(f *testing.F) {
 		"{\"type\":\"chat.message\",\"message\":\"\xff\"}",
 		`{"type":"chat.message","message":"x","message":"y"}`,
 		`{"TYPE":"chat.message","Message":"case"}`,
+		`{"type":"auth.refresh","token":"eyJhbGciOiJIUzI1NiJ9.e30.x"}`,
+		`{"type":"auth.refresh","token":""}`,
+		`{"type":"auth.refresh","token":7}`,
+		`{"type":"auth.refresh"}`,
 	} {
 		f.Add([]byte(seed), 10)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, maxChars int) {
 		maxChars = 1 + int(uint(maxChars)%64)
-		text, clientID, problem := parseInbound(data, maxChars)
+		in := parseInbound(data, maxChars)
+		if in.kind == frameRefresh {
+			if in.token == "" || in.text != "" || in.problem != "" {
+				t.Fatalf("auth.refresh %q parsed as %+v", data, in)
+			}
+			return
+		}
+		text, clientID, problem := in.text, in.clientID, in.problem
 		if problem != "" {
 			if text != "" || clientID != "" {
 				t.Fatalf("problem %q with text %q client_id %q", problem, text, clientID)
@@ -62,7 +73,8 @@ func FuzzParseInboundRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		text2, clientID2, problem2 := parseInbound(again, maxChars)
+		in2 := parseInbound(again, maxChars)
+		text2, clientID2, problem2 := in2.text, in2.clientID, in2.problem
 		if problem2 != "" || text2 != text || clientID2 != clientID {
 			t.Fatalf("round trip of %q: %q %q %q", data, text2, clientID2, problem2)
 		}

@@ -72,6 +72,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
 	go s.conns.pingLoop(s.cfg.PingInterval, s.cfg.IdleTimeout)
+	go s.conns.expireLoop()
 	return s.http.Serve(&retryListener{Listener: ln, log: s.log})
 }
 

@@ -41,16 +41,16 @@ func (c *tokenCache) shard(token string) *tokenShard {
 	return &c.shards[maphash.String(c.seed, token)%uint64(len(c.shards))]
 }
 
-// get returns the user of a cached, unexpired token.
-func (c *tokenCache) get(token string, now time.Time) (int64, bool) {
+// get returns the user and expiry of a cached, unexpired token.
+func (c *tokenCache) get(token string, now time.Time) (int64, time.Time, bool) {
 	s := c.shard(token)
 	s.mu.Lock()
 	t, ok := s.m[token]
 	s.mu.Unlock()
 	if !ok || !now.Before(t.expires) {
-		return 0, false
+		return 0, time.Time{}, false
 	}
-	return t.userID, true
+	return t.userID, t.expires, true
 }
 
 func (c *tokenCache) put(token string, userID int64, expires time.Time) {

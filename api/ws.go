@@ -139,6 +139,7 @@ func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 // do not grow the stack every idle socket keeps for its reader.
 func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUser) (run func()) {
 	c := newConn(ws.NetConn(), s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.writeClock, s.conns.countSlow)
+	c.auth.start(user.Id, user.expires)
 	if !s.conns.add(c, s.cfg.MaxConnections) {
 		c.Close(websocket.CloseTryAgainLater, "too many connections")
 		c.drain(s.cfg.WriteTimeout)
@@ -196,12 +197,14 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session) {
 			sess.Invalid("binary frames are not supported: send JSON text")
 			continue
 		}
-		text, clientID, problem := parseInbound(buf, s.cfg.MaxMessageChars)
+		in := parseInbound(buf, s.cfg.MaxMessageChars)
 		switch {
-		case problem != "":
-			sess.Invalid(problem)
+		case in.problem != "":
+			sess.Invalid(in.problem)
+		case in.kind == frameRefresh:
+			s.refreshSocket(c, sess, in.token)
 		default:
-			sess.Message(text, clientID)
+			sess.Message(in.text, in.clientID)
 		}
 		if cap(buf) > 4096 {
 			buf = make([]byte, 0, 512) // do not keep a large frame's buffer

@@ -78,6 +78,9 @@ type apiClient struct {
 	access  string
 	refresh string
 	user    apiUser
+	// accessAt is when access was received: its lifetime counts from then
+	// (tokenrenew.go), whatever the difference between the two clocks.
+	accessAt time.Time
 }
 
 func newAPIClient(server string) (*apiClient, error) {
@@ -246,7 +249,7 @@ func (c *apiClient) login(ctx context.Context, email, password string) error {
 		return errors.New("login failed: the server sent no access token")
 	}
 	c.email, c.pass = email, password
-	c.access, c.refresh, c.user = out.Access, out.Refresh, out.User
+	c.access, c.refresh, c.user, c.accessAt = out.Access, out.Refresh, out.User, time.Now()
 	return nil
 }
 
@@ -260,7 +263,7 @@ func (c *apiClient) renewAccess(ctx context.Context) error {
 		c.access = ""
 		in := map[string]string{"refresh": c.refresh}
 		if _, err := c.do(ctx, http.MethodPost, "/user/v1/token/refresh/", in, &out); err == nil && out.Access != "" {
-			c.access = out.Access
+			c.access, c.accessAt = out.Access, time.Now()
 			return nil
 		}
 	}

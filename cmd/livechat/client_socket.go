@@ -289,6 +289,8 @@ func (s *roomSocket) serve(ctx context.Context, conn *websocket.Conn) error {
 	}
 	ping := time.NewTicker(sockPingInterval)
 	defer ping.Stop()
+	renew := time.NewTimer(s.api.renewIn(time.Now()))
+	defer renew.Stop()
 	for {
 		if s.quitting && len(s.pending) == 0 {
 			return closeSocket(conn, frames, readErr)
@@ -317,6 +319,12 @@ func (s *roomSocket) serve(ctx context.Context, conn *websocket.Conn) error {
 				conn.Close()
 				return fmt.Errorf("ping: %w", err)
 			}
+		case <-renew.C:
+			if err := s.renewOnSocket(ctx, conn); err != nil {
+				conn.Close()
+				return err
+			}
+			renew.Reset(s.api.renewIn(time.Now()))
 		}
 	}
 }

@@ -26,6 +26,7 @@ type serveConfig struct {
 	messageBurst, loginRate, bcryptCost, strikeBurst                     int
 	pingInterval, idleTimeout, accessTTL, refreshTTL                     time.Duration
 	roomIdle, writeDelay                                                 time.Duration
+	presenceGrace                                                        time.Duration
 	secureCookie                                                         bool
 }
 
@@ -67,6 +68,7 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	fs.DurationVar(&c.accessTTL, "access-ttl", envDur(env("LIVECHAT_ACCESS_TTL", ""), 60*time.Minute), "access token lifetime")
 	fs.DurationVar(&c.refreshTTL, "refresh-ttl", envDur(env("LIVECHAT_REFRESH_TTL", ""), 24*time.Hour), "refresh token lifetime")
 	fs.DurationVar(&c.writeDelay, "write-delay", envDur(env("LIVECHAT_WRITE_DELAY", ""), 5*time.Millisecond), "period of the write clock: sockets with frames are written together at its ticks, gathering frames into one write (at most this long); negative for none")
+	fs.DurationVar(&c.presenceGrace, "presence-grace", envDur(env("LIVECHAT_PRESENCE_GRACE", ""), time.Second), "a user whose last socket in a room closes stays online this long: a reconnect within it sends neither leave nor join (LIVECHAT_PRESENCE_GRACE)")
 	fs.DurationVar(&c.roomIdle, "room-idle", envDur(env("LIVECHAT_ROOM_IDLE", ""), 2*time.Minute), "passivate a room idle this long")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -88,6 +90,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			MessageRate:     c.messageRate,
 			MessageBurst:    c.messageBurst,
 			StrikeBurst:     c.strikeBurst,
+			PresenceGrace:   c.presenceGrace,
 		}, api.Config{
 			AccessTTL:        c.accessTTL,
 			RefreshTTL:       c.refreshTTL,

@@ -30,12 +30,53 @@
     }
   }
 
-  let auth = loadJSON(SESSION_KEY, null); // {access, refresh, user}
+  let auth = loadJSON(SESSION_KEY, null); // {access, refresh, user, accessAt}
 
   function saveAuth(a) {
     auth = a;
     if (a) sessionStorage.setItem(SESSION_KEY, JSON.stringify(a));
     else sessionStorage.removeItem(SESSION_KEY);
+    scheduleRenewal();
+  }
+
+  // ---- token renewal ---------------------------------------------------------
+  // A socket's authority ends when the access token it was opened with
+  // expires (the server closes it with 4001). So the page renews the token
+  // at three quarters of its lifetime, counted by the token's own iat and
+  // exp from when it was received (the clocks need not agree), and hands
+  // the new one to the open socket with auth.refresh.
+
+  const RENEW_RETRY_MS = 30000;
+  let renewTimer = 0;
+
+  function tokenTimes(token) {
+    try {
+      const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const claims = JSON.parse(atob(part + '='.repeat((4 - (part.length % 4)) % 4)));
+      if (Number.isFinite(claims.iat) && Number.isFinite(claims.exp) && claims.exp > claims.iat) return claims;
+    } catch { /* not a token this page can read: it is renewed on a 401 only */ }
+    return null;
+  }
+
+  function scheduleRenewal() {
+    clearTimeout(renewTimer);
+    renewTimer = 0;
+    const t = auth && auth.access ? tokenTimes(auth.access) : null;
+    if (!t) return;
+    // exp and iat are whole seconds: the lifetime may be a second shorter.
+    const life = (t.exp - t.iat) * 1000;
+    const wait = Math.max((life - 1000) * 0.75, life / 4);
+    const at = (auth.accessAt || Date.now()) + wait;
+    renewTimer = setTimeout(renewNow, Math.max(at - Date.now(), 0));
+  }
+
+  async function renewNow() {
+    renewTimer = 0;
+    if (await refreshAccess()) {
+      if (current) current.sendToken();
+    } else if (auth && !renewTimer) {
+      renewTimer = setTimeout(renewNow, RENEW_RETRY_MS);
+    }
   }
 
   // ---- HTTP ----------------------------------------------------------------
@@ -103,7 +144,7 @@
         const r = await request('POST', '/user/v1/token/refresh/', { refresh }, false);
         if (!r.ok || !r.data || !r.data.access) return false;
         if (auth && auth.refresh === refresh) {
-          saveAuth({ ...auth, access: r.data.access, refresh: r.data.refresh || refresh });
+          saveAuth({ ...auth, access: r.data.access, refresh: r.data.refresh || refresh, accessAt: Date.now() });
         }
         return true;
       })().finally(() => { refreshing = null; });
@@ -229,7 +270,7 @@
 
   async function logIn(email, password) {
     const data = await publicCall('POST', '/user/v1/login/', { email, password });
-    saveAuth({ access: data.access, refresh: data.refresh, user: data.user });
+    saveAuth({ access: data.access, refresh: data.refresh, user: data.user, accessAt: Date.now() });
   }
 
   $('login-form').addEventListener('submit', (ev) => {
@@ -371,6 +412,7 @@
   function closeReason(ev) {
     switch (ev.code) {
       case 1008: return 'Disconnected by the server: too many messages or invalid frames (rate limited).';
+      case 4001: return 'Your access token expired.';
       case 4008: return 'Disconnected by the server: this connection was too slow to keep up.';
       case 1009: return 'Disconnected: a message was too large.';
       case 1001: return 'The server is restarting.';
@@ -501,13 +543,15 @@
 
     open() {
       const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+      const token = auth.access;
       const url = `${scheme}//${location.host}/ws/chat/${this.id}/chat/` +
-        `?token=${encodeURIComponent(auth.access)}&since=${this.maxSeq}`;
+        `?token=${encodeURIComponent(token)}&since=${this.maxSeq}`;
       const ws = new WebSocket(url);
       this.ws = ws;
       ws.onopen = () => {
         if (ws !== this.ws) return;
         this.attempt = 0;
+        if (auth && auth.access !== token) this.sendToken(); // renewed while connecting
         setStatus('open', 'Connected', false);
         if (auth && auth.user) this.online.add(auth.user.nickname);
         this.renderOnline();
@@ -525,6 +569,14 @@
         if (ev.code === 1008 || ev.code === 4008) this.attempt = Math.max(this.attempt, 3);
         this.retry(closeReason(ev));
       };
+    }
+
+    // sendToken hands the renewed access token to the open socket, whose
+    // authority would otherwise end with the token it was opened with.
+    sendToken() {
+      if (auth && this.ws && this.ws.readyState === WebSocket.OPEN) {
+        this.ws.send(JSON.stringify({ type: 'auth.refresh', token: auth.access }));
+      }
     }
 
     retry(reason) {
@@ -577,6 +629,7 @@
     // unconfirmed ones go again a little later; their client_ids keep a
     // message that did get stored from being stored twice.
     onError(f) {
+      if (f.error_type === 'token_expired') return; // the close that follows says it, and reconnects
       showChatError(`Error: ${f.message || f.error_type || 'unknown'}`);
       if (f.error_type !== 'rate_limited' && f.error_type !== 'unavailable') return;
       if (!this.pending.length || this.resendTimer) return;
@@ -834,6 +887,7 @@
   $('retry-btn').addEventListener('click', () => current && current.reconnectNow());
   window.addEventListener('online', () => current && current.reconnectNow());
   window.addEventListener('hashchange', route);
+  scheduleRenewal();
 
   // __livechat is a small handle for tests and debugging in the console.
   window.__livechat = {
