@@ -2,6 +2,10 @@
 # ./data; `make test` runs every test. See README.md.
 GO ?= go
 BIN := livechat
+# The version `livechat version` prints: the commit, with the nearest tag
+# when there is one, and -dirty for uncommitted changes.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCHBASE ?= bench/results/gotest-2026-11-26.txt
@@ -12,7 +16,7 @@ BENCHCOUNT ?= 6
 .PHONY: build run test lint fuzz bench benchstat bench-smoke generate clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/livechat
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/livechat
 
 run: build
 	./$(BIN) serve
