@@ -21,8 +21,14 @@ build:
 run: build
 	./$(BIN) serve
 
+# go test alone prints results in package order, so one slow package hides
+# every other result for minutes; .ci/testfmt prints each package as it
+# finishes, says what is still compiling or running when nothing finishes
+# for 20 s, and ends with every skipped test and its reason.
+# TESTFLAGS adds go test flags (make test TESTFLAGS='-run Browser').
+test: SHELL := /bin/bash
 test:
-	$(GO) test -race -count=1 -timeout 20m ./...
+	set -o pipefail; $(GO) test -race -count=1 -timeout 20m -json $(TESTFLAGS) ./... ./.ci/testfmt 2>&1 | $(GO) run ./.ci/testfmt
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
