@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -176,4 +178,21 @@ func TestSocketCap(t *testing.T) {
 			t.Errorf("error %q does not say which limit and how to raise it", err)
 		}
 	}
+}
+
+// TestReadmeListsEveryFlag: the README's Configuration and Limits tables
+// name every flag with its environment variable.
+func TestReadmeListsEveryFlag(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c serveConfig
+	c.flagSet().VisitAll(func(f *flag.Flag) {
+		for _, want := range []string{"`--" + f.Name + "`", "`" + envName(f.Name) + "`"} {
+			if !bytes.Contains(readme, []byte(want)) {
+				t.Errorf("README.md does not mention %s", want)
+			}
+		}
+	})
 }
