@@ -132,6 +132,7 @@ var settingRules = map[string]settingRule{
 func parseServeFlags(args []string, getenv func(string) string) (serveConfig, error) {
 	var c serveConfig
 	fs := c.flagSet()
+	fs.VisitAll(func(f *flag.Flag) { f.Value = explained{f.Value, kindOf(f)} })
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -150,7 +151,7 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 		}
 		from[f.Name] = name + "=" + v
 		if err := fs.Set(f.Name, v); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: want %s", name, v, kindOf(f)))
+			errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
 			unparsed[f.Name] = true
 		}
 	})
@@ -228,6 +229,28 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// explained is a flag's value whose parse errors say what was expected
+// ("want a whole number") rather than strconv's "parse error".
+type explained struct {
+	flag.Value
+	kind string
+}
+
+func (e explained) Set(s string) error {
+	if err := e.Value.Set(s); err != nil {
+		return errors.New("want " + e.kind)
+	}
+	return nil
+}
+
+func (e explained) Get() any { return e.Value.(flag.Getter).Get() }
+
+// IsBoolFlag keeps --debug meaning --debug=true.
+func (e explained) IsBoolFlag() bool {
+	b, ok := e.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // kindOf says what a flag's value must look like, for an error message.

@@ -47,6 +47,12 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 		t.Errorf("unset variables changed defaults: max-header %d, durability %q", cfg.maxHeader, cfg.durability)
 	}
 
+	// A boolean flag needs no value.
+	cfg, err = parseServeFlags([]string{"--debug", "--in-memory"}, fakeEnv())
+	if err != nil || !cfg.debug || !cfg.inMemory {
+		t.Errorf("--debug --in-memory: debug %v, in-memory %v, err %v", cfg.debug, cfg.inMemory, err)
+	}
+
 	// A flag wins over its variable, even over an invalid one.
 	cfg, err = parseServeFlags([]string{"--max-body", "2000", "--durability", "os"}, fakeEnv("LIVECHAT_MAX_BODY", "1000", "LIVECHAT_DURABILITY", "bogus"))
 	if err != nil || cfg.maxBody != 2000 || cfg.durability != "os" {
@@ -67,7 +73,7 @@ func TestServeFlagsRefuseInvalidValues(t *testing.T) {
 		{"negative size", nil, []string{"LIVECHAT_MAX_BODY", "-5"}, []string{"LIVECHAT_MAX_BODY=-5", "at least 1"}},
 		{"zero size", nil, []string{"LIVECHAT_MAX_FRAME", "0"}, []string{"LIVECHAT_MAX_FRAME=0", "at least 1"}},
 		{"negative size flag", []string{"--max-outbound=-1"}, nil, []string{"--max-outbound -1", "at least 1"}},
-		{"flag not a number", []string{"--max-body", "64k"}, nil, []string{"-max-body"}},
+		{"flag not a number", []string{"--max-body", "64k"}, nil, []string{"-max-body", "want a whole number"}},
 		{"unknown durability", nil, []string{"LIVECHAT_DURABILITY", "paranoid"}, []string{"LIVECHAT_DURABILITY=paranoid", "fsync or os"}},
 		{"bad duration", nil, []string{"LIVECHAT_SHUTDOWN_TIMEOUT", "soon"}, []string{"LIVECHAT_SHUTDOWN_TIMEOUT", "duration"}},
 		{"negative duration", nil, []string{"LIVECHAT_SHUTDOWN_TIMEOUT", "-1s"}, []string{"LIVECHAT_SHUTDOWN_TIMEOUT=-1s", "negative"}},
