@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,7 +123,7 @@ var settingRules = map[string]settingRule{
 	"access-ttl":        {min: 0, above: true},
 	"refresh-ttl":       {min: 0, above: true},
 	"room-idle":         {min: 0, above: true},
-	"write-delay":       {min: math.Inf(-1), why: "negative: no write clock"},
+	"write-delay":       {min: math.Inf(-1)}, // negative: no write clock
 }
 
 // parseServeFlags reads the settings from the command line and, for each
@@ -179,31 +180,37 @@ func sourceName(from, flagName string) string {
 
 // checkSetting applies settingRules, or the default rule, to one flag.
 func checkSetting(f *flag.Flag) error {
-	rule, ruled := settingRules[f.Name]
-	switch v := f.Value.(flag.Getter).Get().(type) {
+	rule := settingRules[f.Name]
+	switch v := flagValue(f).(type) {
 	case string:
-		if len(rule.oneOf) > 0 && !contains(rule.oneOf, v) {
+		if len(rule.oneOf) > 0 && !slices.Contains(rule.oneOf, v) {
 			return fmt.Errorf("must be %s", strings.Join(rule.oneOf, " or "))
 		}
 		return nil
 	case bool:
 		return nil
 	case time.Duration:
-		return checkNumber(float64(v), rule, ruled, func(x float64) string { return time.Duration(x).String() })
+		return checkNumber(float64(v), rule, func(x float64) string { return time.Duration(x).String() })
 	case int:
-		return checkNumber(float64(v), rule, ruled, func(x float64) string { return fmt.Sprint(int64(x)) })
+		return checkNumber(float64(v), rule, func(x float64) string { return fmt.Sprint(int64(x)) })
 	case int64:
-		return checkNumber(float64(v), rule, ruled, func(x float64) string { return fmt.Sprint(int64(x)) })
+		return checkNumber(float64(v), rule, func(x float64) string { return fmt.Sprint(int64(x)) })
 	case float64:
-		return checkNumber(v, rule, ruled, func(x float64) string { return fmt.Sprint(x) })
+		return checkNumber(v, rule, func(x float64) string { return fmt.Sprint(x) })
 	}
-	return nil // unsigned: never negative
+	return nil // unsigned (never negative), or a type of its own
 }
 
-func checkNumber(v float64, rule settingRule, ruled bool, show func(float64) string) error {
-	if !ruled {
-		rule.min = 0
+// flagValue is a flag's typed value, or nil for a flag.Value that does
+// not say (its own Set is then its only check).
+func flagValue(f *flag.Flag) any {
+	if g, ok := f.Value.(flag.Getter); ok {
+		return g.Get()
 	}
+	return nil
+}
+
+func checkNumber(v float64, rule settingRule, show func(float64) string) error {
 	why := ""
 	if rule.why != "" {
 		why = " (" + rule.why + ")"
@@ -222,15 +229,6 @@ func checkNumber(v float64, rule settingRule, ruled bool, show func(float64) str
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // explained is a flag's value whose parse errors say what was expected
 // ("want a whole number") rather than strconv's "parse error".
 type explained struct {
@@ -245,7 +243,7 @@ func (e explained) Set(s string) error {
 	return nil
 }
 
-func (e explained) Get() any { return e.Value.(flag.Getter).Get() }
+func (e explained) Get() any { return flagValue(&flag.Flag{Value: e.Value}) }
 
 // IsBoolFlag keeps --debug meaning --debug=true.
 func (e explained) IsBoolFlag() bool {
@@ -255,7 +253,7 @@ func (e explained) IsBoolFlag() bool {
 
 // kindOf says what a flag's value must look like, for an error message.
 func kindOf(f *flag.Flag) string {
-	switch f.Value.(flag.Getter).Get().(type) {
+	switch flagValue(f).(type) {
 	case bool:
 		return "true or false"
 	case time.Duration:
@@ -281,7 +279,7 @@ func serveUsage() string {
 	var c serveConfig
 	c.flagSet().VisitAll(func(f *flag.Flag) {
 		kind, usage := flag.UnquoteUsage(f)
-		if _, isBool := f.Value.(flag.Getter).Get().(bool); isBool {
+		if _, isBool := flagValue(f).(bool); isBool {
 			kind = ""
 		}
 		def := f.DefValue
