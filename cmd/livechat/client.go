@@ -84,7 +84,7 @@ func clientMain(ctx context.Context, args []string, std clientIO) int {
 		err = runInteractive(ctx, opts, std)
 	}
 	if err != nil {
-		fmt.Fprintf(std.err, "%v\n", err)
+		fmt.Fprintf(std.err, "%s\n", cleanLine(err.Error()))
 		return 1
 	}
 	return 0

@@ -147,9 +147,9 @@ func (p *chatPrinter) event(ev socketEvent) {
 			p.status("connected")
 		}
 	case evDisconnected:
-		p.status("disconnected: %v; retrying in %s", ev.err, ev.retryIn.Round(100*time.Millisecond))
+		p.status("disconnected: %s; retrying in %s", cleanLine(fmt.Sprint(ev.err)), ev.retryIn.Round(100*time.Millisecond))
 	case evDropped:
-		p.status("not sent: %q: %v", ev.text, ev.err)
+		p.status("not sent: %q: %s", ev.text, cleanLine(fmt.Sprint(ev.err)))
 	}
 }
 

@@ -162,7 +162,7 @@ func TestClientErrorsFromServerAreSafe(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
-		json.NewEncoder(w).Encode(map[string]string{"detail": "no\x1b]0;pwned\x07 way\u202e " + hostile})
+		json.NewEncoder(w).Encode(map[string]string{"detail": "no\x1b]0;pwned\x07 way\u202e\n" + hostile})
 	}))
 	t.Cleanup(srv.Close)
 	code, out, errs := runClientOnce(t, "send", "--room", "1", "hello", "--server", srv.URL)
@@ -170,5 +170,8 @@ func TestClientErrorsFromServerAreSafe(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q: want the server's error", code, errs)
 	}
 	assertTerminalSafe(t, "stderr", errs)
+	if strings.Count(errs, "\n") != 1 {
+		t.Errorf("the error took more than one line: %q", errs)
+	}
 	assertTerminalSafe(t, "stdout", out)
 }
