@@ -154,9 +154,12 @@ func raiseFileLimit() (soft, hard uint64, err error) {
 		return 0, 0, err
 	}
 	if r.Cur < r.Max {
-		r.Cur = r.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
-			return 0, 0, err
+		raised := r
+		raised.Cur = r.Max
+		// Some systems refuse the hard limit itself (macOS when it is
+		// unlimited); the soft limit then stays what it was.
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			r = raised
 		}
 	}
 	return r.Cur, r.Max, nil
