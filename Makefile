@@ -2,6 +2,10 @@
 # ./data; `make test` runs every test. See README.md.
 GO ?= go
 BIN := livechat
+# The version `livechat version` prints: the commit, with the nearest tag
+# when there is one, and -dirty for uncommitted changes.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 BENCHBASE ?= bench/results/gotest-2026-11-26.txt
@@ -12,13 +16,19 @@ BENCHCOUNT ?= 6
 .PHONY: build run test lint fuzz bench benchstat bench-smoke generate clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/livechat
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/livechat
 
 run: build
 	./$(BIN) serve
 
+# go test alone prints results in package order, so one slow package hides
+# every other result for minutes; .ci/testfmt prints each package as it
+# finishes, says what is still compiling or running when nothing finishes
+# for 20 s, and ends with every skipped test and its reason.
+# TESTFLAGS adds go test flags (make test TESTFLAGS='-run Browser').
+test: SHELL := /bin/bash
 test:
-	$(GO) test -race -count=1 -timeout 20m ./...
+	set -o pipefail; $(GO) test -race -count=1 -timeout 20m -json $(TESTFLAGS) ./... ./.ci/testfmt 2>&1 | $(GO) run ./.ci/testfmt
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -36,8 +37,8 @@ type Server struct {
 // New builds a Server over the store and the actor engine.
 func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, error) {
 	cfg = cfg.Defaults()
-	if len(cfg.Secret) == 0 {
-		return nil, errors.New("api: Config.Secret is required")
+	if len(cfg.Secret) < MinSecretBytes {
+		return nil, fmt.Errorf("api: Config.Secret has %d bytes, at least %d are required", len(cfg.Secret), MinSecretBytes)
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, store: store, engine: engine,

@@ -13,6 +13,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// MinSecretBytes is the shortest signing key accepted: RFC 7518 3.2 asks
+// for an HS256 key at least as long as the hash output (256 bits).
+const MinSecretBytes = 32
+
 // Token types, as SimpleJWT names them.
 const (
 	accessToken  = "access"

@@ -53,7 +53,7 @@ func newWSTestServer(t testing.TB, configure func(*Config, *actors.Config)) *wsT
 		t.Fatal(err)
 	}
 	writer := store.NewWriter(persistence.WriterConfig{})
-	apiCfg := Config{Secret: []byte("ws-test-secret-0123456789abcdef"), BcryptCost: 4, Logger: log}
+	apiCfg := Config{Secret: []byte("ws-test-secret-0123456789abcdefghij"), BcryptCost: 4, Logger: log}
 	actorCfg := actors.Config{MessageRate: 10_000, MessageBurst: 10_000}
 	if configure != nil {
 		configure(&apiCfg, &actorCfg)

@@ -266,17 +266,51 @@ func TestBrowserRenewsSocketToken(t *testing.T) {
 }
 
 // requireChromium fails in CI, where .ci/install-browser.sh should have run,
-// and skips elsewhere.
+// and skips elsewhere; make test lists the skip and its reason at the end.
 func requireChromium(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err == nil {
-		return
-	}
-	msg := chromiumPath + " is missing: run .ci/install-browser.sh (apt-get install chromium)"
-	if os.Getenv("CI") != "" {
+	msg, fail := chromiumRequirement(chromiumPath, os.Getenv("CI"))
+	switch {
+	case msg == "":
+	case fail:
 		t.Fatal(msg)
+	default:
+		t.Skip(msg)
 	}
-	t.Skip(msg)
+}
+
+// chromiumRequirement says why the browser test cannot run (empty when it
+// can) and whether that is a failure: in CI (CI set to anything but false
+// or 0, as CI services set CI=true) it is.
+func chromiumRequirement(path, ci string) (msg string, fail bool) {
+	if _, err := os.Stat(path); err == nil {
+		return "", false
+	}
+	msg = path + " is missing: run .ci/install-browser.sh (apt-get install chromium)"
+	inCI := ci != "" && ci != "0" && !strings.EqualFold(ci, "false")
+	if inCI {
+		return msg + "; CI=" + ci + ", so the test fails instead of skipping", true
+	}
+	return msg, false
+}
+
+func TestChromiumRequirement(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "chromium")
+	for _, tc := range []struct {
+		path, ci string
+		fail     bool
+	}{
+		{missing, "", false}, {missing, "false", false}, {missing, "0", false},
+		{missing, "true", true}, {missing, "1", true}, {missing, "yes", true},
+	} {
+		msg, fail := chromiumRequirement(tc.path, tc.ci)
+		if fail != tc.fail || !strings.Contains(msg, "is missing") {
+			t.Errorf("CI=%q: %q, fail %v; want fail %v", tc.ci, msg, fail, tc.fail)
+		}
+	}
+	if msg, fail := chromiumRequirement(os.Args[0], "true"); msg != "" || fail {
+		t.Errorf("a present browser: %q, %v", msg, fail)
+	}
 }
 
 func artifactsDir(t *testing.T) string {

@@ -62,6 +62,8 @@ func runClient(args []string) int {
 
 // clientMain dispatches to a mode and turns its error into one stderr line.
 func clientMain(ctx context.Context, args []string, std clientIO) int {
+	// Nothing the server sent reaches the terminal unfiltered.
+	std.out, std.err = newTerminalWriter(std.out), newTerminalWriter(std.err)
 	mode, opts, err := parseClientArgs(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(std.out, clientUsage)
@@ -82,7 +84,7 @@ func clientMain(ctx context.Context, args []string, std clientIO) int {
 		err = runInteractive(ctx, opts, std)
 	}
 	if err != nil {
-		fmt.Fprintf(std.err, "%v\n", err)
+		fmt.Fprintf(std.err, "%s\n", cleanLine(err.Error()))
 		return 1
 	}
 	return 0

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -28,9 +27,9 @@ func runInteractive(ctx context.Context, opts clientOptions, std clientIO) error
 		return err
 	}
 	p := &chatPrinter{w: std.out, loc: time.Local}
-	p.status("room %d %q, you are %s; type /quit to leave", room.ID, room.Name, c.user.Nickname)
+	p.status("room %d %q, you are %s; type /quit to leave", room.ID, cleanLine(room.Name), cleanLine(c.user.Nickname))
 	if len(room.Online) > 0 {
-		p.status("online: %s", strings.Join(room.Online, ", "))
+		p.status("online: %s", cleanLine(strings.Join(room.Online, ", ")))
 	}
 	// since starts at the newest message shown, so that the socket replays
 	// whatever arrived between this GET and the connection: no gap.
@@ -148,9 +147,9 @@ func (p *chatPrinter) event(ev socketEvent) {
 			p.status("connected")
 		}
 	case evDisconnected:
-		p.status("disconnected: %v; retrying in %s", ev.err, ev.retryIn.Round(100*time.Millisecond))
+		p.status("disconnected: %s; retrying in %s", cleanLine(fmt.Sprint(ev.err)), ev.retryIn.Round(100*time.Millisecond))
 	case evDropped:
-		p.status("not sent: %q: %v", ev.text, ev.err)
+		p.status("not sent: %q: %s", ev.text, cleanLine(fmt.Sprint(ev.err)))
 	}
 }
 
@@ -161,11 +160,11 @@ func (p *chatPrinter) frame(f serverFrame) {
 	case "chat.message":
 		p.message(f.Nickname, f.Message, f.CreatedAt)
 	case "chat.user.join":
-		p.status("%s joined", cleanForTerminal(f.Username))
+		p.status("%s joined", cleanLine(f.Username))
 	case "chat.user.leave":
-		p.status("%s left", cleanForTerminal(f.Username))
+		p.status("%s left", cleanLine(f.Username))
 	case "chat.error":
-		fmt.Fprintf(p.w, "! error (%s): %s\n", cleanForTerminal(f.ErrorType), cleanForTerminal(f.Message))
+		fmt.Fprintf(p.w, "! error (%s): %s\n", cleanLine(f.ErrorType), cleanLine(f.Message))
 	}
 }
 
@@ -174,20 +173,9 @@ func (p *chatPrinter) message(nickname, text, createdAt string) {
 	if err != nil {
 		at = time.Now()
 	}
-	fmt.Fprintf(p.w, "[%s] %s: %s\n", at.In(p.loc).Format("15:04:05"), cleanForTerminal(nickname), cleanForTerminal(text))
+	fmt.Fprintf(p.w, "[%s] %s: %s\n", at.In(p.loc).Format("15:04:05"), cleanLine(nickname), cleanText(text))
 }
 
 func (p *chatPrinter) status(format string, args ...any) {
 	fmt.Fprintf(p.w, "* "+format+"\n", args...)
-}
-
-// cleanForTerminal replaces control characters, so that another user's message cannot
-// move the cursor or recolour the terminal with escape sequences.
-func cleanForTerminal(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' {
-			return utf8.RuneError
-		}
-		return r
-	}, s)
 }

@@ -21,7 +21,7 @@ func runSetup(ctx context.Context, opts clientOptions, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("setup %s: %w", acc.email, err)
 		}
-		fmt.Fprintf(out, "user %d: %s (%s) %s\n", i+1, acc.email, c.user.Nickname, state)
+		fmt.Fprintf(out, "user %d: %s (%s) %s\n", i+1, acc.email, cleanLine(c.user.Nickname), state)
 		if i == 0 {
 			owner = c
 		}
@@ -30,7 +30,7 @@ func runSetup(ctx context.Context, opts clientOptions, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
-	fmt.Fprintf(out, "room %d: %q %s\n", room.ID, room.Name, state)
+	fmt.Fprintf(out, "room %d: %q %s\n", room.ID, cleanLine(room.Name), state)
 	fmt.Fprintf(out, "now run `livechat client --user 1` and, in another terminal, `livechat client --user 2`\n")
 	return nil
 }

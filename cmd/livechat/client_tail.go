@@ -68,11 +68,13 @@ func runTail(ctx context.Context, opts clientOptions, out, errw io.Writer) error
 
 // jsonLine makes sure one JSON value takes exactly one line; anything that
 // is not JSON is printed as a JSON string rather than breaking the format.
+// Characters a terminal would obey are escaped, not dropped: the line
+// decodes to what the server sent.
 func jsonLine(raw []byte) []byte {
 	var buf bytes.Buffer
 	if json.Compact(&buf, raw) == nil {
-		return buf.Bytes()
+		return escapeJSONForTerminal(buf.Bytes())
 	}
 	b, _ := json.Marshal(string(raw))
-	return b
+	return escapeJSONForTerminal(b)
 }

@@ -218,7 +218,7 @@ func TestPrinter(t *testing.T) {
 	p.frame(serverFrame{Type: "chat.user.leave", Username: "사용자2"})
 	p.frame(serverFrame{Type: "chat.error", ErrorType: "invalid_request", Message: "bad"})
 	p.frame(serverFrame{Type: "chat.unknown"})
-	want := "[20:11:03] 사용자1: 안녕 \uFFFD[31m😀\n* 사용자2 joined\n* 사용자2 left\n! error (invalid_request): bad\n"
+	want := "[20:11:03] 사용자1: 안녕 [31m😀\n* 사용자2 joined\n* 사용자2 left\n! error (invalid_request): bad\n"
 	if out.String() != want {
 		t.Errorf("printed %q, want %q", out.String(), want)
 	}

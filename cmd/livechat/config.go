@@ -1,12 +1,17 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
+	"math"
+	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"livechat/actors"
 	"livechat/api"
@@ -30,57 +35,262 @@ type serveConfig struct {
 	secureCookie                                                         bool
 }
 
-func parseServeFlags(args []string, getenv func(string) string) (serveConfig, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	var c serveConfig
+// flagSet declares every setting of `livechat serve`, one line each, with
+// its default. Each flag is also read from an environment variable named
+// after it (--max-body <-> LIVECHAT_MAX_BODY; envNames lists the older
+// names kept), so a new setting needs only its line here; a number is
+// refused below zero, and settingRules holds any tighter rule.
+func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.addr, "addr", env("LIVECHAT_ADDR", "127.0.0.1:8000"), "listen address (LIVECHAT_ADDR)")
-	fs.StringVar(&c.dataDir, "data", env("LIVECHAT_DATA_DIR", "./data"), "data directory (LIVECHAT_DATA_DIR)")
-	fs.StringVar(&c.pprofAddr, "pprof", env("LIVECHAT_PPROF", ""), "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (off when empty)")
+	fs.SetOutput(io.Discard) // errors are reported once, by runServe
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8000", "listen address")
+	fs.StringVar(&c.dataDir, "data", "./data", "data directory")
+	fs.StringVar(&c.pprofAddr, "pprof", "", "serve Go's pprof profiles on this address, e.g. 127.0.0.1:6060 (off when empty)")
 	fs.BoolVar(&c.inMemory, "in-memory", false, "keep everything in memory, nothing on disk (testing)")
-	fs.StringVar(&c.secret, "secret", env("SECRET_KEY", ""), "token signing key (SECRET_KEY); generated and kept in the data directory when empty")
-	fs.StringVar(&c.durability, "durability", env("LIVECHAT_DURABILITY", "fsync"), "fsync: every acknowledged message survives power loss; os: survives a killed process (LIVECHAT_DURABILITY)")
-	fs.StringVar(&c.allowedHosts, "allowed-hosts", env("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"), "accepted Host headers, comma-separated; * for any (ALLOWED_HOSTS)")
-	fs.StringVar(&c.corsOrigins, "cors-origins", env("LIVECHAT_CORS_ORIGINS", "*"), "origins allowed by CORS, comma-separated (LIVECHAT_CORS_ORIGINS)")
-	fs.StringVar(&c.wsOrigin, "ws-origins", env("LIVECHAT_WS_ORIGINS", ""), "extra origins whose pages may open sockets with the login cookie (LIVECHAT_WS_ORIGINS)")
-	fs.BoolVar(&c.secureCookie, "secure-cookie", envBool(env("LIVECHAT_SECURE_COOKIE", "")), "mark the access_token cookie Secure (LIVECHAT_SECURE_COOKIE)")
-	fs.BoolVar(&c.debug, "debug", envBool(env("DEBUG", "")), "debug logging (DEBUG)")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDur(env("LIVECHAT_SHUTDOWN_TIMEOUT", ""), 15*time.Second), "how long shutdown waits for requests and sockets")
-	fs.IntVar(&c.maxBody, "max-body", envInt(env("LIVECHAT_MAX_BODY", ""), 64<<10), "request body limit in bytes, 413 above")
-	fs.IntVar(&c.maxHeader, "max-header", envInt(env("LIVECHAT_MAX_HEADER", ""), 8<<10), "request line and headers limit in bytes, 431 above")
-	fs.IntVar(&c.maxMessageChars, "max-message-chars", envInt(env("LIVECHAT_MAX_MESSAGE_CHARS", ""), 4096), "chat message limit in characters")
-	fs.IntVar(&c.maxFrame, "max-frame", envInt(env("LIVECHAT_MAX_FRAME", ""), 32<<10), "WebSocket frame limit in bytes, close 1009 above")
-	fs.IntVar(&c.maxOutbound, "max-outbound", envInt(env("LIVECHAT_MAX_OUTBOUND", ""), 1<<20), "unsent bytes per socket before it is closed as a slow consumer (4008)")
-	fs.IntVar(&c.maxConns, "max-conns", envInt(env("LIVECHAT_MAX_CONNS", ""), 100_000), "open sockets at most (the open-file limit may be lower)")
-	fs.Float64Var(&c.messageRate, "message-rate", envFloat(env("LIVECHAT_MESSAGE_RATE", ""), 20), "chat messages per second per socket, sustained")
-	fs.IntVar(&c.messageBurst, "message-burst", envInt(env("LIVECHAT_MESSAGE_BURST", ""), 40), "chat messages a socket may send at once")
-	fs.IntVar(&c.strikeBurst, "strike-burst", envInt(env("LIVECHAT_STRIKE_BURST", ""), 10), "rejected frames (invalid or over the rate) a socket may send before it is closed with 1008; one is forgiven per second")
-	fs.IntVar(&c.loginRate, "login-rate", envInt(env("LIVECHAT_LOGIN_RATE", ""), 10), "failed login attempts per minute per email (5x per client address); successful logins do not count")
-	fs.IntVar(&c.bcryptCost, "bcrypt-cost", envInt(env("LIVECHAT_BCRYPT_COST", ""), 10), "password hash cost")
-	fs.DurationVar(&c.pingInterval, "ping-interval", envDur(env("LIVECHAT_PING_INTERVAL", ""), 30*time.Second), "ping sockets quiet for this long")
-	fs.DurationVar(&c.idleTimeout, "idle-timeout", envDur(env("LIVECHAT_IDLE_TIMEOUT", ""), 5*time.Minute), "close sockets that sent nothing, not even a pong, for this long")
-	fs.DurationVar(&c.accessTTL, "access-ttl", envDur(env("LIVECHAT_ACCESS_TTL", ""), 60*time.Minute), "access token lifetime")
-	fs.DurationVar(&c.refreshTTL, "refresh-ttl", envDur(env("LIVECHAT_REFRESH_TTL", ""), 24*time.Hour), "refresh token lifetime")
-	fs.DurationVar(&c.writeDelay, "write-delay", envDur(env("LIVECHAT_WRITE_DELAY", ""), 5*time.Millisecond), "period of the write clock: sockets with frames are written together at its ticks, gathering frames into one write (at most this long); negative for none")
-	fs.DurationVar(&c.presenceGrace, "presence-grace", envDur(env("LIVECHAT_PRESENCE_GRACE", ""), time.Second), "a user whose last socket in a room closes stays online this long: a reconnect within it sends neither leave nor join (LIVECHAT_PRESENCE_GRACE)")
-	fs.DurationVar(&c.roomIdle, "room-idle", envDur(env("LIVECHAT_ROOM_IDLE", ""), 2*time.Minute), "passivate a room idle this long")
+	fs.StringVar(&c.secret, "secret", "", "token signing key, at least 32 bytes; generated and kept in the data directory when empty")
+	fs.StringVar(&c.durability, "durability", "fsync", "fsync: every acknowledged message survives power loss; os: survives a killed process")
+	fs.StringVar(&c.allowedHosts, "allowed-hosts", "localhost,127.0.0.1,[::1]", "accepted Host headers, comma-separated; * for any")
+	fs.StringVar(&c.corsOrigins, "cors-origins", "*", "origins allowed by CORS, comma-separated")
+	fs.StringVar(&c.wsOrigin, "ws-origins", "", "extra origins whose pages may open sockets with the login cookie")
+	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the access_token cookie Secure")
+	fs.BoolVar(&c.debug, "debug", false, "debug logging")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for requests and sockets")
+	fs.IntVar(&c.maxBody, "max-body", 64<<10, "request body limit in bytes, 413 above")
+	fs.IntVar(&c.maxHeader, "max-header", 8<<10, "request line and headers limit in bytes, 431 above")
+	fs.IntVar(&c.maxMessageChars, "max-message-chars", 4096, "chat message limit in characters")
+	fs.IntVar(&c.maxFrame, "max-frame", 32<<10, "WebSocket frame limit in bytes, close 1009 above")
+	fs.IntVar(&c.maxOutbound, "max-outbound", 1<<20, "unsent bytes per socket before it is closed as a slow consumer (4008)")
+	fs.IntVar(&c.maxConns, "max-conns", 100_000, "open sockets at most (the open-file limit may be lower)")
+	fs.Float64Var(&c.messageRate, "message-rate", 20, "chat messages per second per socket, sustained")
+	fs.IntVar(&c.messageBurst, "message-burst", 40, "chat messages a socket may send at once")
+	fs.IntVar(&c.strikeBurst, "strike-burst", 10, "rejected frames (invalid or over the rate) a socket may send before it is closed with 1008; one is forgiven per second")
+	fs.IntVar(&c.loginRate, "login-rate", 10, "failed login attempts per minute per email (5x per client address); successful logins do not count")
+	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "password hash cost, 4 to 31")
+	fs.DurationVar(&c.pingInterval, "ping-interval", 30*time.Second, "ping sockets quiet for this long")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "close sockets that sent nothing, not even a pong, for this long")
+	fs.DurationVar(&c.accessTTL, "access-ttl", 60*time.Minute, "access token lifetime")
+	fs.DurationVar(&c.refreshTTL, "refresh-ttl", 24*time.Hour, "refresh token lifetime")
+	fs.DurationVar(&c.writeDelay, "write-delay", 5*time.Millisecond, "period of the write clock: sockets with frames are written together at its ticks, gathering frames into one write (at most this long); negative for none")
+	fs.DurationVar(&c.presenceGrace, "presence-grace", time.Second, "a user whose last socket in a room closes stays online this long: a reconnect within it sends neither leave nor join")
+	fs.DurationVar(&c.roomIdle, "room-idle", 2*time.Minute, "passivate a room idle this long")
+	return fs
+}
+
+// envNames are the environment variables that keep the names they had
+// before every flag got one (Django's names, and the data directory's);
+// every other flag's is envName's.
+var envNames = map[string]string{
+	"data":          "LIVECHAT_DATA_DIR",
+	"secret":        "SECRET_KEY",
+	"allowed-hosts": "ALLOWED_HOSTS",
+	"debug":         "DEBUG",
+}
+
+// envName is the environment variable of a flag.
+func envName(flagName string) string {
+	if name, ok := envNames[flagName]; ok {
+		return name
+	}
+	return "LIVECHAT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// settingRule is what a setting's value must be, beyond its type: a
+// number at least min (above it when above is set; at most max when max is
+// set), or a string among oneOf.
+type settingRule struct {
+	min, max float64
+	above    bool
+	oneOf    []string
+	why      string // shown with the refusal
+}
+
+// settingRules tightens the default rule, which refuses a negative number.
+// Zero means "the component's default" in each component's Config, so a
+// limit given as 0 would be ignored without a word: limits start at 1.
+var settingRules = map[string]settingRule{
+	"durability":        {oneOf: []string{"fsync", "os"}},
+	"bcrypt-cost":       {min: float64(bcrypt.MinCost), max: float64(bcrypt.MaxCost), why: "bcrypt's range"},
+	"max-body":          {min: 1},
+	"max-header":        {min: 1},
+	"max-message-chars": {min: 1},
+	"max-frame":         {min: 1},
+	"max-outbound":      {min: 1},
+	"max-conns":         {min: 1},
+	"message-rate":      {min: 0, above: true},
+	"message-burst":     {min: 1},
+	"strike-burst":      {min: 1},
+	"login-rate":        {min: 1},
+	"ping-interval":     {min: 0, above: true},
+	"idle-timeout":      {min: 0, above: true},
+	"access-ttl":        {min: 0, above: true},
+	"refresh-ttl":       {min: 0, above: true},
+	"room-idle":         {min: 0, above: true},
+	"write-delay":       {min: math.Inf(-1)}, // negative: no write clock
+}
+
+// parseServeFlags reads the settings from the command line and, for each
+// flag not given there, from its environment variable. Any value that is
+// not valid is an error naming the flag or the variable: nothing falls
+// back to a default.
+func parseServeFlags(args []string, getenv func(string) string) (serveConfig, error) {
+	var c serveConfig
+	fs := c.flagSet()
+	fs.VisitAll(func(f *flag.Flag) { f.Value = explained{f.Value, kindOf(f)} })
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			fs.SetOutput(nil)
-			fs.PrintDefaults()
-		}
 		return c, err
 	}
-	if c.durability != "fsync" && c.durability != "os" {
-		return c, fmt.Errorf("durability must be fsync or os, not %q", c.durability)
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return c, nil
+	from := map[string]string{} // flag name -> where its value came from
+	fs.Visit(func(f *flag.Flag) { from[f.Name] = "--" + f.Name + " " + f.Value.String() })
+	var errs []error
+	unparsed := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envName(f.Name)
+		v := getenv(name)
+		if _, given := from[f.Name]; given || v == "" {
+			return
+		}
+		from[f.Name] = name + "=" + v
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+			unparsed[f.Name] = true
+		}
+	})
+	fs.VisitAll(func(f *flag.Flag) {
+		if err := checkSetting(f); err != nil && !unparsed[f.Name] {
+			errs = append(errs, fmt.Errorf("%s: %w", cmp.Or(from[f.Name], "default of --"+f.Name), err))
+		}
+	})
+	if n := len(c.secret); n > 0 && n < api.MinSecretBytes {
+		// RFC 7518 3.2: an HS256 key must be at least as long as the hash.
+		errs = append(errs, fmt.Errorf("%s (%d bytes): a signing key needs at least %d bytes (RFC 7518 3.2); leave it empty to have one generated",
+			sourceName(from["secret"], "secret"), n, api.MinSecretBytes))
+	}
+	return c, errors.Join(errs...)
+}
+
+// sourceName is where a value came from, without the value itself (for
+// secrets).
+func sourceName(from, flagName string) string {
+	if strings.HasPrefix(from, "--") {
+		return "--" + flagName
+	}
+	return envName(flagName)
+}
+
+// checkSetting applies settingRules, or the default rule, to one flag.
+func checkSetting(f *flag.Flag) error {
+	rule := settingRules[f.Name]
+	switch v := flagValue(f).(type) {
+	case string:
+		if len(rule.oneOf) > 0 && !slices.Contains(rule.oneOf, v) {
+			return fmt.Errorf("must be %s", strings.Join(rule.oneOf, " or "))
+		}
+		return nil
+	case bool:
+		return nil
+	case time.Duration:
+		return checkNumber(float64(v), rule, func(x float64) string { return time.Duration(x).String() })
+	case int:
+		return checkNumber(float64(v), rule, func(x float64) string { return fmt.Sprint(int64(x)) })
+	case int64:
+		return checkNumber(float64(v), rule, func(x float64) string { return fmt.Sprint(int64(x)) })
+	case float64:
+		return checkNumber(v, rule, func(x float64) string { return fmt.Sprint(x) })
+	}
+	return nil // unsigned (never negative), or a type of its own
+}
+
+// flagValue is a flag's typed value, or nil for a flag.Value that does
+// not say (its own Set is then its only check).
+func flagValue(f *flag.Flag) any {
+	if g, ok := f.Value.(flag.Getter); ok {
+		return g.Get()
+	}
+	return nil
+}
+
+func checkNumber(v float64, rule settingRule, show func(float64) string) error {
+	why := ""
+	if rule.why != "" {
+		why = " (" + rule.why + ")"
+	}
+	switch {
+	case rule.max != 0 && (v < rule.min || v > rule.max):
+		return fmt.Errorf("must be between %s and %s%s", show(rule.min), show(rule.max), why)
+	case rule.above && v <= rule.min:
+		return fmt.Errorf("must be above %s%s", show(rule.min), why)
+	case v < rule.min:
+		if rule.min == 0 {
+			return fmt.Errorf("must not be negative%s", why)
+		}
+		return fmt.Errorf("must be at least %s%s", show(rule.min), why)
+	}
+	return nil
+}
+
+// explained is a flag's value whose parse errors say what was expected
+// ("want a whole number") rather than strconv's "parse error".
+type explained struct {
+	flag.Value
+	kind string
+}
+
+func (e explained) Set(s string) error {
+	if err := e.Value.Set(s); err != nil {
+		return errors.New("want " + e.kind)
+	}
+	return nil
+}
+
+func (e explained) Get() any { return flagValue(&flag.Flag{Value: e.Value}) }
+
+// IsBoolFlag keeps --debug meaning --debug=true.
+func (e explained) IsBoolFlag() bool {
+	b, ok := e.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// kindOf says what a flag's value must look like, for an error message.
+func kindOf(f *flag.Flag) string {
+	switch flagValue(f).(type) {
+	case bool:
+		return "true or false"
+	case time.Duration:
+		return "a duration such as 500ms, 30s, 5m or 24h"
+	case int, int64:
+		return "a whole number"
+	case uint, uint64:
+		return "a whole number, not negative"
+	case float64:
+		return "a number"
+	}
+	return "a valid value"
+}
+
+// serveUsage is `livechat serve -h`: every flag with its environment
+// variable and default.
+func serveUsage() string {
+	var b strings.Builder
+	b.WriteString("usage: livechat serve [flags]\n\n" +
+		"Each flag can also be set by the environment variable shown (a flag wins\n" +
+		"over the environment, which wins over a .env file in the working directory).\n" +
+		"An invalid value stops the start.\n\n")
+	var c serveConfig
+	c.flagSet().VisitAll(func(f *flag.Flag) {
+		kind, usage := flag.UnquoteUsage(f)
+		if _, isBool := flagValue(f).(bool); isBool {
+			kind = ""
+		}
+		def := f.DefValue
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(&b, "  --%s %s\n    \t%s\n    \t[%s, default %s]\n", f.Name, kind, usage, envName(f.Name), def)
+	})
+	return b.String()
 }
 
 // components splits the configuration into each component's Config.
@@ -121,30 +331,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func envBool(s string) bool {
-	b, _ := strconv.ParseBool(s)
-	return b
-}
-
-func envInt(s string, def int) int {
-	if v, err := strconv.Atoi(s); err == nil {
-		return v
-	}
-	return def
-}
-
-func envFloat(s string, def float64) float64 {
-	if v, err := strconv.ParseFloat(s, 64); err == nil {
-		return v
-	}
-	return def
-}
-
-func envDur(s string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(s); err == nil {
-		return v
-	}
-	return def
 }

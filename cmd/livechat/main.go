@@ -35,7 +35,7 @@ func run(args []string) int {
 	case "bench":
 		return runBench(args[1:])
 	case "version", "--version", "-version":
-		fmt.Println("livechat", version())
+		fmt.Println("livechat", buildVersion(version, debug.ReadBuildInfo))
 		return 0
 	case "help", "-h", "--help":
 		fmt.Print(usage)
@@ -45,14 +45,37 @@ func run(args []string) int {
 	return 2
 }
 
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return s.Value[:12]
+// version is set when building: make build passes
+// -ldflags "-X main.version=$(git describe --always --dirty)".
+var version string
+
+// buildVersion is the version set at build time, else the commit Go
+// stamped into the binary (go build in a git checkout does), else the
+// module version (go install livechat@v1.2.3), else "devel".
+func buildVersion(set string, readBuildInfo func() (*debug.BuildInfo, bool)) string {
+	if set != "" {
+		return set
+	}
+	bi, ok := readBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	var revision, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
 			}
 		}
-		return bi.Main.Version
+	}
+	if len(revision) >= 12 {
+		return revision[:12] + dirty
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
 	}
 	return "devel"
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/joho/godotenv"
@@ -26,10 +27,14 @@ func runServe(args []string) int {
 	_ = godotenv.Load() // a .env in the working directory; real environment wins
 	cfg, err := parseServeFlags(args, os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
+		fmt.Print(serveUsage())
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "livechat serve:", err)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(os.Stderr, "livechat serve:", line)
+		}
+		fmt.Fprintln(os.Stderr, "livechat serve: see livechat serve -h")
 		return 2
 	}
 	level := slog.LevelInfo
@@ -54,11 +59,16 @@ func runServe(args []string) int {
 // accepting and finish REST requests, close sockets with 1001, stop the
 // actors, flush the writer, close the database.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(net.Addr)) error {
-	if soft, _, err := raiseFileLimit(); err == nil && uint64(cfg.maxConns)+fdReserve > soft {
-		// Every socket is a file: past the limit, accepts fail. Refuse
-		// sockets (503) before that, keeping a reserve for the database's
-		// files and REST connections.
-		cfg.maxConns = int(soft) - fdReserve
+	soft, _, err := raiseFileLimit()
+	if err != nil {
+		return fmt.Errorf("open-file limit: %w", err)
+	}
+	maxConns, err := socketCap(cfg.maxConns, soft)
+	if err != nil {
+		return err
+	}
+	if maxConns != cfg.maxConns {
+		cfg.maxConns = maxConns
 		log.Info("socket cap set by the open-file limit", "max_conns", cfg.maxConns, "open_file_limit", soft)
 	}
 	store, err := persistence.Open(persistence.Config{
@@ -119,6 +129,22 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 // sockets: Badger's tables and logs, REST connections, the listener.
 const fdReserve = 256
 
+// socketCap is the number of sockets the server may hold with an
+// open-file limit of soft. Every socket is a file: past the limit, accepts
+// fail. Sockets are refused (503) before that, keeping fdReserve for the
+// database's files and REST connections; a limit that does not even cover
+// the reserve is a start error, since the server could not work.
+func socketCap(maxConns int, soft uint64) (int, error) {
+	if soft <= fdReserve {
+		return 0, fmt.Errorf("the open-file limit is %d, and %d descriptors are kept for the database and REST connections before any socket: "+
+			"raise it (ulimit -n 65536 in the shell, LimitNOFILE=65536 in the systemd unit)", soft, fdReserve)
+	}
+	if uint64(maxConns)+fdReserve > soft {
+		return int(soft - fdReserve), nil
+	}
+	return maxConns, nil
+}
+
 // raiseFileLimit lifts the soft open-file limit to the hard one: every
 // socket is a file, and the default soft limit is far below what a chat
 // server holds.
@@ -128,9 +154,12 @@ func raiseFileLimit() (soft, hard uint64, err error) {
 		return 0, 0, err
 	}
 	if r.Cur < r.Max {
-		r.Cur = r.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
-			return 0, 0, err
+		raised := r
+		raised.Cur = r.Max
+		// Some systems refuse the hard limit itself (macOS when it is
+		// unlimited); the soft limit then stays what it was.
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			r = raised
 		}
 	}
 	return r.Cur, r.Max, nil
