@@ -17,6 +17,7 @@ import (
 type serveConfig struct {
 	addr, dataDir, secret, durability   string
 	pprofAddr                           string
+	memoryBudget                        string
 	inMemory, debug                     bool
 	allowedHosts, corsOrigins, wsOrigin string
 	shutdownTimeout                     time.Duration
@@ -67,6 +68,7 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	fs.DurationVar(&c.accessTTL, "access-ttl", envDur(env("LIVECHAT_ACCESS_TTL", ""), 60*time.Minute), "access token lifetime")
 	fs.DurationVar(&c.refreshTTL, "refresh-ttl", envDur(env("LIVECHAT_REFRESH_TTL", ""), 24*time.Hour), "refresh token lifetime")
 	fs.DurationVar(&c.writeDelay, "write-delay", envDur(env("LIVECHAT_WRITE_DELAY", ""), 5*time.Millisecond), "period of the write clock: sockets with frames are written together at its ticks, gathering frames into one write (at most this long); negative for none")
+	fs.StringVar(&c.memoryBudget, "memory-budget", env("LIVECHAT_MEMORY_BUDGET", "512MiB"), "memory for Badger's memtables and caches, recent messages, token cache and working heap, e.g. 512MiB or 1GiB; sockets cost about 10 KiB each on top (LIVECHAT_MEMORY_BUDGET)")
 	fs.DurationVar(&c.roomIdle, "room-idle", envDur(env("LIVECHAT_ROOM_IDLE", ""), 2*time.Minute), "passivate a room idle this long")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -77,6 +79,9 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	}
 	if c.durability != "fsync" && c.durability != "os" {
 		return c, fmt.Errorf("durability must be fsync or os, not %q", c.durability)
+	}
+	if _, err := parseMemoryBudget(c.memoryBudget); err != nil {
+		return c, err
 	}
 	return c, nil
 }
