@@ -109,7 +109,9 @@ type CacheStats struct {
 	// IndexCacheMax and IndexCacheUsed are the same for table indexes and
 	// bloom filters.
 	IndexCacheMax, IndexCacheUsed int64
-	// RecordCacheMax and RecordCacheUsed are the decoded users and rooms.
+	// RecordCacheMax and RecordCacheUsed are the decoded users and rooms;
+	// Used counts what was cached since the cache last started over, so
+	// it may exceed what an evicted user leaves behind.
 	RecordCacheMax, RecordCacheUsed int64
 	// LSMBytes and ValueLogBytes are the database's size on disk.
 	LSMBytes, ValueLogBytes int64
