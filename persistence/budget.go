@@ -1,6 +1,11 @@
 package persistence
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/skl"
 )
@@ -146,3 +151,48 @@ func (s *Store) CacheStats() CacheStats {
 // two thirds of Badger's limit, which is a batch's bytes over the size of a
 // skiplist node.
 func (p memoryPlan) maxBatchEntries() int { return int(p.maxBatchBytes() / int64(skl.MaxNodeSize)) }
+
+// replayLargerMemtables makes a database opened with opts safe to open
+// when a crash left memtable logs written with larger memtables (Badger's
+// defaults before the budget, or a budget since lowered): Badger replays
+// each log into a memtable of the current size and stops the process when
+// it does not fit. Such logs are replayed first with memtables large enough,
+// then closed, which flushes them to tables. A log Badger made with the
+// current size is twice that size (its memory map); anything else is
+// replayed the safe way, with memtables twice the log's size.
+func replayLargerMemtables(opts badger.Options) error {
+	if opts.InMemory {
+		return nil
+	}
+	ents, err := os.ReadDir(opts.Dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("persistence: read data directory: %w", err)
+	}
+	need := int64(0)
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".mem") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return fmt.Errorf("persistence: memtable log: %w", err)
+		}
+		if size := info.Size(); size != 2*opts.MemTableSize {
+			need = max(need, 2*size)
+		}
+	}
+	if need <= opts.MemTableSize {
+		return nil
+	}
+	db, err := badger.Open(opts.WithMemTableSize(need))
+	if err != nil {
+		return fmt.Errorf("open badger to replay %s memtables: %w", filepath.Base(opts.Dir), err)
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("close badger after replaying memtables: %w", err)
+	}
+	return nil
+}

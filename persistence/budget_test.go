@@ -2,6 +2,9 @@ package persistence
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -106,4 +109,104 @@ func TestWriterBatchesFitSmallMemtable(t *testing.T) {
 		t.Fatalf("one batch of %d messages, %d bytes; Badger takes less than %d", len(batch), size, maxSize)
 	}
 	w.queue = nil
+}
+
+// A database left by a crash with larger memtables than the budget now
+// allows (an upgrade from Badger's defaults, or a lowered budget) opens:
+// Badger replays each memtable log into a memtable of the current size and
+// stops the process when it does not fit, so Open first replays it at the
+// size it was written with.
+func TestOpenAfterCrashWithLargerMemtables(t *testing.T) {
+	dir := t.TempDir()
+	big, err := Open(Config{Dir: dir, MemoryBudget: DefaultMemoryBudget, Durability: DurabilityOS, Logger: discardLog})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	w := big.NewWriter(WriterConfig{})
+	const n = 2000 // 2 MB: twice what the smallest budget's memtable holds
+	text := strings.Repeat("x", 1000)
+	for seq := int64(1); seq <= n; seq += 100 {
+		msgs := make([]*pb.Message, 0, 100)
+		for i := range int64(100) {
+			m := msg(big, 1, seq+i)
+			m.Text = text
+			msgs = append(msgs, m)
+		}
+		appendWait(t, w, msgs...)
+	}
+	// The crash: copy the files of the running database, memtable log included.
+	crashed := t.TempDir()
+	copyDir(t, dir, crashed)
+	w.Close()
+	closeStore(t, big)
+
+	s, err := Open(Config{Dir: crashed, MemoryBudget: MinMemoryBudget, Logger: discardLog})
+	if err != nil {
+		t.Fatalf("open after crash: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	if got := s.db.Opts().MemTableSize; got != planMemory(MinMemoryBudget).memTableSize {
+		t.Errorf("memtable %d after recovery, want the budget's %d", got, planMemory(MinMemoryBudget).memTableSize)
+	}
+	got, err := s.MessagesAfter(1, 0, n)
+	if err != nil || len(got) != n {
+		t.Fatalf("%d messages after the crash (%v), want %d", len(got), err, n)
+	}
+}
+
+// copyDir copies the files of a database, keeping holes: Badger's logs are
+// sparse files of hundreds of MB that hold a few.
+func copyDir(t testing.TB, from, to string) {
+	t.Helper()
+	ents, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.Name() != "LOCK" {
+			copySparse(t, filepath.Join(from, e.Name()), filepath.Join(to, e.Name()))
+		}
+	}
+}
+
+func copySparse(t testing.TB, from, to string) {
+	t.Helper()
+	const seekData, seekHole = 3, 4 // lseek(2) on Linux
+	src, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	info, err := src.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	for off := int64(0); off < info.Size(); {
+		data, err := src.Seek(off, seekData)
+		if err != nil { // no data after off
+			break
+		}
+		hole, err := src.Seek(data, seekHole)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := src.Seek(data, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dst.Seek(data, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.CopyN(dst, src, hole-data); err != nil {
+			t.Fatal(err)
+		}
+		off = hole
+	}
+	if err := dst.Truncate(info.Size()); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -79,6 +79,9 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.InMemory {
 		opts.Dir, opts.ValueDir = "", ""
 	}
+	if err := replayLargerMemtables(opts); err != nil {
+		return nil, err
+	}
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open badger: %w", err)
