@@ -25,6 +25,11 @@ type Config struct {
 	// RecentMessages is how many delivered messages a room keeps in memory
 	// (encoded) for room details and reconnects. Default 256.
 	RecentMessages int
+	// RecentBytes bounds the memory held by every room's recent messages
+	// together. Past it, a room that delivers a message trims its own ring
+	// to DetailMessages (what a room detail needs); reconnects it no longer
+	// covers read the store. Default 64 MiB.
+	RecentBytes int64
 	// DetailMessages is how many recent messages the room detail returns.
 	// Default 50 (PROTOCOL.md).
 	DetailMessages int
@@ -60,6 +65,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RecentMessages <= 0 {
 		c.RecentMessages = 256
+	}
+	if c.RecentBytes <= 0 {
+		c.RecentBytes = 64 << 20
 	}
 	if c.DetailMessages <= 0 {
 		c.DetailMessages = 50

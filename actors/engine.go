@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,6 +28,15 @@ type Engine struct {
 	// *roomView), so that reading a room that has not changed since its
 	// last read needs no actor round trip.
 	states sync.Map
+
+	// recentBytes is the memory held by every running room's ring.
+	recentBytes atomic.Int64
+}
+
+// RecentBytes reports the memory held by the rooms' recent messages and
+// its bound (Config.RecentBytes), for metrics.
+func (e *Engine) RecentBytes() (held, budget int64) {
+	return e.recentBytes.Load(), e.cfg.RecentBytes
 }
 
 // Errors of account requests.

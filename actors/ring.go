@@ -1,6 +1,10 @@
 package actors
 
-import "livechat/persistence/pb"
+import (
+	"sync/atomic"
+
+	"livechat/persistence/pb"
+)
 
 // recent is one delivered message with its encoded frame and, once a room
 // detail has shown it, its REST object.
@@ -10,26 +14,64 @@ type recent struct {
 	rest  []byte // AppendMessage(msg), made on first use
 }
 
-// ring keeps the last delivered messages of a room, oldest first.
+// ring keeps the last delivered messages of a room, oldest first, and
+// counts the bytes they hold both for itself and in a counter shared by
+// every room's ring (the engine's), so that rooms can keep their rings
+// together within a budget.
 type ring struct {
 	buf   []recent
 	start int // index of the oldest
 	n     int
+	bytes int64         // held by this ring's entries
+	held  *atomic.Int64 // held by every ring sharing the budget
 }
 
-func newRing(size int) *ring { return &ring{buf: make([]recent, size)} }
+func newRing(size int, held *atomic.Int64) *ring {
+	return &ring{buf: make([]recent, size), held: held}
+}
+
+// recentOverhead is what an entry holds beyond its strings and frames: the
+// decoded message's struct and the entry itself.
+const recentOverhead = 224
+
+// entryBytes estimates the memory an entry holds.
+func entryBytes(r recent) int64 {
+	m := r.msg
+	return int64(len(r.frame)+len(r.rest)+len(m.Text)+len(m.SenderEmail)+len(m.Nickname)+
+		len(m.ProfilePicture)+len(m.ClientId)) + recentOverhead
+}
+
+func (g *ring) count(n int64) {
+	g.bytes += n
+	g.held.Add(n)
+}
 
 // push appends r, returning the entry it evicted (zero when none).
 func (g *ring) push(r recent) (evicted recent) {
-	i := (g.start + g.n) % len(g.buf)
 	if g.n == len(g.buf) {
-		evicted = g.buf[g.start]
-		g.start = (g.start + 1) % len(g.buf)
-	} else {
-		g.n++
+		evicted = g.shift()
 	}
-	g.buf[i] = r
+	g.buf[(g.start+g.n)%len(g.buf)] = r
+	g.n++
+	g.count(entryBytes(r))
 	return evicted
+}
+
+// shift removes and returns the oldest entry; the ring must not be empty.
+func (g *ring) shift() recent {
+	r := g.buf[g.start]
+	g.buf[g.start] = recent{}
+	g.start = (g.start + 1) % len(g.buf)
+	g.n--
+	g.count(-entryBytes(r))
+	return r
+}
+
+// release gives the ring's bytes back to the shared count, when its room
+// stops.
+func (g *ring) release() {
+	g.held.Add(-g.bytes)
+	g.bytes = 0
 }
 
 func (g *ring) len() int { return g.n }
@@ -68,6 +110,7 @@ func (g *ring) appendLastMessages(b []byte, k int) []byte {
 		e := &g.buf[(g.start+g.n-k+i)%len(g.buf)]
 		if e.rest == nil {
 			e.rest = AppendMessage(make([]byte, 0, 128+len(e.msg.Text)+len(e.msg.SenderEmail)+len(e.msg.Nickname)), e.msg)
+			g.count(int64(len(e.rest)))
 		}
 		if i > 0 {
 			b = append(b, ',')

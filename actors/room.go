@@ -56,7 +56,7 @@ func newRoom(e *Engine, st *roomState) *room {
 	r := &room{
 		e: e, id: st.room.Id,
 		nextSeq: st.lastSeq, delivered: st.lastSeq,
-		recent:    newRing(e.cfg.RecentMessages),
+		recent:    newRing(e.cfg.RecentMessages, &e.recentBytes),
 		view:      &roomView{},
 		clientIDs: make(map[clientKey]int64),
 		members:   newMembers(),
@@ -112,6 +112,7 @@ func (r *room) onStarted(ctx actor.Context) {
 // error (they may still be stored: a client_id resend is deduplicated).
 func (r *room) onStopping(ctx actor.Context) {
 	r.e.states.CompareAndDelete(r.id, r.view)
+	r.recent.release()
 	if r.idleTimer != nil {
 		r.idleTimer.Stop()
 	}

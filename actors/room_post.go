@@ -94,7 +94,16 @@ func (r *room) onPersisted(ctx actor.Context, done *persisted) {
 // posting.
 func (r *room) remember(m *pspb.Message, frame []byte) {
 	r.changed()
-	ev := r.recent.push(recent{msg: m, frame: frame})
+	r.forget(r.recent.push(recent{msg: m, frame: frame}))
+	// Over the rings' budget, the room that is delivering gives back its
+	// oldest messages, down to what its detail shows.
+	for r.e.recentBytes.Load() > r.e.cfg.RecentBytes && r.recent.len() > r.e.cfg.DetailMessages {
+		r.forget(r.recent.shift())
+	}
+}
+
+// forget drops the client_id of a message leaving the ring.
+func (r *room) forget(ev recent) {
 	if ev.msg != nil && ev.msg.ClientId != "" {
 		k := clientKey{ev.msg.SenderId, ev.msg.ClientId}
 		if r.clientIDs[k] == ev.msg.Seq {

@@ -73,6 +73,9 @@ type Config struct {
 	// RoomPageSize is the default room list limit; RoomPageMax the largest.
 	// Defaults 100 and 1000.
 	RoomPageSize, RoomPageMax int
+	// TokenCacheBytes bounds the cache of verified access tokens. Default
+	// 8 MiB (about 25,000 tokens).
+	TokenCacheBytes int64
 	// Logger for the front end. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -114,6 +117,9 @@ func (c Config) Defaults() Config {
 	setInt(&c.BcryptCost, 10)
 	setInt(&c.RoomPageSize, 100)
 	setInt(&c.RoomPageMax, 1000)
+	if c.TokenCacheBytes <= 0 {
+		c.TokenCacheBytes = 8 << 20
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -43,7 +43,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, store: store, engine: engine,
 		tokens:       newTokens(cfg.Secret, cfg.AccessTTL, cfg.RefreshTTL),
-		tokenCache:   newTokenCache(),
+		tokenCache:   newTokenCache(cfg.TokenCacheBytes),
 		hasher:       newHasher(cfg.BcryptCost, cfg.HashConcurrency),
 		conns:        newConnSet(),
 		loginByEmail: newKeyLimiter(cfg.LoginRate),
@@ -99,6 +99,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Connections returns the number of open sockets.
 func (s *Server) Connections() int { return s.conns.count() }
+
+// TokenCacheBytes reports the memory held by the cache of verified access
+// tokens and its bound (Config.TokenCacheBytes), for metrics.
+func (s *Server) TokenCacheBytes() (held, budget int64) {
+	return s.tokenCache.held(), s.cfg.TokenCacheBytes
+}
 
 // SlowConsumers returns how many sockets were closed for falling behind.
 func (s *Server) SlowConsumers() int64 { return s.conns.slowConsumers() }

@@ -11,13 +11,17 @@ import (
 // once. Entries keep the token's expiry and are checked against it on
 // every hit. Sharded so that concurrent requests rarely share a lock.
 type tokenCache struct {
-	seed   maphash.Seed
-	shards [16]tokenShard
+	seed     maphash.Seed
+	shards   [tokenShards]tokenShard
+	maxBytes int64 // per shard
 }
 
+const tokenShards = 16
+
 type tokenShard struct {
-	mu sync.Mutex
-	m  map[string]cachedToken
+	mu    sync.Mutex
+	m     map[string]cachedToken
+	bytes int64
 }
 
 type cachedToken struct {
@@ -25,12 +29,14 @@ type cachedToken struct {
 	expires time.Time
 }
 
-// tokenCacheShardSize bounds each shard; a full shard is emptied, which
-// only costs re-verifying live tokens.
-const tokenCacheShardSize = 4096
+// tokenEntryOverhead is what an entry costs beyond its token's bytes: the
+// string header, the value and the map's share of a bucket.
+const tokenEntryOverhead = 96
 
-func newTokenCache() *tokenCache {
-	c := &tokenCache{seed: maphash.MakeSeed()}
+// newTokenCache makes a cache of at most maxBytes; a full shard is
+// emptied, which only costs re-verifying live tokens.
+func newTokenCache(maxBytes int64) *tokenCache {
+	c := &tokenCache{seed: maphash.MakeSeed(), maxBytes: maxBytes / tokenShards}
 	for i := range c.shards {
 		c.shards[i].m = make(map[string]cachedToken)
 	}
@@ -55,10 +61,27 @@ func (c *tokenCache) get(token string, now time.Time) (int64, time.Time, bool) {
 
 func (c *tokenCache) put(token string, userID int64, expires time.Time) {
 	s := c.shard(token)
+	n := int64(len(token)) + tokenEntryOverhead
 	s.mu.Lock()
-	if len(s.m) >= tokenCacheShardSize {
+	if s.bytes+n > c.maxBytes {
 		clear(s.m)
+		s.bytes = 0
+	}
+	if _, ok := s.m[token]; !ok {
+		s.bytes += n
 	}
 	s.m[token] = cachedToken{userID: userID, expires: expires}
 	s.mu.Unlock()
+}
+
+// held is the bytes the cache holds, by its estimate.
+func (c *tokenCache) held() int64 {
+	n := int64(0)
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += s.bytes
+		s.mu.Unlock()
+	}
+	return n
 }

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"google.golang.org/protobuf/proto"
+
 	"livechat/persistence/pb"
 )
 
@@ -16,19 +18,24 @@ import (
 // meanwhile, so a stale record is never cached and no read waits for
 // another's disk access.
 type recordCache struct {
-	mu         sync.Mutex // orders a miss's fill against an update's eviction
-	userWrites uint64     // user updates finished; guarded by mu
-	users      sync.Map   // int64 → *pb.User
-	rooms      sync.Map   // int64 → *pb.Room
-	size       atomic.Int64
+	mu         sync.Mutex   // orders a miss's fill against an update's eviction
+	userWrites uint64       // user updates finished; guarded by mu
+	users      sync.Map     // int64 → *pb.User
+	rooms      sync.Map     // int64 → *pb.Room
+	size       atomic.Int64 // bytes cached, estimated by recordBytes
+	// maxBytes bounds the cache (the store's memory plan); past it the
+	// cache starts over, which costs only re-reading the records in use.
+	maxBytes int64
 }
 
-// maxCachedRecords bounds the cache; past it the cache starts over, which
-// costs only re-reading the records in use.
-const maxCachedRecords = 200_000
+// recordOverhead is what a cached record costs beyond its encoded size:
+// the decoded message's struct and string headers, and the map entry.
+const recordOverhead = 256
 
-func (c *recordCache) countOne() {
-	if c.size.Add(1) > maxCachedRecords {
+func recordBytes(m proto.Message) int64 { return int64(proto.Size(m)) + recordOverhead }
+
+func (c *recordCache) count(n int64) {
+	if c.size.Add(n) > c.maxBytes {
 		c.users.Clear()
 		c.rooms.Clear()
 		c.size.Store(0)
@@ -50,7 +57,7 @@ func (c *recordCache) user(id int64, load func() (*pb.User, error)) (*pb.User, e
 	c.mu.Lock()
 	if c.userWrites == writes { // else an update may have ended after the read began
 		c.users.Store(id, u)
-		c.countOne()
+		c.count(recordBytes(u))
 	}
 	c.mu.Unlock()
 	return u, nil
@@ -73,7 +80,7 @@ func (c *recordCache) room(id int64, load func() (*pb.Room, error)) (*pb.Room, e
 	r, err := load()
 	if err == nil {
 		c.rooms.Store(id, r)
-		c.countOne()
+		c.count(recordBytes(r))
 	}
 	return r, err
 }

@@ -8,5 +8,10 @@
 // Accounts and rooms are written in Badger transactions whose conflict
 // detection keeps emails and posts unique under concurrent writers.
 //
+// Memory: Config.MemoryBudget sizes everything the store keeps in memory
+// (Badger's memtables, block and index caches, the decoded users and rooms;
+// budget.go divides it), and Store.CacheStats reports each against its
+// bound.
+//
 // The package knows nothing of actors or HTTP.
 package persistence

@@ -35,6 +35,10 @@ type Config struct {
 	Durability Durability
 	// Logger receives Badger's warnings and errors. Default: slog.Default().
 	Logger *slog.Logger
+	// MemoryBudget is the bytes the store may hold in memory: Badger's
+	// memtables, block and index caches, and the decoded users and rooms.
+	// Default DefaultMemoryBudget (256 MiB), at least MinMemoryBudget.
+	MemoryBudget int64
 }
 
 // Store is LiveChat's database.
@@ -47,6 +51,7 @@ type Store struct {
 	// that key. Ids stay dense (1, 2, 3…) across restarts.
 	createUser, createRoom sync.Mutex
 	cache                  recordCache
+	plan                   memoryPlan
 }
 
 // Open opens (creating if needed) the database described by cfg.
@@ -60,21 +65,29 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Durability != DurabilityFsync && cfg.Durability != DurabilityOS {
 		return nil, fmt.Errorf("persistence: unknown durability %q (want fsync or os)", cfg.Durability)
 	}
-	opts := badger.DefaultOptions(cfg.Dir).
+	plan := planMemory(cfg.MemoryBudget)
+	if cfg.InMemory {
+		// Tests open many small stores; their memtables need not be large.
+		plan.memTableSize = min(plan.memTableSize, 8<<20)
+	}
+	opts := plan.badgerOptions(badger.DefaultOptions(cfg.Dir).
 		WithInMemory(cfg.InMemory).
 		WithSyncWrites(cfg.Durability == DurabilityFsync).
 		WithLogger(badgerLogger{cfg.Logger}).
 		WithNumVersionsToKeep(1).
-		WithMetricsEnabled(false)
+		WithMetricsEnabled(false))
 	if cfg.InMemory {
 		opts.Dir, opts.ValueDir = "", ""
-		opts = opts.WithMemTableSize(8 << 20)
+	}
+	if err := replayLargerMemtables(opts); err != nil {
+		return nil, err
 	}
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open badger: %w", err)
 	}
-	s := &Store{db: db, log: cfg.Logger}
+	s := &Store{db: db, log: cfg.Logger, plan: plan}
+	s.cache.maxBytes = plan.records
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err

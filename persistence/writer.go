@@ -29,6 +29,7 @@ type WriterConfig struct {
 type Writer struct {
 	store    *Store
 	maxBatch int
+	maxBytes int64 // bytes of messages in one transaction at most
 
 	maxID int64 // highest message id committed; owned by the loop goroutine
 
@@ -65,7 +66,10 @@ func (s *Store) NewWriter(cfg WriterConfig) *Writer {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 4096
 	}
-	w := &Writer{store: s, maxBatch: cfg.MaxBatch, maxID: s.nextID.Load(), wake: make(chan struct{}, 1), stopped: make(chan struct{}),
+	// Badger refuses a transaction past its size limits, which follow the
+	// memtable size the memory budget chose.
+	cfg.MaxBatch = max(1, min(cfg.MaxBatch, s.plan.maxBatchEntries()/entriesPerMessage))
+	w := &Writer{store: s, maxBatch: cfg.MaxBatch, maxBytes: s.plan.maxBatchBytes(), maxID: s.nextID.Load(), wake: make(chan struct{}, 1), stopped: make(chan struct{}),
 		inflight: make(chan struct{}, maxInflight), completed: make(chan *batchState, maxInflight)}
 	go w.loop()
 	return w
@@ -164,12 +168,19 @@ func (w *Writer) confirm(confirmed chan<- struct{}) {
 	}
 }
 
-// take moves up to maxBatch messages' worth of requests from the queue into
-// batch (always at least one request). Caller holds mu.
+// take moves up to maxBatch messages' (and maxBytes bytes') worth of
+// requests from the queue into batch (always at least one request). Caller
+// holds mu.
 func (w *Writer) take(batch []appendReq) ([]appendReq, []appendReq) {
-	n, count := 0, 0
-	for n < len(w.queue) && (n == 0 || count+len(w.queue[n].msgs) <= w.maxBatch) {
-		count += len(w.queue[n].msgs)
+	n, count, size := 0, 0, int64(0)
+	for n < len(w.queue) {
+		r := &w.queue[n]
+		rsize := r.size()
+		if n > 0 && (count+len(r.msgs) > w.maxBatch || size+rsize > w.maxBytes) {
+			break
+		}
+		count += len(r.msgs)
+		size += rsize
 		n++
 	}
 	batch = append(batch, w.queue[:n]...)
@@ -204,6 +215,23 @@ func (w *Writer) commit(st *batchState) {
 		}
 		finish(err)
 	})
+}
+
+// entriesPerMessage is how many Badger entries a message may write: itself
+// and its client_id.
+const entriesPerMessage = 2
+
+// entryOverhead is what Badger counts for an entry beyond its value: key,
+// version and metadata, with room for a client_id key.
+const entryOverhead = 64
+
+// size is what r's messages count against Badger's transaction size.
+func (r *appendReq) size() int64 {
+	n := int64(0)
+	for _, v := range r.vals {
+		n += int64(len(v)) + entriesPerMessage*entryOverhead
+	}
+	return n
 }
 
 func hasMessages(reqs []appendReq) bool {

@@ -22,6 +22,7 @@ import (
 type serveConfig struct {
 	addr, dataDir, secret, durability   string
 	pprofAddr                           string
+	memoryBudget                        string
 	inMemory, debug                     bool
 	allowedHosts, corsOrigins, wsOrigin string
 	shutdownTimeout                     time.Duration
@@ -72,6 +73,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.DurationVar(&c.refreshTTL, "refresh-ttl", 24*time.Hour, "refresh token lifetime")
 	fs.DurationVar(&c.writeDelay, "write-delay", 5*time.Millisecond, "period of the write clock: sockets with frames are written together at its ticks, gathering frames into one write (at most this long); negative for none")
 	fs.DurationVar(&c.presenceGrace, "presence-grace", time.Second, "a user whose last socket in a room closes stays online this long: a reconnect within it sends neither leave nor join")
+	fs.StringVar(&c.memoryBudget, "memory-budget", "512MiB", "memory for Badger's memtables and caches, recent messages, token cache and working heap, e.g. 512MiB or 1GiB; sockets cost about 10 KiB each on top")
 	fs.DurationVar(&c.roomIdle, "room-idle", 2*time.Minute, "passivate a room idle this long")
 	return fs
 }
@@ -167,6 +169,9 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 		// RFC 7518 3.2: an HS256 key must be at least as long as the hash.
 		errs = append(errs, fmt.Errorf("%s (%d bytes): a signing key needs at least %d bytes (RFC 7518 3.2); leave it empty to have one generated",
 			sourceName(from["secret"], "secret"), n, api.MinSecretBytes))
+	}
+	if _, err := parseMemoryBudget(c.memoryBudget); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", cmp.Or(from["memory-budget"], "default of --memory-budget"), err))
 	}
 	return c, errors.Join(errs...)
 }

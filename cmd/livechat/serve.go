@@ -45,7 +45,7 @@ func runServe(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	err = serve(ctx, cfg, log, func(addr net.Addr) {
-		log.Info("livechat serving", "addr", addr.String(), "data", cfg.dataDirLabel(), "durability", cfg.durability)
+		log.Info("livechat serving", "addr", addr.String(), "data", cfg.dataDirLabel(), "durability", cfg.durability, "memory_budget", cfg.memoryBudget)
 	})
 	if err != nil {
 		log.Error("livechat stopped", "err", err)
@@ -71,8 +71,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 		cfg.maxConns = maxConns
 		log.Info("socket cap set by the open-file limit", "max_conns", cfg.maxConns, "open_file_limit", soft)
 	}
+	budget, err := parseMemoryBudget(cfg.memoryBudget)
+	if err != nil {
+		return err
+	}
 	store, err := persistence.Open(persistence.Config{
 		Dir: cfg.dataDir, InMemory: cfg.inMemory, Durability: persistence.Durability(cfg.durability), Logger: log,
+		MemoryBudget: budget.store,
 	})
 	if err != nil {
 		return err
@@ -92,16 +97,19 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 	}
 	actorCfg, apiCfg := cfg.components()
 	actorCfg.Store, actorCfg.Writer, actorCfg.Logger = store, writer, log
+	actorCfg.RecentBytes = budget.recent
 	engine, err := actors.NewEngine(actorCfg)
 	if err != nil {
 		return err
 	}
 	defer engine.Shutdown()
 	apiCfg.Secret, apiCfg.Logger = secret, log
+	apiCfg.TokenCacheBytes = budget.tokens
 	srv, err := api.New(apiCfg, store, engine)
 	if err != nil {
 		return err
 	}
+	keepMemoryLimit(ctx, budget, srv.Connections)
 	if cfg.pprofAddr != "" {
 		go func() {
 			// net/http/pprof registers on the default mux.
