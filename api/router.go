@@ -152,6 +152,7 @@ func (s *Server) buildRoutes() {
 			"/user/v1/profile/":       {auth: true, methods: m("GET", handlerFunc(s.profile), "PATCH", handlerFunc(s.updateProfile))},
 			"/chat/v1/room/":          {auth: true, methods: m("GET", handlerFunc(s.listRooms), "POST", handlerFunc(s.createRoom))},
 			"/chat/v1/message/":       {auth: true, methods: m("POST", handlerFunc(s.createMessage))},
+			"/openapi.json":           {methods: m("GET", handlerFunc(s.openAPI))},
 		},
 		room:    &route{auth: true, methods: m("GET", handlerFunc(s.roomDetail))},
 		history: &route{auth: true, methods: m("GET", handlerFunc(s.history))},
