@@ -148,4 +148,7 @@ func TestLoginRefusesForeignOrigin(t *testing.T) {
 			t.Errorf("origin %q: login set no access_token cookie", origin)
 		}
 	}
+	// A page opened from disk sends Origin: null; naming it admits it.
+	fromDisk := newTestServer(t, func(c *Config) { c.CORSOrigins = []string{"*", "null"} })
+	expectStatus(t, loginFrom(t, fromDisk, fromDisk.newUser(t), "null", false), http.StatusOK)
 }
