@@ -20,10 +20,11 @@ type Config struct {
 	// any. Default localhost, 127.0.0.1, [::1].
 	AllowedHosts []string
 	// CORSOrigins are the origins REST answers cross-origin requests from;
-	// "*" (default) allows any, since the API is Bearer-token based.
+	// "*" (default) allows any, since the API is Bearer-token based. An
+	// origin named here (not "*") may also log in (see checkLoginOrigin).
 	CORSOrigins []string
 	// WSOrigins are the origins, besides LiveChat's own, whose pages may
-	// open sockets authenticated by the login cookie. Default none.
+	// log in and open sockets authenticated by the login cookie. Default none.
 	WSOrigins []string
 	// SecureCookie marks the access_token cookie Secure. Default false.
 	SecureCookie bool

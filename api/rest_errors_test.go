@@ -289,7 +289,7 @@ func TestAllowedHosts(t *testing.T) {
 	ts := newTestServer(t)
 	for _, host := range []string{"evil.example.com", "evil.example.com:80", "localhost.evil.com", "127.0.0.2", "[::2]:80"} {
 		r := ts.do(t, req{Method: "GET", Path: "/healthz", Host: host})
-		expectBody(t, r, http.StatusBadRequest, `{"detail":"Invalid HTTP_HOST header."}`)
+		expectBody(t, r, http.StatusBadRequest, `{"detail":"Invalid HTTP_HOST header: '`+host+`'. Add it to --allowed-hosts (ALLOWED_HOSTS)."}`)
 		r = ts.do(t, req{Method: "POST", Path: "/user/v1/login/", Host: host, Body: "{}"})
 		expectStatus(t, r, http.StatusBadRequest)
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -28,7 +30,7 @@ type request struct {
 // handle is the fasthttp entry point: host check, CORS, routing.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if !s.hostAllowed(ctx.Host()) {
-		writeJSON(ctx, fasthttp.StatusBadRequest, errorBody{Detail: "Invalid HTTP_HOST header."})
+		s.refuseHost(ctx)
 		return
 	}
 	path := ctx.Path()
@@ -44,6 +46,45 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	if err := s.dispatch(ctx, string(path)); err != nil {
 		s.writeError(ctx, err)
 	}
+}
+
+// refuseHost answers a Host header outside --allowed-hosts with Django's
+// message plus the setting that fixes it: someone reaching the server by a
+// LAN address or a hostname meets this first. It is logged as a warning at
+// most once per hostWarnEvery, since any client can trigger it.
+func (s *Server) refuseHost(ctx *fasthttp.RequestCtx) {
+	host := truncate(string(ctx.Host()), 100)
+	writeJSON(ctx, fasthttp.StatusBadRequest, errorBody{
+		Detail: "Invalid HTTP_HOST header: '" + host + "'. Add it to --allowed-hosts (ALLOWED_HOSTS).",
+	})
+	if ok, skipped := s.hostWarn.allow(time.Now(), hostWarnEvery); ok {
+		s.log.Warn("refused a request whose Host is not in --allowed-hosts (ALLOWED_HOSTS)",
+			"host", host, "remote", clientAddr(ctx), "allowed_hosts", s.cfg.AllowedHosts, "refused_since_last_warning", skipped)
+	}
+}
+
+// hostWarnEvery spaces the warnings about refused Host headers.
+const hostWarnEvery = 10 * time.Second
+
+// logThrottle lets a log line through at most once per period and counts
+// the ones it held back. Its zero value is ready to use.
+type logThrottle struct {
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+// allow reports whether a line may be logged now, and how many were held
+// back since the last one that was.
+func (l *logThrottle) allow(now time.Time, every time.Duration) (ok bool, skipped int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() && now.Sub(l.last) < every {
+		l.skipped++
+		return false, 0
+	}
+	skipped, l.last, l.skipped = l.skipped, now, 0
+	return true, skipped
 }
 
 func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
@@ -111,6 +152,7 @@ func (s *Server) buildRoutes() {
 			"/user/v1/profile/":       {auth: true, methods: m("GET", handlerFunc(s.profile), "PATCH", handlerFunc(s.updateProfile))},
 			"/chat/v1/room/":          {auth: true, methods: m("GET", handlerFunc(s.listRooms), "POST", handlerFunc(s.createRoom))},
 			"/chat/v1/message/":       {auth: true, methods: m("POST", handlerFunc(s.createMessage))},
+			"/openapi.json":           {methods: m("GET", handlerFunc(s.openAPI))},
 		},
 		room:    &route{auth: true, methods: m("GET", handlerFunc(s.roomDetail))},
 		history: &route{auth: true, methods: m("GET", handlerFunc(s.history))},

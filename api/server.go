@@ -29,6 +29,7 @@ type Server struct {
 	conns      *connSet
 	writeClock *writeClock // nil when WriteDelay is negative
 	routes     routes
+	hostWarn   logThrottle // refused Host headers, logged sparingly
 
 	loginByEmail, loginByAddr *keyLimiter
 	shutdownOnce              sync.Once

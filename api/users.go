@@ -141,6 +141,9 @@ func validDomain(d string) bool {
 }
 
 func (s *Server) login(ctx *fasthttp.RequestCtx, _ *request) error {
+	if err := s.checkLoginOrigin(ctx); err != nil {
+		return err // login CSRF: see csrf.go
+	}
 	f, err := readForm(ctx)
 	if err != nil {
 		return err

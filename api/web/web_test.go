@@ -50,3 +50,31 @@ func TestScriptNeverAssignsHTML(t *testing.T) {
 		t.Errorf("app.js uses %s", m)
 	}
 }
+
+// The server sends the page a Content-Security-Policy without
+// 'unsafe-inline' (api.pageCSP): inline scripts, inline styles and event
+// handler attributes would be blocked, so the page must have none.
+func TestPageHasNoInlineCode(t *testing.T) {
+	b, err := fs.ReadFile(FS, "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, m := range regexp.MustCompile(`(?is)<script([^>]*)>(.*?)</script>`).FindAllStringSubmatch(page, -1) {
+		if !strings.Contains(m[1], "src=") || strings.TrimSpace(m[2]) != "" {
+			t.Errorf("index.html has an inline script: %s", m[0])
+		}
+	}
+	if m := regexp.MustCompile(`(?i)<style|\sstyle=|\son[a-z]+=|javascript:`).FindString(page); m != "" {
+		t.Errorf("index.html has inline code: %s", m)
+	}
+	js, err := fs.ReadFile(FS, "app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Assigning element.style is allowed under the policy; a style
+	// attribute set as text is not.
+	if m := regexp.MustCompile(`setAttribute\(\s*['"](style|on[a-z]+)['"]|\.cssText\s*=`).FindString(string(js)); m != "" {
+		t.Errorf("app.js sets inline code the policy blocks: %s", m)
+	}
+}

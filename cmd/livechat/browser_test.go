@@ -22,6 +22,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/fasthttp/websocket"
@@ -399,6 +400,13 @@ func (p *page) onEvent(ev any) {
 			parts = append(parts, string(a.Value)+a.Description)
 		}
 		msg = "console.error: " + strings.Join(parts, " ")
+	case *cdplog.EventEntryAdded:
+		// The server's Content-Security-Policy must allow everything the
+		// page does: a blocked script, style or connection is an error.
+		if !strings.Contains(e.Entry.Text, "Content Security Policy") {
+			return
+		}
+		msg = "blocked by the CSP: " + e.Entry.Text
 	default:
 		return
 	}
