@@ -17,7 +17,7 @@ func TestTokenCacheStaysWithinBytes(t *testing.T) {
 	for i := range 10_000 {
 		tok := fmt.Sprintf("%s%d", pad, i)
 		c.put(tok, int64(i), exp)
-		if id, ok := c.get(tok, time.Now()); !ok || id != int64(i) {
+		if id, _, ok := c.get(tok, time.Now()); !ok || id != int64(i) {
 			t.Fatalf("token %d not cached right after put: %d %v", i, id, ok)
 		}
 	}
