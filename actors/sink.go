@@ -25,6 +25,9 @@ const (
 	// CloseInternal is sent when the room behind a socket crashed; clients
 	// reconnect with since= and lose nothing.
 	CloseInternal = 1011
+	// CloseTryAgainLater is sent to a socket opened past the server's
+	// socket cap (a race the handshake's 503 did not catch).
+	CloseTryAgainLater = 1013
 	// CloseSlowConsumer is sent to a client whose outbound queue overflowed.
 	CloseSlowConsumer = 4008
 )
