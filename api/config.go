@@ -47,6 +47,14 @@ type Config struct {
 	// MaxConnections caps open sockets (503 above). Default 100000 (the
 	// open-file limit is usually lower and is the real cap).
 	MaxConnections int
+	// MaxConnsPerIP caps the TCP connections open from one client address,
+	// REST and sockets alike; one more is answered 429 and closed at
+	// accept. Default 256.
+	MaxConnsPerIP int
+	// HeaderTimeout bounds the arrival of a request's line and headers,
+	// from the connection's opening or a kept-alive request's first byte.
+	// Default 5s.
+	HeaderTimeout time.Duration
 	// MaxUserSockets caps one user's open sockets, over every room (429
 	// before the upgrade above). Default 32.
 	MaxUserSockets int
@@ -120,6 +128,8 @@ func (c Config) Defaults() Config {
 	setInt(&c.MaxOutboundBytes, 1<<20)
 	setInt(&c.MaxConnections, 100_000)
 	setInt(&c.MaxUserSockets, 32)
+	setInt(&c.MaxConnsPerIP, 256)
+	setDur(&c.HeaderTimeout, 5*time.Second)
 	if c.ClientPingRate <= 0 {
 		c.ClientPingRate = 1
 	}
