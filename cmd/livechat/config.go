@@ -27,6 +27,9 @@ type serveConfig struct {
 	pingInterval, idleTimeout, accessTTL, refreshTTL                     time.Duration
 	roomIdle, writeDelay                                                 time.Duration
 	secureCookie                                                         bool
+	maxUserSockets, maxConnsPerIP, clientPingBurst                       int
+	clientPingRate                                                       float64
+	headerTimeout                                                        time.Duration
 }
 
 func parseServeFlags(args []string, getenv func(string) string) (serveConfig, error) {
@@ -54,9 +57,14 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	fs.IntVar(&c.maxBody, "max-body", envInt(env("LIVECHAT_MAX_BODY", ""), 64<<10), "request body limit in bytes, 413 above")
 	fs.IntVar(&c.maxHeader, "max-header", envInt(env("LIVECHAT_MAX_HEADER", ""), 8<<10), "request line and headers limit in bytes, 431 above")
 	fs.IntVar(&c.maxMessageChars, "max-message-chars", envInt(env("LIVECHAT_MAX_MESSAGE_CHARS", ""), 4096), "chat message limit in characters")
-	fs.IntVar(&c.maxFrame, "max-frame", envInt(env("LIVECHAT_MAX_FRAME", ""), 32<<10), "WebSocket frame limit in bytes, close 1009 above")
+	fs.IntVar(&c.maxFrame, "max-frame", envInt(env("LIVECHAT_MAX_FRAME", ""), 0), "WebSocket frame limit in bytes, close 1009 above; 0: 12 x (max-message-chars + 64) + 1024, room for a maximal message however it is escaped")
 	fs.IntVar(&c.maxOutbound, "max-outbound", envInt(env("LIVECHAT_MAX_OUTBOUND", ""), 1<<20), "unsent bytes per socket before it is closed as a slow consumer (4008)")
 	fs.IntVar(&c.maxConns, "max-conns", envInt(env("LIVECHAT_MAX_CONNS", ""), 100_000), "open sockets at most (the open-file limit may be lower)")
+	fs.IntVar(&c.maxUserSockets, "max-user-sockets", envInt(env("LIVECHAT_MAX_USER_SOCKETS", ""), 32), "open sockets per user over every room, 429 before the upgrade above")
+	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", envInt(env("LIVECHAT_MAX_CONNS_PER_IP", ""), 256), "open TCP connections (REST and sockets) per client address; one more is answered 429 and closed")
+	fs.DurationVar(&c.headerTimeout, "header-timeout", envDur(env("LIVECHAT_HEADER_TIMEOUT", ""), 5*time.Second), "time for a request's line and headers to arrive, 408 after")
+	fs.Float64Var(&c.clientPingRate, "client-ping-rate", envFloat(env("LIVECHAT_CLIENT_PING_RATE", ""), 1), "pings per second a client may send; one past it (and the burst) is not answered and counts as a rejected frame")
+	fs.IntVar(&c.clientPingBurst, "client-ping-burst", envInt(env("LIVECHAT_CLIENT_PING_BURST", ""), 10), "pings a client may send at once")
 	fs.Float64Var(&c.messageRate, "message-rate", envFloat(env("LIVECHAT_MESSAGE_RATE", ""), 20), "chat messages per second per socket, sustained")
 	fs.IntVar(&c.messageBurst, "message-burst", envInt(env("LIVECHAT_MESSAGE_BURST", ""), 40), "chat messages a socket may send at once")
 	fs.IntVar(&c.strikeBurst, "strike-burst", envInt(env("LIVECHAT_STRIKE_BURST", ""), 10), "rejected frames (invalid or over the rate) a socket may send before it is closed with 1008; one is forgiven per second")
@@ -102,6 +110,11 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			MaxFrameBytes:    c.maxFrame,
 			MaxOutboundBytes: c.maxOutbound,
 			MaxConnections:   c.maxConns,
+			MaxUserSockets:   c.maxUserSockets,
+			MaxConnsPerIP:    c.maxConnsPerIP,
+			HeaderTimeout:    c.headerTimeout,
+			ClientPingRate:   c.clientPingRate,
+			ClientPingBurst:  c.clientPingBurst,
 			PingInterval:     c.pingInterval,
 			WriteDelay:       c.writeDelay,
 			IdleTimeout:      c.idleTimeout,
