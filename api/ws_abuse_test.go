@@ -31,17 +31,21 @@ func wsPingFrames(n, size int) []byte {
 func wsFloodPings(conn net.Conn, d time.Duration) int {
 	const perWrite = 64
 	batch := wsPingFrames(perWrite, 125)
-	sent := 0
+	sent, rest := 0, batch
 	for end := time.Now().Add(d); time.Now().Before(end); {
 		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-		if _, err := conn.Write(batch); err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue // the server is not reading now; try again
-			}
+		// A write that times out (the server is not reading now) may
+		// have written part of a frame: the rest goes next, frames whole.
+		n, err := conn.Write(rest)
+		rest = rest[n:]
+		var ne net.Error
+		if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
 			break
 		}
-		sent += perWrite
+		if len(rest) == 0 {
+			sent += perWrite
+			rest = batch
+		}
 	}
 	return sent
 }

@@ -167,17 +167,21 @@ func floodPings(conn net.Conn, d time.Duration) int {
 	frame := append([]byte{0x89, 0x80 | size}, 1, 2, 3, 4)
 	frame = append(frame, bytes.Repeat([]byte{'p'}, size)...)
 	batch := bytes.Repeat(frame, perWrite)
-	sent := 0
+	sent, rest := 0, batch
 	for end := time.Now().Add(d); time.Now().Before(end); {
 		_ = conn.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
-		if _, err := conn.Write(batch); err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
+		// A write that times out (the server is not reading now) may
+		// have written part of a frame: the rest goes next, frames whole.
+		n, err := conn.Write(rest)
+		rest = rest[n:]
+		var ne net.Error
+		if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
 			break
 		}
-		sent += perWrite
+		if len(rest) == 0 {
+			sent += perWrite
+			rest = batch
+		}
 	}
 	return sent
 }
