@@ -65,7 +65,8 @@ func BenchmarkPingFloodRSS(b *testing.B) {
 				f = runPingFlood(b, bin, flood, bc.flags...)
 			}
 			b.ReportMetric(float64(f.peakRSS-f.startRSS)/(1<<20), "rss-growth-MiB")
-			b.ReportMetric(float64(f.sent)/flood.Seconds(), "pings/s")
+			b.ReportMetric(float64(f.sent)/f.flooded.Seconds(), "pings/s")
+			b.ReportMetric(f.flooded.Seconds(), "flood-s")
 		})
 	}
 }
@@ -74,6 +75,7 @@ func BenchmarkPingFloodRSS(b *testing.B) {
 type pingFlood struct {
 	conn              net.Conn // the flooding socket, for what the server sent
 	sent              int
+	flooded           time.Duration // until d passed or the server closed the connection
 	startRSS, peakRSS int64
 }
 
@@ -120,7 +122,9 @@ func runPingFlood(t testing.TB, bin string, d time.Duration, flags ...string) pi
 			}
 		}
 	}()
+	start := time.Now()
 	f.sent = floodPings(conn, d)
+	f.flooded = time.Since(start)
 	close(stop)
 	<-sampled
 	f.peakRSS, f.conn = peak.Load(), conn
