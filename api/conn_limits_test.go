@@ -121,24 +121,24 @@ func TestHeaderTimeout(t *testing.T) {
 	}
 }
 
-// TestConnsPerIPCap holds the cap's worth of connections from 127.0.0.1,
+// TestConnsPerIPCap holds the addrCap's worth of connections from 127.0.0.1,
 // a WebSocket among them: the next connection is answered 429 with a JSON
 // detail and closed; closing the socket makes room for one more.
 func TestConnsPerIPCap(t *testing.T) {
-	const cap = 4
-	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.MaxConnsPerIP = cap })
+	const addrCap = 4
+	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.MaxConnsPerIP = addrCap })
 	u := ts.newUser(t, "holder")
 	room := ts.newRoom(t, u)
 	sock := ts.dial(t, u, room, "")
-	for range cap - 1 {
+	for range addrCap - 1 {
 		if status, _ := dialRawHTTP(t, ts.addr).roundTrip(t, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); status != http.StatusOK {
-			t.Fatalf("connection under the cap: %d", status)
+			t.Fatalf("connection under the addrCap: %d", status)
 		}
 	}
 	over := dialRawHTTP(t, ts.addr)
 	status, body := over.roundTrip(t, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 	if status != http.StatusTooManyRequests || body != `{"detail":"Too many connections from your address."}` {
-		t.Fatalf("connection over the cap: %d %s", status, body)
+		t.Fatalf("connection over the addrCap: %d %s", status, body)
 	}
 	_ = over.conn.SetReadDeadline(time.Now().Add(wsReadTimeout))
 	if _, err := over.r.ReadByte(); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {

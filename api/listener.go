@@ -124,12 +124,6 @@ func (a *addrCounts) give(addr netip.Addr) {
 	}
 }
 
-func (a *addrCounts) count(addr netip.Addr) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.n[addr]
-}
-
 // Bounds of a lingering close: how long, and how many bytes of a request
 // the client is still sending, the server reads and discards after
 // refusing it.

@@ -105,21 +105,21 @@ func TestWSPongReplacesPendingPong(t *testing.T) {
 }
 
 // TestWSUserSocketCapRefusesBeforeUpgrade opens a user's sockets up to the
-// cap across two rooms: the next is refused with 429 and a JSON detail,
+// userCap across two rooms: the next is refused with 429 and a JSON detail,
 // another user is not affected, and closing one makes room again.
 func TestWSUserSocketCapRefusesBeforeUpgrade(t *testing.T) {
-	const cap = 3
-	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.MaxUserSockets = cap })
+	const userCap = 3
+	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.MaxUserSockets = userCap })
 	u := ts.newUser(t, "many")
 	rooms := []int64{ts.newRoom(t, u), ts.newRoom(t, u)}
 	var open []*wsClient
-	for i := range cap {
+	for i := range userCap {
 		open = append(open, ts.dial(t, u, rooms[i%2], ""))
 	}
-	wsEventually(t, wsReadTimeout, func() error { return wsConnections(ts, cap) })
+	wsEventually(t, wsReadTimeout, func() error { return wsConnections(ts, userCap) })
 	_, resp, err := ts.dialWS(ts.wsURL(rooms[1], "token="+u.token), nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("socket %d of a user: %v, %s; want 429", cap+1, err, wsResponseBody(resp))
+		t.Fatalf("socket %d of a user: %v, %s; want 429", userCap+1, err, wsResponseBody(resp))
 	}
 	if body := wsResponseBody(resp); !strings.Contains(body, `{"detail":"Too many open sockets for this user`) {
 		t.Fatalf("429 body %s", body)
@@ -128,7 +128,7 @@ func TestWSUserSocketCapRefusesBeforeUpgrade(t *testing.T) {
 
 	open[0].closeNormally(t)
 	wsEventually(t, wsReadTimeout, func() error {
-		if n := ts.srv.conns.userCount(u.id); n != cap-1 {
+		if n := ts.srv.conns.userCount(u.id); n != userCap-1 {
 			return fmt.Errorf("user has %d sockets", n)
 		}
 		return nil
