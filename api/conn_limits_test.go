@@ -121,7 +121,7 @@ func TestHeaderTimeout(t *testing.T) {
 	}
 }
 
-// TestConnsPerIPCap holds the addrCap's worth of connections from 127.0.0.1,
+// TestConnsPerIPCap holds the cap's worth of connections from 127.0.0.1,
 // a WebSocket among them: the next connection is answered 429 with a JSON
 // detail and closed; closing the socket makes room for one more.
 func TestConnsPerIPCap(t *testing.T) {

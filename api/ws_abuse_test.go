@@ -105,7 +105,7 @@ func TestWSPongReplacesPendingPong(t *testing.T) {
 }
 
 // TestWSUserSocketCapRefusesBeforeUpgrade opens a user's sockets up to the
-// userCap across two rooms: the next is refused with 429 and a JSON detail,
+// cap across two rooms: the next is refused with 429 and a JSON detail,
 // another user is not affected, and closing one makes room again.
 func TestWSUserSocketCapRefusesBeforeUpgrade(t *testing.T) {
 	const userCap = 3
