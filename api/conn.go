@@ -168,6 +168,7 @@ func (c *Conn) control(kind int, data []byte) {
 		pending := &c.queue[c.pong-1]
 		if c.fitsLocked(len(data) - len(pending.payload)) {
 			c.queued += len(data) - len(pending.payload)
+			c.peak = max(c.peak, c.queued)
 			pending.payload = data
 			c.mu.Unlock()
 			return
