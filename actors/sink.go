@@ -29,6 +29,9 @@ const (
 	// expired without an auth.refresh; clients reconnect with a new token
 	// and since.
 	CloseTokenExpired = 4001
+	// CloseTryAgainLater is sent to a socket opened past the server's
+	// socket cap (a race the handshake's 503 did not catch).
+	CloseTryAgainLater = 1013
 	// CloseSlowConsumer is sent to a client whose outbound queue overflowed.
 	CloseSlowConsumer = 4008
 )

@@ -39,7 +39,8 @@ type Config struct {
 	// MaxMessageChars caps a chat message, in characters. Default 4096.
 	MaxMessageChars int
 	// MaxFrameBytes is the WebSocket read limit (close 1009 above).
-	// Default 32 KiB: a maximal message with JSON escaping fits.
+	// Default frameBytesFor(MaxMessageChars): 49.75 KiB for 4096
+	// characters, so that a maximal message fits however it is escaped.
 	MaxFrameBytes int
 	// MaxOutboundBytes bounds a socket's queue of unsent frames; a client
 	// that falls further behind is closed with 4008. Default 1 MiB.
@@ -47,6 +48,23 @@ type Config struct {
 	// MaxConnections caps open sockets (503 above). Default 100000 (the
 	// open-file limit is usually lower and is the real cap).
 	MaxConnections int
+	// MaxConnsPerIP caps the TCP connections open from one client address,
+	// REST and sockets alike; one more is answered 429 and closed at
+	// accept. Default 256.
+	MaxConnsPerIP int
+	// HeaderTimeout bounds the arrival of a request's line and headers,
+	// from the connection's opening or a kept-alive request's first byte.
+	// Default 5s.
+	HeaderTimeout time.Duration
+	// MaxUserSockets caps one user's open sockets, over every room (429
+	// before the upgrade above). Default 32.
+	MaxUserSockets int
+	// ClientPingRate and ClientPingBurst bound the pings a client may send
+	// (per second, and at once); a ping past them is not answered and
+	// counts as a bad frame, so a client that keeps pinging is closed
+	// with 1008. Defaults 1/s and 10.
+	ClientPingRate  float64
+	ClientPingBurst int
 	// WriteTimeout bounds one socket write. Default 10s.
 	WriteTimeout time.Duration
 	// WriteDelay is the period of the write clock: a socket with frames to
@@ -110,9 +128,16 @@ func (c Config) Defaults() Config {
 	setInt(&c.MaxBodyBytes, 64<<10)
 	setInt(&c.MaxHeaderBytes, 8<<10)
 	setInt(&c.MaxMessageChars, 4096)
-	setInt(&c.MaxFrameBytes, 32<<10)
+	setInt(&c.MaxFrameBytes, frameBytesFor(c.MaxMessageChars))
 	setInt(&c.MaxOutboundBytes, 1<<20)
 	setInt(&c.MaxConnections, 100_000)
+	setInt(&c.MaxUserSockets, 32)
+	setInt(&c.MaxConnsPerIP, 256)
+	setDur(&c.HeaderTimeout, 5*time.Second)
+	if c.ClientPingRate <= 0 {
+		c.ClientPingRate = 1
+	}
+	setInt(&c.ClientPingBurst, 10)
 	setInt(&c.LoginRate, 10)
 	setInt(&c.HashConcurrency, 2*runtime.NumCPU())
 	setInt(&c.BcryptCost, 10)
@@ -125,4 +150,13 @@ func (c Config) Defaults() Config {
 		c.Logger = slog.Default()
 	}
 	return c
+}
+
+// frameBytesFor is the smallest read limit that lets a message of maxChars
+// characters through however a client encodes it: the longest JSON form of
+// a character is a \u escape of a surrogate pair (12 bytes), the same for a
+// maximal client_id, plus 1 KiB for the frame's keys, their escapes and
+// spacing.
+func frameBytesFor(maxChars int) int {
+	return 12*(maxChars+maxClientIDChars) + 1<<10
 }

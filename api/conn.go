@@ -31,9 +31,14 @@ type Conn struct {
 	clock    *writeClock // a writer's first write waits for its tick; nil: no wait
 	onSlow   func()
 
-	mu       sync.Mutex
-	queue    []outFrame
-	queued   int  // payload bytes in queue
+	mu     sync.Mutex
+	queue  []outFrame
+	queued int // bytes the queued frames take on the wire, headers included
+	// pong is the queue position of the pending pong plus one, 0 when
+	// none is pending: a newer pong replaces it (RFC 6455 5.5.3), so a
+	// client pinging without reading holds at most one.
+	pong     int
+	peak     int  // the most bytes ever queued (tests check the bound)
 	writing  bool // a writer goroutine is running
 	closing  bool // a close frame is queued or sent: no more frames
 	space    *sync.Cond
@@ -56,18 +61,36 @@ func (c *Conn) Send(frame []byte) bool {
 		c.mu.Unlock()
 		return false
 	}
-	if c.queued+len(frame) > c.maxBytes {
-		c.queue, c.queued = nil, 0
-		c.closeLocked(actors.CloseSlowConsumer, "slow consumer: outbound queue full")
+	if !c.fitsLocked(frameSize(len(frame))) {
 		c.mu.Unlock()
-		if c.onSlow != nil {
-			c.onSlow()
-		}
+		c.slow()
 		return false
 	}
 	c.enqueueLocked(websocket.TextMessage, frame)
 	c.mu.Unlock()
 	return true
+}
+
+// fitsLocked reports whether n more bytes fit in the queue; when they do
+// not, the queue is dropped and the connection closed as a slow consumer
+// (the caller then calls slow, outside the lock). Caller holds mu.
+func (c *Conn) fitsLocked(n int) bool {
+	if c.queued+n <= c.maxBytes {
+		return true
+	}
+	c.dropQueueLocked()
+	c.closeLocked(actors.CloseSlowConsumer, "slow consumer: outbound queue full")
+	return false
+}
+
+func (c *Conn) slow() {
+	if c.onSlow != nil {
+		c.onSlow()
+	}
+}
+
+func (c *Conn) dropQueueLocked() {
+	c.queue, c.queued, c.pong = nil, 0, 0
 }
 
 // SendBacklog implements actors.Sink: it queues frames, waiting while the
@@ -103,7 +126,13 @@ func (c *Conn) Close(code int, reason string) {
 
 func (c *Conn) closeLocked(code int, reason string) {
 	if !c.closing {
-		c.enqueueLocked(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason))
+		msg := websocket.FormatCloseMessage(code, reason)
+		if c.queued+frameSize(len(msg)) > c.maxBytes {
+			// The close frame is always sent and the queue never passes
+			// its limit: a client that far behind loses what is queued.
+			c.dropQueueLocked()
+		}
+		c.enqueueLocked(websocket.CloseMessage, msg)
 		c.closingLocked()
 	}
 }
@@ -114,7 +143,7 @@ func (c *Conn) closeLocked(code int, reason string) {
 func (c *Conn) closeSent() {
 	c.mu.Lock()
 	if !c.closing {
-		c.queue, c.queued = nil, 0
+		c.dropQueueLocked()
 		c.closingLocked()
 	}
 	c.mu.Unlock()
@@ -129,11 +158,35 @@ func (c *Conn) closingLocked() {
 	_ = c.net.SetReadDeadline(time.Now().Add(c.timeout))
 }
 
-// control queues a ping or pong.
+// control queues a ping or pong, counted against the queue's limit like
+// any frame. A pong replaces the one still pending, if any.
 func (c *Conn) control(kind int, data []byte) {
 	c.mu.Lock()
-	if !c.closing {
-		c.enqueueLocked(kind, data)
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	if kind == websocket.PongMessage && c.pong > 0 {
+		pending := &c.queue[c.pong-1]
+		if c.fitsLocked(len(data) - len(pending.payload)) {
+			c.queued += len(data) - len(pending.payload)
+			c.peak = max(c.peak, c.queued)
+			pending.payload = data
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		c.slow()
+		return
+	}
+	if !c.fitsLocked(frameSize(len(data))) {
+		c.mu.Unlock()
+		c.slow()
+		return
+	}
+	c.enqueueLocked(kind, data)
+	if kind == websocket.PongMessage {
+		c.pong = len(c.queue)
 	}
 	c.mu.Unlock()
 }
@@ -149,11 +202,31 @@ type outFrame struct {
 // in the steady state. Caller holds mu.
 func (c *Conn) enqueueLocked(kind int, payload []byte) {
 	c.queue = append(c.queue, outFrame{kind, payload})
-	c.queued += len(payload)
+	c.queued += frameSize(len(payload))
+	c.peak = max(c.peak, c.queued)
 	if !c.writing {
 		c.writing = true
 		go c.writeLoop()
 	}
+}
+
+// frameSize is the bytes a frame with an n-byte payload takes on the wire.
+func frameSize(n int) int {
+	switch {
+	case n < 126:
+		return 2 + n
+	case n <= 0xFFFF:
+		return 4 + n
+	default:
+		return 10 + n
+	}
+}
+
+// peakQueued returns the most bytes the queue ever held.
+func (c *Conn) peakQueued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.peak
 }
 
 // appendFrameHeader appends the header of an unmasked, final server frame.
@@ -186,7 +259,7 @@ func (c *Conn) writeLoop() {
 			return
 		}
 		batch := c.queue
-		c.queue, c.queued = spare[:0], 0
+		c.queue, c.queued, c.pong = spare[:0], 0, 0
 		c.space.Broadcast()
 		c.mu.Unlock()
 
@@ -226,10 +299,17 @@ func (c *Conn) writeBatch(batch []outFrame) error {
 func (c *Conn) fail() {
 	c.mu.Lock()
 	c.closing, c.writing = true, false
-	c.queue, c.queued = nil, 0
+	c.dropQueueLocked()
 	c.space.Broadcast()
 	c.mu.Unlock()
 	_ = c.net.Close()
+}
+
+// isClosing reports whether a close frame is queued or sent.
+func (c *Conn) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
 }
 
 // touch records inbound activity (any frame, pongs included).

@@ -2,17 +2,19 @@ package api
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/fasthttp/websocket"
 )
 
-// connSet tracks open sockets: for the connection cap, keep-alive pings,
-// and closing them all on shutdown.
+// connSet tracks open sockets: for the connection caps (all sockets, and
+// each user's), keep-alive pings, and closing them all on shutdown.
 type connSet struct {
 	mu     sync.Mutex
-	conns  map[*Conn]struct{}
+	conns  map[*Conn]int64 // socket → its user's id
+	users  map[int64]int   // user id → open sockets
 	wg     sync.WaitGroup
 	stop   chan struct{}
 	closed bool
@@ -20,26 +22,52 @@ type connSet struct {
 }
 
 func newConnSet() *connSet {
-	return &connSet{conns: make(map[*Conn]struct{}), stop: make(chan struct{})}
+	return &connSet{conns: make(map[*Conn]int64), users: make(map[int64]int), stop: make(chan struct{})}
 }
 
-// add registers c unless max sockets are open or the set is closed.
-func (cs *connSet) add(c *Conn, max int) bool {
+// Why add refuses a socket.
+var (
+	errConnsClosed   = errors.New("api: shutting down")
+	errConnsFull     = errors.New("api: too many sockets")
+	errUserConnsFull = errors.New("api: too many sockets for one user")
+)
+
+// add registers user's socket c unless the set is closed, max sockets are
+// open, or the user has maxUser open.
+func (cs *connSet) add(c *Conn, user int64, max, maxUser int) error {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if cs.closed || len(cs.conns) >= max {
-		return false
+	switch {
+	case cs.closed:
+		return errConnsClosed
+	case len(cs.conns) >= max:
+		return errConnsFull
+	case cs.users[user] >= maxUser:
+		return errUserConnsFull
 	}
-	cs.conns[c] = struct{}{}
+	cs.conns[c] = user
+	cs.users[user]++
 	cs.wg.Add(1)
-	return true
+	return nil
 }
 
 func (cs *connSet) remove(c *Conn) {
 	cs.mu.Lock()
-	delete(cs.conns, c)
+	if user, ok := cs.conns[c]; ok {
+		delete(cs.conns, c)
+		if cs.users[user]--; cs.users[user] <= 0 {
+			delete(cs.users, user)
+		}
+	}
 	cs.mu.Unlock()
 	cs.wg.Done()
+}
+
+// userCount is how many sockets user has open.
+func (cs *connSet) userCount(user int64) int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.users[user]
 }
 
 func (cs *connSet) count() int {

@@ -5,18 +5,31 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// retryListener keeps accepting when the process runs out of file
-// descriptors: fasthttp would stop serving on EMFILE, while the right
-// answer is to wait for sockets to close and carry on.
+// retryListener accepts the server's connections. It keeps accepting when
+// the process runs out of file descriptors (fasthttp would stop serving on
+// EMFILE, while the right answer is to wait for sockets to close and carry
+// on), and caps the connections open from one client address.
 type retryListener struct {
 	net.Listener
-	log      *slog.Logger
-	lastWarn time.Time
+	log        *slog.Logger
+	lastWarn   time.Time
+	addrs      *addrCounts
+	maxPerAddr int
+	// refusing bounds the refusals being answered at once; past it a
+	// connection over the cap is closed without an answer.
+	refusing chan struct{}
+}
+
+func newRetryListener(ln net.Listener, log *slog.Logger, maxPerAddr int) *retryListener {
+	return &retryListener{Listener: ln, log: log, addrs: newAddrCounts(), maxPerAddr: maxPerAddr, refusing: make(chan struct{}, 64)}
 }
 
 func (l *retryListener) Accept() (net.Conn, error) {
@@ -24,7 +37,12 @@ func (l *retryListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if tcp, ok := c.(*net.TCPConn); ok && err == nil {
-			return &lingerConn{TCPConn: tcp}, nil
+			addr := remoteAddr(tcp)
+			if !l.addrs.take(addr, l.maxPerAddr) {
+				l.refuse(tcp)
+				continue
+			}
+			return &lingerConn{TCPConn: tcp, release: func() { l.addrs.give(addr) }}, nil
 		}
 		if err == nil || !(errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)) {
 			return c, err
@@ -35,6 +53,74 @@ func (l *retryListener) Accept() (net.Conn, error) {
 		}
 		time.Sleep(delay)
 		delay = min(2*delay, time.Second)
+	}
+}
+
+// remoteAddr is a connection's client address, IPv4 in its 4-byte form.
+func remoteAddr(c *net.TCPConn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// tooManyConns is the answer to a connection over the per-address cap,
+// written before its request is read.
+var tooManyConns = func() []byte {
+	body := `{"detail":"Too many connections from your address."}`
+	return []byte("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body)
+}()
+
+// refuse answers a connection over the per-address cap with 429 and closes
+// it, lingering so that the client reads the answer rather than a reset.
+// The answer fits the socket's empty send buffer, so the write does not
+// wait; the refusals answered at once are bounded, the rest closed bare.
+func (l *retryListener) refuse(c *net.TCPConn) {
+	select {
+	case l.refusing <- struct{}{}:
+	default:
+		_ = c.Close()
+		return
+	}
+	go func() {
+		defer func() { <-l.refusing }()
+		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := c.Write(tooManyConns); err != nil {
+			_ = c.Close()
+			return
+		}
+		lc := &lingerConn{TCPConn: c}
+		lc.linger.Store(true)
+		_ = lc.Close()
+	}()
+}
+
+// addrCounts counts open connections per client address.
+type addrCounts struct {
+	mu sync.Mutex
+	n  map[netip.Addr]int
+}
+
+func newAddrCounts() *addrCounts { return &addrCounts{n: make(map[netip.Addr]int)} }
+
+// take counts one more connection from addr unless max are open.
+func (a *addrCounts) take(addr netip.Addr, max int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n[addr] >= max {
+		return false
+	}
+	a.n[addr]++
+	return true
+}
+
+// give counts one connection from addr closed.
+func (a *addrCounts) give(addr netip.Addr) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n[addr]--; a.n[addr] <= 0 {
+		delete(a.n, addr)
 	}
 }
 
@@ -54,19 +140,110 @@ const (
 // connection, and the reset destroys the answer (a 413) before a client
 // still busy sending its body can read it.
 //
-// It is also how a WebSocket leaves fasthttp: handOff.
+// It is also how a WebSocket leaves fasthttp (handOff), and where a
+// request's header block is watched for a bare-LF end (headScan).
 type lingerConn struct {
 	*net.TCPConn
 	linger    atomic.Bool
 	handedOff atomic.Bool
+	release   func() // counts the connection closed for its address; may be nil
+	released  sync.Once
+
+	// Read by fasthttp's one goroutine for the connection, then by the
+	// hijack handler: no lock.
+	head   headScan
+	bareLF bool // the header block ended with a bare LF: fail the next read
 }
 
 // handOff gives the connection to a new owner: from now on Close is a no-op
 // for fasthttp, which closes the hijacked connection once its hijack
 // handler returns, and the owner closes the returned connection itself.
-func (c *lingerConn) handOff() *net.TCPConn {
+func (c *lingerConn) handOff() net.Conn {
 	c.handedOff.Store(true)
-	return c.TCPConn
+	return &ownedConn{TCPConn: c.TCPConn, lc: c}
+}
+
+// ownedConn is a connection handed off by fasthttp; closing it counts it
+// closed for its address.
+type ownedConn struct {
+	*net.TCPConn
+	lc *lingerConn
+}
+
+func (c *ownedConn) Close() error {
+	err := c.TCPConn.Close()
+	c.lc.closed()
+	return err
+}
+
+// closed counts the connection closed for its client address, once.
+func (c *lingerConn) closed() {
+	if c.release != nil {
+		c.released.Do(c.release)
+	}
+}
+
+// errBareLF fails the read of a request whose header block fasthttp would
+// wait on forever (see headScan).
+var errBareLF = errors.New("api: request header lines end with a bare LF")
+
+func (c *lingerConn) Read(p []byte) (int, error) {
+	if c.bareLF {
+		return 0, errBareLF
+	}
+	n, err := c.TCPConn.Read(p)
+	if !c.head.done && c.head.scan(p[:n]) {
+		c.bareLF = true // these bytes first, the error on the next read
+	}
+	return n, err
+}
+
+// nextRequest tells c that the bytes it reads next begin a new request.
+// fasthttp calls the handler once the request's body is read whole.
+func nextRequest(c net.Conn) {
+	if lc, ok := c.(*lingerConn); ok {
+		lc.head = headScan{}
+	}
+}
+
+// headScan follows a request's line and headers to where fasthttp sees
+// them end: an empty line ended by CRLF after a line ended by CRLF. A
+// blank line ended by a bare LF does not end them for fasthttp, which
+// keeps waiting for more input (until the header timeout) while the client
+// waits for an answer; headScan spots it so that the read fails and the
+// request is answered 400 at once. Past the end of the headers (the body,
+// or a connection that left HTTP) nothing is scanned.
+type headScan struct {
+	done     bool // past the header block
+	started  bool // a byte other than CR or LF was seen (blank lines before a request are skipped)
+	lineLen  int  // bytes in the current line so far
+	lastCR   bool // the last byte was CR
+	prevCRLF bool // the previous line ended with CRLF
+}
+
+// scan follows b and reports a header block ended by a bare LF.
+func (h *headScan) scan(b []byte) (bareLF bool) {
+	for _, ch := range b {
+		if !h.started {
+			if ch == '\r' || ch == '\n' {
+				continue
+			}
+			h.started = true
+		}
+		if ch != '\n' {
+			h.lineLen++
+			h.lastCR = ch == '\r'
+			continue
+		}
+		crlf := h.lastCR
+		if h.lineLen == 0 || (h.lineLen == 1 && crlf) { // a blank line
+			h.done = true
+			return !crlf || !h.prevCRLF
+		}
+		h.prevCRLF = crlf
+		h.lineLen, h.lastCR = 0, false
+	}
+	return false
 }
 
 // lingerOnClose makes the connection's next Close a lingering one.
@@ -81,15 +258,18 @@ func (c *lingerConn) Close() error {
 		return nil
 	}
 	if !c.linger.Load() {
+		defer c.closed()
 		return c.TCPConn.Close()
 	}
 	if err := c.CloseWrite(); err != nil {
+		defer c.closed()
 		return c.TCPConn.Close()
 	}
 	go func() {
 		_ = c.SetReadDeadline(time.Now().Add(lingerTimeout))
 		_, _ = io.CopyN(io.Discard, c.TCPConn, lingerBytes)
 		_ = c.TCPConn.Close()
+		c.closed()
 	}()
 	return nil
 }

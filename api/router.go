@@ -29,6 +29,7 @@ type request struct {
 
 // handle is the fasthttp entry point: host check, CORS, routing.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	nextRequest(ctx.Conn()) // the request is read whole: what follows is the next one
 	if !s.hostAllowed(ctx.Host()) {
 		s.refuseHost(ctx)
 		return

@@ -60,13 +60,20 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		Name:                  "livechat",
 		MaxRequestBodySize:    cfg.MaxBodyBytes,
 		ReadBufferSize:        cfg.MaxHeaderBytes,
-		ReadTimeout:           30 * time.Second,
+		ReadTimeout:           cfg.HeaderTimeout, // see HeaderReceived
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
 		NoDefaultServerHeader: false,
 		NoDefaultContentType:  true,
 		CloseOnShutdown:       true,
 		Logger:                fasthttpLogger{cfg.Logger},
+
+		// The request line and headers must arrive within HeaderTimeout
+		// (ReadTimeout) of the connection's opening, or of a kept-alive
+		// request's first byte (slowloris); the body then has bodyTimeout.
+		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: bodyTimeout}
+		},
 	}
 	return s, nil
 }
@@ -75,7 +82,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 func (s *Server) Serve(ln net.Listener) error {
 	go s.conns.pingLoop(s.cfg.PingInterval, s.cfg.IdleTimeout)
 	go s.conns.expireLoop()
-	return s.http.Serve(&retryListener{Listener: ln, log: s.log})
+	return s.http.Serve(newRetryListener(ln, s.log, s.cfg.MaxConnsPerIP))
 }
 
 // Shutdown stops accepting, waits for in-flight REST requests, then closes
@@ -110,6 +117,9 @@ func (s *Server) TokenCacheBytes() (held, budget int64) {
 // SlowConsumers returns how many sockets were closed for falling behind.
 func (s *Server) SlowConsumers() int64 { return s.conns.slowConsumers() }
 
+// bodyTimeout bounds reading a request's body, once its headers are in.
+const bodyTimeout = 30 * time.Second
+
 // handleParseError answers requests fasthttp could not read, in JSON. The
 // connection is closed after the answer, lingering so that a client still
 // sending the rest of its request can read it.
@@ -122,6 +132,15 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	if errors.As(err, &small) {
 		s.writeError(ctx, errHeadersTooLarge)
+		return
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		writeJSON(ctx, fasthttp.StatusRequestTimeout, errorBody{Detail: "Request timeout: the request did not arrive in time."})
+		return
+	}
+	if errors.Is(err, errBareLF) {
+		writeJSON(ctx, fasthttp.StatusBadRequest, errorBody{Detail: "Malformed request: header lines must end with CRLF."})
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusBadRequest, errorBody{Detail: "Malformed request."})

@@ -109,7 +109,11 @@ func takeConn(hijacked net.Conn) (conn net.Conn, owned bool) {
 		return hijacked, false
 	}
 	lc, ok := u.UnsafeConn().(*lingerConn)
-	if !ok || lc.SetReadDeadline(time.Unix(1, 0)) != nil {
+	if !ok {
+		return hijacked, false
+	}
+	lc.head.done = true // what follows is WebSocket frames, not headers
+	if lc.SetReadDeadline(time.Unix(1, 0)) != nil {
 		return hijacked, false
 	}
 	var early []byte

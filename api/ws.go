@@ -11,6 +11,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
+	"golang.org/x/time/rate"
 
 	"livechat/actors"
 )
@@ -87,6 +88,10 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 	if s.conns.count() >= s.cfg.MaxConnections {
 		return 0, 0, nil, false, detailError(EUNAVAILABLE, "Too many connections, try again later.")
 	}
+	if s.conns.userCount(user.Id) >= s.cfg.MaxUserSockets {
+		return 0, 0, nil, false, detailError(ERATELIMIT,
+			"Too many open sockets for this user (at most "+strconv.Itoa(s.cfg.MaxUserSockets)+"): close one first.")
+	}
 	return room, since, user, via == "subprotocol", nil
 }
 
@@ -140,14 +145,36 @@ func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUser) (run func()) {
 	c := newConn(ws.NetConn(), s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.writeClock, s.conns.countSlow)
 	c.auth.start(user.Id, user.expires)
-	if !s.conns.add(c, s.cfg.MaxConnections) {
-		c.Close(websocket.CloseTryAgainLater, "too many connections")
+	if err := s.conns.add(c, user.Id, s.cfg.MaxConnections, s.cfg.MaxUserSockets); err != nil {
+		// admitSocket refused these before the upgrade; only a race with
+		// another handshake or with shutdown gets here.
+		switch {
+		case errors.Is(err, errConnsClosed):
+			c.Close(actors.CloseGoingAway, "server shutting down")
+		case errors.Is(err, errUserConnsFull):
+			c.Close(actors.ClosePolicy, "too many sockets for this user")
+		default:
+			c.Close(actors.CloseTryAgainLater, "too many connections")
+		}
 		c.drain(s.cfg.WriteTimeout)
 		_ = ws.Close()
 		return nil
 	}
+	var sess *actors.Session // set below, before any frame is read
+	var pings *rate.Limiter  // made on the first ping: most clients never ping
 	ws.SetPingHandler(func(data string) error {
-		c.touch(time.Now())
+		now := time.Now()
+		c.touch(now)
+		if c.isClosing() {
+			return nil // a closed socket's pings are read and dropped
+		}
+		if pings == nil {
+			pings = rate.NewLimiter(rate.Limit(s.cfg.ClientPingRate), s.cfg.ClientPingBurst)
+		}
+		if !pings.AllowN(now, 1) {
+			sess.Invalid("ping not answered: pings faster than the limit count as bad frames")
+			return nil
+		}
 		c.control(websocket.PongMessage, []byte(data))
 		return nil
 	})
@@ -159,7 +186,7 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 		c.Close(code, "")
 		return nil
 	})
-	sess := s.engine.OpenSession(room, user.sender(), since, c)
+	sess = s.engine.OpenSession(room, user.sender(), since, c)
 	return func() {
 		s.readLoop(ws, c, sess)
 		sess.Close()

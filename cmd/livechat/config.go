@@ -34,6 +34,9 @@ type serveConfig struct {
 	roomIdle, writeDelay                                                 time.Duration
 	presenceGrace                                                        time.Duration
 	secureCookie                                                         bool
+	maxUserSockets, maxConnsPerIP, clientPingBurst                       int
+	clientPingRate                                                       float64
+	headerTimeout                                                        time.Duration
 }
 
 // flagSet declares every setting of `livechat serve`, one line each, with
@@ -59,9 +62,14 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.maxBody, "max-body", 64<<10, "request body limit in bytes, 413 above")
 	fs.IntVar(&c.maxHeader, "max-header", 8<<10, "request line and headers limit in bytes, 431 above")
 	fs.IntVar(&c.maxMessageChars, "max-message-chars", 4096, "chat message limit in characters")
-	fs.IntVar(&c.maxFrame, "max-frame", 32<<10, "WebSocket frame limit in bytes, close 1009 above")
+	fs.IntVar(&c.maxFrame, "max-frame", 0, "WebSocket frame limit in bytes, close 1009 above; 0: 12 x (max-message-chars + 64) + 1024, room for a maximal message however it is escaped")
 	fs.IntVar(&c.maxOutbound, "max-outbound", 1<<20, "unsent bytes per socket before it is closed as a slow consumer (4008)")
 	fs.IntVar(&c.maxConns, "max-conns", 100_000, "open sockets at most (the open-file limit may be lower)")
+	fs.IntVar(&c.maxUserSockets, "max-user-sockets", 32, "open sockets per user over every room, 429 before the upgrade above")
+	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", 256, "open TCP connections (REST and sockets) per client address; one more is answered 429 and closed")
+	fs.DurationVar(&c.headerTimeout, "header-timeout", 5*time.Second, "time for a request's line and headers to arrive, 408 after")
+	fs.Float64Var(&c.clientPingRate, "client-ping-rate", 1, "pings per second a client may send; one past it (and the burst) is not answered and counts as a rejected frame")
+	fs.IntVar(&c.clientPingBurst, "client-ping-burst", 10, "pings a client may send at once")
 	fs.Float64Var(&c.messageRate, "message-rate", 20, "chat messages per second per socket, sustained")
 	fs.IntVar(&c.messageBurst, "message-burst", 40, "chat messages a socket may send at once")
 	fs.IntVar(&c.strikeBurst, "strike-burst", 10, "rejected frames (invalid or over the rate) a socket may send before it is closed with 1008; one is forgiven per second")
@@ -115,9 +123,14 @@ var settingRules = map[string]settingRule{
 	"max-body":          {min: 1},
 	"max-header":        {min: 1},
 	"max-message-chars": {min: 1},
-	"max-frame":         {min: 1},
+	"max-frame":         {min: 0}, // 0: derived from max-message-chars
 	"max-outbound":      {min: 1},
 	"max-conns":         {min: 1},
+	"max-user-sockets":  {min: 1},
+	"max-conns-per-ip":  {min: 1},
+	"header-timeout":    {min: 0, above: true},
+	"client-ping-rate":  {min: 0, above: true},
+	"client-ping-burst": {min: 1},
 	"message-rate":      {min: 0, above: true},
 	"message-burst":     {min: 1},
 	"strike-burst":      {min: 1},
@@ -320,6 +333,11 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			MaxFrameBytes:    c.maxFrame,
 			MaxOutboundBytes: c.maxOutbound,
 			MaxConnections:   c.maxConns,
+			MaxUserSockets:   c.maxUserSockets,
+			MaxConnsPerIP:    c.maxConnsPerIP,
+			HeaderTimeout:    c.headerTimeout,
+			ClientPingRate:   c.clientPingRate,
+			ClientPingBurst:  c.clientPingBurst,
 			PingInterval:     c.pingInterval,
 			WriteDelay:       c.writeDelay,
 			IdleTimeout:      c.idleTimeout,

@@ -71,7 +71,7 @@ func TestServeFlagsRefuseInvalidValues(t *testing.T) {
 	}{
 		{"size not a number", nil, []string{"LIVECHAT_MAX_BODY", "abc"}, []string{`LIVECHAT_MAX_BODY="abc"`, "whole number"}},
 		{"negative size", nil, []string{"LIVECHAT_MAX_BODY", "-5"}, []string{"LIVECHAT_MAX_BODY=-5", "at least 1"}},
-		{"zero size", nil, []string{"LIVECHAT_MAX_FRAME", "0"}, []string{"LIVECHAT_MAX_FRAME=0", "at least 1"}},
+		{"zero size", nil, []string{"LIVECHAT_MAX_OUTBOUND", "0"}, []string{"LIVECHAT_MAX_OUTBOUND=0", "at least 1"}},
 		{"negative size flag", []string{"--max-outbound=-1"}, nil, []string{"--max-outbound -1", "at least 1"}},
 		{"flag not a number", []string{"--max-body", "64k"}, nil, []string{"-max-body", "want a whole number"}},
 		{"unknown durability", nil, []string{"LIVECHAT_DURABILITY", "paranoid"}, []string{"LIVECHAT_DURABILITY=paranoid", "fsync or os"}},

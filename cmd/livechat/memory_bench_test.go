@@ -23,7 +23,8 @@ func BenchmarkIdleSocketMemory(b *testing.B) {
 	bin := buildLivechat(b, b.TempDir())
 	var perConn float64
 	for b.Loop() {
-		srv := startLivechat(b, bin, b.TempDir())
+		// 300 sockets a user, about 1,900 from each loopback address.
+		srv := startLivechat(b, bin, b.TempDir(), "--max-user-sockets", "100000", "--max-conns-per-ip", "100000")
 		cfg := bench.Config{Scenario: bench.ScenarioCapacity, Server: srv.url, ServerPID: srv.cmd.Process.Pid,
 			Conns: idleSockets, Users: 50, Duration: time.Second, LocalAddrs: 8}
 		var stdout, stderr bytes.Buffer

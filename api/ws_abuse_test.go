@@ -1,0 +1,191 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"livechat/actors"
+)
+
+// wsPingFrames is n masked client ping frames, each with a payload of
+// size bytes (at most 125), laid out for one write.
+func wsPingFrames(n, size int) []byte {
+	frame := append([]byte{0x89, 0x80 | byte(size)}, 1, 2, 3, 4) // FIN|ping, masked
+	for i := range size {
+		frame = append(frame, byte('p')^byte(i%4+1))
+	}
+	return bytes.Repeat(frame, n)
+}
+
+// wsFloodPings writes ping frames on conn, never reading, until d passes
+// or a write fails (the server closed the connection). It returns how
+// many pings it wrote.
+func wsFloodPings(conn net.Conn, d time.Duration) int {
+	const perWrite = 64
+	batch := wsPingFrames(perWrite, 125)
+	sent, rest := 0, batch
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		// A write that times out (the server is not reading now) may
+		// have written part of a frame: the rest goes next, frames whole.
+		n, err := conn.Write(rest)
+		rest = rest[n:]
+		var ne net.Error
+		if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+			break
+		}
+		if len(rest) == 0 {
+			sent += perWrite
+			rest = batch
+		}
+	}
+	return sent
+}
+
+// wsOnlyConn waits until the server holds exactly one socket and returns it.
+func wsOnlyConn(t testing.TB, ts *wsTestServer) *Conn {
+	t.Helper()
+	wsEventually(t, wsReadTimeout, func() error { return wsConnections(ts, 1) })
+	return ts.srv.conns.snapshot()[0]
+}
+
+// TestWSPingFloodClosesWith1008UnderOutboundLimit floods pings on a socket
+// that never reads: the server answers the first few, counts the rest as
+// bad frames and closes with 1008, and the socket's outbound queue never
+// holds more than its limit.
+func TestWSPingFloodClosesWith1008UnderOutboundLimit(t *testing.T) {
+	const limit = 2048
+	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.MaxOutboundBytes = limit })
+	u := ts.newUser(t, "pinger")
+	room := ts.newRoom(t, u)
+	conn := wsRawDial(t, ts, u, room)
+	c := wsOnlyConn(t, ts)
+
+	sent := wsFloodPings(conn, 500*time.Millisecond)
+	code, err := wsRawCloseCode(conn)
+	if code != actors.ClosePolicy {
+		t.Fatalf("after %d pings: close code %d (%v), want %d", sent, code, err, actors.ClosePolicy)
+	}
+	if peak := c.peakQueued(); peak > limit {
+		t.Fatalf("the outbound queue held %d bytes, limit %d", peak, limit)
+	}
+	t.Logf("%d pings sent; outbound queue peak %d bytes", sent, c.peakQueued())
+}
+
+// TestWSPongReplacesPendingPong floods pings, with no ping limit, on a
+// socket that never reads: at most one pong is ever queued (RFC 6455
+// 5.5.3), so the queue holds no more than one pong frame.
+func TestWSPongReplacesPendingPong(t *testing.T) {
+	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) {
+		c.ClientPingRate, c.ClientPingBurst = 1e9, 1e9
+	})
+	u := ts.newUser(t, "pinger")
+	room := ts.newRoom(t, u)
+	conn := wsRawDial(t, ts, u, room)
+	c := wsOnlyConn(t, ts)
+
+	sent := wsFloodPings(conn, 500*time.Millisecond)
+	if sent < 1000 {
+		t.Fatalf("only %d pings written", sent)
+	}
+	if peak, pong := c.peakQueued(), frameSize(125); peak > pong {
+		t.Fatalf("after %d pings the outbound queue held %d bytes; one pong is %d", sent, peak, pong)
+	}
+	if ts.srv.Connections() != 1 {
+		t.Fatalf("the socket was closed; pings within the limit are answered, not refused")
+	}
+}
+
+// TestWSUserSocketCapRefusesBeforeUpgrade opens a user's sockets up to the
+// cap across two rooms: the next is refused with 429 and a JSON detail,
+// another user is not affected, and closing one makes room again.
+func TestWSUserSocketCapRefusesBeforeUpgrade(t *testing.T) {
+	const userCap = 3
+	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.MaxUserSockets = userCap })
+	u := ts.newUser(t, "many")
+	rooms := []int64{ts.newRoom(t, u), ts.newRoom(t, u)}
+	var open []*wsClient
+	for i := range userCap {
+		open = append(open, ts.dial(t, u, rooms[i%2], ""))
+	}
+	wsEventually(t, wsReadTimeout, func() error { return wsConnections(ts, userCap) })
+	_, resp, err := ts.dialWS(ts.wsURL(rooms[1], "token="+u.token), nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("socket %d of a user: %v, %s; want 429", userCap+1, err, wsResponseBody(resp))
+	}
+	if body := wsResponseBody(resp); !strings.Contains(body, `{"detail":"Too many open sockets for this user`) {
+		t.Fatalf("429 body %s", body)
+	}
+	ts.dial(t, ts.newUser(t, "other"), rooms[0], "")
+
+	open[0].closeNormally(t)
+	wsEventually(t, wsReadTimeout, func() error {
+		if n := ts.srv.conns.userCount(u.id); n != userCap-1 {
+			return fmt.Errorf("user has %d sockets", n)
+		}
+		return nil
+	})
+	ts.dial(t, u, rooms[1], "")
+}
+
+// TestWSSocketOpenedDuringShutdownGets1001 opens a socket after shutdown
+// has started closing sockets but before the listener stopped: it is
+// closed with 1001, like every socket at shutdown, not 1013.
+func TestWSSocketOpenedDuringShutdownGets1001(t *testing.T) {
+	ts := newWSTestServer(t, nil)
+	u := ts.newUser(t, "late")
+	room := ts.newRoom(t, u)
+	ts.srv.conns.closeAll(actors.CloseGoingAway, "server shutting down")
+	ts.dial(t, u, room, "").expectClose(t, actors.CloseGoingAway)
+}
+
+// wsEscapedMessageFrame is a chat.message frame whose message is n emoji
+// and whose client_id is 64 characters, every character written as a JSON
+// \u escape (a surrogate pair for each emoji): the longest encoding of a
+// maximal message.
+func wsEscapedMessageFrame(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"type":"chat.message","message":"`)
+	for range n {
+		b.WriteString(`\ud83d\ude00`) // 😀
+	}
+	b.WriteString(`","client_id":"`)
+	for range maxClientIDChars {
+		b.WriteString(`\ud83d\ude00`)
+	}
+	b.WriteString(`"}`)
+	return b.Bytes()
+}
+
+// TestWSFrameLimitFitsMaximalEscapedMessage sends a maximal message of
+// emoji, fully \u-escaped, under the default frame limit: it is accepted.
+// A frame one byte over the limit closes with 1009.
+func TestWSFrameLimitFitsMaximalEscapedMessage(t *testing.T) {
+	ts := newWSTestServer(t, nil)
+	u := ts.newUser(t, "emoji")
+	room := ts.newRoom(t, u)
+	c := ts.dial(t, u, room, "")
+	limit, chars := ts.srv.cfg.MaxFrameBytes, ts.srv.cfg.MaxMessageChars
+
+	frame := wsEscapedMessageFrame(chars)
+	if len(frame) > limit {
+		t.Fatalf("a maximal escaped frame has %d bytes, over the %d-byte limit", len(frame), limit)
+	}
+	c.sendRaw(t, websocket.TextMessage, frame)
+	got := c.messages(t, 1)[0]
+	if want := strings.Repeat("😀", chars); got.Message != want {
+		t.Fatalf("echo has %d characters, want %d emoji", len([]rune(got.Message)), chars)
+	}
+
+	over := append(frame, bytes.Repeat([]byte(" "), limit+1-len(frame))...)
+	c.sendRaw(t, websocket.TextMessage, over)
+	c.expectClose(t, websocket.CloseMessageTooBig)
+}
