@@ -3,6 +3,7 @@ package persistence
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
@@ -16,6 +17,9 @@ type WriterConfig struct {
 	// large enough to amortise an fsync over thousands of messages, small
 	// enough to stay far below Badger's transaction size limit.
 	MaxBatch int
+	// Observer is told each Append's and each transaction's latency.
+	// Default none.
+	Observer WriterObserver
 }
 
 // Writer group-commits chat messages: every Append encodes its messages on
@@ -29,6 +33,7 @@ type WriterConfig struct {
 type Writer struct {
 	store    *Store
 	maxBatch int
+	observer WriterObserver // nil: nothing observed
 
 	maxID int64 // highest message id committed; owned by the loop goroutine
 
@@ -58,6 +63,7 @@ type appendReq struct {
 	msgs []*pb.Message
 	vals [][]byte // msgs encoded, by the caller: off the writer's serial path
 	done func(error)
+	at   time.Time // when Append was called
 }
 
 // NewWriter starts a writer for s. Close it before closing the store.
@@ -65,7 +71,7 @@ func (s *Store) NewWriter(cfg WriterConfig) *Writer {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 4096
 	}
-	w := &Writer{store: s, maxBatch: cfg.MaxBatch, maxID: s.nextID.Load(), wake: make(chan struct{}, 1), stopped: make(chan struct{}),
+	w := &Writer{store: s, maxBatch: cfg.MaxBatch, observer: cfg.Observer, maxID: s.nextID.Load(), wake: make(chan struct{}, 1), stopped: make(chan struct{}),
 		inflight: make(chan struct{}, maxInflight), completed: make(chan *batchState, maxInflight)}
 	go w.loop()
 	return w
@@ -90,7 +96,7 @@ func (w *Writer) Append(msgs []*pb.Message, done func(error)) {
 		done(ErrClosed)
 		return
 	}
-	w.queue = append(w.queue, appendReq{msgs: msgs, vals: vals, done: done})
+	w.queue = append(w.queue, appendReq{msgs: msgs, vals: vals, done: done, at: time.Now()})
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -157,6 +163,7 @@ func (w *Writer) confirm(confirmed chan<- struct{}) {
 			}
 			delete(early, next)
 			next++
+			w.observeAppends(st)
 			for _, r := range st.reqs {
 				r.done(st.err)
 			}
@@ -198,12 +205,39 @@ func (w *Writer) commit(st *batchState) {
 		finish(err)
 		return
 	}
+	began := time.Now()
 	txn.CommitWith(func(err error) {
+		w.observeCommit(began, st)
 		if err != nil {
 			err = fmt.Errorf("commit messages: %w", err)
 		}
 		finish(err)
 	})
+}
+
+// observeAppends reports the latency of st's appends, barriers excepted.
+func (w *Writer) observeAppends(st *batchState) {
+	if w.observer == nil {
+		return
+	}
+	now := time.Now()
+	for _, r := range st.reqs {
+		if len(r.msgs) > 0 {
+			w.observer.Appended(now.Sub(r.at))
+		}
+	}
+}
+
+// observeCommit reports one transaction's time in Badger.
+func (w *Writer) observeCommit(began time.Time, st *batchState) {
+	if w.observer == nil {
+		return
+	}
+	n := 0
+	for _, r := range st.reqs {
+		n += len(r.msgs)
+	}
+	w.observer.Committed(time.Since(began), n)
 }
 
 func hasMessages(reqs []appendReq) bool {
