@@ -27,6 +27,7 @@ type Engine struct {
 	// *roomView), so that reading a room that has not changed since its
 	// last read needs no actor round trip.
 	states sync.Map
+	stats  stats
 }
 
 // Errors of account requests.
@@ -102,6 +103,9 @@ func (e *Engine) Post(p *pb.Post) (msg *pspb.Message, duplicate bool, err error)
 	}
 	if err := codeError(posted.ErrorCode); err != nil {
 		return nil, false, err
+	}
+	if !posted.Duplicate {
+		e.stats.acceptedEdge.Add(1)
 	}
 	return posted.Message, posted.Duplicate, nil
 }
