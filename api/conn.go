@@ -30,6 +30,7 @@ type Conn struct {
 	timeout  time.Duration
 	clock    *writeClock // a writer's first write waits for its tick; nil: no wait
 	onSlow   func()
+	stats    *socketStats // deliveries and writes, for metrics; nil: none
 
 	mu       sync.Mutex
 	queue    []outFrame
@@ -38,6 +39,7 @@ type Conn struct {
 	closing  bool // a close frame is queued or sent: no more frames
 	space    *sync.Cond
 	lastRead time.Time
+	code     int // the close code sent or answered first; 0 while open
 }
 
 func newConn(conn net.Conn, maxBytes int, timeout time.Duration, clock *writeClock, onSlow func()) *Conn {
@@ -65,6 +67,7 @@ func (c *Conn) Send(frame []byte) bool {
 	}
 	c.enqueueLocked(websocket.TextMessage, frame)
 	c.mu.Unlock()
+	c.stats.queued()
 	return true
 }
 
@@ -87,6 +90,7 @@ func (c *Conn) SendBacklog(frames [][]byte) bool {
 			return false
 		}
 		c.enqueueLocked(websocket.TextMessage, f)
+		c.stats.queued()
 	}
 	return true
 }
@@ -101,6 +105,7 @@ func (c *Conn) Close(code int, reason string) {
 
 func (c *Conn) closeLocked(code int, reason string) {
 	if !c.closing {
+		c.code = code
 		c.enqueueLocked(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason))
 		c.closingLocked()
 	}
@@ -112,6 +117,7 @@ func (c *Conn) closeLocked(code int, reason string) {
 func (c *Conn) closeSent() {
 	c.mu.Lock()
 	if !c.closing {
+		c.code = websocket.CloseProtocolError
 		c.queue, c.queued = nil, 0
 		c.closingLocked()
 	}
@@ -211,7 +217,8 @@ func (c *Conn) writeBatch(batch []outFrame) error {
 		b = append(b, f.payload...)
 	}
 	_ = c.net.SetWriteDeadline(time.Now().Add(c.timeout))
-	_, err := c.net.Write(b)
+	n, err := c.net.Write(b)
+	c.stats.wrote(len(batch), n)
 	if cap(b) <= maxPooledBuffer {
 		*bp = b[:0]
 		writeBuffers.Put(bp)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -25,8 +26,16 @@ type request struct {
 	id   int64
 }
 
-// handle is the fasthttp entry point: host check, CORS, routing.
+// handle is the fasthttp entry point: it serves the request and records
+// it in the metrics and the access log.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	s.serveRequest(ctx)
+	s.observeRequest(ctx, start)
+}
+
+// serveRequest answers a request: host check, CORS, routing.
+func (s *Server) serveRequest(ctx *fasthttp.RequestCtx) {
 	if !s.hostAllowed(ctx.Host()) {
 		writeJSON(ctx, fasthttp.StatusBadRequest, errorBody{Detail: "Invalid HTTP_HOST header."})
 		return

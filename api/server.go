@@ -28,6 +28,10 @@ type Server struct {
 	conns      *connSet
 	writeClock *writeClock // nil when WriteDelay is negative
 	routes     routes
+	// routeLabels interns the route label of each fixed path.
+	routeLabels map[string]string
+	metrics     *Metrics
+	warnLimit   *logLimiter // warnings and errors a client can cause
 
 	loginByEmail, loginByAddr *keyLimiter
 	shutdownOnce              sync.Once
@@ -47,11 +51,15 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		conns:        newConnSet(),
 		loginByEmail: newKeyLimiter(cfg.LoginRate),
 		loginByAddr:  newKeyLimiter(5 * cfg.LoginRate),
+		metrics:      cfg.Metrics,
+		warnLimit:    newLogLimiter(),
 	}
 	if cfg.WriteDelay > 0 {
 		s.writeClock = newWriteClock(cfg.WriteDelay)
 	}
 	s.buildRoutes()
+	s.buildRouteLabels()
+	s.metrics.watch(s)
 	s.http = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.handleParseError,
@@ -105,6 +113,7 @@ func (s *Server) SlowConsumers() int64 { return s.conns.slowConsumers() }
 // connection is closed after the answer, lingering so that a client still
 // sending the rest of its request can read it.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	defer s.observeRequest(ctx, time.Now())
 	lingerOnClose(ctx.Conn())
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		s.writeError(ctx, errTooLarge)
@@ -116,10 +125,4 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusBadRequest, errorBody{Detail: "Malformed request."})
-}
-
-type fasthttpLogger struct{ l *slog.Logger }
-
-func (f fasthttpLogger) Printf(format string, args ...any) {
-	f.l.Debug("fasthttp", "msg", format, "args", args)
 }

@@ -85,6 +85,7 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 		return 0, 0, nil, false, err
 	}
 	if s.conns.count() >= s.cfg.MaxConnections {
+		s.metrics.Refused("max_conns")
 		return 0, 0, nil, false, detailError(EUNAVAILABLE, "Too many connections, try again later.")
 	}
 	return room, since, user, via == "subprotocol", nil
@@ -139,12 +140,15 @@ func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 // do not grow the stack every idle socket keeps for its reader.
 func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUser) (run func()) {
 	c := newConn(ws.NetConn(), s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.writeClock, s.conns.countSlow)
+	c.stats = s.metrics.sockets
 	if !s.conns.add(c, s.cfg.MaxConnections) {
+		s.socketRefused(ws, room, user, "max_conns", "too many connections")
 		c.Close(websocket.CloseTryAgainLater, "too many connections")
 		c.drain(s.cfg.WriteTimeout)
 		_ = ws.Close()
 		return nil
 	}
+	life := s.socketOpened(ws, room, user)
 	ws.SetPingHandler(func(data string) error {
 		c.touch(time.Now())
 		c.control(websocket.PongMessage, []byte(data))
@@ -152,6 +156,7 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 	})
 	ws.SetPongHandler(func(string) error { c.touch(time.Now()); return nil })
 	ws.SetCloseHandler(func(code int, _ string) error {
+		life.peerClosing(c)
 		if code == websocket.CloseNoStatusReceived {
 			code = websocket.CloseNormalClosure
 		}
@@ -161,11 +166,13 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 	sess := s.engine.OpenSession(room, user.sender(), since, c)
 	return func() {
 		s.readLoop(ws, c, sess)
+		code := c.closeCode()
 		sess.Close()
 		c.Close(websocket.CloseNormalClosure, "")
 		c.drain(s.cfg.WriteTimeout)
 		s.conns.remove(c)
 		_ = ws.Close()
+		life.closed(code)
 	}
 }
 
