@@ -17,6 +17,7 @@ import (
 type serveConfig struct {
 	addr, dataDir, secret, durability   string
 	pprofAddr                           string
+	logFormat, logLevel, metricsAddr    string
 	inMemory, debug                     bool
 	allowedHosts, corsOrigins, wsOrigin string
 	shutdownTimeout                     time.Duration
@@ -50,6 +51,9 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	fs.StringVar(&c.wsOrigin, "ws-origins", env("LIVECHAT_WS_ORIGINS", ""), "extra origins whose pages may open sockets with the login cookie (LIVECHAT_WS_ORIGINS)")
 	fs.BoolVar(&c.secureCookie, "secure-cookie", envBool(env("LIVECHAT_SECURE_COOKIE", "")), "mark the access_token cookie Secure (LIVECHAT_SECURE_COOKIE)")
 	fs.BoolVar(&c.debug, "debug", envBool(env("DEBUG", "")), "debug logging (DEBUG)")
+	fs.StringVar(&c.logFormat, "log-format", env("LIVECHAT_LOG_FORMAT", "text"), "log format: text or json (LIVECHAT_LOG_FORMAT)")
+	fs.StringVar(&c.logLevel, "log-level", env("LIVECHAT_LOG_LEVEL", "info"), "log level: debug, info, warn or error; --debug means debug (LIVECHAT_LOG_LEVEL)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", env("LIVECHAT_METRICS_ADDR", "127.0.0.1:9180"), "serve Prometheus metrics at /metrics on this address; off when empty (LIVECHAT_METRICS_ADDR)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDur(env("LIVECHAT_SHUTDOWN_TIMEOUT", ""), 15*time.Second), "how long shutdown waits for requests and sockets")
 	fs.IntVar(&c.maxBody, "max-body", envInt(env("LIVECHAT_MAX_BODY", ""), 64<<10), "request body limit in bytes, 413 above")
 	fs.IntVar(&c.maxHeader, "max-header", envInt(env("LIVECHAT_MAX_HEADER", ""), 8<<10), "request line and headers limit in bytes, 431 above")

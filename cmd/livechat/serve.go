@@ -32,11 +32,11 @@ func runServe(args []string) int {
 		fmt.Fprintln(os.Stderr, "livechat serve:", err)
 		return 2
 	}
-	level := slog.LevelInfo
-	if cfg.debug {
-		level = slog.LevelDebug
+	log, err := newLogger(os.Stderr, cfg.logFormat, cfg.logLevel, cfg.debug)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "livechat serve:", err)
+		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	err = serve(ctx, cfg, log, func(addr net.Addr) {
@@ -61,13 +61,22 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 		cfg.maxConns = int(soft) - fdReserve
 		log.Info("socket cap set by the open-file limit", "max_conns", cfg.maxConns, "open_file_limit", soft)
 	}
+	reg := newRegistry()
+	metrics := api.NewMetrics(reg)
+	if cfg.metricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.metricsAddr, reg, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	store, err := persistence.Open(persistence.Config{
 		Dir: cfg.dataDir, InMemory: cfg.inMemory, Durability: persistence.Durability(cfg.durability), Logger: log,
 	})
 	if err != nil {
 		return err
 	}
-	writer := store.NewWriter(persistence.WriterConfig{})
+	writer := store.NewWriter(persistence.WriterConfig{Observer: metrics})
 	defer func() {
 		writer.Close()
 		if err := store.Close(); err != nil {
@@ -87,7 +96,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 		return err
 	}
 	defer engine.Shutdown()
-	apiCfg.Secret, apiCfg.Logger = secret, log
+	apiCfg.Secret, apiCfg.Logger, apiCfg.Metrics = secret, log, metrics
 	srv, err := api.New(apiCfg, store, engine)
 	if err != nil {
 		return err
