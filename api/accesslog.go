@@ -100,22 +100,24 @@ func (s *Server) observeRequest(ctx *fasthttp.RequestCtx, start time.Time) {
 	if len(path) > maxLoggedPath {
 		path = path[:maxLoggedPath]
 	}
-	attrs := make([]slog.Attr, 0, 9)
-	attrs = append(attrs,
+	// Absent fields are zero Attrs, which handlers skip: one fixed call,
+	// no slice to build.
+	var user, reason slog.Attr
+	if u, ok := ctx.UserValue(userKey).(*authUser); ok {
+		user = slog.Int64("user", u.Id)
+	}
+	if e, ok := ctx.UserValue(reasonKey).(*Error); ok {
+		reason = slog.String("reason", e.reason())
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "http",
 		slog.String("method", method),
 		slog.String("path", string(path)),
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Duration("dur", d),
 		slog.String("remote", ctx.RemoteIP().String()),
+		user, reason,
 	)
-	if u, ok := ctx.UserValue(userKey).(*authUser); ok {
-		attrs = append(attrs, slog.Int64("user", u.Id))
-	}
-	if e, ok := ctx.UserValue(reasonKey).(*Error); ok {
-		attrs = append(attrs, slog.String("reason", e.reason()))
-	}
-	s.log.LogAttrs(context.Background(), slog.LevelInfo, "http", attrs...)
 }
 
 // reason is what a refusal's log line says: the detail the client got,

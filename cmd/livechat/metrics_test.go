@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -128,7 +130,21 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 		return nil
 	})
+	// Every series the Grafana dashboard plots exists.
+	dashboard, err := os.ReadFile("grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range dashboardMetric.FindAllString(string(dashboard), -1) {
+		base := strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count")
+		if fams[base] == nil {
+			t.Errorf("the dashboard plots %s, which the server does not export", name)
+		}
+	}
 }
+
+// dashboardMetric finds metric names in the dashboard's queries.
+var dashboardMetric = regexp.MustCompile(`\b(?:livechat|go|process)_[a-z_]+`)
 
 // startMetricsServer runs a server with metrics on a free port and
 // returns its base URL and its metrics URL (read from its log).
