@@ -31,6 +31,7 @@ type Engine struct {
 
 	// recentBytes is the memory held by every running room's ring.
 	recentBytes atomic.Int64
+	stats       stats
 }
 
 // RecentBytes reports the memory held by the rooms' recent messages and
@@ -112,6 +113,9 @@ func (e *Engine) Post(p *pb.Post) (msg *pspb.Message, duplicate bool, err error)
 	}
 	if err := codeError(posted.ErrorCode); err != nil {
 		return nil, false, err
+	}
+	if !posted.Duplicate {
+		e.stats.acceptedEdge.Add(1)
 	}
 	return posted.Message, posted.Duplicate, nil
 }

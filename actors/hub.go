@@ -134,6 +134,7 @@ func (h *hub) onLoaded(ctx actor.Context, m *roomLoaded) {
 	}
 	en.pid = pid
 	h.byPID[pid.Id] = m.id
+	h.e.stats.roomsActive.Add(1)
 	h.activate(ctx, en)
 }
 
@@ -177,6 +178,7 @@ func (h *hub) onTerminated(ctx actor.Context, m *actor.Terminated) {
 		return
 	}
 	delete(h.byPID, m.Who.Id)
+	h.e.stats.roomsActive.Add(-1)
 	en := h.rooms[id]
 	if en == nil {
 		return

@@ -24,7 +24,8 @@ func (u *authUser) sender() *pb.Sender {
 	return &pb.Sender{UserId: u.Id, Email: u.Email, Nickname: u.Nickname, ProfilePicture: u.ProfilePicture}
 }
 
-// authenticate checks the Bearer access token and loads its user.
+// authenticate checks the Bearer access token and loads its user, noted
+// for the request's access line.
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*authUser, error) {
 	token, present, err := bearer(ctx)
 	if err != nil {
@@ -33,7 +34,11 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (*authUser, error) {
 	if !present {
 		return nil, errNoCredentials
 	}
-	return s.userForToken(token)
+	u, err := s.userForToken(token)
+	if err == nil {
+		noteUser(ctx, u)
+	}
+	return u, err
 }
 
 // userForToken verifies an access token and loads its user.

@@ -2,13 +2,19 @@ package api
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+
+	pspb "livechat/persistence/pb"
 )
 
 // BenchmarkJWTVerify measures a full access-token check: parse, HS256,
@@ -62,7 +68,8 @@ func benchConnWrite(b *testing.B, batch int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := &Conn{net: nc, maxBytes: 64 << 20, timeout: 10 * time.Second, lastRead: time.Now()}
+	c := &Conn{net: nc, maxBytes: 64 << 20, timeout: 10 * time.Second, lastRead: time.Now(),
+		stats: NewMetrics(prometheus.NewRegistry()).sockets} // counted as in a server
 	c.space = sync.NewCond(&c.mu)
 	frame := make([]byte, 200)
 	b.ReportAllocs()
@@ -129,4 +136,26 @@ func BenchmarkREST(b *testing.B) {
 	b.Run("post-message", func(b *testing.B) {
 		run(b, "POST", "/chat/v1/message/", `{"room":`+id+`,"message":"hello from the benchmark"}`, 201)
 	})
+}
+
+// BenchmarkObserveRequest measures what the access line and the request
+// metrics add to a REST request: with the line formatted (log=info, JSON
+// to io.Discard) and with info disabled (log=warn: the histogram only).
+func BenchmarkObserveRequest(b *testing.B) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelWarn} {
+		b.Run("log="+strings.ToLower(level.String()), func(b *testing.B) {
+			log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: level}))
+			ts := newTestServer(b, func(c *Config) { c.Logger = log })
+			var ctx fasthttp.RequestCtx
+			var r fasthttp.Request
+			r.SetRequestURI("/chat/v1/room/42/?token=x")
+			ctx.Init(&r, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4242}, nil)
+			ctx.SetStatusCode(fasthttp.StatusOK)
+			noteUser(&ctx, &authUser{User: &pspb.User{Id: 7}})
+			b.ReportAllocs()
+			for b.Loop() {
+				ts.srv.observeRequest(&ctx, time.Now())
+			}
+		})
+	}
 }

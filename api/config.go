@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"runtime"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures the HTTP and WebSocket front end. Zero fields take the
@@ -97,6 +99,9 @@ type Config struct {
 	TokenCacheBytes int64
 	// Logger for the front end. Default slog.Default().
 	Logger *slog.Logger
+	// Metrics receives the front end's measurements. Default: metrics on
+	// a registry of their own that nothing reads.
+	Metrics *Metrics
 }
 
 // Defaults returns c with every zero field set to its default.
@@ -148,6 +153,9 @@ func (c Config) Defaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
 	return c
 }

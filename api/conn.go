@@ -30,6 +30,7 @@ type Conn struct {
 	timeout  time.Duration
 	clock    *writeClock // a writer's first write waits for its tick; nil: no wait
 	onSlow   func()
+	stats    *socketStats // deliveries and writes, for metrics; nil: none
 
 	mu     sync.Mutex
 	queue  []outFrame
@@ -45,6 +46,7 @@ type Conn struct {
 	lastRead time.Time
 
 	auth socketAuth // the user it acts for and until when (socketauth.go)
+	code int        // the close code sent or answered first; 0 while open
 }
 
 func newConn(conn net.Conn, maxBytes int, timeout time.Duration, clock *writeClock, onSlow func()) *Conn {
@@ -68,6 +70,7 @@ func (c *Conn) Send(frame []byte) bool {
 	}
 	c.enqueueLocked(websocket.TextMessage, frame)
 	c.mu.Unlock()
+	c.stats.queued()
 	return true
 }
 
@@ -112,6 +115,7 @@ func (c *Conn) SendBacklog(frames [][]byte) bool {
 			return false
 		}
 		c.enqueueLocked(websocket.TextMessage, f)
+		c.stats.queued()
 	}
 	return true
 }
@@ -126,6 +130,7 @@ func (c *Conn) Close(code int, reason string) {
 
 func (c *Conn) closeLocked(code int, reason string) {
 	if !c.closing {
+		c.code = code
 		msg := websocket.FormatCloseMessage(code, reason)
 		if c.queued+frameSize(len(msg)) > c.maxBytes {
 			// The close frame is always sent and the queue never passes
@@ -143,6 +148,7 @@ func (c *Conn) closeLocked(code int, reason string) {
 func (c *Conn) closeSent() {
 	c.mu.Lock()
 	if !c.closing {
+		c.code = websocket.CloseProtocolError
 		c.dropQueueLocked()
 		c.closingLocked()
 	}
@@ -286,7 +292,8 @@ func (c *Conn) writeBatch(batch []outFrame) error {
 		b = append(b, f.payload...)
 	}
 	_ = c.net.SetWriteDeadline(time.Now().Add(c.timeout))
-	_, err := c.net.Write(b)
+	n, err := c.net.Write(b)
+	c.stats.wrote(len(batch), n)
 	if cap(b) <= maxPooledBuffer {
 		*bp = b[:0]
 		writeBuffers.Put(bp)

@@ -9,4 +9,10 @@
 // goroutine) and at most one writer goroutine, started when frames are
 // queued and gone when the queue is empty, so an idle socket costs one
 // goroutine.
+//
+// Observability: every request passes through handle, which records it in
+// Metrics and writes its access line (accesslog.go says what is logged and
+// at which level); sockets log their open and close (socketlog.go).
+// Metrics' counters are safe for concurrent use and cost an atomic add on
+// the per-frame path.
 package api

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"strconv"
 
 	"github.com/valyala/fasthttp"
@@ -77,6 +78,7 @@ var (
 	errTooLarge        = detailError(ETOOLARGE, "Request body too large.")
 	errHeadersTooLarge = detailError(EHEADERS, "Request header fields too large.")
 	errUnavailable     = detailError(EUNAVAILABLE, "Service temporarily unavailable, try again.")
+	errInternal        = detailError(EINTERNAL, "A server error occurred.")
 	errInvalidToken    = &Error{Code: EUNAUTHORIZED, Detail: "Given token not valid for any token type", AuthCode: "token_not_valid", TokenMessages: true}
 	errUserNotFound    = &Error{Code: EUNAUTHORIZED, Detail: "User not found", AuthCode: "user_not_found"}
 	errBadAuthHeader   = &Error{Code: EUNAUTHORIZED, Detail: "Authorization header must contain two space-delimited values", AuthCode: "bad_authorization_header"}
@@ -103,9 +105,11 @@ type tokenMessage struct {
 func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
-		s.log.Error("internal error", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
-		e = detailError(EINTERNAL, "A server error occurred.")
+		s.logRateLimited(slog.LevelError, "internal error", slog.String("method", methodLabel(ctx.Method())),
+			slog.String("route", s.routeLabel(ctx.Path())), slog.Any("err", err))
+		e = errInternal
 	}
+	noteRefusal(ctx, e)
 	status := httpStatus[e.Code]
 	if e.RetryAfter > 0 {
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(e.RetryAfter))

@@ -27,9 +27,17 @@ type request struct {
 	id   int64
 }
 
-// handle is the fasthttp entry point: host check, CORS, routing.
+// handle is the fasthttp entry point: it serves the request and records
+// it in the metrics and the access log.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	nextRequest(ctx.Conn()) // the request is read whole: what follows is the next one
+	start := time.Now()
+	s.serveRequest(ctx)
+	s.observeRequest(ctx, start)
+}
+
+// serveRequest answers a request: host check, CORS, routing.
+func (s *Server) serveRequest(ctx *fasthttp.RequestCtx) {
 	if !s.hostAllowed(ctx.Host()) {
 		s.refuseHost(ctx)
 		return

@@ -30,6 +30,10 @@ type Server struct {
 	writeClock *writeClock // nil when WriteDelay is negative
 	routes     routes
 	hostWarn   logThrottle // refused Host headers, logged sparingly
+	// routeLabels interns the route label of each fixed path.
+	routeLabels map[string]string
+	metrics     *Metrics
+	warnLimit   *logLimiter // warnings and errors a client can cause
 
 	loginByEmail, loginByAddr *keyLimiter
 	shutdownOnce              sync.Once
@@ -49,11 +53,15 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		conns:        newConnSet(),
 		loginByEmail: newKeyLimiter(cfg.LoginRate),
 		loginByAddr:  newKeyLimiter(5 * cfg.LoginRate),
+		metrics:      cfg.Metrics,
+		warnLimit:    newLogLimiter(),
 	}
 	if cfg.WriteDelay > 0 {
 		s.writeClock = newWriteClock(cfg.WriteDelay)
 	}
 	s.buildRoutes()
+	s.buildRouteLabels()
+	s.metrics.watch(s)
 	s.http = &fasthttp.Server{
 		Handler:               s.handle,
 		ErrorHandler:          s.handleParseError,
@@ -124,6 +132,7 @@ const bodyTimeout = 30 * time.Second
 // connection is closed after the answer, lingering so that a client still
 // sending the rest of its request can read it.
 func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
+	defer s.observeRequest(ctx, time.Now())
 	lingerOnClose(ctx.Conn())
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		s.writeError(ctx, errTooLarge)
@@ -144,10 +153,4 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusBadRequest, errorBody{Detail: "Malformed request."})
-}
-
-type fasthttpLogger struct{ l *slog.Logger }
-
-func (f fasthttpLogger) Printf(format string, args ...any) {
-	f.l.Debug("fasthttp", "msg", format, "args", args)
 }

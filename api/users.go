@@ -199,6 +199,7 @@ func (s *Server) limitLogin(ctx *fasthttp.RequestCtx, email string) (giveBack fu
 		backA()
 	}
 	wait := max(waitE, waitA)
+	s.metrics.Refused("login_rate")
 	return nil, &Error{Code: ERATELIMIT, RetryAfter: retrySeconds(wait),
 		Detail: "Request was throttled. Expected available in " + strconv.Itoa(retrySeconds(wait)) + " seconds."}
 }

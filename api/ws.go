@@ -86,6 +86,7 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 		return 0, 0, nil, false, err
 	}
 	if s.conns.count() >= s.cfg.MaxConnections {
+		s.metrics.Refused("max_conns")
 		return 0, 0, nil, false, detailError(EUNAVAILABLE, "Too many connections, try again later.")
 	}
 	if s.conns.userCount(user.Id) >= s.cfg.MaxUserSockets {
@@ -145,15 +146,19 @@ func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUser) (run func()) {
 	c := newConn(ws.NetConn(), s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.writeClock, s.conns.countSlow)
 	c.auth.start(user.Id, user.expires)
+	c.stats = s.metrics.sockets
 	if err := s.conns.add(c, user.Id, s.cfg.MaxConnections, s.cfg.MaxUserSockets); err != nil {
 		// admitSocket refused these before the upgrade; only a race with
 		// another handshake or with shutdown gets here.
 		switch {
 		case errors.Is(err, errConnsClosed):
+			s.socketRefused(ws, room, user, "shutting_down", "server shutting down")
 			c.Close(actors.CloseGoingAway, "server shutting down")
 		case errors.Is(err, errUserConnsFull):
+			s.socketRefused(ws, room, user, "user_socket_cap", "too many sockets for this user")
 			c.Close(actors.ClosePolicy, "too many sockets for this user")
 		default:
+			s.socketRefused(ws, room, user, "max_conns", "too many connections")
 			c.Close(actors.CloseTryAgainLater, "too many connections")
 		}
 		c.drain(s.cfg.WriteTimeout)
@@ -162,6 +167,7 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 	}
 	var sess *actors.Session // set below, before any frame is read
 	var pings *rate.Limiter  // made on the first ping: most clients never ping
+	life := s.socketOpened(ws, room, user)
 	ws.SetPingHandler(func(data string) error {
 		now := time.Now()
 		c.touch(now)
@@ -180,6 +186,7 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 	})
 	ws.SetPongHandler(func(string) error { c.touch(time.Now()); return nil })
 	ws.SetCloseHandler(func(code int, _ string) error {
+		life.peerClosing(c)
 		if code == websocket.CloseNoStatusReceived {
 			code = websocket.CloseNormalClosure
 		}
@@ -189,11 +196,13 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 	sess = s.engine.OpenSession(room, user.sender(), since, c)
 	return func() {
 		s.readLoop(ws, c, sess)
+		code := c.closeCode()
 		sess.Close()
 		c.Close(websocket.CloseNormalClosure, "")
 		c.drain(s.cfg.WriteTimeout)
 		s.conns.remove(c)
 		_ = ws.Close()
+		life.closed(code)
 	}
 }
 

@@ -3,6 +3,7 @@ package persistence
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
@@ -16,6 +17,9 @@ type WriterConfig struct {
 	// large enough to amortise an fsync over thousands of messages, small
 	// enough to stay far below Badger's transaction size limit.
 	MaxBatch int
+	// Observer is told each Append's and each transaction's latency.
+	// Default none.
+	Observer WriterObserver
 }
 
 // Writer group-commits chat messages: every Append encodes its messages on
@@ -29,7 +33,8 @@ type WriterConfig struct {
 type Writer struct {
 	store    *Store
 	maxBatch int
-	maxBytes int64 // bytes of messages in one transaction at most
+	maxBytes int64          // bytes of messages in one transaction at most
+	observer WriterObserver // nil: nothing observed
 
 	maxID int64 // highest message id committed; owned by the loop goroutine
 
@@ -59,6 +64,7 @@ type appendReq struct {
 	msgs []*pb.Message
 	vals [][]byte // msgs encoded, by the caller: off the writer's serial path
 	done func(error)
+	at   time.Time // when Append was called
 }
 
 // NewWriter starts a writer for s. Close it before closing the store.
@@ -69,7 +75,7 @@ func (s *Store) NewWriter(cfg WriterConfig) *Writer {
 	// Badger refuses a transaction past its size limits, which follow the
 	// memtable size the memory budget chose.
 	cfg.MaxBatch = max(1, min(cfg.MaxBatch, s.plan.maxBatchEntries()/entriesPerMessage))
-	w := &Writer{store: s, maxBatch: cfg.MaxBatch, maxBytes: s.plan.maxBatchBytes(), maxID: s.nextID.Load(), wake: make(chan struct{}, 1), stopped: make(chan struct{}),
+	w := &Writer{store: s, maxBatch: cfg.MaxBatch, maxBytes: s.plan.maxBatchBytes(), observer: cfg.Observer, maxID: s.nextID.Load(), wake: make(chan struct{}, 1), stopped: make(chan struct{}),
 		inflight: make(chan struct{}, maxInflight), completed: make(chan *batchState, maxInflight)}
 	go w.loop()
 	return w
@@ -94,7 +100,7 @@ func (w *Writer) Append(msgs []*pb.Message, done func(error)) {
 		done(ErrClosed)
 		return
 	}
-	w.queue = append(w.queue, appendReq{msgs: msgs, vals: vals, done: done})
+	w.queue = append(w.queue, appendReq{msgs: msgs, vals: vals, done: done, at: time.Now()})
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -161,6 +167,7 @@ func (w *Writer) confirm(confirmed chan<- struct{}) {
 			}
 			delete(early, next)
 			next++
+			w.observeAppends(st)
 			for _, r := range st.reqs {
 				r.done(st.err)
 			}
@@ -209,7 +216,9 @@ func (w *Writer) commit(st *batchState) {
 		finish(err)
 		return
 	}
+	began := time.Now()
 	txn.CommitWith(func(err error) {
+		w.observeCommit(began, st)
 		if err != nil {
 			err = fmt.Errorf("commit messages: %w", err)
 		}
@@ -232,6 +241,31 @@ func (r *appendReq) size() int64 {
 		n += int64(len(v)) + entriesPerMessage*entryOverhead
 	}
 	return n
+}
+
+// observeAppends reports the latency of st's appends, barriers excepted.
+func (w *Writer) observeAppends(st *batchState) {
+	if w.observer == nil {
+		return
+	}
+	now := time.Now()
+	for _, r := range st.reqs {
+		if len(r.msgs) > 0 {
+			w.observer.Appended(now.Sub(r.at))
+		}
+	}
+}
+
+// observeCommit reports one transaction's time in Badger.
+func (w *Writer) observeCommit(began time.Time, st *batchState) {
+	if w.observer == nil {
+		return
+	}
+	n := 0
+	for _, r := range st.reqs {
+		n += len(r.msgs)
+	}
+	w.observer.Committed(time.Since(began), n)
 }
 
 func hasMessages(reqs []appendReq) bool {

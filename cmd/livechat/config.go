@@ -23,6 +23,7 @@ type serveConfig struct {
 	addr, dataDir, secret, durability   string
 	pprofAddr                           string
 	memoryBudget                        string
+	logFormat, logLevel, metricsAddr    string
 	inMemory, debug                     bool
 	allowedHosts, corsOrigins, wsOrigin string
 	shutdownTimeout                     time.Duration
@@ -58,6 +59,9 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.wsOrigin, "ws-origins", "", "extra origins whose pages may open sockets with the login cookie")
 	fs.BoolVar(&c.secureCookie, "secure-cookie", false, "mark the access_token cookie Secure")
 	fs.BoolVar(&c.debug, "debug", false, "debug logging")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error; --debug means debug")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "127.0.0.1:9180", "serve Prometheus metrics at /metrics on this address; off when empty")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for requests and sockets")
 	fs.IntVar(&c.maxBody, "max-body", 64<<10, "request body limit in bytes, 413 above")
 	fs.IntVar(&c.maxHeader, "max-header", 8<<10, "request line and headers limit in bytes, 431 above")
@@ -119,6 +123,8 @@ type settingRule struct {
 // limit given as 0 would be ignored without a word: limits start at 1.
 var settingRules = map[string]settingRule{
 	"durability":        {oneOf: []string{"fsync", "os"}},
+	"log-format":        {oneOf: []string{"text", "json"}},
+	"log-level":         {oneOf: []string{"debug", "info", "warn", "error"}},
 	"bcrypt-cost":       {min: float64(bcrypt.MinCost), max: float64(bcrypt.MaxCost), why: "bcrypt's range"},
 	"max-body":          {min: 1},
 	"max-header":        {min: 1},

@@ -178,7 +178,7 @@ var servingAddr = regexp.MustCompile(`msg="livechat serving" addr=(\S+)`)
 // kernel picks it; the server logs it) and waits until it answers.
 func startLivechat(t testing.TB, bin, data string, flags ...string) *crashServer {
 	t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--bcrypt-cost", "4", "--login-rate", "100000"}, flags...)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--bcrypt-cost", "4", "--login-rate", "100000", "--metrics-addr", ""}, flags...)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = filepath.Dir(bin) // no stray .env
 	cmd.Env = cleanEnv()

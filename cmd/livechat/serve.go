@@ -37,11 +37,11 @@ func runServe(args []string) int {
 		fmt.Fprintln(os.Stderr, "livechat serve: see livechat serve -h")
 		return 2
 	}
-	level := slog.LevelInfo
-	if cfg.debug {
-		level = slog.LevelDebug
+	log, err := newLogger(os.Stderr, cfg.logFormat, cfg.logLevel, cfg.debug)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "livechat serve:", err)
+		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	err = serve(ctx, cfg, log, func(addr net.Addr) {
@@ -75,6 +75,15 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 	if err != nil {
 		return err
 	}
+	reg := newRegistry()
+	metrics := api.NewMetrics(reg)
+	if cfg.metricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.metricsAddr, reg, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	store, err := persistence.Open(persistence.Config{
 		Dir: cfg.dataDir, InMemory: cfg.inMemory, Durability: persistence.Durability(cfg.durability), Logger: log,
 		MemoryBudget: budget.store,
@@ -82,7 +91,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 	if err != nil {
 		return err
 	}
-	writer := store.NewWriter(persistence.WriterConfig{})
+	writer := store.NewWriter(persistence.WriterConfig{Observer: metrics})
 	defer func() {
 		writer.Close()
 		if err := store.Close(); err != nil {
@@ -103,7 +112,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 		return err
 	}
 	defer engine.Shutdown()
-	apiCfg.Secret, apiCfg.Logger = secret, log
+	apiCfg.Secret, apiCfg.Logger, apiCfg.Metrics = secret, log, metrics
 	apiCfg.TokenCacheBytes = budget.tokens
 	srv, err := api.New(apiCfg, store, engine)
 	if err != nil {

@@ -40,7 +40,7 @@ func wsCrashStart(t *testing.T, bin, data string) *wsCrashServer {
 	_ = ln.Close()
 	s := &wsCrashServer{addr: addr, logs: &bytes.Buffer{}, mu: &sync.Mutex{}}
 	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", data,
-		"--message-rate", "1000", "--message-burst", "1000", "--bcrypt-cost", "4", "--login-rate", "100000")
+		"--message-rate", "1000", "--message-burst", "1000", "--bcrypt-cost", "4", "--login-rate", "100000", "--metrics-addr", "")
 	s.cmd.Dir = t.TempDir() // no stray .env
 	s.cmd.Stdout, s.cmd.Stderr = wsLockedWriter{s.mu, s.logs}, wsLockedWriter{s.mu, s.logs}
 	if err := s.cmd.Start(); err != nil {
