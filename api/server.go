@@ -29,7 +29,11 @@ type Server struct {
 	writeClock *writeClock // nil when WriteDelay is negative
 	routes     routes
 
-	loginByEmail, loginByAddr *keyLimiter
+	// Write rates (rates.go): messages and room creations per user,
+	// registrations and failed logins per client address (and per email).
+	messageRate, roomRate     *keyLimiter[int64]
+	registerRate              *keyLimiter[string]
+	loginByEmail, loginByAddr *keyLimiter[string]
 	shutdownOnce              sync.Once
 }
 
@@ -45,8 +49,11 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		tokenCache:   newTokenCache(),
 		hasher:       newHasher(cfg.BcryptCost, cfg.HashConcurrency),
 		conns:        newConnSet(),
-		loginByEmail: newKeyLimiter(cfg.LoginRate),
-		loginByAddr:  newKeyLimiter(5 * cfg.LoginRate),
+		messageRate:  perSecond[int64](cfg.MessageRate, cfg.MessageBurst),
+		roomRate:     perMinute[int64](cfg.RoomRate),
+		registerRate: perMinute[string](cfg.RegisterRate),
+		loginByEmail: perMinute[string](cfg.LoginRate),
+		loginByAddr:  perMinute[string](5 * cfg.LoginRate),
 	}
 	if cfg.WriteDelay > 0 {
 		s.writeClock = newWriteClock(cfg.WriteDelay)

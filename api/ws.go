@@ -160,7 +160,7 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 	})
 	sess := s.engine.OpenSession(room, user.sender(), since, c)
 	return func() {
-		s.readLoop(ws, c, sess)
+		s.readLoop(ws, c, sess, user.Id)
 		sess.Close()
 		c.Close(websocket.CloseNormalClosure, "")
 		c.drain(s.cfg.WriteTimeout)
@@ -169,8 +169,10 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 	}
 }
 
-// readLoop reads frames until the connection ends.
-func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session) {
+// readLoop reads frames until the connection ends. A chat message waits for
+// its user's message rate before it goes on, and the socket is not read
+// meanwhile: a client over the rate is slowed, not refused.
+func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, user int64) {
 	var buf []byte // made on the first frame: many sockets only listen
 	for {
 		kind, r, err := ws.NextReader()
@@ -200,7 +202,7 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session) {
 		switch {
 		case problem != "":
 			sess.Invalid(problem)
-		default:
+		case s.waitMessageTurn(c, user):
 			sess.Message(text, clientID)
 		}
 		if cap(buf) > 4096 {

@@ -24,6 +24,7 @@ type serveConfig struct {
 	maxBody, maxHeader, maxMessageChars, maxFrame, maxOutbound, maxConns int
 	messageRate                                                          float64
 	messageBurst, loginRate, bcryptCost, strikeBurst                     int
+	roomRate, registerRate                                               int
 	pingInterval, idleTimeout, accessTTL, refreshTTL                     time.Duration
 	roomIdle, writeDelay                                                 time.Duration
 	secureCookie                                                         bool
@@ -57,9 +58,11 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	fs.IntVar(&c.maxFrame, "max-frame", envInt(env("LIVECHAT_MAX_FRAME", ""), 32<<10), "WebSocket frame limit in bytes, close 1009 above")
 	fs.IntVar(&c.maxOutbound, "max-outbound", envInt(env("LIVECHAT_MAX_OUTBOUND", ""), 1<<20), "unsent bytes per socket before it is closed as a slow consumer (4008)")
 	fs.IntVar(&c.maxConns, "max-conns", envInt(env("LIVECHAT_MAX_CONNS", ""), 100_000), "open sockets at most (the open-file limit may be lower)")
-	fs.Float64Var(&c.messageRate, "message-rate", envFloat(env("LIVECHAT_MESSAGE_RATE", ""), 20), "chat messages per second per socket, sustained")
-	fs.IntVar(&c.messageBurst, "message-burst", envInt(env("LIVECHAT_MESSAGE_BURST", ""), 40), "chat messages a socket may send at once")
-	fs.IntVar(&c.strikeBurst, "strike-burst", envInt(env("LIVECHAT_STRIKE_BURST", ""), 10), "rejected frames (invalid or over the rate) a socket may send before it is closed with 1008; one is forgiven per second")
+	fs.Float64Var(&c.messageRate, "message-rate", envFloat(env("LIVECHAT_MESSAGE_RATE", ""), 20), "chat messages per second per user, sustained, REST and sockets together (sockets over it are slowed, REST gets 429)")
+	fs.IntVar(&c.messageBurst, "message-burst", envInt(env("LIVECHAT_MESSAGE_BURST", ""), 40), "chat messages a user may send at once above --message-rate")
+	fs.IntVar(&c.strikeBurst, "strike-burst", envInt(env("LIVECHAT_STRIKE_BURST", ""), 10), "rejected (invalid) frames a socket may send before it is closed with 1008; one is forgiven per second")
+	fs.IntVar(&c.roomRate, "room-rate", envInt(env("LIVECHAT_ROOM_RATE", ""), 10), "room creations per user per minute, 429 above")
+	fs.IntVar(&c.registerRate, "register-rate", envInt(env("LIVECHAT_REGISTER_RATE", ""), 10), "registration requests per client address per minute, 429 above")
 	fs.IntVar(&c.loginRate, "login-rate", envInt(env("LIVECHAT_LOGIN_RATE", ""), 10), "failed login attempts per minute per email (5x per client address); successful logins do not count")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", envInt(env("LIVECHAT_BCRYPT_COST", ""), 10), "password hash cost")
 	fs.DurationVar(&c.pingInterval, "ping-interval", envDur(env("LIVECHAT_PING_INTERVAL", ""), 30*time.Second), "ping sockets quiet for this long")
@@ -85,8 +88,6 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 func (c serveConfig) components() (actors.Config, api.Config) {
 	return actors.Config{
 			RoomIdleTimeout: c.roomIdle,
-			MessageRate:     c.messageRate,
-			MessageBurst:    c.messageBurst,
 			StrikeBurst:     c.strikeBurst,
 		}, api.Config{
 			AccessTTL:        c.accessTTL,
@@ -105,6 +106,10 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			PingInterval:     c.pingInterval,
 			WriteDelay:       c.writeDelay,
 			IdleTimeout:      c.idleTimeout,
+			MessageRate:      c.messageRate,
+			MessageBurst:     c.messageBurst,
+			RoomRate:         c.roomRate,
+			RegisterRate:     c.registerRate,
 			LoginRate:        c.loginRate,
 			BcryptCost:       c.bcryptCost,
 		}
