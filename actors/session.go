@@ -12,10 +12,9 @@ import (
 // session is the actor behind one WebSocket. It joins its room on start and
 // leaves on stop, answers rejected frames (closing a client that keeps
 // sending them), and forwards valid chat messages straight to its room
-// actor. The message rate is applied before a message gets here, by the
-// socket's reader in package api (per user, shared with REST), which is
-// also where the reader and writer live; this actor never touches the
-// network.
+// actor. The socket's reader and writer live in package api; the reader
+// applies the message rate (per user, shared with REST) before a message
+// gets here. This actor never touches the network.
 type session struct {
 	e       *Engine
 	room    int64
