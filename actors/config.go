@@ -33,15 +33,10 @@ type Config struct {
 	// DetailMessages is how many recent messages the room detail returns.
 	// Default 50 (PROTOCOL.md).
 	DetailMessages int
-	// MessageRate is the sustained chat.message rate per socket, per second.
-	// Default 20.
-	MessageRate float64
-	// MessageBurst is how many messages a socket may send at once above
-	// MessageRate. Default 40.
-	MessageBurst int
-	// StrikeBurst is how many rejected frames (invalid or over the rate) a
-	// socket may send before it is closed with 1008; one strike is forgiven
-	// per second. Default 10.
+	// StrikeBurst is how many rejected (invalid) frames a socket may send
+	// before it is closed with 1008; one strike is forgiven per second.
+	// Default 10. (The message rate is per user and applied in package api,
+	// before a message reaches its session.)
 	StrikeBurst int
 	// BacklogChunk is how many stored messages a reconnect reads at a time.
 	// Default 256.
@@ -73,12 +68,6 @@ func (c *Config) setDefaults() {
 		c.DetailMessages = 50
 	}
 	c.RecentMessages = max(c.RecentMessages, c.DetailMessages)
-	if c.MessageRate <= 0 {
-		c.MessageRate = 20
-	}
-	if c.MessageBurst <= 0 {
-		c.MessageBurst = 40
-	}
 	if c.StrikeBurst <= 0 {
 		c.StrikeBurst = 10
 	}

@@ -12,7 +12,6 @@ const (
 // error_type values of chat.error frames.
 const (
 	ErrorInvalid     = "invalid_request"
-	ErrorRateLimited = "rate_limited"
 	ErrorUnavailable = "unavailable"
 	// ErrorTokenExpired precedes close 4001.
 	ErrorTokenExpired = "token_expired"

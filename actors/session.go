@@ -10,9 +10,11 @@ import (
 )
 
 // session is the actor behind one WebSocket. It joins its room on start and
-// leaves on stop, applies the per-connection rate limit, and forwards valid
-// chat messages straight to its room actor. The socket's reader and writer
-// live in package api; this actor never touches the network.
+// leaves on stop, answers rejected frames (closing a client that keeps
+// sending them), and forwards valid chat messages straight to its room
+// actor. The socket's reader and writer live in package api; the reader
+// applies the message rate (per user, shared with REST) before a message
+// gets here. This actor never touches the network.
 type session struct {
 	e       *Engine
 	room    int64
@@ -24,10 +26,9 @@ type session struct {
 	// crashes drops the messages left in its mailbox, joins included.
 	joinTimer *time.Timer
 
-	// The limiters are made on first use: most sockets of a big room only
-	// listen, and an idle socket should cost little memory.
-	messages *rate.Limiter // chat messages
-	strikes  *rate.Limiter // rejected frames; empty means close 1008
+	// strikes is made on first use: most sockets never send a bad frame,
+	// and an idle socket should cost little memory.
+	strikes *rate.Limiter // rejected frames; empty means close 1008
 }
 
 func newSession(e *Engine, room int64, user *pb.Sender, since int64, sink Sink) *session {
@@ -101,13 +102,6 @@ func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
 		s.reject(ErrorInvalid, in.Invalid)
 		return
 	}
-	if s.messages == nil {
-		s.messages = rate.NewLimiter(rate.Limit(s.e.cfg.MessageRate), s.e.cfg.MessageBurst)
-	}
-	if !s.messages.Allow() {
-		s.reject(ErrorRateLimited, "rate limit exceeded: message dropped, slow down")
-		return
-	}
 	if in.ClientId != "" && s.resendStored(in.ClientId) {
 		return
 	}
@@ -121,9 +115,10 @@ func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
 
 // resendStored answers a resend whose client_id is already stored with the
 // original, to this socket only. The room remembers only its recent
-// messages' client_ids, so older ones are looked up here, after the rate
-// limit. It is a read in an actor, but in this socket's own session: it
-// delays only this client's next frame, and keeps its frames in order.
+// messages' client_ids, so older ones are looked up here (a resend counted
+// against the message rate like any message). It is a read in an actor,
+// but in this socket's own session: it delays only this client's next
+// frame, and keeps its frames in order.
 func (s *session) resendStored(clientID string) bool {
 	m, err := s.e.cfg.Store.MessageByClientID(s.room, s.user.UserId, clientID)
 	if err != nil {
@@ -133,14 +128,14 @@ func (s *session) resendStored(clientID string) bool {
 	return true
 }
 
-// reject answers a bad or excess frame with chat.error; a client that keeps
-// at it is closed with 1008.
+// reject answers a bad frame with chat.error; a client that keeps at it is
+// closed with 1008.
 func (s *session) reject(errorType, msg string) {
 	if s.strikes == nil {
 		s.strikes = rate.NewLimiter(rate.Every(time.Second), s.e.cfg.StrikeBurst)
 	}
 	if !s.strikes.Allow() {
-		s.sink.Close(ClosePolicy, "too many invalid or rate-limited frames")
+		s.sink.Close(ClosePolicy, "too many invalid frames")
 		return
 	}
 	s.sink.Send(ErrorFrame(errorType, msg))

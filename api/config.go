@@ -83,6 +83,20 @@ type Config struct {
 	// this long. Default 5m: generous, so that a terminal client that only
 	// reads between inputs is not dropped.
 	IdleTimeout time.Duration
+	// MessageRate is the sustained chat message rate per user, per second,
+	// shared by the user's REST posts and every socket: a socket over it is
+	// read more slowly (never refused), a REST post over it answered 429.
+	// Default 20.
+	MessageRate float64
+	// MessageBurst is how many messages a user may send at once above
+	// MessageRate. Default 40.
+	MessageBurst int
+	// RoomRate is room creations per user per minute (429 above).
+	// Default 10.
+	RoomRate int
+	// RegisterRate is registration requests per client address per minute
+	// (429 above). Default 10.
+	RegisterRate int
 	// LoginRate is failed login attempts per minute allowed per email and
 	// per client address (429 above; successful logins do not count).
 	// Default 10 per email, 5× that per address.
@@ -143,6 +157,12 @@ func (c Config) Defaults() Config {
 		c.ClientPingRate = 1
 	}
 	setInt(&c.ClientPingBurst, 10)
+	if c.MessageRate <= 0 {
+		c.MessageRate = 20
+	}
+	setInt(&c.MessageBurst, 40)
+	setInt(&c.RoomRate, 10)
+	setInt(&c.RegisterRate, 10)
 	setInt(&c.LoginRate, 10)
 	setInt(&c.HashConcurrency, 2*runtime.NumCPU())
 	setInt(&c.BcryptCost, 10)

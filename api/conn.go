@@ -45,8 +45,9 @@ type Conn struct {
 	space    *sync.Cond
 	lastRead time.Time
 
-	auth socketAuth // the user it acts for and until when (socketauth.go)
-	code int        // the close code sent or answered first; 0 while open
+	auth socketAuth    // the user it acts for and until when (socketauth.go)
+	code int           // the close code sent or answered first; 0 while open
+	done chan struct{} // closed once closing; made when first asked for
 }
 
 func newConn(conn net.Conn, maxBytes int, timeout time.Duration, clock *writeClock, onSlow func()) *Conn {
@@ -160,8 +161,44 @@ func (c *Conn) closeSent() {
 // peer that does not is cut off after the write timeout. Caller holds mu.
 func (c *Conn) closingLocked() {
 	c.closing = true
+	c.wakeLocked()
 	c.space.Broadcast()
 	_ = c.net.SetReadDeadline(time.Now().Add(c.timeout))
+}
+
+// isClosing reports whether the connection is closing or closed.
+func (c *Conn) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
+}
+
+// closed returns a channel that is closed once the connection is closing,
+// for a reader that waits on something else meanwhile. It is made on first
+// use: most sockets never wait.
+func (c *Conn) closed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.closing {
+			close(c.done)
+		}
+	}
+	return c.done
+}
+
+// wakeLocked closes done, once, when someone waits on it. Caller holds mu
+// and has set closing.
+func (c *Conn) wakeLocked() {
+	if c.done == nil {
+		return
+	}
+	select {
+	case <-c.done:
+	default:
+		close(c.done)
+	}
 }
 
 // control queues a ping or pong, counted against the queue's limit like
@@ -306,17 +343,11 @@ func (c *Conn) writeBatch(batch []outFrame) error {
 func (c *Conn) fail() {
 	c.mu.Lock()
 	c.closing, c.writing = true, false
+	c.wakeLocked()
 	c.dropQueueLocked()
 	c.space.Broadcast()
 	c.mu.Unlock()
 	_ = c.net.Close()
-}
-
-// isClosing reports whether a close frame is queued or sent.
-func (c *Conn) isClosing() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closing
 }
 
 // touch records inbound activity (any frame, pongs included).

@@ -23,13 +23,14 @@ type retryListener struct {
 	lastWarn   time.Time
 	addrs      *addrCounts
 	maxPerAddr int
+	onRefuse   func() // counts a connection refused over maxPerAddr
 	// refusing bounds the refusals being answered at once; past it a
 	// connection over the cap is closed without an answer.
 	refusing chan struct{}
 }
 
-func newRetryListener(ln net.Listener, log *slog.Logger, maxPerAddr int) *retryListener {
-	return &retryListener{Listener: ln, log: log, addrs: newAddrCounts(), maxPerAddr: maxPerAddr, refusing: make(chan struct{}, 64)}
+func newRetryListener(ln net.Listener, log *slog.Logger, maxPerAddr int, onRefuse func()) *retryListener {
+	return &retryListener{Listener: ln, log: log, addrs: newAddrCounts(), maxPerAddr: maxPerAddr, onRefuse: onRefuse, refusing: make(chan struct{}, 64)}
 }
 
 func (l *retryListener) Accept() (net.Conn, error) {
@@ -39,6 +40,7 @@ func (l *retryListener) Accept() (net.Conn, error) {
 		if tcp, ok := c.(*net.TCPConn); ok && err == nil {
 			addr := remoteAddr(tcp)
 			if !l.addrs.take(addr, l.maxPerAddr) {
+				l.onRefuse()
 				l.refuse(tcp)
 				continue
 			}

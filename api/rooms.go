@@ -79,7 +79,12 @@ func (s *Server) listRooms(ctx *fasthttp.RequestCtx, _ *request) error {
 	return nil
 }
 
+// createRoom creates a room owned by the caller. Every request counts
+// against the user's room rate, as a DRF throttle counts requests.
 func (s *Server) createRoom(ctx *fasthttp.RequestCtx, req *request) error {
+	if err := s.limitRoom(req.user.Id); err != nil {
+		return err
+	}
 	f, err := readForm(ctx)
 	if err != nil {
 		return err
@@ -160,8 +165,12 @@ func (s *Server) history(ctx *fasthttp.RequestCtx, req *request) error {
 // createMessage stores a message and delivers it to the room's sockets,
 // exactly like one sent over a socket. With a client_id already used by
 // this user in this room, the original is returned (200) and nothing new
-// is stored.
+// is stored. Every request counts against the user's message rate, which
+// the user's sockets share, as a DRF throttle counts requests.
 func (s *Server) createMessage(ctx *fasthttp.RequestCtx, req *request) error {
+	if err := s.limitMessage(req.user.Id); err != nil {
+		return err
+	}
 	f, err := readForm(ctx)
 	if err != nil {
 		return err

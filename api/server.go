@@ -35,7 +35,11 @@ type Server struct {
 	metrics     *Metrics
 	warnLimit   *logLimiter // warnings and errors a client can cause
 
-	loginByEmail, loginByAddr *keyLimiter
+	// Write rates (rates.go): messages and room creations per user,
+	// registrations and failed logins per client address (and per email).
+	messageRate, roomRate     *keyLimiter[int64]
+	registerRate              *keyLimiter[string]
+	loginByEmail, loginByAddr *keyLimiter[string]
 	shutdownOnce              sync.Once
 }
 
@@ -51,8 +55,11 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		tokenCache:   newTokenCache(cfg.TokenCacheBytes),
 		hasher:       newHasher(cfg.BcryptCost, cfg.HashConcurrency),
 		conns:        newConnSet(),
-		loginByEmail: newKeyLimiter(cfg.LoginRate),
-		loginByAddr:  newKeyLimiter(5 * cfg.LoginRate),
+		messageRate:  perSecond[int64](cfg.MessageRate, cfg.MessageBurst),
+		roomRate:     perMinute[int64](cfg.RoomRate),
+		registerRate: perMinute[string](cfg.RegisterRate),
+		loginByEmail: perMinute[string](cfg.LoginRate),
+		loginByAddr:  perMinute[string](5 * cfg.LoginRate),
 		metrics:      cfg.Metrics,
 		warnLimit:    newLogLimiter(),
 	}
@@ -90,7 +97,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 func (s *Server) Serve(ln net.Listener) error {
 	go s.conns.pingLoop(s.cfg.PingInterval, s.cfg.IdleTimeout)
 	go s.conns.expireLoop()
-	return s.http.Serve(newRetryListener(ln, s.log, s.cfg.MaxConnsPerIP))
+	return s.http.Serve(newRetryListener(ln, s.log, s.cfg.MaxConnsPerIP, func() { s.metrics.Refused("ip_cap") }))
 }
 
 // Shutdown stops accepting, waits for in-flight REST requests, then closes

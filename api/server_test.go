@@ -43,8 +43,8 @@ type testServer struct {
 }
 
 // newTestServer starts a server on an in-memory store. opts adjust the
-// api.Config after the test defaults (Secret, BcryptCost 4, a LoginRate
-// high enough never to throttle).
+// api.Config after the test defaults (Secret, BcryptCost 4, and every
+// rate high enough never to throttle).
 func newTestServer(t testing.TB, opts ...func(*Config)) *testServer {
 	t.Helper()
 	return startTestServerOn(t, persistence.Config{InMemory: true}, opts...)
@@ -62,13 +62,14 @@ func startTestServerOn(t testing.TB, scfg persistence.Config, opts ...func(*Conf
 		t.Fatalf("open store: %v", err)
 	}
 	writer := store.NewWriter(persistence.WriterConfig{})
-	engine, err := actors.NewEngine(actors.Config{Store: store, Writer: writer, Logger: log, MessageRate: 10_000, MessageBurst: 10_000})
+	engine, err := actors.NewEngine(actors.Config{Store: store, Writer: writer, Logger: log})
 	if err != nil {
 		writer.Close()
 		_ = store.Close()
 		t.Fatalf("start engine: %v", err)
 	}
-	cfg := Config{Secret: testSecret, BcryptCost: 4, LoginRate: 1_000_000, Logger: log}
+	cfg := Config{Secret: testSecret, BcryptCost: 4, Logger: log,
+		LoginRate: 1_000_000, RegisterRate: 1_000_000, RoomRate: 1_000_000, MessageRate: 1_000_000, MessageBurst: 1_000_000}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/mail"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -37,7 +36,13 @@ func toUserJSON(u *pspb.User) userJSON {
 
 const maxNicknameChars = 20
 
+// register creates an account. Every request counts against the client
+// address's registration rate, valid or not, as a DRF throttle counts
+// requests: probing which emails are taken costs the same.
 func (s *Server) register(ctx *fasthttp.RequestCtx, _ *request) error {
+	if err := s.limitRegister(ctx); err != nil {
+		return err
+	}
 	f, err := readForm(ctx)
 	if err != nil {
 		return err
@@ -178,30 +183,6 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, _ *request) error {
 	}
 	giveBack()
 	return s.issueLogin(ctx, u)
-}
-
-// limitLogin takes a login attempt from the limits of the email and of the
-// client address, or answers 429. The limits are on guesses: the caller
-// gives the attempt back (giveBack) unless the password was wrong, so that
-// any number of successful logins, say many users behind one proxy or one
-// load generator, never wait.
-func (s *Server) limitLogin(ctx *fasthttp.RequestCtx, email string) (giveBack func(), err error) {
-	now := time.Now()
-	backE, okE, waitE := s.loginByEmail.take(strings.ToLower(email), now)
-	backA, okA, waitA := s.loginByAddr.take(clientAddr(ctx), now)
-	if okE && okA {
-		return func() { backE(); backA() }, nil
-	}
-	if okE {
-		backE()
-	}
-	if okA {
-		backA()
-	}
-	wait := max(waitE, waitA)
-	s.metrics.Refused("login_rate")
-	return nil, &Error{Code: ERATELIMIT, RetryAfter: retrySeconds(wait),
-		Detail: "Request was throttled. Expected available in " + strconv.Itoa(retrySeconds(wait)) + " seconds."}
 }
 
 func (s *Server) issueLogin(ctx *fasthttp.RequestCtx, u *pspb.User) error {

@@ -90,6 +90,7 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 		return 0, 0, nil, false, detailError(EUNAVAILABLE, "Too many connections, try again later.")
 	}
 	if s.conns.userCount(user.Id) >= s.cfg.MaxUserSockets {
+		s.metrics.Refused("user_socket_cap")
 		return 0, 0, nil, false, detailError(ERATELIMIT,
 			"Too many open sockets for this user (at most "+strconv.Itoa(s.cfg.MaxUserSockets)+"): close one first.")
 	}
@@ -195,7 +196,7 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 	})
 	sess = s.engine.OpenSession(room, user.sender(), since, c)
 	return func() {
-		s.readLoop(ws, c, sess)
+		s.readLoop(ws, c, sess, user.Id)
 		code := c.closeCode()
 		sess.Close()
 		c.Close(websocket.CloseNormalClosure, "")
@@ -206,8 +207,10 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 	}
 }
 
-// readLoop reads frames until the connection ends.
-func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session) {
+// readLoop reads frames until the connection ends. A chat message waits for
+// its user's message rate before it goes on, and the socket is not read
+// meanwhile: a client over the rate is slowed, not refused.
+func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, user int64) {
 	var buf []byte // made on the first frame: many sockets only listen
 	for {
 		kind, r, err := ws.NextReader()
@@ -239,7 +242,7 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session) {
 			sess.Invalid(in.problem)
 		case in.kind == frameRefresh:
 			s.refreshSocket(c, sess, in.token)
-		default:
+		case s.waitMessageTurn(c, user):
 			sess.Message(in.text, in.clientID)
 		}
 		if cap(buf) > 4096 {

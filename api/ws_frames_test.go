@@ -210,7 +210,7 @@ func TestWSOneSenderManyReceivers(t *testing.T) {
 		t.Skip("500 messages to 5 sockets")
 	}
 	const receivers, total = 5, 500
-	ts := newWSTestServer(t, func(_ *Config, a *actors.Config) { a.MessageRate, a.MessageBurst = 100_000, total })
+	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.MessageRate, c.MessageBurst = 100_000, total })
 	sender := ts.newUser(t, "sender")
 	room := ts.newRoom(t, sender)
 	var rs []*wsClient

@@ -53,8 +53,9 @@ func newWSTestServer(t testing.TB, configure func(*Config, *actors.Config)) *wsT
 		t.Fatal(err)
 	}
 	writer := store.NewWriter(persistence.WriterConfig{})
-	apiCfg := Config{Secret: []byte("ws-test-secret-0123456789abcdefghij"), BcryptCost: 4, Logger: log}
-	actorCfg := actors.Config{MessageRate: 10_000, MessageBurst: 10_000}
+	apiCfg := Config{Secret: []byte("ws-test-secret-0123456789abcdefghij"), BcryptCost: 4, Logger: log,
+		MessageRate: 10_000, MessageBurst: 10_000, RoomRate: 10_000, RegisterRate: 10_000}
+	var actorCfg actors.Config
 	if configure != nil {
 		configure(&apiCfg, &actorCfg)
 	}

@@ -31,6 +31,7 @@ type serveConfig struct {
 	maxBody, maxHeader, maxMessageChars, maxFrame, maxOutbound, maxConns int
 	messageRate                                                          float64
 	messageBurst, loginRate, bcryptCost, strikeBurst                     int
+	roomRate, registerRate                                               int
 	pingInterval, idleTimeout, accessTTL, refreshTTL                     time.Duration
 	roomIdle, writeDelay                                                 time.Duration
 	presenceGrace                                                        time.Duration
@@ -74,9 +75,11 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.DurationVar(&c.headerTimeout, "header-timeout", 5*time.Second, "time for a request's line and headers to arrive, 408 after")
 	fs.Float64Var(&c.clientPingRate, "client-ping-rate", 1, "pings per second a client may send; one past it (and the burst) is not answered and counts as a rejected frame")
 	fs.IntVar(&c.clientPingBurst, "client-ping-burst", 10, "pings a client may send at once")
-	fs.Float64Var(&c.messageRate, "message-rate", 20, "chat messages per second per socket, sustained")
-	fs.IntVar(&c.messageBurst, "message-burst", 40, "chat messages a socket may send at once")
-	fs.IntVar(&c.strikeBurst, "strike-burst", 10, "rejected frames (invalid or over the rate) a socket may send before it is closed with 1008; one is forgiven per second")
+	fs.Float64Var(&c.messageRate, "message-rate", 20, "chat messages per second per user, sustained, REST and sockets together (sockets over it are slowed, REST gets 429)")
+	fs.IntVar(&c.messageBurst, "message-burst", 40, "chat messages a user may send at once above --message-rate")
+	fs.IntVar(&c.strikeBurst, "strike-burst", 10, "rejected (invalid) frames a socket may send before it is closed with 1008; one is forgiven per second")
+	fs.IntVar(&c.roomRate, "room-rate", 10, "room creations per user per minute, 429 above")
+	fs.IntVar(&c.registerRate, "register-rate", 10, "registration requests per client address per minute, 429 above")
 	fs.IntVar(&c.loginRate, "login-rate", 10, "failed login attempts per minute per email (5x per client address); successful logins do not count")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "password hash cost, 4 to 31")
 	fs.DurationVar(&c.pingInterval, "ping-interval", 30*time.Second, "ping sockets quiet for this long")
@@ -141,6 +144,8 @@ var settingRules = map[string]settingRule{
 	"message-burst":     {min: 1},
 	"strike-burst":      {min: 1},
 	"login-rate":        {min: 1},
+	"room-rate":         {min: 1},
+	"register-rate":     {min: 1},
 	"ping-interval":     {min: 0, above: true},
 	"idle-timeout":      {min: 0, above: true},
 	"access-ttl":        {min: 0, above: true},
@@ -321,8 +326,6 @@ func serveUsage() string {
 func (c serveConfig) components() (actors.Config, api.Config) {
 	return actors.Config{
 			RoomIdleTimeout: c.roomIdle,
-			MessageRate:     c.messageRate,
-			MessageBurst:    c.messageBurst,
 			StrikeBurst:     c.strikeBurst,
 			PresenceGrace:   c.presenceGrace,
 		}, api.Config{
@@ -347,6 +350,10 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			PingInterval:     c.pingInterval,
 			WriteDelay:       c.writeDelay,
 			IdleTimeout:      c.idleTimeout,
+			MessageRate:      c.messageRate,
+			MessageBurst:     c.messageBurst,
+			RoomRate:         c.roomRate,
+			RegisterRate:     c.registerRate,
 			LoginRate:        c.loginRate,
 			BcryptCost:       c.bcryptCost,
 		}

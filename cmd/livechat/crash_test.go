@@ -178,7 +178,10 @@ var servingAddr = regexp.MustCompile(`msg="livechat serving" addr=(\S+)`)
 // kernel picks it; the server logs it) and waits until it answers.
 func startLivechat(t testing.TB, bin, data string, flags ...string) *crashServer {
 	t.Helper()
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--bcrypt-cost", "4", "--login-rate", "100000", "--metrics-addr", ""}, flags...)
+	// Rates high enough that no test client is throttled (the REST posters
+	// here, the bench accounts of BenchmarkIdleSocketMemory).
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data, "--bcrypt-cost", "4", "--login-rate", "100000",
+		"--message-rate", "100000", "--message-burst", "100000", "--register-rate", "100000", "--room-rate", "100000", "--metrics-addr", ""}, flags...)
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = filepath.Dir(bin) // no stray .env
 	cmd.Env = cleanEnv()

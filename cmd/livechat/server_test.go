@@ -20,7 +20,7 @@ func startTestServer(t testing.TB) string {
 // startTestServerWith is startTestServer with a configuration hook.
 func startTestServerWith(t testing.TB, configure func(*serveConfig)) string {
 	t.Helper()
-	cfg, err := parseServeFlags([]string{"-addr", "127.0.0.1:0", "-in-memory", "-bcrypt-cost", "4", "-login-rate", "100000", "-metrics-addr", ""}, func(string) string { return "" })
+	cfg, err := parseServeFlags([]string{"-addr", "127.0.0.1:0", "-in-memory", "-bcrypt-cost", "4", "-login-rate", "100000", "-register-rate", "100000", "-room-rate", "100000", "-metrics-addr", ""}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
