@@ -192,6 +192,10 @@ func (w *Writer) commit(st *batchState) {
 		finish(nil) // an Append(nil) barrier: nothing to write, confirmed in order
 		return
 	}
+	if err := w.store.space.floor(); err != nil {
+		finish(err)
+		return
+	}
 	txn := w.store.db.NewTransaction(true)
 	if err := w.fill(txn, st.reqs); err != nil {
 		txn.Discard()
