@@ -150,6 +150,8 @@ func (s *session) reject(errorType, msg string) {
 // message with everyone else, so only resends and failures need a frame.
 func (s *session) onPosted(p *pb.Posted) {
 	switch {
+	case p.ErrorCode == CodeStorageFull:
+		s.sink.Send(ErrorFrame(ErrorStorageFull, "Storage is full."))
 	case p.ErrorCode != "":
 		s.sink.Send(ErrorFrame(ErrorUnavailable, "message not stored, send it again (same client_id)"))
 	case p.Duplicate:

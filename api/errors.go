@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/valyala/fasthttp"
+
+	"livechat/persistence"
 )
 
 // Code classifies an Error. Each code maps to one HTTP status, here.
@@ -22,6 +24,7 @@ const (
 	EHEADERS      Code = "EHEADERS"
 	ERATELIMIT    Code = "ERATELIMIT"
 	EUNAVAILABLE  Code = "EUNAVAILABLE"
+	ESTORAGEFULL  Code = "ESTORAGEFULL"
 	EINTERNAL     Code = "EINTERNAL"
 )
 
@@ -37,6 +40,7 @@ var httpStatus = map[Code]int{
 	EHEADERS:      fasthttp.StatusRequestHeaderFieldsTooLarge,
 	ERATELIMIT:    fasthttp.StatusTooManyRequests,
 	EUNAVAILABLE:  fasthttp.StatusServiceUnavailable,
+	ESTORAGEFULL:  fasthttp.StatusInsufficientStorage,
 	EINTERNAL:     fasthttp.StatusInternalServerError,
 }
 
@@ -77,6 +81,7 @@ var (
 	errTooLarge        = detailError(ETOOLARGE, "Request body too large.")
 	errHeadersTooLarge = detailError(EHEADERS, "Request header fields too large.")
 	errUnavailable     = detailError(EUNAVAILABLE, "Service temporarily unavailable, try again.")
+	errStorageFull     = detailError(ESTORAGEFULL, "Storage is full.")
 	errInvalidToken    = &Error{Code: EUNAUTHORIZED, Detail: "Given token not valid for any token type", AuthCode: "token_not_valid", TokenMessages: true}
 	errUserNotFound    = &Error{Code: EUNAUTHORIZED, Detail: "User not found", AuthCode: "user_not_found"}
 	errBadAuthHeader   = &Error{Code: EUNAUTHORIZED, Detail: "Authorization header must contain two space-delimited values", AuthCode: "bad_authorization_header"}
@@ -102,7 +107,10 @@ type tokenMessage struct {
 // logged with their details, answered with a generic 500.
 func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	if errors.Is(err, persistence.ErrStorageFull) {
+		// From any layer: every write checks the store's reserve.
+		e = errStorageFull
+	} else if !errors.As(err, &e) {
 		s.log.Error("internal error", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		e = detailError(EINTERNAL, "A server error occurred.")
 	}
