@@ -60,7 +60,7 @@ type space struct {
 
 	headroom atomic.Int64
 	measured atomic.Int64 // UnixNano of the last measurement
-	full     atomic.Bool  // as last logged
+	full     atomic.Bool  // refusing writes, until headroom is back above resumeMargin
 
 	mu       sync.Mutex // serializes measurements
 	stop     chan struct{}
@@ -119,19 +119,35 @@ func (sp *space) measureLocked() error {
 	h := free - logs - sp.reserve
 	sp.headroom.Store(h)
 	sp.measured.Store(time.Now().UnixNano())
-	full := h < 0 || sp.readOnly
-	if sp.full.Swap(full) != full {
-		if full {
-			sp.log.Warn("storage full: refusing writes", "dir", sp.dir, "free_bytes", free, "unflushed_log_bytes", logs, "reserve_bytes", sp.reserve, "read_only", sp.readOnly)
-		} else {
-			sp.log.Info("storage has room again: accepting writes", "dir", sp.dir, "free_bytes", free)
-		}
+	switch {
+	case sp.readOnly || h < 0:
+		sp.setFull(true)
+	case h >= resumeMargin:
+		sp.setFull(false)
 	}
 	return nil
 }
 
+// resumeMargin is how far above the reserve free space must be for
+// refused writes to resume, so that a volume at the edge does not flap
+// between full and not full with every message.
+const resumeMargin = 1 << 20
+
+// setFull records the state and logs its changes. headroom is what is
+// free beyond the reserve and the unflushed logs' needs.
+func (sp *space) setFull(full bool) {
+	if sp.full.Swap(full) == full {
+		return
+	}
+	if full {
+		sp.log.Warn("storage full: refusing writes", "dir", sp.dir, "headroom_bytes", sp.headroom.Load(), "reserve_bytes", sp.reserve, "read_only", sp.readOnly)
+	} else {
+		sp.log.Info("storage has room again: accepting writes", "dir", sp.dir, "headroom_bytes", sp.headroom.Load())
+	}
+}
+
 // admit takes n bytes (twice: log now, table later) from the headroom, or
-// refuses with ErrStorageFull. The headroom is measured again first when
+// refuses with ErrStorageFull and marks the store full. The headroom is measured again first when
 // the last measurement is over 100 ms old, so that a volume filled by
 // something else is noticed before the next write, not a second later;
 // and when it falls below zero, so that a refusal rests on the volume, not
@@ -140,20 +156,25 @@ func (sp *space) admit(n int64) error {
 	if sp == nil {
 		return nil
 	}
-	if sp.readOnly {
+	sp.measureIfOlder(100 * time.Millisecond)
+	if sp.full.Load() {
 		return ErrStorageFull
 	}
-	sp.measureIfOlder(100 * time.Millisecond)
 	if sp.headroom.Add(-2*n) >= 0 {
 		return nil
 	}
 	sp.headroom.Add(2 * n)
-	if sp.measureIfOlder(10 * time.Millisecond) {
+	if sp.measureIfOlder(10*time.Millisecond) && !sp.full.Load() {
 		if sp.headroom.Add(-2*n) >= 0 {
 			return nil
 		}
 		sp.headroom.Add(2 * n)
 	}
+	// Once one write is refused, all are, until measurements find the
+	// margin again: small writes do not slip in where large ones failed.
+	sp.mu.Lock()
+	sp.setFull(true)
+	sp.mu.Unlock()
 	return ErrStorageFull
 }
 
@@ -177,7 +198,7 @@ func (sp *space) writable() error {
 	if sp == nil {
 		return nil
 	}
-	if sp.readOnly || sp.headroom.Load() < 0 {
+	if sp.full.Load() {
 		return ErrStorageFull
 	}
 	return nil
