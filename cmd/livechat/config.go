@@ -27,6 +27,7 @@ type serveConfig struct {
 	pingInterval, idleTimeout, accessTTL, refreshTTL                     time.Duration
 	roomIdle, writeDelay                                                 time.Duration
 	secureCookie                                                         bool
+	storageReserve                                                       int
 }
 
 func parseServeFlags(args []string, getenv func(string) string) (serveConfig, error) {
@@ -67,6 +68,7 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	fs.DurationVar(&c.accessTTL, "access-ttl", envDur(env("LIVECHAT_ACCESS_TTL", ""), 60*time.Minute), "access token lifetime")
 	fs.DurationVar(&c.refreshTTL, "refresh-ttl", envDur(env("LIVECHAT_REFRESH_TTL", ""), 24*time.Hour), "refresh token lifetime")
 	fs.DurationVar(&c.writeDelay, "write-delay", envDur(env("LIVECHAT_WRITE_DELAY", ""), 5*time.Millisecond), "period of the write clock: sockets with frames are written together at its ticks, gathering frames into one write (at most this long); negative for none")
+	fs.IntVar(&c.storageReserve, "storage-reserve", envInt(env("LIVECHAT_STORAGE_RESERVE", ""), 0), "free bytes kept on the data volume, writes answer 507 below it; 0: derived from the database's file sizes (331 MiB with the defaults)")
 	fs.DurationVar(&c.roomIdle, "room-idle", envDur(env("LIVECHAT_ROOM_IDLE", ""), 2*time.Minute), "passivate a room idle this long")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

@@ -61,11 +61,18 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 		cfg.maxConns = int(soft) - fdReserve
 		log.Info("socket cap set by the open-file limit", "max_conns", cfg.maxConns, "open_file_limit", soft)
 	}
+	// Badger creates its files 0666 less the umask: keep them the
+	// owner's only, as the data directory is.
+	syscall.Umask(0o077)
 	store, err := persistence.Open(persistence.Config{
 		Dir: cfg.dataDir, InMemory: cfg.inMemory, Durability: persistence.Durability(cfg.durability), Logger: log,
+		StorageReserve: int64(cfg.storageReserve),
 	})
 	if err != nil {
 		return err
+	}
+	if store.ReadOnly() {
+		log.Warn("data volume full: serving read-only; free space and restart to accept writes", "data", cfg.dataDirLabel())
 	}
 	writer := store.NewWriter(persistence.WriterConfig{})
 	defer func() {
