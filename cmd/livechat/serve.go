@@ -105,6 +105,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 			log.Info("pprof serving", "addr", cfg.pprofAddr, "err", http.ListenAndServe(cfg.pprofAddr, nil))
 		}()
 	}
+	if !cfg.inMemory {
+		stopAdmin := serveAdmin(cfg.dataDir, store, log)
+		defer stopAdmin()
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
