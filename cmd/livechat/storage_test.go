@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -13,8 +14,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -130,11 +133,11 @@ func TestStorageFullOnTmpfs(t *testing.T) {
 	vol := mountTmpfs(t, "24m")
 	// Something else's file on the volume, deleted later to free space.
 	ballast := filepath.Join(vol, "ballast")
-	if err := os.WriteFile(ballast, make([]byte, 3<<20), 0o600); err != nil {
+	if err := os.WriteFile(ballast, make([]byte, 8<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	data := filepath.Join(vol, "data")
-	const reserve = 4 << 20
+	const reserve = 6 << 20
 	url, stop := startDataServer(t, data, func(c *serveConfig) { c.storageReserve = reserve })
 	c := newCrashClient(url)
 	alice := c.account(t, "alice@example.com", "앨리스")
@@ -143,31 +146,55 @@ func TestStorageFullOnTmpfs(t *testing.T) {
 	c.must(t, http.StatusOK, "POST", "/user/v1/login/", "", map[string]string{"email": alice.email, "password": crashPassword}, &logins)
 	c.must(t, http.StatusOK, "GET", "/readyz", "", nil, nil)
 
-	var acked []crashMessage
-	refused := 0
-	for i := 0; refused < 20; i++ {
-		if i > 20_000 {
-			t.Fatalf("%d messages stored on a 24 MiB volume and none refused", len(acked))
-		}
-		text := fmt.Sprintf("%06d ", i) + randomText(t, 3993)
-		status, body, err := c.do("POST", "/chat/v1/message/", alice.access, map[string]any{"room": room.ID, "message": text})
-		if err != nil {
-			t.Fatalf("post %d: %v (is the server alive?)", i, err)
-		}
-		switch {
-		case status == http.StatusCreated && refused == 0:
-			var m crashMessage
-			if err := json.Unmarshal(body, &m); err != nil {
-				t.Fatal(err)
+	// Four posters, each until it has seen five refusals in a row.
+	var (
+		mu      sync.Mutex
+		acked   []crashMessage
+		refused int
+		wg      sync.WaitGroup
+		failed  = make(chan error, 4)
+	)
+	for w := range 4 {
+		wg.Go(func() {
+			for i, inARow := 0, 0; inARow < 5; i++ {
+				if i > 10_000 {
+					failed <- fmt.Errorf("poster %d: %d messages stored on a 24 MiB volume and none refused", w, i)
+					return
+				}
+				text := fmt.Sprintf("%d-%06d ", w, i) + randomText(t, 3990)
+				status, body, err := c.do("POST", "/chat/v1/message/", alice.access, map[string]any{"room": room.ID, "message": text})
+				if err != nil {
+					failed <- fmt.Errorf("poster %d, post %d: %v (is the server alive?)", w, i, err)
+					return
+				}
+				mu.Lock()
+				switch {
+				case status == http.StatusCreated:
+					var m crashMessage
+					err = json.Unmarshal(body, &m)
+					acked = append(acked, m)
+					inARow = 0
+				case status == http.StatusInsufficientStorage && string(body) == storageFullBody:
+					refused++
+					inARow++
+				default:
+					err = fmt.Errorf("poster %d, post %d: %d %s", w, i, status, body)
+				}
+				mu.Unlock()
+				if err != nil {
+					failed <- err
+					return
+				}
 			}
-			acked = append(acked, m)
-		case status == http.StatusInsufficientStorage && string(body) == storageFullBody:
-			refused++
-		default:
-			t.Fatalf("post %d after %d stored and %d refused: %d %s", i, len(acked), refused, status, body)
-		}
+		})
 	}
-	t.Logf("24 MiB tmpfs, reserve %d MiB: %d posts of 4 KB answered 201, then %d in a row answered 507", reserve>>20, len(acked), refused)
+	wg.Wait()
+	close(failed)
+	for err := range failed {
+		t.Fatal(err)
+	}
+	slices.SortFunc(acked, func(a, b crashMessage) int { return cmp.Compare(a.Seq, b.Seq) })
+	t.Logf("24 MiB tmpfs, reserve %d MiB: %d posts of 4 KB answered 201, %d answered 507 (4 posters, each stopping after 5 refusals in a row)", reserve>>20, len(acked), refused)
 
 	// Other writes are refused the same way.
 	for _, w := range []struct{ path, token string }{
