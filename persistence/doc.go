@@ -8,5 +8,11 @@
 // Accounts and rooms are written in Badger transactions whose conflict
 // detection keeps emails and posts unique under concurrent writers.
 //
+// Every write is first admitted against a free-space reserve on the data
+// volume (space.go): Badger faults, rather than fails, on a full disk, so
+// the store refuses writes with ErrStorageFull before it gets there, and
+// opens read-only a volume already too full. Admission is a few atomic
+// operations; a goroutine measures the volume every second.
+//
 // The package knows nothing of actors or HTTP.
 package persistence

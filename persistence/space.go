@@ -147,16 +147,20 @@ func (sp *space) setFull(full bool) {
 }
 
 // admit takes n bytes (twice: log now, table later) from the headroom, or
-// refuses with ErrStorageFull and marks the store full. The headroom is measured again first when
-// the last measurement is over 100 ms old, so that a volume filled by
-// something else is noticed before the next write, not a second later;
-// and when it falls below zero, so that a refusal rests on the volume, not
-// on an estimate. A nil space (in memory) admits everything.
-func (sp *space) admit(n int64) error {
+// refuses with ErrStorageFull and marks the volume full. With measure, the
+// headroom is measured again first when the last measurement is over
+// 100 ms old (so that a volume filled by something else is noticed before
+// the next write, not up to a second later) and again before a refusal
+// (so that it rests on the volume, not on an estimate). Without, admit
+// does no I/O and never waits: actors call it. A nil space (in memory)
+// admits everything.
+func (sp *space) admit(n int64, measure bool) error {
 	if sp == nil {
 		return nil
 	}
-	sp.measureIfOlder(100 * time.Millisecond)
+	if measure {
+		sp.measureIfOlder(100 * time.Millisecond)
+	}
 	if sp.full.Load() {
 		return ErrStorageFull
 	}
@@ -164,7 +168,7 @@ func (sp *space) admit(n int64) error {
 		return nil
 	}
 	sp.headroom.Add(2 * n)
-	if sp.measureIfOlder(10*time.Millisecond) && !sp.full.Load() {
+	if measure && sp.measureIfOlder(10*time.Millisecond) && !sp.full.Load() {
 		if sp.headroom.Add(-2*n) >= 0 {
 			return nil
 		}
@@ -172,9 +176,7 @@ func (sp *space) admit(n int64) error {
 	}
 	// Once one write is refused, all are, until measurements find the
 	// margin again: small writes do not slip in where large ones failed.
-	sp.mu.Lock()
 	sp.setFull(true)
-	sp.mu.Unlock()
 	return ErrStorageFull
 }
 

@@ -39,7 +39,9 @@ func (s *Store) ReadOnly() bool { return s.readOnly }
 
 // AdmitMessage reserves room for a chat message of textBytes, or refuses
 // it with ErrStorageFull. Rooms call it before giving the message a seq, so
-// a refusal leaves no gap.
+// a refusal leaves no gap. It does no I/O and never blocks (it decides on
+// the last measurement, at most a second old, less what was admitted
+// since), so an actor may call it.
 func (s *Store) AdmitMessage(textBytes int) error {
-	return s.space.admit(int64(textBytes) + messageOverhead)
+	return s.space.admit(int64(textBytes)+messageOverhead, false)
 }

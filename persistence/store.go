@@ -170,7 +170,7 @@ func (s *Store) Secret() ([]byte, error) {
 	if !errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, fmt.Errorf("persistence: secret: %w", err)
 	}
-	if err := s.space.admit(smallRecord); err != nil {
+	if err := s.space.admit(smallRecord, true); err != nil {
 		return nil, fmt.Errorf("persistence: secret: %w", err)
 	}
 	err = s.db.Update(func(txn *badger.Txn) error {
@@ -201,7 +201,7 @@ func (s *Store) RevokeToken(jti string, expires time.Time) error {
 	if ttl <= 0 {
 		return nil
 	}
-	if err := s.space.admit(smallRecord); err != nil {
+	if err := s.space.admit(smallRecord, true); err != nil {
 		return err
 	}
 	return s.db.Update(func(txn *badger.Txn) error {

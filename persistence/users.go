@@ -12,7 +12,7 @@ import (
 // ErrEmailTaken when an account with the same email, compared
 // case-insensitively, exists. Concurrent calls are linearizable per email.
 func (s *Store) CreateUser(u *pb.User) error {
-	if err := s.space.admit(accountRecord); err != nil {
+	if err := s.space.admit(accountRecord, true); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
 	s.createUser.Lock()
@@ -44,7 +44,7 @@ func (s *Store) CreateUser(u *pb.User) error {
 // concurrent updates do not lose each other's changes. The email must not
 // change. It returns the updated user.
 func (s *Store) UpdateUser(id int64, fn func(u *pb.User) error) (*pb.User, error) {
-	if err := s.space.admit(accountRecord); err != nil {
+	if err := s.space.admit(accountRecord, true); err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
 	}
 	var u *pb.User
