@@ -259,7 +259,8 @@ func TestStorageFullOnTmpfs(t *testing.T) {
 	}
 }
 
-// checkHistory fails unless history holds exactly the acknowledged messages.
+// checkHistory fails unless history holds exactly the acknowledged
+// messages, with seqs 1, 2, 3… (a refused message took no seq).
 func checkHistory(t testing.TB, history, acked []crashMessage) {
 	t.Helper()
 	if len(history) != len(acked) {
@@ -267,6 +268,9 @@ func checkHistory(t testing.TB, history, acked []crashMessage) {
 	}
 	for i, m := range acked {
 		h := history[i]
+		if h.Seq != int64(i+1) {
+			t.Fatalf("history[%d] has seq %d: a gap", i, h.Seq)
+		}
 		if h.ID != m.ID || h.Seq != m.Seq || h.Message != m.Message {
 			t.Fatalf("history[%d] = id %d seq %d, acknowledged id %d seq %d", i, h.ID, h.Seq, m.ID, m.Seq)
 		}
