@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,6 +84,13 @@ func Open(cfg Config) (*Store, error) {
 		opts = opts.WithMemTableSize(8 << 20)
 	}
 	full := false
+	if cfg.ReadOnly && !cfg.InMemory {
+		// Reading must not create: a mistyped path is an error, not an
+		// empty database.
+		if _, err := os.Stat(filepath.Join(cfg.Dir, "MANIFEST")); err != nil {
+			return nil, fmt.Errorf("persistence: %s holds no database: %w", cfg.Dir, err)
+		}
+	}
 	if !cfg.InMemory {
 		var err error
 		if full, err = prepareDir(cfg.Dir); err != nil {
