@@ -263,23 +263,25 @@ func walkData(dir string) (int64, error) {
 }
 
 // prepareDir creates dir private (0700), makes an existing one and its
-// files private, and says whether the volume is too full to open the
-// database read-write: opening flushes the write-ahead logs left by the
-// last run and starts new files, which on a full volume would fault.
-func prepareDir(dir string) (readOnly bool, err error) {
+// files private, and returns the bytes its write-ahead logs hold (left by
+// the last run: a killed process, since a clean close flushes them) and
+// whether the volume is too full to open the database read-write: opening
+// flushes those logs and starts new files, which on a full volume would
+// fault.
+func prepareDir(dir string) (logs int64, full bool, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, fmt.Errorf("create data dir: %w", err)
+		return 0, false, fmt.Errorf("create data dir: %w", err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
-		return false, fmt.Errorf("make data dir private: %w", err)
+		return 0, false, fmt.Errorf("make data dir private: %w", err)
 	}
-	logs, err := walkData(dir)
+	logs, err = walkData(dir)
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
 	free, err := freeBytes(dir)
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
-	return free < logs+openMargin, nil
+	return logs, free < logs+openMargin, nil
 }

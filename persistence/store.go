@@ -44,7 +44,7 @@ type Config struct {
 	StorageReserve int64
 	// ReadOnly opens the directory for reading only (a backup of a stopped
 	// server); a directory left by a killed process is opened read-write
-	// once, to replay its log. Writes fail. Default false.
+	// once, to replay its log. Only read from it. Default false.
 	ReadOnly bool
 }
 
@@ -83,6 +83,7 @@ func Open(cfg Config) (*Store, error) {
 		opts.Dir, opts.ValueDir = "", ""
 		opts = opts.WithMemTableSize(8 << 20)
 	}
+	var logs int64
 	full := false
 	if cfg.ReadOnly && !cfg.InMemory {
 		// Reading must not create: a mistyped path is an error, not an
@@ -93,16 +94,16 @@ func Open(cfg Config) (*Store, error) {
 	}
 	if !cfg.InMemory {
 		var err error
-		if full, err = prepareDir(cfg.Dir); err != nil {
+		if logs, full, err = prepareDir(cfg.Dir); err != nil {
 			return nil, err
 		}
 	}
-	readOnly := full || cfg.ReadOnly && !cfg.InMemory
+	// Badger refuses to open read-only a directory whose write-ahead log
+	// must be replayed (ErrTruncateNeeded, which it does not wrap): one
+	// left by a killed process is opened read-write, to replay it, unless
+	// the volume is full.
+	readOnly := full || cfg.ReadOnly && !cfg.InMemory && logs == 0
 	db, err := badger.Open(opts.WithReadOnly(readOnly))
-	if readOnly && !full && errors.Is(err, badger.ErrTruncateNeeded) {
-		readOnly = false
-		db, err = badger.Open(opts)
-	}
 	if err != nil {
 		if full {
 			return nil, fmt.Errorf("open badger read-only, the data volume being full (free some space): %w", err)
