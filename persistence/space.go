@@ -73,6 +73,11 @@ func newSpace(dir string, reserve int64, readOnly bool, log *slog.Logger) (*spac
 	if err := sp.measure(); err != nil {
 		return nil, err
 	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err == nil && int64(st.Blocks)*int64(st.Bsize) < reserve+resumeMargin {
+		log.Warn("the data volume is smaller than the storage reserve: every write will be refused; lower --storage-reserve or use a larger volume",
+			"dir", dir, "volume_bytes", int64(st.Blocks)*int64(st.Bsize), "reserve_bytes", reserve)
+	}
 	go sp.loop()
 	return sp, nil
 }
@@ -265,23 +270,19 @@ func walkData(dir string) (int64, error) {
 // prepareDir creates dir private (0700), makes an existing one and its
 // files private, and returns the bytes its write-ahead logs hold (left by
 // the last run: a killed process, since a clean close flushes them) and
-// whether the volume is too full to open the database read-write: opening
-// flushes those logs and starts new files, which on a full volume would
-// fault.
-func prepareDir(dir string) (logs int64, full bool, err error) {
+// the volume's free bytes.
+func prepareDir(dir string) (logs, free int64, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return 0, false, fmt.Errorf("create data dir: %w", err)
+		return 0, 0, fmt.Errorf("create data dir: %w", err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
-		return 0, false, fmt.Errorf("make data dir private: %w", err)
+		return 0, 0, fmt.Errorf("make data dir private: %w", err)
 	}
-	logs, err = walkData(dir)
-	if err != nil {
-		return 0, false, err
+	if logs, err = walkData(dir); err != nil {
+		return 0, 0, err
 	}
-	free, err := freeBytes(dir)
-	if err != nil {
-		return 0, false, err
+	if free, err = freeBytes(dir); err != nil {
+		return 0, 0, err
 	}
-	return logs, free < logs+openMargin, nil
+	return logs, free, nil
 }

@@ -1,6 +1,10 @@
 package persistence
 
-import "github.com/dgraph-io/badger/v4"
+import (
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
 
 // Estimated bytes a write adds to the write-ahead log, for the reserve:
 // generous, since an estimate too low lets a write eat into the reserve.
@@ -44,4 +48,18 @@ func (s *Store) ReadOnly() bool { return s.readOnly }
 // since), so an actor may call it.
 func (s *Store) AdmitMessage(textBytes int) error {
 	return s.space.admit(int64(textBytes)+messageOverhead, false)
+}
+
+// checkOpenSpace refuses, with ErrStorageFull, to open a directory whose
+// write-ahead log must be replayed (a killed process left it) on a volume
+// without room to do so. Badger cannot read such a directory read-only
+// (it insists on truncating the log), opening it read-write would fault
+// while flushing, and on tmpfs even reading the log's unwritten pages
+// faults once the volume is full.
+func checkOpenSpace(logs, free int64) error {
+	if logs == 0 || free >= logs+openMargin {
+		return nil
+	}
+	return fmt.Errorf("persistence: the data volume has %d bytes free, and replaying the write-ahead log left by a run that did not close needs %d: free some space and start again: %w",
+		free, logs+openMargin, ErrStorageFull)
 }

@@ -3,6 +3,7 @@ package persistence
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -243,5 +244,47 @@ func eventuallyFull(t testing.TB, s *Store, full bool) {
 			t.Fatalf("storage full = %v not reached within 5s", full)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestOpenKilledRunOnFullVolume opens a directory as a killed process left
+// it (its write-ahead log not yet in a table) on a volume filled to the
+// last byte: it cannot be read without replaying the log, which needs
+// space, so the open fails with ErrStorageFull and a message saying how
+// much to free, instead of faulting. Once space is freed it opens with
+// every record.
+func TestOpenKilledRunOnFullVolume(t *testing.T) {
+	vol := mountTmpfs(t, "16m")
+	dir := filepath.Join(vol, "data")
+	s, err := Open(Config{Dir: dir, Logger: discardLog, StorageReserve: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &pb.User{Email: "killed@example.com", Nickname: "killed"}
+	if err := s.CreateUser(u); err != nil {
+		t.Fatal(err)
+	}
+	image := filepath.Join(vol, "image") // the directory as a SIGKILL leaves it
+	if out, err := exec.Command("cp", "-a", "--sparse=always", dir, image).CombinedOutput(); err != nil {
+		t.Fatalf("copy the open directory: %v\n%s", err, out)
+	}
+	closeStore(t, s)
+	if err := os.Remove(filepath.Join(image, "LOCK")); err != nil {
+		t.Fatal(err)
+	}
+
+	filler := fillVolume(t, vol, 0)
+	if s, err := Open(Config{Dir: image, Logger: discardLog, StorageReserve: 1 << 20}); !errors.Is(err, ErrStorageFull) {
+		if err == nil {
+			_ = s.Close()
+		}
+		t.Fatalf("open of a killed run's directory on a full volume: %v, want ErrStorageFull", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	s = openTestStoreWith(t, Config{Dir: image, StorageReserve: 1 << 20})
+	if got, err := s.UserByEmail(u.Email); err != nil || got.Id != u.Id {
+		t.Fatalf("user after the log was replayed: %v %v", got, err)
 	}
 }

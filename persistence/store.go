@@ -93,15 +93,19 @@ func Open(cfg Config) (*Store, error) {
 		}
 	}
 	if !cfg.InMemory {
+		var free int64
 		var err error
-		if logs, full, err = prepareDir(cfg.Dir); err != nil {
+		if logs, free, err = prepareDir(cfg.Dir); err != nil {
 			return nil, err
 		}
+		if err := checkOpenSpace(logs, free); err != nil {
+			return nil, err
+		}
+		full = free < logs+openMargin
 	}
 	// Badger refuses to open read-only a directory whose write-ahead log
 	// must be replayed (ErrTruncateNeeded, which it does not wrap): one
-	// left by a killed process is opened read-write, to replay it, unless
-	// the volume is full.
+	// left by a killed process is opened read-write, to replay it.
 	readOnly := full || cfg.ReadOnly && !cfg.InMemory && logs == 0
 	db, err := badger.Open(opts.WithReadOnly(readOnly))
 	if err != nil {
