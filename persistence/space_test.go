@@ -288,3 +288,42 @@ func TestOpenKilledRunOnFullVolume(t *testing.T) {
 		t.Fatalf("user after the log was replayed: %v %v", got, err)
 	}
 }
+
+// TestWriterKeepsSeqGapFreeAcrossRefusal: a batch refused because the
+// volume is far into its reserve, then space back before the room has
+// heard of it. The room's later message, already appended, must be
+// refused too, or it would be stored past a hole; the room restarted from
+// what is stored reuses the refused seq, which is then written.
+func TestWriterKeepsSeqGapFreeAcrossRefusal(t *testing.T) {
+	s := openTestStoreWith(t, Config{Dir: filepath.Join(t.TempDir(), "data"), StorageReserve: 1 << 20})
+	w := newTestWriter(t, s, WriterConfig{})
+	appendErr := func(m *pb.Message) error {
+		errc := make(chan error, 1)
+		w.Append([]*pb.Message{m}, func(err error) { errc <- err })
+		return <-errc
+	}
+	fillRoom(t, s, w, 1, 4)
+	fillRoom(t, s, w, 2, 1)
+
+	s.space.close() // no measurement may undo the headroom set below
+	saved := s.space.headroom.Swap(-s.space.reserve) // far into the reserve
+	if err := appendErr(msg(s, 1, 5)); !errors.Is(err, ErrStorageFull) {
+		t.Fatalf("append with the volume far into its reserve: %v, want ErrStorageFull", err)
+	}
+	s.space.headroom.Store(saved) // space is back
+	if err := appendErr(msg(s, 1, 6)); !errors.Is(err, ErrStorageFull) {
+		t.Fatalf("append of seq 6 after seq 5 was refused: %v, want ErrStorageFull", err)
+	}
+	if err := appendErr(msg(s, 2, 2)); err != nil {
+		t.Fatalf("another room's append: %v", err)
+	}
+	appendWait(t, w, msg(s, 1, 5)) // the room, restarted, reuses seq 5
+	appendWait(t, w, msg(s, 1, 6))
+	got, err := s.MessagesAfter(1, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seqs := seqsOf(t, 1, got); !equalSeqs(seqs, seqRange(1, 6)) {
+		t.Fatalf("room 1 seqs %v, want 1..6", seqs)
+	}
+}

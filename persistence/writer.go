@@ -31,6 +31,9 @@ type Writer struct {
 	maxBatch int
 
 	maxID int64 // highest message id committed; owned by the loop goroutine
+	// refused is, per room, the lowest seq refused for a full volume; owned
+	// by the loop goroutine (see gapGuard).
+	refused map[int64]int64
 
 	mu      sync.Mutex
 	queue   []appendReq
@@ -58,6 +61,7 @@ type appendReq struct {
 	msgs []*pb.Message
 	vals [][]byte // msgs encoded, by the caller: off the writer's serial path
 	done func(error)
+	err  error // refused on its own, before its batch was written
 }
 
 // NewWriter starts a writer for s. Close it before closing the store.
@@ -158,7 +162,11 @@ func (w *Writer) confirm(confirmed chan<- struct{}) {
 			delete(early, next)
 			next++
 			for _, r := range st.reqs {
-				r.done(st.err)
+				if r.err != nil {
+					r.done(r.err)
+				} else {
+					r.done(st.err)
+				}
 			}
 		}
 	}
@@ -193,7 +201,12 @@ func (w *Writer) commit(st *batchState) {
 		return
 	}
 	if err := w.store.space.floor(); err != nil {
+		w.noteRefused(st.reqs)
 		finish(err)
+		return
+	}
+	if !w.gapGuard(st.reqs) {
+		finish(nil) // every request refused on its own
 		return
 	}
 	txn := w.store.db.NewTransaction(true)
@@ -221,6 +234,9 @@ func hasMessages(reqs []appendReq) bool {
 
 func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
 	for _, r := range reqs {
+		if r.err != nil {
+			continue
+		}
 		for i, m := range r.msgs {
 			if err := txn.Set(MessageKey(m.Room, m.Seq), r.vals[i]); err != nil {
 				return fmt.Errorf("write message: %w", err)
@@ -239,4 +255,49 @@ func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
 		return fmt.Errorf("write message id: %w", err)
 	}
 	return nil
+}
+
+// noteRefused remembers, per room, the lowest seq of a batch refused for a
+// full volume.
+func (w *Writer) noteRefused(reqs []appendReq) {
+	for _, r := range reqs {
+		for _, m := range r.msgs {
+			if w.refused == nil {
+				w.refused = make(map[int64]int64)
+			}
+			if low, ok := w.refused[m.Room]; !ok || m.Seq < low {
+				w.refused[m.Room] = m.Seq
+			}
+		}
+	}
+}
+
+// gapGuard keeps seq gap-free across a refusal: a room learns that its
+// message was refused only later, so messages it appended meanwhile, with
+// higher seqs, are refused too, even if space returned in between. A
+// message at or below the refused seq comes from the room restarted from
+// what is stored, and ends the guard. It reports whether any request is
+// left to write.
+func (w *Writer) gapGuard(reqs []appendReq) bool {
+	if len(w.refused) == 0 {
+		return true
+	}
+	left := false
+	for i := range reqs {
+		r := &reqs[i]
+		for _, m := range r.msgs {
+			low, ok := w.refused[m.Room]
+			switch {
+			case !ok:
+			case m.Seq <= low:
+				delete(w.refused, m.Room)
+			default:
+				r.err = ErrStorageFull
+			}
+		}
+		if r.err == nil && len(r.msgs) > 0 {
+			left = true
+		}
+	}
+	return left
 }
