@@ -305,7 +305,7 @@ func TestWriterKeepsSeqGapFreeAcrossRefusal(t *testing.T) {
 	fillRoom(t, s, w, 1, 4)
 	fillRoom(t, s, w, 2, 1)
 
-	s.space.close() // no measurement may undo the headroom set below
+	s.space.close()                                  // no measurement may undo the headroom set below
 	saved := s.space.headroom.Swap(-s.space.reserve) // far into the reserve
 	if err := appendErr(msg(s, 1, 5)); !errors.Is(err, ErrStorageFull) {
 		t.Fatalf("append with the volume far into its reserve: %v, want ErrStorageFull", err)
