@@ -2,6 +2,8 @@ package persistence
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -13,6 +15,34 @@ const (
 	accountRecord   = 1024 // a user or room with its index keys
 	messageOverhead = 512  // a message's keys, sender fields, id counter, log framing
 )
+
+// openMode prepares the data directory (private modes) and decides how
+// Badger opens it: read-only when the volume is too full to open it
+// read-write (full), or for Config.ReadOnly.
+func openMode(cfg Config) (readOnly, full bool, err error) {
+	if cfg.InMemory {
+		return false, false, nil
+	}
+	if cfg.ReadOnly {
+		// Reading must not create: a mistyped path is an error, not an
+		// empty database.
+		if _, err := os.Stat(filepath.Join(cfg.Dir, "MANIFEST")); err != nil {
+			return false, false, fmt.Errorf("persistence: %s holds no database: %w", cfg.Dir, err)
+		}
+	}
+	logs, free, err := prepareDir(cfg.Dir)
+	if err != nil {
+		return false, false, err
+	}
+	if err := checkOpenSpace(logs, free); err != nil {
+		return false, false, err
+	}
+	full = free < logs+openMargin
+	// Badger refuses to open read-only a directory whose write-ahead log
+	// must be replayed (ErrTruncateNeeded, which it does not wrap): one
+	// left by a killed process is opened read-write, to replay it.
+	return full || cfg.ReadOnly && logs == 0, full, nil
+}
 
 // watchSpace starts keeping the reserve on the data volume.
 func (s *Store) watchSpace(cfg Config, opts badger.Options) error {

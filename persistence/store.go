@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,30 +81,10 @@ func Open(cfg Config) (*Store, error) {
 		opts.Dir, opts.ValueDir = "", ""
 		opts = opts.WithMemTableSize(8 << 20)
 	}
-	var logs int64
-	full := false
-	if cfg.ReadOnly && !cfg.InMemory {
-		// Reading must not create: a mistyped path is an error, not an
-		// empty database.
-		if _, err := os.Stat(filepath.Join(cfg.Dir, "MANIFEST")); err != nil {
-			return nil, fmt.Errorf("persistence: %s holds no database: %w", cfg.Dir, err)
-		}
+	readOnly, full, err := openMode(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if !cfg.InMemory {
-		var free int64
-		var err error
-		if logs, free, err = prepareDir(cfg.Dir); err != nil {
-			return nil, err
-		}
-		if err := checkOpenSpace(logs, free); err != nil {
-			return nil, err
-		}
-		full = free < logs+openMargin
-	}
-	// Badger refuses to open read-only a directory whose write-ahead log
-	// must be replayed (ErrTruncateNeeded, which it does not wrap): one
-	// left by a killed process is opened read-write, to replay it.
-	readOnly := full || cfg.ReadOnly && !cfg.InMemory && logs == 0
 	db, err := badger.Open(opts.WithReadOnly(readOnly))
 	if err != nil {
 		if full {
