@@ -78,6 +78,8 @@ func (d *directory) onStored(ctx actor.Context, m *userStored) {
 		res = &pb.UserResult{ErrorCode: CodeConflict, ErrorField: "email"}
 	case errors.Is(m.err, persistence.ErrNotFound):
 		res = &pb.UserResult{ErrorCode: CodeNotFound}
+	case errors.Is(m.err, persistence.ErrStorageFull):
+		res = &pb.UserResult{ErrorCode: CodeStorageFull}
 	default:
 		d.e.log.Error("directory: write failed", "err", m.err)
 		res = &pb.UserResult{ErrorCode: CodeUnavailable}

@@ -166,6 +166,8 @@ func (e *Engine) userRequest(msg any) (*pspb.User, error) {
 		return nil, ErrEmailTaken
 	case CodeNotFound:
 		return nil, ErrUserNotFound
+	case CodeStorageFull:
+		return nil, ErrStorageFull
 	default:
 		return nil, ErrUnavailable
 	}

@@ -1,12 +1,17 @@
 package actors
 
-import "errors"
+import (
+	"errors"
+
+	"livechat/persistence"
+)
 
 // Error codes carried in actor replies (pb.Posted, pb.RoomState, pb.UserResult).
 const (
 	CodeNotFound    = "ENOTFOUND"
 	CodeConflict    = "ECONFLICT"
 	CodeUnavailable = "EUNAVAILABLE"
+	CodeStorageFull = "ESTORAGEFULL"
 )
 
 // error_type values of chat.error frames.
@@ -15,6 +20,8 @@ const (
 	ErrorUnavailable = "unavailable"
 	// ErrorTokenExpired precedes close 4001.
 	ErrorTokenExpired = "token_expired"
+	// ErrorStorageFull answers a message refused below the storage reserve.
+	ErrorStorageFull = "storage_full"
 )
 
 // Errors returned by Engine.
@@ -24,6 +31,10 @@ var (
 	// ErrUnavailable means the request could not be served now (timeout,
 	// storage failure, shutdown); it is safe to retry.
 	ErrUnavailable = errors.New("actors: unavailable")
+	// ErrStorageFull means the store refused a write because its volume is
+	// full; reads still work and writes resume when space is freed. It is
+	// persistence.ErrStorageFull, so one errors.Is test covers both layers.
+	ErrStorageFull = persistence.ErrStorageFull
 )
 
 func codeError(code string) error {
@@ -32,7 +43,17 @@ func codeError(code string) error {
 		return nil
 	case CodeNotFound:
 		return ErrRoomNotFound
+	case CodeStorageFull:
+		return ErrStorageFull
 	default:
 		return ErrUnavailable
 	}
+}
+
+// writeCode is the reply code of a failed store write.
+func writeCode(err error) string {
+	if errors.Is(err, persistence.ErrStorageFull) {
+		return CodeStorageFull
+	}
+	return CodeUnavailable
 }

@@ -19,6 +19,10 @@ func (r *room) onPost(ctx actor.Context, p *pb.Post) {
 			return
 		}
 	}
+	if err := r.e.cfg.Store.AdmitMessage(len(p.Text) + len(p.ClientId)); err != nil {
+		r.reply(ctx, ctx.Sender(), &pb.Posted{ErrorCode: writeCode(err)})
+		return
+	}
 	r.nextSeq++
 	m := &pspb.Message{
 		Id:             r.e.cfg.Store.NextMessageID(),
@@ -74,7 +78,7 @@ func (r *room) onPersisted(ctx actor.Context, done *persisted) {
 		// The store failed: answer, then restart from what is stored so seq
 		// stays gap-free.
 		r.e.log.Error("room: write failed", "room", r.id, "seq", done.seq, "err", done.err)
-		r.reply(ctx, p.replyTo, &pb.Posted{ErrorCode: CodeUnavailable})
+		r.reply(ctx, p.replyTo, &pb.Posted{ErrorCode: writeCode(done.err)})
 		ctx.Stop(ctx.Self())
 		return
 	}

@@ -147,6 +147,8 @@ func (s *session) onPosted(p *pb.Posted) {
 	switch {
 	case p.ErrorCode == "" && !p.Duplicate:
 		s.e.stats.acceptedSocket.Add(1)
+	case p.ErrorCode == CodeStorageFull:
+		s.sink.Send(ErrorFrame(ErrorStorageFull, "Storage is full."))
 	case p.ErrorCode != "":
 		s.sink.Send(ErrorFrame(ErrorUnavailable, "message not stored, send it again (same client_id)"))
 	case p.Duplicate:

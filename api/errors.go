@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/valyala/fasthttp"
+
+	"livechat/persistence"
 )
 
 // Code classifies an Error. Each code maps to one HTTP status, here.
@@ -23,6 +25,7 @@ const (
 	EHEADERS      Code = "EHEADERS"
 	ERATELIMIT    Code = "ERATELIMIT"
 	EUNAVAILABLE  Code = "EUNAVAILABLE"
+	ESTORAGEFULL  Code = "ESTORAGEFULL"
 	EINTERNAL     Code = "EINTERNAL"
 )
 
@@ -38,6 +41,7 @@ var httpStatus = map[Code]int{
 	EHEADERS:      fasthttp.StatusRequestHeaderFieldsTooLarge,
 	ERATELIMIT:    fasthttp.StatusTooManyRequests,
 	EUNAVAILABLE:  fasthttp.StatusServiceUnavailable,
+	ESTORAGEFULL:  fasthttp.StatusInsufficientStorage,
 	EINTERNAL:     fasthttp.StatusInternalServerError,
 }
 
@@ -79,6 +83,7 @@ var (
 	errHeadersTooLarge = detailError(EHEADERS, "Request header fields too large.")
 	errUnavailable     = detailError(EUNAVAILABLE, "Service temporarily unavailable, try again.")
 	errInternal        = detailError(EINTERNAL, "A server error occurred.")
+	errStorageFull     = detailError(ESTORAGEFULL, "Storage is full.")
 	errInvalidToken    = &Error{Code: EUNAUTHORIZED, Detail: "Given token not valid for any token type", AuthCode: "token_not_valid", TokenMessages: true}
 	errUserNotFound    = &Error{Code: EUNAUTHORIZED, Detail: "User not found", AuthCode: "user_not_found"}
 	errBadAuthHeader   = &Error{Code: EUNAUTHORIZED, Detail: "Authorization header must contain two space-delimited values", AuthCode: "bad_authorization_header"}
@@ -104,7 +109,11 @@ type tokenMessage struct {
 // logged with their details, answered with a generic 500.
 func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	if errors.Is(err, persistence.ErrStorageFull) {
+		// From any layer: every write checks the store's reserve.
+		s.metrics.Refused("storage_full")
+		e = errStorageFull
+	} else if !errors.As(err, &e) {
 		s.logRateLimited(slog.LevelError, "internal error", slog.String("method", methodLabel(ctx.Method())),
 			slog.String("route", s.routeLabel(ctx.Path())), slog.Any("err", err))
 		e = errInternal

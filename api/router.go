@@ -107,6 +107,10 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
 		})
 		return nil
 	}
+	if path == "/readyz" {
+		s.ready(ctx)
+		return nil
+	}
 	rt, id, ok := s.match(path)
 	if !ok {
 		return s.notFound(ctx, path)

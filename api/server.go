@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -41,6 +42,7 @@ type Server struct {
 	registerRate              *keyLimiter[string]
 	loginByEmail, loginByAddr *keyLimiter[string]
 	shutdownOnce              sync.Once
+	draining                  atomic.Bool // Shutdown has begun: /readyz answers 503
 }
 
 // New builds a Server over the store and the actor engine.
@@ -106,6 +108,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.shutdownOnce.Do(func() {
+		s.draining.Store(true)
 		s.conns.stopPings()
 		done := make(chan error, 1)
 		go func() { done <- s.http.ShutdownWithContext(ctx) }()

@@ -13,5 +13,11 @@
 // budget.go divides it), and Store.CacheStats reports each against its
 // bound.
 //
+// Every write is first admitted against a free-space reserve on the data
+// volume (space.go): Badger faults, rather than fails, on a full disk, so
+// the store refuses writes with ErrStorageFull before it gets there, and
+// opens read-only a volume already too full. Admission is a few atomic
+// operations; a goroutine measures the volume every second.
+//
 // The package knows nothing of actors or HTTP.
 package persistence

@@ -12,4 +12,8 @@ var (
 	ErrPostTaken = errors.New("persistence: room for post exists")
 	// ErrClosed means the store or writer has been closed.
 	ErrClosed = errors.New("persistence: closed")
+	// ErrStorageFull means the data volume has less free space than the
+	// reserve (or the store was opened read-only on a full volume): the
+	// write was refused before reaching the database.
+	ErrStorageFull = errors.New("persistence: storage full")
 )

@@ -11,6 +11,9 @@ import (
 // CreateRoom stores r with a new id (written into r). A room with a post
 // fails with ErrPostTaken when another room has the same post.
 func (s *Store) CreateRoom(r *pb.Room) error {
+	if err := s.space.admit(accountRecord, true); err != nil {
+		return fmt.Errorf("create room: %w", err)
+	}
 	s.createRoom.Lock()
 	defer s.createRoom.Unlock()
 	err := s.update(func(txn *badger.Txn) error {

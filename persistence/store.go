@@ -39,6 +39,15 @@ type Config struct {
 	// memtables, block and index caches, and the decoded users and rooms.
 	// Default DefaultMemoryBudget (256 MiB), at least MinMemoryBudget.
 	MemoryBudget int64
+
+	// StorageReserve is the free bytes kept on the data volume: below it
+	// (plus what flushing the memtables needs) writes fail with
+	// ErrStorageFull. Default 0: AutoReserve of the database's options.
+	StorageReserve int64
+	// ReadOnly opens the directory for reading only (a backup of a stopped
+	// server); a directory left by a killed process is opened read-write
+	// once, to replay its log. Only read from it. Default false.
+	ReadOnly bool
 }
 
 // Store is LiveChat's database.
@@ -52,6 +61,8 @@ type Store struct {
 	createUser, createRoom sync.Mutex
 	cache                  recordCache
 	plan                   memoryPlan
+	space                  *space // nil in memory
+	readOnly               bool   // opened read-only (full volume, or Config.ReadOnly)
 }
 
 // Open opens (creating if needed) the database described by cfg.
@@ -79,16 +90,30 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.InMemory {
 		opts.Dir, opts.ValueDir = "", ""
 	}
-	if err := replayLargerMemtables(opts); err != nil {
+	readOnly, full, err := openMode(cfg)
+	if err != nil {
 		return nil, err
 	}
-	db, err := badger.Open(opts)
+	if !readOnly {
+		// Only a writable volume: the replay writes new tables.
+		if err := replayLargerMemtables(opts); err != nil {
+			return nil, err
+		}
+	}
+	db, err := badger.Open(opts.WithReadOnly(readOnly))
 	if err != nil {
+		if full {
+			return nil, fmt.Errorf("open badger read-only, the data volume being full (free some space): %w", err)
+		}
 		return nil, fmt.Errorf("open badger: %w", err)
 	}
-	s := &Store{db: db, log: cfg.Logger, plan: plan}
+	s := &Store{db: db, log: cfg.Logger, plan: plan, readOnly: readOnly}
 	s.cache.maxBytes = plan.records
 	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := s.watchSpace(cfg, opts); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -96,29 +121,40 @@ func Open(cfg Config) (*Store, error) {
 }
 
 func (s *Store) init() error {
-	return s.db.Update(func(txn *badger.Txn) error {
-		v, err := getUint64(txn, keySchema)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			if err := txn.Set(keySchema, appendUint64(nil, schemaVersion)); err != nil {
-				return err
-			}
-		case err != nil:
+	if s.readOnly {
+		return s.db.View(func(txn *badger.Txn) error { return s.readMeta(txn, false) })
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return s.readMeta(txn, true) })
+}
+
+// readMeta checks the schema version (writing it in a new database) and
+// loads the message id counter.
+func (s *Store) readMeta(txn *badger.Txn, write bool) error {
+	v, err := getUint64(txn, keySchema)
+	switch {
+	case errors.Is(err, ErrNotFound) && !write:
+	case errors.Is(err, ErrNotFound):
+		if err := txn.Set(keySchema, appendUint64(nil, schemaVersion)); err != nil {
 			return err
-		case v != schemaVersion:
-			return fmt.Errorf("persistence: schema version %d, this build reads %d", v, schemaVersion)
 		}
-		maxID, err := getUint64(txn, keyMaxMessageID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		s.nextID.Store(int64(maxID))
-		return nil
-	})
+	case err != nil:
+		return err
+	case v != schemaVersion:
+		return fmt.Errorf("persistence: schema version %d, this build reads %d", v, schemaVersion)
+	}
+	maxID, err := getUint64(txn, keyMaxMessageID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	s.nextID.Store(int64(maxID))
+	return nil
 }
 
 // Close closes the database. Close the Writer first.
 func (s *Store) Close() error {
+	if s.space != nil {
+		s.space.close()
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger: %w", err)
 	}
@@ -129,7 +165,23 @@ func (s *Store) Close() error {
 // random one on first use.
 func (s *Store) Secret() ([]byte, error) {
 	var secret []byte
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(keySecret)
+		if err == nil {
+			secret, err = item.ValueCopy(nil)
+		}
+		return err
+	})
+	if err == nil {
+		return secret, nil
+	}
+	if !errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, fmt.Errorf("persistence: secret: %w", err)
+	}
+	if err := s.space.admit(smallRecord, true); err != nil {
+		return nil, fmt.Errorf("persistence: secret: %w", err)
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(keySecret)
 		if err == nil {
 			secret, err = item.ValueCopy(nil)
@@ -156,6 +208,9 @@ func (s *Store) RevokeToken(jti string, expires time.Time) error {
 	ttl := time.Until(expires)
 	if ttl <= 0 {
 		return nil
+	}
+	if err := s.space.admit(smallRecord, true); err != nil {
+		return err
 	}
 	return s.db.Update(func(txn *badger.Txn) error {
 		return txn.SetEntry(badger.NewEntry(revokedKey(jti), []byte{1}).WithTTL(ttl))

@@ -12,6 +12,9 @@ import (
 // ErrEmailTaken when an account with the same email, compared
 // case-insensitively, exists. Concurrent calls are linearizable per email.
 func (s *Store) CreateUser(u *pb.User) error {
+	if err := s.space.admit(accountRecord, true); err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
 	s.createUser.Lock()
 	defer s.createUser.Unlock()
 	err := s.update(func(txn *badger.Txn) error {
@@ -41,6 +44,9 @@ func (s *Store) CreateUser(u *pb.User) error {
 // concurrent updates do not lose each other's changes. The email must not
 // change. It returns the updated user.
 func (s *Store) UpdateUser(id int64, fn func(u *pb.User) error) (*pb.User, error) {
+	if err := s.space.admit(accountRecord, true); err != nil {
+		return nil, fmt.Errorf("update user: %w", err)
+	}
 	var u *pb.User
 	err := s.cache.updateUser(id, func() error {
 		return s.update(func(txn *badger.Txn) error {

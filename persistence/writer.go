@@ -37,6 +37,9 @@ type Writer struct {
 	observer WriterObserver // nil: nothing observed
 
 	maxID int64 // highest message id committed; owned by the loop goroutine
+	// refused is, per room, the lowest seq refused for a full volume; owned
+	// by the loop goroutine (see gapGuard).
+	refused map[int64]int64
 
 	mu      sync.Mutex
 	queue   []appendReq
@@ -65,6 +68,7 @@ type appendReq struct {
 	vals [][]byte // msgs encoded, by the caller: off the writer's serial path
 	done func(error)
 	at   time.Time // when Append was called
+	err  error     // refused on its own, before its batch was written
 }
 
 // NewWriter starts a writer for s. Close it before closing the store.
@@ -169,7 +173,11 @@ func (w *Writer) confirm(confirmed chan<- struct{}) {
 			next++
 			w.observeAppends(st)
 			for _, r := range st.reqs {
-				r.done(st.err)
+				if r.err != nil {
+					r.done(r.err)
+				} else {
+					r.done(st.err)
+				}
 			}
 		}
 	}
@@ -208,6 +216,15 @@ func (w *Writer) commit(st *batchState) {
 	}
 	if !hasMessages(st.reqs) {
 		finish(nil) // an Append(nil) barrier: nothing to write, confirmed in order
+		return
+	}
+	if err := w.store.space.floor(); err != nil {
+		w.noteRefused(st.reqs)
+		finish(err)
+		return
+	}
+	if !w.gapGuard(st.reqs) {
+		finish(nil) // every request refused on its own
 		return
 	}
 	txn := w.store.db.NewTransaction(true)
@@ -279,6 +296,9 @@ func hasMessages(reqs []appendReq) bool {
 
 func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
 	for _, r := range reqs {
+		if r.err != nil {
+			continue
+		}
 		for i, m := range r.msgs {
 			if err := txn.Set(MessageKey(m.Room, m.Seq), r.vals[i]); err != nil {
 				return fmt.Errorf("write message: %w", err)
@@ -297,4 +317,49 @@ func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
 		return fmt.Errorf("write message id: %w", err)
 	}
 	return nil
+}
+
+// noteRefused remembers, per room, the lowest seq of a batch refused for a
+// full volume.
+func (w *Writer) noteRefused(reqs []appendReq) {
+	for _, r := range reqs {
+		for _, m := range r.msgs {
+			if w.refused == nil {
+				w.refused = make(map[int64]int64)
+			}
+			if low, ok := w.refused[m.Room]; !ok || m.Seq < low {
+				w.refused[m.Room] = m.Seq
+			}
+		}
+	}
+}
+
+// gapGuard keeps seq gap-free across a refusal: a room learns that its
+// message was refused only later, so messages it appended meanwhile, with
+// higher seqs, are refused too, even if space returned in between. A
+// message at or below the refused seq comes from the room restarted from
+// what is stored, and ends the guard. It reports whether any request is
+// left to write.
+func (w *Writer) gapGuard(reqs []appendReq) bool {
+	if len(w.refused) == 0 {
+		return true
+	}
+	left := false
+	for i := range reqs {
+		r := &reqs[i]
+		for _, m := range r.msgs {
+			low, ok := w.refused[m.Room]
+			switch {
+			case !ok:
+			case m.Seq <= low:
+				delete(w.refused, m.Room)
+			default:
+				r.err = ErrStorageFull
+			}
+		}
+		if r.err == nil && len(r.msgs) > 0 {
+			left = true
+		}
+	}
+	return left
 }

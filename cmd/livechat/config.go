@@ -39,6 +39,7 @@ type serveConfig struct {
 	maxUserSockets, maxConnsPerIP, clientPingBurst                       int
 	clientPingRate                                                       float64
 	headerTimeout                                                        time.Duration
+	storageReserve                                                       int
 }
 
 // flagSet declares every setting of `livechat serve`, one line each, with
@@ -88,6 +89,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.DurationVar(&c.refreshTTL, "refresh-ttl", 24*time.Hour, "refresh token lifetime")
 	fs.DurationVar(&c.writeDelay, "write-delay", 5*time.Millisecond, "period of the write clock: sockets with frames are written together at its ticks, gathering frames into one write (at most this long); negative for none")
 	fs.DurationVar(&c.presenceGrace, "presence-grace", time.Second, "a user whose last socket in a room closes stays online this long: a reconnect within it sends neither leave nor join")
+	fs.IntVar(&c.storageReserve, "storage-reserve", 0, "free bytes kept on the data volume, writes answer 507 below it; 0: derived from the database's file sizes")
 	fs.StringVar(&c.memoryBudget, "memory-budget", "512MiB", "memory for Badger's memtables and caches, recent messages, token cache and working heap, e.g. 512MiB or 1GiB; sockets cost about 10 KiB each on top")
 	fs.DurationVar(&c.roomIdle, "room-idle", 2*time.Minute, "passivate a room idle this long")
 	return fs
@@ -137,6 +139,7 @@ var settingRules = map[string]settingRule{
 	"max-conns":         {min: 1},
 	"max-user-sockets":  {min: 1},
 	"max-conns-per-ip":  {min: 1},
+	"storage-reserve":   {min: 0}, // 0: derived from Badger's sizes
 	"header-timeout":    {min: 0, above: true},
 	"client-ping-rate":  {min: 0, above: true},
 	"client-ping-burst": {min: 1},

@@ -1,6 +1,7 @@
 // Command livechat is the LiveChat chat engine: `serve` runs the server,
 // `client` is a terminal chat client, `bench` a load generator that speaks
-// the wire protocol, `version` prints the build.
+// the wire protocol, `backup` and `restore` copy the database, `version`
+// prints the build.
 package main
 
 import (
@@ -15,6 +16,8 @@ commands:
   serve     run the server (REST + WebSocket, embedded database)
   client    terminal chat client (client --help)
   bench     load generator over real sockets (bench --help)
+  backup    copy the database, running or stopped (backup --help)
+  restore   load a backup into an empty data directory (restore --help)
   version   print the version
 `
 
@@ -34,6 +37,10 @@ func run(args []string) int {
 		return runClient(args[1:])
 	case "bench":
 		return runBench(args[1:])
+	case "backup":
+		return runBackup(args[1:])
+	case "restore":
+		return runRestore(args[1:])
 	case "version", "--version", "-version":
 		fmt.Println("livechat", buildVersion(version, debug.ReadBuildInfo))
 		return 0

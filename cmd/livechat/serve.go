@@ -84,12 +84,18 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 		}
 		defer stopMetrics()
 	}
+	// Badger creates its files 0666 less the umask: keep them the
+	// owner's only, as the data directory is.
+	syscall.Umask(0o077)
 	store, err := persistence.Open(persistence.Config{
 		Dir: cfg.dataDir, InMemory: cfg.inMemory, Durability: persistence.Durability(cfg.durability), Logger: log,
-		MemoryBudget: budget.store,
+		MemoryBudget: budget.store, StorageReserve: int64(cfg.storageReserve),
 	})
 	if err != nil {
 		return err
+	}
+	if store.ReadOnly() {
+		log.Warn("data volume full: serving read-only; free space and restart to accept writes", "data", cfg.dataDirLabel())
 	}
 	writer := store.NewWriter(persistence.WriterConfig{Observer: metrics})
 	defer func() {
@@ -124,6 +130,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 			// net/http/pprof registers on the default mux.
 			log.Info("pprof serving", "addr", cfg.pprofAddr, "err", http.ListenAndServe(cfg.pprofAddr, nil))
 		}()
+	}
+	if !cfg.inMemory {
+		stopAdmin := serveAdmin(cfg.dataDir, store, log)
+		defer stopAdmin()
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
