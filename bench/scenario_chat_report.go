@@ -45,8 +45,8 @@ func (cr *chatRun) report(rep *Report, expected int64, sendTime, deliverTime tim
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d more deliveries than expected: a message whose send failed was delivered anyway", counts.Unique-expected))
 	}
 	if n := rep.Conns.DropReasons["closed 1008"]; n > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("the server closed %d sockets with 1008 (policy): a sender over its per-socket "+
-			"message rate (serve --message-rate)? Messages written after its limit count as sent and lost", n))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the server closed %d sockets with 1008 (policy): invalid frames, or pings over "+
+			"serve --client-ping-rate? Messages written after the close count as sent and lost", n))
 	}
 	if n := rep.Conns.DropReasons["closed 4008"]; n > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the server closed %d sockets with 4008 (slow consumer): the generator "+

@@ -411,7 +411,7 @@
 
   function closeReason(ev) {
     switch (ev.code) {
-      case 1008: return 'Disconnected by the server: too many messages or invalid frames (rate limited).';
+      case 1008: return 'Disconnected by the server: too many invalid frames.';
       case 4001: return 'Your access token expired.';
       case 4008: return 'Disconnected by the server: this connection was too slow to keep up.';
       case 1009: return 'Disconnected: a message was too large.';
@@ -625,13 +625,13 @@
     }
 
     // onError shows a chat.error. Two of them mean a message was not stored
-    // (rate_limited drops it, unavailable failed to store it), so the
+    // (unavailable failed to store it, storage_full refused it), so the
     // unconfirmed ones go again a little later; their client_ids keep a
     // message that did get stored from being stored twice.
     onError(f) {
       if (f.error_type === 'token_expired') return; // the close that follows says it, and reconnects
       showChatError(`Error: ${f.message || f.error_type || 'unknown'}`);
-      if (f.error_type !== 'rate_limited' && f.error_type !== 'unavailable') return;
+      if (f.error_type !== 'storage_full' && f.error_type !== 'unavailable') return;
       if (!this.pending.length || this.resendTimer) return;
       this.resendTimer = setTimeout(() => {
         this.resendTimer = 0;
