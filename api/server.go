@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,10 +38,11 @@ type Server struct {
 
 	// Write rates (rates.go): messages and room creations per user,
 	// registrations and failed logins per client address (and per email).
-	messageRate, roomRate     *keyLimiter[int64]
-	registerRate              *keyLimiter[string]
-	loginByEmail, loginByAddr *keyLimiter[string]
-	shutdownOnce              sync.Once
+	messageRate, roomRate *keyLimiter[int64]
+	registerRate          *keyLimiter[string]
+	loginByEmail          *keyLimiter[[sha256.Size]byte]
+	loginByAddr           *keyLimiter[string]
+	shutdownOnce          sync.Once
 }
 
 // New builds a Server over the store and the actor engine.
@@ -58,7 +60,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		messageRate:  perSecond[int64](cfg.MessageRate, cfg.MessageBurst),
 		roomRate:     perMinute[int64](cfg.RoomRate),
 		registerRate: perMinute[string](cfg.RegisterRate),
-		loginByEmail: perMinute[string](cfg.LoginRate),
+		loginByEmail: perMinute[[sha256.Size]byte](cfg.LoginRate),
 		loginByAddr:  perMinute[string](5 * cfg.LoginRate),
 		metrics:      cfg.Metrics,
 		warnLimit:    newLogLimiter(),
