@@ -202,3 +202,27 @@ func TestReadmeListsEveryFlag(t *testing.T) {
 		}
 	})
 }
+
+// TestReadmeSectionsUnique: no two sections of the README share a title,
+// so that each link to a section (#operations) reaches the one it means.
+func TestReadmeSectionsUnique(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	fenced := false
+	for line := range bytes.Lines(readme) {
+		if bytes.HasPrefix(line, []byte("```")) {
+			fenced = !fenced
+		}
+		if fenced || !bytes.HasPrefix(line, []byte("#")) {
+			continue
+		}
+		title := string(bytes.TrimSpace(bytes.TrimLeft(line, "#")))
+		if seen[title] {
+			t.Errorf("README.md has two sections titled %q", title)
+		}
+		seen[title] = true
+	}
+}
