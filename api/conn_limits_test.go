@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -166,4 +167,46 @@ func TestConnsPerIPCap(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRefusedConnsBounded: connections refused over the per-address cap
+// hold a descriptor only while they are among the few answered at once,
+// lingering included; past those, one address connecting fast finds its
+// connections closed bare, so it cannot hold descriptors beyond its cap.
+func TestRefusedConnsBounded(t *testing.T) {
+	const slots, extra = 3, 20
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newRetryListener(inner, slog.New(slog.DiscardHandler), 1, func() {})
+	l.refusing = make(chan struct{}, slots)
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() }) // the one under the cap stays open
+		}
+	}()
+	dialRawHTTP(t, l.Addr().String()) // the one under the cap
+	var clients []*rawHTTP
+	for range extra {
+		clients = append(clients, dialRawHTTP(t, l.Addr().String()))
+	}
+	answered := 0
+	for _, c := range clients {
+		// Each client keeps its end open: a refused connection lingers
+		// until its client closes or the lingering time passes.
+		_ = c.conn.SetReadDeadline(time.Now().Add(wsReadTimeout))
+		if resp, err := http.ReadResponse(c.r, nil); err == nil {
+			resp.Body.Close()
+			answered++
+		}
+	}
+	if answered > slots {
+		t.Fatalf("%d refused connections were answered and lingered at once, want at most %d", answered, slots)
+	}
 }

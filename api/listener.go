@@ -77,7 +77,11 @@ var tooManyConns = func() []byte {
 // refuse answers a connection over the per-address cap with 429 and closes
 // it, lingering so that the client reads the answer rather than a reset.
 // The answer fits the socket's empty send buffer, so the write does not
-// wait; the refusals answered at once are bounded, the rest closed bare.
+// wait. A refusal holds its slot in refusing until its lingering close is
+// over: the descriptors refused connections hold are bounded too, or one
+// address connecting fast would hold a descriptor per connection for the
+// lingering time whatever its cap. Past the slots a connection is closed
+// bare.
 func (l *retryListener) refuse(c *net.TCPConn) {
 	select {
 	case l.refusing <- struct{}{}:
@@ -92,9 +96,7 @@ func (l *retryListener) refuse(c *net.TCPConn) {
 			_ = c.Close()
 			return
 		}
-		lc := &lingerConn{TCPConn: c}
-		lc.linger.Store(true)
-		_ = lc.Close()
+		lingerClose(c)
 	}()
 }
 
@@ -263,15 +265,20 @@ func (c *lingerConn) Close() error {
 		defer c.closed()
 		return c.TCPConn.Close()
 	}
-	if err := c.CloseWrite(); err != nil {
-		defer c.closed()
-		return c.TCPConn.Close()
-	}
 	go func() {
-		_ = c.SetReadDeadline(time.Now().Add(lingerTimeout))
-		_, _ = io.CopyN(io.Discard, c.TCPConn, lingerBytes)
-		_ = c.TCPConn.Close()
+		lingerClose(c.TCPConn)
 		c.closed()
 	}()
 	return nil
+}
+
+// lingerClose closes c once the client has read what was written: it
+// closes the sending side, reads and drops what the client still sends
+// (bounded in time and bytes), then closes.
+func lingerClose(c *net.TCPConn) {
+	if c.CloseWrite() == nil {
+		_ = c.SetReadDeadline(time.Now().Add(lingerTimeout))
+		_, _ = io.CopyN(io.Discard, c, lingerBytes)
+	}
+	_ = c.Close()
 }
