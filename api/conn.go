@@ -104,6 +104,16 @@ func (c *Conn) dropQueueLocked() {
 // queue is over half full, so a long reconnect backlog streams at the
 // client's pace instead of overflowing the queue.
 func (c *Conn) SendBacklog(frames [][]byte) bool {
+	ok, slow := c.sendBacklog(frames)
+	if slow {
+		c.slow() // counted like every slow consumer, outside the lock
+	}
+	return ok
+}
+
+// sendBacklog queues frames as SendBacklog says; slow reports that it
+// closed the connection as a slow consumer.
+func (c *Conn) sendBacklog(frames [][]byte) (ok, slow bool) {
 	deadline := time.Now().Add(c.timeout)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -111,17 +121,17 @@ func (c *Conn) SendBacklog(frames [][]byte) bool {
 		for !c.closing && c.queued > c.maxBytes/2 {
 			if time.Now().After(deadline) {
 				c.closeLocked(actors.CloseSlowConsumer, "slow consumer: backlog not read")
-				return false
+				return false, true
 			}
 			c.space.Wait()
 		}
 		if c.closing {
-			return false
+			return false, false
 		}
 		c.enqueueLocked(websocket.TextMessage, f)
 		c.stats.queued()
 	}
-	return true
+	return true, false
 }
 
 // Close implements actors.Sink: it queues a close frame after what is
