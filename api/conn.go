@@ -44,6 +44,9 @@ type Conn struct {
 	closing  bool // a close frame is queued or sent: no more frames
 	space    *sync.Cond
 	lastRead time.Time
+	// readClosing counts the frames read since closing began (see
+	// readAfterClose).
+	readClosing int
 
 	auth socketAuth    // the user it acts for and until when (socketauth.go)
 	code int           // the close code sent or answered first; 0 while open
@@ -101,6 +104,16 @@ func (c *Conn) dropQueueLocked() {
 // queue is over half full, so a long reconnect backlog streams at the
 // client's pace instead of overflowing the queue.
 func (c *Conn) SendBacklog(frames [][]byte) bool {
+	ok, slow := c.sendBacklog(frames)
+	if slow {
+		c.slow() // counted like every slow consumer, outside the lock
+	}
+	return ok
+}
+
+// sendBacklog queues frames as SendBacklog says; slow reports that it
+// closed the connection as a slow consumer.
+func (c *Conn) sendBacklog(frames [][]byte) (ok, slow bool) {
 	deadline := time.Now().Add(c.timeout)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -108,17 +121,17 @@ func (c *Conn) SendBacklog(frames [][]byte) bool {
 		for !c.closing && c.queued > c.maxBytes/2 {
 			if time.Now().After(deadline) {
 				c.closeLocked(actors.CloseSlowConsumer, "slow consumer: backlog not read")
-				return false
+				return false, true
 			}
 			c.space.Wait()
 		}
 		if c.closing {
-			return false
+			return false, false
 		}
 		c.enqueueLocked(websocket.TextMessage, f)
 		c.stats.queued()
 	}
-	return true
+	return true, false
 }
 
 // Close implements actors.Sink: it queues a close frame after what is
@@ -164,6 +177,27 @@ func (c *Conn) closingLocked() {
 	c.wakeLocked()
 	c.space.Broadcast()
 	_ = c.net.SetReadDeadline(time.Now().Add(c.timeout))
+}
+
+// framesAfterClose is how many frames a peer may still send once the
+// connection is closing: what was in flight when the close frame went out,
+// then its own close. A peer that keeps sending past them is cut off
+// rather than read until the close times out (a client flooding pings
+// would otherwise keep a core busy reading them for that long).
+const framesAfterClose = 1000
+
+// readAfterClose counts a frame read from the peer and reports whether the
+// connection is closing (the frame is then dropped) and whether the peer
+// has sent more than framesAfterClose since (the reader then stops). It is
+// called by the reader only.
+func (c *Conn) readAfterClose() (closing, cut bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closing {
+		return false, false
+	}
+	c.readClosing++
+	return true, c.readClosing > framesAfterClose
 }
 
 // isClosing reports whether the connection is closing or closed.

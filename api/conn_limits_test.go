@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -166,4 +168,86 @@ func TestConnsPerIPCap(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRefusedConnsBounded: connections refused over the per-address cap
+// hold a descriptor only while they are among the few answered at once,
+// lingering included; past those, one address connecting fast finds its
+// connections closed bare, so it cannot hold descriptors beyond its cap.
+func TestRefusedConnsBounded(t *testing.T) {
+	const slots, extra = 3, 20
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newRetryListener(inner, slog.New(slog.DiscardHandler), 1, func() {})
+	l.refusing = make(chan struct{}, slots)
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() }) // the one under the cap stays open
+		}
+	}()
+	dialRawHTTP(t, l.Addr().String()) // the one under the cap
+	var clients []*rawHTTP
+	for range extra {
+		clients = append(clients, dialRawHTTP(t, l.Addr().String()))
+	}
+	answered := 0
+	for _, c := range clients {
+		// Each client keeps its end open: a refused connection lingers
+		// until its client closes or the lingering time passes.
+		_ = c.conn.SetReadDeadline(time.Now().Add(wsReadTimeout))
+		if resp, err := http.ReadResponse(c.r, nil); err == nil {
+			resp.Body.Close()
+			answered++
+		}
+	}
+	if answered > slots {
+		t.Fatalf("%d refused connections were answered and lingered at once, want at most %d", answered, slots)
+	}
+}
+
+// TestPipelinedBodyIsNotTakenForHeaders: a client that pipelines sends the
+// head of its next request before the previous one is answered, and that
+// request's body (here with a blank line, valid JSON whitespace) later.
+// The body is not mistaken for a header block ended by a bare LF: every
+// request on the connection is answered, the one after it too.
+func TestPipelinedBodyIsNotTakenForHeaders(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	ts := newTestServer(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+	c := dialRawHTTP(t, ts.addr)
+	_ = c.conn.SetDeadline(time.Now().Add(wsReadTimeout))
+	body := "{\n\n\"email\": \"nobody@example.com\", \"password\": \"wrong\"}"
+	write := func(raw string) {
+		if _, err := io.WriteString(c.conn, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" +
+		"POST /user/v1/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
+	// fasthttp holds the first answer while the next request is buffered:
+	// wait until the first request was handled, then send the body.
+	wsEventually(t, wsReadTimeout, func() error {
+		if !strings.Contains(logs.String(), "path=/healthz") {
+			return errors.New("the first request is not handled yet")
+		}
+		return nil
+	})
+	write(body)
+	if status, _ := c.response(t); status != http.StatusOK {
+		t.Fatalf("first request: %d", status)
+	}
+	if status, got := c.response(t); status != http.StatusBadRequest || !strings.Contains(got, "Unable to log in") {
+		t.Fatalf("pipelined login: %d %s", status, got)
+	}
+	if status, got := c.roundTrip(t, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); status != http.StatusOK {
+		t.Fatalf("request after the pipelined one: %d %s", status, got)
+	}
 }

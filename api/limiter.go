@@ -86,6 +86,22 @@ func (l *keyLimiter[K]) take(key K, now time.Time) (ok bool, wait time.Duration)
 	return true, 0
 }
 
+// waitFor says how long until key has an event left, without taking one
+// or remembering key.
+func (l *keyLimiter[K]) waitFor(key K, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.keys[key]
+	if b == nil {
+		return 0
+	}
+	tokens := math.Min(l.burst, b.tokens+float64(now.Sub(b.at))/float64(l.every))
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tokens) * float64(l.every))
+}
+
 // reserve uses one event of key's allowance even when none is left, and
 // says how long the caller must wait before acting on it: the events of
 // concurrent callers are spaced as the rate allows, in the order reserved.

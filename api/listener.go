@@ -77,7 +77,11 @@ var tooManyConns = func() []byte {
 // refuse answers a connection over the per-address cap with 429 and closes
 // it, lingering so that the client reads the answer rather than a reset.
 // The answer fits the socket's empty send buffer, so the write does not
-// wait; the refusals answered at once are bounded, the rest closed bare.
+// wait. A refusal holds its slot in refusing until its lingering close is
+// over: the descriptors refused connections hold are bounded too, or one
+// address connecting fast would hold a descriptor per connection for the
+// lingering time whatever its cap. Past the slots a connection is closed
+// bare.
 func (l *retryListener) refuse(c *net.TCPConn) {
 	select {
 	case l.refusing <- struct{}{}:
@@ -92,9 +96,7 @@ func (l *retryListener) refuse(c *net.TCPConn) {
 			_ = c.Close()
 			return
 		}
-		lc := &lingerConn{TCPConn: c}
-		lc.linger.Store(true)
-		_ = lc.Close()
+		lingerClose(c)
 	}()
 }
 
@@ -194,17 +196,22 @@ func (c *lingerConn) Read(p []byte) (int, error) {
 		return 0, errBareLF
 	}
 	n, err := c.TCPConn.Read(p)
-	if !c.head.done && c.head.scan(p[:n]) {
+	if c.head.scan(p[:n]) {
 		c.bareLF = true // these bytes first, the error on the next read
 	}
 	return n, err
 }
 
-// nextRequest tells c that the bytes it reads next begin a new request.
+// nextRequest tells c that the request whose Content-Length is bodyLen,
+// as fasthttp reports it (-2: none, so no body; -1: chunked, a length not
+// known), was read whole, and the bytes after it begin a new request.
 // fasthttp calls the handler once the request's body is read whole.
-func nextRequest(c net.Conn) {
+func nextRequest(c net.Conn, bodyLen int) {
 	if lc, ok := c.(*lingerConn); ok {
-		lc.head = headScan{}
+		if bodyLen == -2 {
+			bodyLen = 0
+		}
+		lc.head.next(bodyLen)
 	}
 }
 
@@ -215,17 +222,46 @@ func nextRequest(c net.Conn) {
 // waits for an answer; headScan spots it so that the read fails and the
 // request is answered 400 at once. Past the end of the headers (the body,
 // or a connection that left HTTP) nothing is scanned.
+//
+// Scanning starts again only where the next request begins: right after
+// the body. A client that pipelines may have sent bytes of the next
+// request before this one was handled, and a body of unknown length has no
+// known end; scanning from the middle of a request would take a blank
+// line in a body for the end of headers, so such a connection is not
+// scanned any more (a bare-LF request on it waits for the header timeout).
 type headScan struct {
-	done     bool // past the header block
-	started  bool // a byte other than CR or LF was seen (blank lines before a request are skipped)
-	lineLen  int  // bytes in the current line so far
-	lastCR   bool // the last byte was CR
-	prevCRLF bool // the previous line ended with CRLF
+	done     bool  // past the header block
+	off      bool  // not scanned any more (see above)
+	started  bool  // a byte other than CR or LF was seen (blank lines before a request are skipped)
+	lineLen  int   // bytes in the current line so far
+	lastCR   bool  // the last byte was CR
+	prevCRLF bool  // the previous line ended with CRLF
+	read     int64 // bytes read from the connection so far
+	end      int64 // bytes read up to the end of the last header block
+}
+
+// next starts the scan of the request after one whose body had bodyLen
+// bytes, or stops scanning when that request's end is not where the
+// next one's bytes begin.
+func (h *headScan) next(bodyLen int) {
+	if h.off {
+		return
+	}
+	if !h.done || bodyLen < 0 || h.read != h.end+int64(bodyLen) {
+		h.done, h.off = true, true
+		return
+	}
+	*h = headScan{read: h.read, end: h.end}
 }
 
 // scan follows b and reports a header block ended by a bare LF.
 func (h *headScan) scan(b []byte) (bareLF bool) {
-	for _, ch := range b {
+	at := h.read
+	h.read += int64(len(b))
+	if h.done {
+		return false
+	}
+	for i, ch := range b {
 		if !h.started {
 			if ch == '\r' || ch == '\n' {
 				continue
@@ -239,7 +275,7 @@ func (h *headScan) scan(b []byte) (bareLF bool) {
 		}
 		crlf := h.lastCR
 		if h.lineLen == 0 || (h.lineLen == 1 && crlf) { // a blank line
-			h.done = true
+			h.done, h.end = true, at+int64(i)+1
 			return !crlf || !h.prevCRLF
 		}
 		h.prevCRLF = crlf
@@ -263,15 +299,20 @@ func (c *lingerConn) Close() error {
 		defer c.closed()
 		return c.TCPConn.Close()
 	}
-	if err := c.CloseWrite(); err != nil {
-		defer c.closed()
-		return c.TCPConn.Close()
-	}
 	go func() {
-		_ = c.SetReadDeadline(time.Now().Add(lingerTimeout))
-		_, _ = io.CopyN(io.Discard, c.TCPConn, lingerBytes)
-		_ = c.TCPConn.Close()
+		lingerClose(c.TCPConn)
 		c.closed()
 	}()
 	return nil
+}
+
+// lingerClose closes c once the client has read what was written: it
+// closes the sending side, reads and drops what the client still sends
+// (bounded in time and bytes), then closes.
+func lingerClose(c *net.TCPConn) {
+	if c.CloseWrite() == nil {
+		_ = c.SetReadDeadline(time.Now().Add(lingerTimeout))
+		_, _ = io.CopyN(io.Discard, c, lingerBytes)
+	}
+	_ = c.Close()
 }

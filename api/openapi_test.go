@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"net/http"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -418,5 +419,27 @@ func TestOpenAPIOperationsAnswerAsDocumented(t *testing.T) {
 	}
 	if checked < len(valid) {
 		t.Errorf("checked %d operations, the test knows %d: is the document missing some?", checked, len(valid))
+	}
+}
+
+// TestProtocolDocStatesDefaultFrameLimit: the API reference gives the
+// frame limit a server with no configuration has, wherever it names it.
+func TestProtocolDocStatesDefaultFrameLimit(t *testing.T) {
+	doc, err := os.ReadFile("PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := fmt.Sprintf("%.2f KiB", float64(Config{}.Defaults().MaxFrameBytes)/1024)
+	seen := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.Contains(line, "`--max-frame`") {
+			seen++
+			if !strings.Contains(line, limit) {
+				t.Errorf("PROTOCOL.md does not give the default frame limit (%s) here: %s", limit, line)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("PROTOCOL.md does not mention --max-frame")
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/sha256"
 	"strings"
 	"time"
 
@@ -37,26 +38,34 @@ func (s *Server) limitRegister(ctx *fasthttp.RequestCtx) error {
 	return nil
 }
 
-// limitLogin takes a login attempt from the limits of the email and of the
-// client address, or answers 429. The limits are on guesses: the caller
+// limitLogin takes a login attempt from the limits of the client address
+// and of the email, or answers 429. The limits are on guesses: the caller
 // gives the attempt back (giveBack) unless the password was wrong, so that
 // any number of successful logins, say many users behind one proxy or one
 // load generator, never wait.
+//
+// The address is asked first, and an attempt it refuses leaves no trace in
+// the email limits: otherwise every refused request would remember its
+// email until the next sweep, and one client sending logins with new
+// emails would grow the server's memory as fast as it can send. Emails
+// are remembered by digest, so a long one costs no more than a short one.
 func (s *Server) limitLogin(ctx *fasthttp.RequestCtx, email string) (giveBack func(), err error) {
 	now := time.Now()
-	email, addr := strings.ToLower(email), clientAddr(ctx)
-	okE, waitE := s.loginByEmail.take(email, now)
-	okA, waitA := s.loginByAddr.take(addr, now)
-	if okE && okA {
-		return func() { s.loginByEmail.giveBack(email); s.loginByAddr.giveBack(addr) }, nil
+	addr, key := clientAddr(ctx), emailKey(email)
+	if ok, wait := s.loginByAddr.take(addr, now); !ok {
+		return nil, s.throttled("login_rate", max(wait, s.loginByEmail.waitFor(key, now)))
 	}
-	if okE {
-		s.loginByEmail.giveBack(email)
-	}
-	if okA {
+	if ok, wait := s.loginByEmail.take(key, now); !ok {
 		s.loginByAddr.giveBack(addr)
+		return nil, s.throttled("login_rate", wait)
 	}
-	return nil, s.throttled("login_rate", max(waitE, waitA))
+	return func() { s.loginByEmail.giveBack(key); s.loginByAddr.giveBack(addr) }, nil
+}
+
+// emailKey is what the login limits know an email by: the digest of its
+// lower-cased form.
+func emailKey(email string) [sha256.Size]byte {
+	return sha256.Sum256([]byte(strings.ToLower(email)))
 }
 
 // throttled counts a refusal of kind and answers it in DRF's shape.

@@ -358,6 +358,28 @@ func TestLoginRateLimit(t *testing.T) {
 	ts.login(t, other, testPassword)
 }
 
+// TestLoginRefusedByAddressRemembersNoEmail: once a client address is
+// over its login rate, its attempts with ever new (and long) emails are
+// refused without the server remembering any of them, so that refused
+// requests cannot grow its memory; the ones it remembers cost a digest,
+// whatever the email's length.
+func TestLoginRefusedByAddressRemembersNoEmail(t *testing.T) {
+	t.Parallel()
+	const rate = 1 // the address may fail 5 times a minute
+	ts := newTestServer(t, func(c *Config) { c.LoginRate = rate })
+	long := strings.Repeat("x", 4<<10)
+	for i := range 5*rate + 20 {
+		body := map[string]string{"email": strconv.Itoa(i) + long + "@example.com", "password": "wrong-password"}
+		r := ts.do(t, req{Method: "POST", Path: "/user/v1/login/", Body: body})
+		if i >= 5*rate+1 { // the address's minute has not refilled by then
+			expectStatus(t, r, http.StatusTooManyRequests)
+		}
+	}
+	if n := ts.srv.loginByEmail.size(); n > 5*rate+1 {
+		t.Fatalf("the email limits remember %d emails after the address was refused: want at most %d", n, 5*rate+1)
+	}
+}
+
 func TestTokenRefreshAndLogout(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)

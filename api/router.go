@@ -30,7 +30,7 @@ type request struct {
 // handle is the fasthttp entry point: it serves the request and records
 // it in the metrics and the access log.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	nextRequest(ctx.Conn()) // the request is read whole: what follows is the next one
+	nextRequest(ctx.Conn(), ctx.Request.Header.ContentLength()) // the request is read whole: what follows is the next one
 	start := time.Now()
 	s.serveRequest(ctx)
 	s.observeRequest(ctx, start)

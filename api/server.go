@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,11 +39,12 @@ type Server struct {
 
 	// Write rates (rates.go): messages and room creations per user,
 	// registrations and failed logins per client address (and per email).
-	messageRate, roomRate     *keyLimiter[int64]
-	registerRate              *keyLimiter[string]
-	loginByEmail, loginByAddr *keyLimiter[string]
-	shutdownOnce              sync.Once
-	draining                  atomic.Bool // Shutdown has begun: /readyz answers 503
+	messageRate, roomRate *keyLimiter[int64]
+	registerRate          *keyLimiter[string]
+	loginByEmail          *keyLimiter[[sha256.Size]byte]
+	loginByAddr           *keyLimiter[string]
+	shutdownOnce          sync.Once
+	draining              atomic.Bool // Shutdown has begun: /readyz answers 503
 }
 
 // New builds a Server over the store and the actor engine.
@@ -60,7 +62,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		messageRate:  perSecond[int64](cfg.MessageRate, cfg.MessageBurst),
 		roomRate:     perMinute[int64](cfg.RoomRate),
 		registerRate: perMinute[string](cfg.RegisterRate),
-		loginByEmail: perMinute[string](cfg.LoginRate),
+		loginByEmail: perMinute[[sha256.Size]byte](cfg.LoginRate),
 		loginByAddr:  perMinute[string](5 * cfg.LoginRate),
 		metrics:      cfg.Metrics,
 		warnLimit:    newLogLimiter(),

@@ -172,7 +172,9 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 	ws.SetPingHandler(func(data string) error {
 		now := time.Now()
 		c.touch(now)
-		if c.isClosing() {
+		if closing, cut := c.readAfterClose(); cut {
+			return errSentAfterClose
+		} else if closing {
 			return nil // a closed socket's pings are read and dropped
 		}
 		if pings == nil {
@@ -185,7 +187,13 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 		c.control(websocket.PongMessage, []byte(data))
 		return nil
 	})
-	ws.SetPongHandler(func(string) error { c.touch(time.Now()); return nil })
+	ws.SetPongHandler(func(string) error {
+		c.touch(time.Now())
+		if _, cut := c.readAfterClose(); cut {
+			return errSentAfterClose
+		}
+		return nil
+	})
 	ws.SetCloseHandler(func(code int, _ string) error {
 		life.peerClosing(c)
 		if code == websocket.CloseNoStatusReceived {
@@ -221,6 +229,9 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, use
 			return
 		}
 		c.touch(time.Now())
+		if _, cut := c.readAfterClose(); cut {
+			return
+		}
 		if buf == nil {
 			buf = make([]byte, 0, 512)
 		}
@@ -251,7 +262,10 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, use
 	}
 }
 
-var errFrameTooLarge = errors.New("api: frame too large")
+var (
+	errFrameTooLarge  = errors.New("api: frame too large")
+	errSentAfterClose = errors.New("api: the peer kept sending after the close")
+)
 
 // libraryClosed reports a read error that the websocket library has
 // already answered with a close frame: a protocol violation (reserved

@@ -80,6 +80,39 @@ func TestWSPingFloodClosesWith1008UnderOutboundLimit(t *testing.T) {
 	t.Logf("%d pings sent; outbound queue peak %d bytes", sent, c.peakQueued())
 }
 
+// TestWSPingFloodAfterCloseIsCutOff keeps flooding pings after the server
+// closed the socket with 1008: the server does not read them until its
+// (here long) close timeout, it cuts the connection off, so that the
+// client's writes fail.
+func TestWSPingFloodAfterCloseIsCutOff(t *testing.T) {
+	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.WriteTimeout = time.Minute })
+	u := ts.newUser(t, "pinger")
+	room := ts.newRoom(t, u)
+	conn := wsRawDial(t, ts, u, room)
+	c := wsOnlyConn(t, ts)
+	wsFloodPings(conn, 100*time.Millisecond)
+	wsEventually(t, wsReadTimeout, func() error {
+		if !c.isClosing() {
+			return errors.New("the flooding socket is not closed yet")
+		}
+		return nil
+	})
+	batch := wsPingFrames(64, 125)
+	for end := time.Now().Add(wsReadTimeout); ; {
+		if time.Now().After(end) {
+			t.Fatalf("the server still reads pings sent after its close")
+		}
+		_ = conn.SetWriteDeadline(end)
+		if _, err := conn.Write(batch); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("the connection is still open after the close: %v", err)
+			}
+			break // reset by the server
+		}
+	}
+}
+
 // TestWSPongReplacesPendingPong floods pings, with no ping limit, on a
 // socket that never reads: at most one pong is ever queued (RFC 6455
 // 5.5.3), so the queue holds no more than one pong frame.

@@ -87,7 +87,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "close sockets that sent nothing, not even a pong, for this long")
 	fs.DurationVar(&c.accessTTL, "access-ttl", 60*time.Minute, "access token lifetime")
 	fs.DurationVar(&c.refreshTTL, "refresh-ttl", 24*time.Hour, "refresh token lifetime")
-	fs.DurationVar(&c.writeDelay, "write-delay", 5*time.Millisecond, "period of the write clock: sockets with frames are written together at its ticks, gathering frames into one write (at most this long); negative for none")
+	fs.DurationVar(&c.writeDelay, "write-delay", 5*time.Millisecond, "period of the write clock: sockets with frames are written together at its ticks, gathering frames into one write (at most this long); 0 or negative for none")
 	fs.DurationVar(&c.presenceGrace, "presence-grace", time.Second, "a user whose last socket in a room closes stays online this long: a reconnect within it sends neither leave nor join")
 	fs.IntVar(&c.storageReserve, "storage-reserve", 0, "free bytes kept on the data volume, writes answer 507 below it; 0: derived from the database's file sizes")
 	fs.StringVar(&c.memoryBudget, "memory-budget", "512MiB", "memory for Badger's memtables and caches, recent messages, token cache and working heap, e.g. 512MiB or 1GiB; sockets cost about 10 KiB each on top")
@@ -154,7 +154,8 @@ var settingRules = map[string]settingRule{
 	"access-ttl":        {min: 0, above: true},
 	"refresh-ttl":       {min: 0, above: true},
 	"room-idle":         {min: 0, above: true},
-	"write-delay":       {min: math.Inf(-1)}, // negative: no write clock
+	"presence-grace":    {min: 0, above: true},
+	"write-delay":       {min: math.Inf(-1)}, // 0 or negative: no write clock (see components)
 }
 
 // parseServeFlags reads the settings from the command line and, for each
@@ -351,7 +352,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			ClientPingRate:   c.clientPingRate,
 			ClientPingBurst:  c.clientPingBurst,
 			PingInterval:     c.pingInterval,
-			WriteDelay:       c.writeDelay,
+			WriteDelay:       writeDelay(c.writeDelay),
 			IdleTimeout:      c.idleTimeout,
 			MessageRate:      c.messageRate,
 			MessageBurst:     c.messageBurst,
@@ -360,6 +361,15 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			LoginRate:        c.loginRate,
 			BcryptCost:       c.bcryptCost,
 		}
+}
+
+// writeDelay is --write-delay for api.Config, whose zero means the
+// default period: a delay of 0 means no wait, as a negative one does.
+func writeDelay(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 func splitList(s string) []string {

@@ -79,6 +79,7 @@ func TestServeFlagsRefuseInvalidValues(t *testing.T) {
 		{"negative duration", nil, []string{"LIVECHAT_SHUTDOWN_TIMEOUT", "-1s"}, []string{"LIVECHAT_SHUTDOWN_TIMEOUT=-1s", "negative"}},
 		{"zero ttl", nil, []string{"LIVECHAT_ACCESS_TTL", "0s"}, []string{"LIVECHAT_ACCESS_TTL=0s", "above 0s"}},
 		{"bad boolean", nil, []string{"DEBUG", "maybe"}, []string{`DEBUG="maybe"`, "true or false"}},
+		{"zero presence grace", nil, []string{"LIVECHAT_PRESENCE_GRACE", "0"}, []string{"LIVECHAT_PRESENCE_GRACE=0", "above 0s"}},
 		{"zero rate", nil, []string{"LIVECHAT_MESSAGE_RATE", "0"}, []string{"LIVECHAT_MESSAGE_RATE=0", "above 0"}},
 		{"bcrypt cost low", []string{"--bcrypt-cost", "3"}, nil, []string{"--bcrypt-cost 3", "between 4 and 31"}},
 		{"bcrypt cost high", nil, []string{"LIVECHAT_BCRYPT_COST", "32"}, []string{"LIVECHAT_BCRYPT_COST=32", "between 4 and 31"}},
@@ -201,4 +202,41 @@ func TestReadmeListsEveryFlag(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestReadmeSectionsUnique: no two sections of the README share a title,
+// so that each link to a section (#operations) reaches the one it means.
+func TestReadmeSectionsUnique(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	fenced := false
+	for line := range bytes.Lines(readme) {
+		if bytes.HasPrefix(line, []byte("```")) {
+			fenced = !fenced
+		}
+		if fenced || !bytes.HasPrefix(line, []byte("#")) {
+			continue
+		}
+		title := string(bytes.TrimSpace(bytes.TrimLeft(line, "#")))
+		if seen[title] {
+			t.Errorf("README.md has two sections titled %q", title)
+		}
+		seen[title] = true
+	}
+}
+
+// TestServeZeroWriteDelayMeansNone: --write-delay 0 is no wait, as the help
+// says, not the component's default period.
+func TestServeZeroWriteDelayMeansNone(t *testing.T) {
+	cfg, err := parseServeFlags([]string{"--write-delay", "0"}, fakeEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ac := cfg.components()
+	if d := ac.Defaults().WriteDelay; d > 0 {
+		t.Fatalf("--write-delay 0 gives a write clock of %v, want none", d)
+	}
 }
