@@ -135,7 +135,7 @@ var settingRules = map[string]settingRule{
 	"max-header":        {min: 1},
 	"max-message-chars": {min: 1},
 	"max-frame":         {min: 0}, // 0: derived from max-message-chars
-	"max-outbound":      {min: 1},
+	"max-outbound":      {min: 16 << 10, why: "a socket must be able to hold a few frames"},
 	"max-conns":         {min: 1},
 	"max-user-sockets":  {min: 1},
 	"max-conns-per-ip":  {min: 1},
