@@ -28,7 +28,7 @@ type Conn struct {
 	net      net.Conn
 	maxBytes int
 	timeout  time.Duration
-	clock    *writeClock // a writer's first write waits for its tick; nil: no wait
+	clock    *writeClock // a busy socket's writer waits for its tick; nil: no wait
 	onSlow   func()
 	stats    *socketStats // deliveries and writes, for metrics; nil: none
 
@@ -38,9 +38,14 @@ type Conn struct {
 	// pong is the queue position of the pending pong plus one, 0 when
 	// none is pending: a newer pong replaces it (RFC 6455 5.5.3), so a
 	// client pinging without reading holds at most one.
-	pong     int
-	peak     int  // the most bytes ever queued (tests check the bound)
-	writing  bool // a writer goroutine is running
+	pong    int
+	peak    int  // the most bytes ever queued (tests check the bound)
+	writing bool // a writer goroutine is running
+	// wrote is when the last write began (monotonic, since connEpoch; 0
+	// before the first): a socket written less than a clock period ago
+	// is busy, and its next write waits for the tick to gather frames; a
+	// quiet one is written at once.
+	wrote    time.Duration
 	closing  bool // a close frame is queued or sent: no more frames
 	space    *sync.Cond
 	lastRead time.Time
@@ -249,8 +254,21 @@ func (c *Conn) enqueueLocked(kind int, payload []byte) {
 	c.peak = max(c.peak, c.queued)
 	if !c.writing {
 		c.writing = true
-		go c.writeLoop()
+		go c.writeLoop(c.busyLocked())
 	}
+}
+
+// connEpoch is the origin of Conn.wrote: a duration since it reads the
+// monotonic clock and takes 8 bytes a socket instead of a time.Time's 24.
+var connEpoch = time.Now()
+
+// busyLocked reports whether the socket's last write began less than one
+// clock period ago: its frames are coming faster than the clock, so its
+// next write waits for the tick and gathers what arrives meanwhile (the big
+// room keeps its batches). A socket that was quiet for a period is written
+// at once: a lone frame costs no added delay. Caller holds mu.
+func (c *Conn) busyLocked() bool {
+	return c.clock != nil && c.wrote > 0 && time.Since(connEpoch)-c.wrote < c.clock.period
 }
 
 // frameSize is the bytes a frame with an n-byte payload takes on the wire.
@@ -287,11 +305,14 @@ func appendFrameHeader(h []byte, kind, n int) []byte {
 
 // writeLoop writes whatever is queued, all of it in one write, until the
 // queue is empty; then the goroutine ends, so an idle socket has none.
-func (c *Conn) writeLoop() {
-	// Let the frames of the next few moments join this write (in a busy
-	// room that turns many small writes into one), and write together
-	// with the other sockets that have frames.
-	c.clock.wait()
+// Frames that arrive while a write is in flight join the next one.
+func (c *Conn) writeLoop(wait bool) {
+	if wait {
+		// A busy socket: let the frames of the next few moments join
+		// this write (in a busy room that turns many small writes into
+		// one), and write together with the other busy sockets.
+		c.clock.wait()
+	}
 	var spare []outFrame
 	for {
 		c.mu.Lock()
@@ -303,6 +324,7 @@ func (c *Conn) writeLoop() {
 		}
 		batch := c.queue
 		c.queue, c.queued, c.pong = spare[:0], 0, 0
+		c.wrote = time.Since(connEpoch)
 		c.space.Broadcast()
 		c.mu.Unlock()
 
