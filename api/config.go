@@ -70,10 +70,10 @@ type Config struct {
 	// WriteTimeout bounds one socket write. Default 10s.
 	WriteTimeout time.Duration
 	// WriteDelay is the period of the write clock. A quiet socket (not
-	// written for a period) is written as soon as it has a frame; a busy
-	// one (written less than a period ago) is written at the clock's next
-	// tick, together with every other busy socket, so that its frames of
-	// the window share one system call. Default 5ms: a lone message pays
+	// written for four periods) is written as soon as it has a frame; a
+	// busy one (written within four periods) is written at the clock's
+	// next tick, together with every other busy socket, so that its frames
+	// of the window share one system call. Default 5ms: a lone message pays
 	// no delay, and in a busy room the clock cuts the system calls of both
 	// server and clients several times. Negative: no clock, every socket
 	// is written as soon as it has frames.

@@ -41,9 +41,9 @@ type Conn struct {
 	pong    int
 	peak    int  // the most bytes ever queued (tests check the bound)
 	writing bool // a writer goroutine is running
-	// wrote is when the last write began (monotonic, since connEpoch; 0
-	// before the first): a socket written less than a clock period ago
-	// is busy, and its next write waits for the tick to gather frames; a
+	// wrote is when the writer last finished (monotonic, since connEpoch;
+	// 0 before the first write): a socket written within busyWindow is
+	// busy, and its next write waits for the tick to gather frames; a
 	// quiet one is written at once.
 	wrote    time.Duration
 	closing  bool // a close frame is queued or sent: no more frames
@@ -262,13 +262,20 @@ func (c *Conn) enqueueLocked(kind int, payload []byte) {
 // monotonic clock and takes 8 bytes a socket instead of a time.Time's 24.
 var connEpoch = time.Now()
 
-// busyLocked reports whether the socket's last write began less than one
-// clock period ago: its frames are coming faster than the clock, so its
-// next write waits for the tick and gathers what arrives meanwhile (the big
-// room keeps its batches). A socket that was quiet for a period is written
-// at once: a lone frame costs no added delay. Caller holds mu.
+// busyWindow is how many clock periods after its last write a socket
+// counts as busy. A socket in a big busy room is written every few periods
+// (on a loaded machine a round of a thousand writes takes longer than a
+// period), and must keep gathering; a socket of a quiet room gets a frame
+// every 100 ms or less often. Four periods (20 ms) tell the two apart.
+const busyWindow = 4
+
+// busyLocked reports whether the socket was written within busyWindow
+// clock periods: its frames come often, so its next write waits for the
+// tick and gathers what arrives meanwhile (the big room keeps its batches).
+// A quiet socket is written at once: a lone frame costs no added delay.
+// Caller holds mu.
 func (c *Conn) busyLocked() bool {
-	return c.clock != nil && c.wrote > 0 && time.Since(connEpoch)-c.wrote < c.clock.period
+	return c.clock != nil && c.wrote > 0 && time.Since(connEpoch)-c.wrote < busyWindow*c.clock.period
 }
 
 // frameSize is the bytes a frame with an n-byte payload takes on the wire.
@@ -319,12 +326,12 @@ func (c *Conn) writeLoop(wait bool) {
 		if len(c.queue) == 0 {
 			c.writing = false
 			c.queue = nil // an idle socket keeps no buffers
+			c.wrote = time.Since(connEpoch)
 			c.mu.Unlock()
 			return
 		}
 		batch := c.queue
 		c.queue, c.queued, c.pong = spare[:0], 0, 0
-		c.wrote = time.Since(connEpoch)
 		c.space.Broadcast()
 		c.mu.Unlock()
 

@@ -6,7 +6,7 @@ import (
 )
 
 // writeClock lines the writes of busy sockets up in time. The writer of a
-// socket written less than a period ago waits for the clock's next tick
+// socket written within a few periods waits for the clock's next tick
 // instead of sleeping on a timer of its own, so every busy socket that got
 // frames within one window is written in the same burst: frames arriving
 // meanwhile join their socket's write, and the runtime has one timer to
