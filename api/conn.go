@@ -264,10 +264,11 @@ var connEpoch = time.Now()
 
 // busyWindow is how many clock periods after its last write a socket
 // counts as busy. A socket in a big busy room is written every few periods
-// (on a loaded machine a round of a thousand writes takes longer than a
-// period), and must keep gathering; a socket of a quiet room gets a frame
-// every 100 ms or less often. Four periods (20 ms) tell the two apart.
-const busyWindow = 4
+// (on a loaded machine a round of a thousand writes takes 25-45 ms), and
+// must keep gathering; a socket of a quiet room gets a frame every 100 ms
+// or less often. Ten periods (50 ms) tell the two apart: with four, the
+// big room's sockets often looked quiet and fan-out latency rose.
+const busyWindow = 10
 
 // busyLocked reports whether the socket was written within busyWindow
 // clock periods: its frames come often, so its next write waits for the
