@@ -50,6 +50,8 @@ func (h *hub) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *pb.Post:
 		h.route(ctx, m.Room)
+	case *socketPost:
+		h.route(ctx, m.Room)
 	case *localJoin:
 		h.route(ctx, m.Room)
 	case *pb.Leave:
@@ -207,7 +209,7 @@ func refuse(ctx actor.Context, env envelope, code string) {
 		return
 	}
 	switch env.msg.(type) {
-	case *pb.Post:
+	case *pb.Post, *socketPost:
 		ctx.Send(env.sender, &pb.Posted{ErrorCode: code})
 	case *pb.GetRoomState:
 		ctx.Send(env.sender, &pb.RoomState{ErrorCode: code})

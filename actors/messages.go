@@ -17,6 +17,12 @@ type localJoin struct {
 	sink Sink
 }
 
+// socketPost is a Post from a socket's session. The room answers it only
+// when the session has something to send (a failure, or the original of a
+// resend): a stored message reaches its sender with everyone else, so a
+// success answer would be one more actor message per post for nothing.
+type socketPost struct{ *pb.Post }
+
 // persisted reports that the writer made message seq durable (or failed).
 type persisted struct {
 	seq int64

@@ -34,6 +34,7 @@ type room struct {
 type pendingPost struct {
 	msg     *pspb.Message
 	replyTo *actor.PID
+	quiet   bool         // from a session: no answer once stored (socketPost)
 	dups    []*actor.PID // client_id resends waiting for the same message
 }
 
@@ -87,7 +88,9 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onPresenceTick(ctx)
 		return
 	case *pb.Post:
-		r.onPost(ctx, m)
+		r.onPost(ctx, m, false)
+	case *socketPost:
+		r.onPost(ctx, m.Post, true)
 	case *persisted:
 		r.onPersisted(ctx, m)
 	case *localJoin:

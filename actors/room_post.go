@@ -12,7 +12,8 @@ import (
 // onPost assigns the next seq and hands the message to the writer. Nothing
 // is delivered until the writer confirms it durable (onPersisted), so a
 // client never sees a message a crash could take back.
-func (r *room) onPost(ctx actor.Context, p *pb.Post) {
+// A quiet post (a session's) is not answered once stored.
+func (r *room) onPost(ctx actor.Context, p *pb.Post, quiet bool) {
 	if p.ClientId != "" {
 		if seq, ok := r.clientIDs[clientKey{p.Sender.UserId, p.ClientId}]; ok {
 			r.answerDuplicate(ctx, seq, ctx.Sender())
@@ -36,7 +37,7 @@ func (r *room) onPost(ctx actor.Context, p *pb.Post) {
 		ClientId:       p.ClientId,
 		CreatedAtUs:    time.Now().UnixMicro(),
 	}
-	r.pending = append(r.pending, &pendingPost{msg: m, replyTo: ctx.Sender()})
+	r.pending = append(r.pending, &pendingPost{msg: m, replyTo: ctx.Sender(), quiet: quiet})
 	if m.ClientId != "" {
 		r.clientIDs[clientKey{m.SenderId, m.ClientId}] = m.Seq
 	}
@@ -86,7 +87,11 @@ func (r *room) onPersisted(ctx actor.Context, done *persisted) {
 	r.delivered = p.msg.Seq
 	r.remember(p.msg, frame)
 	r.broadcast(frame, nil)
-	r.reply(ctx, p.replyTo, &pb.Posted{Message: p.msg})
+	if p.quiet {
+		r.e.stats.acceptedSocket.Add(1)
+	} else {
+		r.reply(ctx, p.replyTo, &pb.Posted{Message: p.msg})
+	}
 	for _, d := range p.dups {
 		r.reply(ctx, d, &pb.Posted{Message: p.msg, Duplicate: true})
 	}

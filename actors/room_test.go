@@ -291,3 +291,47 @@ func TestRoomPassivatesAndReloads(t *testing.T) {
 		t.Fatalf("recent after reload: %s (%v)", st.RecentJson, err)
 	}
 }
+
+// TestRoomAnswersSocketPostOnlyForResends posts as a session does: a stored
+// message reaches its sender with everyone else and is not answered, so
+// the first answer the poster gets is the one to its client_id resend.
+func TestRoomAnswersSocketPostOnlyForResends(t *testing.T) {
+	e, _ := roomTestEngine(t)
+	alice := &pb.Sender{UserId: 1, Email: "alice@example.com", Nickname: "alice"}
+	r := &pspb.Room{Name: "quiet", Owner: 1}
+	if err := e.CreateRoom(r); err != nil {
+		t.Fatal(err)
+	}
+	sink := &roomTestSink{}
+	e.OpenSession(r.Id, alice, -1, sink)
+	answers := make(chan *pb.Posted, 4)
+	probe := e.root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *socketPost:
+			ctx.Request(e.hub, m)
+		case *pb.Posted:
+			answers <- m
+		}
+	}))
+	defer e.root.Stop(probe)
+	post := &socketPost{&pb.Post{Room: r.Id, Sender: alice, Text: "hello", ClientId: "cid-1"}}
+	e.root.Send(probe, post)
+	roomTestWait(t, "the message is delivered", func() error {
+		if seqs, _ := sink.seqs(t); len(seqs) != 1 {
+			return fmt.Errorf("socket has %d messages", len(seqs))
+		}
+		return nil
+	})
+	e.root.Send(probe, post) // the resend
+	select {
+	case p := <-answers:
+		if !p.Duplicate || p.Message.GetSeq() != 1 {
+			t.Fatalf("first answer %+v: want only the resend's, with the original", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the resend was not answered")
+	}
+	if _, socket := e.MessagesAccepted(); socket != 1 {
+		t.Fatalf("accepted from sockets: %d, want 1", socket)
+	}
+}

@@ -105,7 +105,7 @@ func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
 	if in.ClientId != "" && s.resendStored(in.ClientId) {
 		return
 	}
-	post := &pb.Post{Room: s.room, Sender: s.user, Text: in.Text, ClientId: in.ClientId}
+	post := &socketPost{&pb.Post{Room: s.room, Sender: s.user, Text: in.Text, ClientId: in.ClientId}}
 	if s.roomPID != nil {
 		ctx.Request(s.roomPID, post)
 		return
@@ -141,12 +141,11 @@ func (s *session) reject(errorType, msg string) {
 	s.sink.Send(ErrorFrame(errorType, msg))
 }
 
-// onPosted handles the room's answer: the sender already received its
-// message with everyone else, so only resends and failures need a frame.
+// onPosted handles the room's answer, which comes only for resends and
+// failures: the sender receives a stored message with everyone else (and
+// the room counts it).
 func (s *session) onPosted(p *pb.Posted) {
 	switch {
-	case p.ErrorCode == "" && !p.Duplicate:
-		s.e.stats.acceptedSocket.Add(1)
 	case p.ErrorCode == CodeStorageFull:
 		s.sink.Send(ErrorFrame(ErrorStorageFull, "Storage is full."))
 	case p.ErrorCode != "":

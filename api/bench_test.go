@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,6 +88,64 @@ func benchConnWrite(b *testing.B, batch int) {
 		c.mu.Unlock()
 		if err := c.writeBatch(batchQ); err != nil {
 			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "frames/s")
+	b.StopTimer()
+	_ = nc.Close()
+	wg.Wait()
+}
+
+// BenchmarkConnSend measures the real write path of a socket: Send, the
+// writer goroutine it starts, the frame laid out and written to a TCP
+// socket, the writer ending once the queue is empty; burst frames are
+// sent at once each round, as a room's messages reach a quiet socket (no
+// write clock: the path a quiet socket takes).
+func BenchmarkConnSend(b *testing.B) {
+	for _, burst := range []int{1, 16} {
+		b.Run(fmt.Sprintf("burst=%d", burst), func(b *testing.B) { benchConnSend(b, burst) })
+	}
+}
+
+func benchConnSend(b *testing.B, burst int) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	var wg sync.WaitGroup
+	wg.Go(func() { // the peer: read and discard everything
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = io.Copy(io.Discard, c)
+	})
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := newConn(nc, 64<<20, 10*time.Second, nil, nil)
+	c.stats = NewMetrics(prometheus.NewRegistry()).sockets // counted as in a server
+	frame := make([]byte, 200)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i += burst {
+		for range min(burst, b.N-i) {
+			if !c.Send(frame) {
+				b.Fatal("Send refused")
+			}
+		}
+		for { // until the writer has written everything and ended
+			c.mu.Lock()
+			writing := c.writing
+			c.mu.Unlock()
+			if !writing {
+				break
+			}
+			runtime.Gosched()
 		}
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "frames/s")

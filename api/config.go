@@ -69,13 +69,14 @@ type Config struct {
 	ClientPingBurst int
 	// WriteTimeout bounds one socket write. Default 10s.
 	WriteTimeout time.Duration
-	// WriteDelay is the period of the write clock: a socket with frames to
-	// send is written at the clock's next tick (after half a period on
-	// average, at most one), together with every other socket that has
-	// frames, so that frames arriving meanwhile share one system call.
-	// Default 5ms: imperceptible in a chat, and in a busy room it cuts the
-	// system calls of both server and clients several times. Negative: no
-	// wait, every socket is written as soon as it has frames.
+	// WriteDelay is the period of the write clock. A quiet socket (not
+	// written for ten periods) is written as soon as it has a frame; a
+	// busy one (written within ten periods) is written at the clock's
+	// next tick, together with every other busy socket, so that its frames
+	// of the window share one system call. Default 5ms: a lone message pays
+	// no delay, and in a busy room the clock cuts the system calls of both
+	// server and clients several times. Negative: no clock, every socket
+	// is written as soon as it has frames.
 	WriteDelay time.Duration
 	// PingInterval is how often idle sockets are pinged. Default 30s.
 	PingInterval time.Duration

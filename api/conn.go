@@ -28,7 +28,7 @@ type Conn struct {
 	net      net.Conn
 	maxBytes int
 	timeout  time.Duration
-	clock    *writeClock // a writer's first write waits for its tick; nil: no wait
+	clock    *writeClock // a busy socket's writer waits for its tick; nil: no wait
 	onSlow   func()
 	stats    *socketStats // deliveries and writes, for metrics; nil: none
 
@@ -38,9 +38,14 @@ type Conn struct {
 	// pong is the queue position of the pending pong plus one, 0 when
 	// none is pending: a newer pong replaces it (RFC 6455 5.5.3), so a
 	// client pinging without reading holds at most one.
-	pong     int
-	peak     int  // the most bytes ever queued (tests check the bound)
-	writing  bool // a writer goroutine is running
+	pong    int
+	peak    int  // the most bytes ever queued (tests check the bound)
+	writing bool // a writer goroutine is running
+	// wrote is when the writer last finished (monotonic, since connEpoch;
+	// 0 before the first write): a socket written within busyWindow is
+	// busy, and its next write waits for the tick to gather frames; a
+	// quiet one is written at once.
+	wrote    time.Duration
 	closing  bool // a close frame is queued or sent: no more frames
 	space    *sync.Cond
 	lastRead time.Time
@@ -283,8 +288,29 @@ func (c *Conn) enqueueLocked(kind int, payload []byte) {
 	c.peak = max(c.peak, c.queued)
 	if !c.writing {
 		c.writing = true
-		go c.writeLoop()
+		go c.writeLoop(c.busyLocked())
 	}
+}
+
+// connEpoch is the origin of Conn.wrote: a duration since it reads the
+// monotonic clock and takes 8 bytes a socket instead of a time.Time's 24.
+var connEpoch = time.Now()
+
+// busyWindow is how many clock periods after its last write a socket
+// counts as busy. A socket in a big busy room is written every few periods
+// (on a loaded machine a round of a thousand writes takes 25-45 ms), and
+// must keep gathering; a socket of a quiet room gets a frame every 100 ms
+// or less often. Ten periods (50 ms) tell the two apart: with four, the
+// big room's sockets often looked quiet and fan-out latency rose.
+const busyWindow = 10
+
+// busyLocked reports whether the socket was written within busyWindow
+// clock periods: its frames come often, so its next write waits for the
+// tick and gathers what arrives meanwhile (the big room keeps its batches).
+// A quiet socket is written at once: a lone frame costs no added delay.
+// Caller holds mu.
+func (c *Conn) busyLocked() bool {
+	return c.clock != nil && c.wrote > 0 && time.Since(connEpoch)-c.wrote < busyWindow*c.clock.period
 }
 
 // frameSize is the bytes a frame with an n-byte payload takes on the wire.
@@ -321,17 +347,21 @@ func appendFrameHeader(h []byte, kind, n int) []byte {
 
 // writeLoop writes whatever is queued, all of it in one write, until the
 // queue is empty; then the goroutine ends, so an idle socket has none.
-func (c *Conn) writeLoop() {
-	// Let the frames of the next few moments join this write (in a busy
-	// room that turns many small writes into one), and write together
-	// with the other sockets that have frames.
-	c.clock.wait()
+// Frames that arrive while a write is in flight join the next one.
+func (c *Conn) writeLoop(wait bool) {
+	if wait {
+		// A busy socket: let the frames of the next few moments join
+		// this write (in a busy room that turns many small writes into
+		// one), and write together with the other busy sockets.
+		c.clock.wait()
+	}
 	var spare []outFrame
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 {
 			c.writing = false
 			c.queue = nil // an idle socket keeps no buffers
+			c.wrote = time.Since(connEpoch)
 			c.mu.Unlock()
 			return
 		}

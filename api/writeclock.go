@@ -5,13 +5,14 @@ import (
 	"time"
 )
 
-// writeClock lines socket writes up in time. A writer with frames to send
-// waits for the clock's next tick instead of sleeping on a timer of its
-// own, so every socket that got frames within one window is written in
-// the same burst: frames arriving meanwhile join their socket's write, and
-// the runtime has one timer to run instead of one per socket. A writer
-// waits at most one period, half of one on average. The clock only ticks
-// while someone waits.
+// writeClock lines the writes of busy sockets up in time. The writer of a
+// socket written within a few periods waits for the clock's next tick
+// instead of sleeping on a timer of its own, so every busy socket that got
+// frames within one window is written in the same burst: frames arriving
+// meanwhile join their socket's write, and the runtime has one timer to
+// run instead of one per socket. A writer waits at most one period. A
+// quiet socket's writer does not wait (Conn.busyLocked). The clock only
+// ticks while someone waits.
 type writeClock struct {
 	period time.Duration
 

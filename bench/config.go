@@ -12,13 +12,18 @@ import (
 const (
 	ScenarioFanout    = "fanout"
 	ScenarioManyRooms = "many-rooms"
-	ScenarioCapacity  = "capacity"
-	ScenarioREST      = "rest"
-	ScenarioChurn     = "churn"
+	// ScenarioSmallRooms is many-rooms with the defaults of the small-room
+	// cell: 5 rooms of 20 members, 10 msgs/s per room (the latency floor
+	// of a quiet room; --rooms 200 --members 10 --rate 2 and
+	// --rooms 1000 --members 10 --rate 2 are its other cells).
+	ScenarioSmallRooms = "small-rooms"
+	ScenarioCapacity   = "capacity"
+	ScenarioREST       = "rest"
+	ScenarioChurn      = "churn"
 )
 
 // Scenarios lists every scenario name, in the order help shows them.
-var Scenarios = []string{ScenarioFanout, ScenarioManyRooms, ScenarioCapacity, ScenarioREST, ScenarioChurn}
+var Scenarios = []string{ScenarioFanout, ScenarioManyRooms, ScenarioSmallRooms, ScenarioCapacity, ScenarioREST, ScenarioChurn}
 
 // maxMessageChars is the server's default message size limit (PROTOCOL.md).
 const maxMessageChars = 4096
@@ -31,10 +36,10 @@ type Config struct {
 	// Server is the server's base URL. Default http://127.0.0.1:8000.
 	Server string
 	// Rooms is the number of rooms. Default: fanout 1, many-rooms 100,
-	// capacity 10, rest 10, churn 1.
+	// small-rooms 5, capacity 10, rest 10, churn 1.
 	Rooms int
 	// Members is the number of sockets per room. Default: fanout 100,
-	// many-rooms 5.
+	// many-rooms 5, small-rooms 20.
 	Members int
 	// Senders is the number of sending members per room. Default: 1.
 	Senders int
@@ -43,8 +48,8 @@ type Config struct {
 	// Default: one per socket up to 200 (capacity 100, rest 20, churn 20):
 	// registration hashes passwords slowly on purpose.
 	Users int
-	// Rate is the send rate: messages/s per sender (fanout, many-rooms;
-	// default 10 and 2), requests/s in total (rest; default 0 = unbounded),
+	// Rate is the send rate: messages/s per sender (fanout, many-rooms,
+	// small-rooms; default 10, 2 and 10), requests/s in total (rest; default 0 = unbounded),
 	// connects/s in total (churn; default 200).
 	Rate float64
 	// RateMax, when above Rate, raises each sender's rate linearly from Rate
@@ -115,6 +120,12 @@ func (c Config) withDefaults() Config {
 		def(&c.Members, 5)
 		if c.Rate == 0 {
 			c.Rate = 2
+		}
+	case ScenarioSmallRooms:
+		def(&c.Rooms, 5)
+		def(&c.Members, 20)
+		if c.Rate == 0 {
+			c.Rate = 10
 		}
 	case ScenarioCapacity:
 		def(&c.Rooms, 10)
@@ -187,5 +198,5 @@ func (c Config) validate() error {
 
 // isChat reports whether a scenario sends messages over sockets.
 func isChat(scenario string) bool {
-	return scenario == ScenarioFanout || scenario == ScenarioManyRooms
+	return scenario == ScenarioFanout || scenario == ScenarioManyRooms || scenario == ScenarioSmallRooms
 }

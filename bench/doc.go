@@ -10,6 +10,8 @@
 // Scenarios:
 //   - fanout: few senders, big rooms, a fixed or rising send rate;
 //   - many-rooms: many small rooms, one sender per room at a fixed rate;
+//   - small-rooms: many-rooms with the defaults of a quiet small room
+//     (5 rooms of 20, 10 msgs/s per room): the latency floor;
 //   - capacity: open N idle authenticated sockets and hold them, spreading
 //     them over worker processes when one process may not open that many;
 //   - rest: keep-alive REST posting and reading at a bounded concurrency;

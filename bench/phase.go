@@ -79,5 +79,17 @@ func (p *phase) stop(rep *Report) {
 	rep.Server = st
 }
 
+// serverCPU reads the server's CPU time now; ok is false when unknown.
+func (p *phase) serverCPU() (time.Duration, bool) {
+	if !p.serverOK {
+		return 0, false
+	}
+	ps, err := readProc(p.e.cfg.ServerPID)
+	if err != nil {
+		return 0, false
+	}
+	return ps.CPU, true
+}
+
 // mb converts bytes to megabytes (MiB), rounded.
 func mb(b int64) float64 { return round3(float64(b) / (1 << 20)) }

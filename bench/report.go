@@ -124,6 +124,12 @@ type ServerStats struct {
 	FDsStart     int     `json:"fds_start"`
 	FDsEnd       int     `json:"fds_end"`
 	MaxOpenFiles int64   `json:"max_open_files"`
+	// LoadCPUSeconds is the server's CPU from the first message sent to the
+	// last delivered (setup, connects and warm-up left out), and
+	// CPUMsPer1kDeliveries that CPU per 1,000 deliveries: what one delivery
+	// costs the server, comparable across rates and room shapes.
+	LoadCPUSeconds       float64 `json:"load_cpu_s,omitempty"`
+	CPUMsPer1kDeliveries float64 `json:"cpu_ms_per_1k_deliveries,omitempty"`
 }
 
 // ClientStats is the load generator's own resource use: when its CPU is
@@ -165,6 +171,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	if s := r.Server; s != nil {
 		t.row("server cpu", "%.2f s (%.0f%% of a core)", s.CPUSeconds, s.CPUPct)
+		if s.CPUMsPer1kDeliveries > 0 {
+			t.row("server cpu / 1k del", "%.2f ms (%.2f s while sending and delivering)", s.CPUMsPer1kDeliveries, s.LoadCPUSeconds)
+		}
 		t.row("server rss", "start %.1f MB, peak %.1f MB, end %.1f MB", s.RSSStartMB, s.RSSPeakMB, s.RSSEndMB)
 		t.row("server fds", "start %d, end %d, limit %d", s.FDsStart, s.FDsEnd, s.MaxOpenFiles)
 	}

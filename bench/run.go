@@ -56,7 +56,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := e.newReport()
 	var run func(context.Context, *Report) error
 	switch cfg.Scenario {
-	case ScenarioFanout, ScenarioManyRooms:
+	case ScenarioFanout, ScenarioManyRooms, ScenarioSmallRooms:
 		run = e.runChat
 	case ScenarioCapacity:
 		run = e.runCapacity

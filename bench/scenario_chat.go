@@ -68,15 +68,23 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 	if n := cr.warmUp(ctx); n > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d members had not received the warm-up message after %s", n, warmTimeout))
 	}
+	cpu0, cpuOK := ph.serverCPU()
 	sendStart := time.Now()
 	cr.sendAll(ctx, sendStart)
 	sendTime := time.Since(sendStart)
 	expected := cr.expected()
 	cr.drain(ctx, expected)
 	deliverTime := time.Since(sendStart)
+	cpu1, cpuOK1 := ph.serverCPU()
 	cr.stop()
 	ph.stop(rep)
 	cr.report(rep, expected, sendTime, deliverTime)
+	if s, m := rep.Server, rep.Messages; s != nil && cpuOK && cpuOK1 {
+		s.LoadCPUSeconds = round3((cpu1 - cpu0).Seconds())
+		if m.Received > 0 {
+			s.CPUMsPer1kDeliveries = round3(1e6 * (cpu1 - cpu0).Seconds() / float64(m.Received))
+		}
+	}
 	return ctx.Err()
 }
 

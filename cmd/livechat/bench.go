@@ -22,6 +22,7 @@ const benchUsage = `usage: livechat bench <scenario> [flags]
 scenarios:
   fanout      few senders, big rooms, fixed or rising rate (--rate, --rate-max)
   many-rooms  many small rooms, one sender per room at a fixed rate
+  small-rooms many-rooms at the small-room cell: 5 rooms x 20, 10 msgs/s per room
   capacity    open --conns idle sockets and hold them (several processes if needed)
   rest        keep-alive REST: POST /chat/v1/message/ and GET /chat/v1/room/{id}/
   churn       connect and disconnect at --rate opens/s over --conns loops
@@ -29,6 +30,7 @@ scenarios:
 examples:
   livechat bench fanout --rooms 1 --members 1000 --rate 5 --rate-max 20 --duration 30s --server-pid $(pidof livechat) --out results/fanout
   livechat bench many-rooms --rooms 500 --members 4 --rate 2 --duration 20s
+  livechat bench small-rooms --server-pid $(pidof livechat)    (also --rooms 200 --members 10 --rate 2)
   livechat bench capacity --conns 50000 --server-pid $(pidof livechat) --out results/capacity
   livechat bench rest --concurrency 32 --duration 10s
   livechat bench churn --conns 50 --rate 500 --duration 10s
@@ -94,11 +96,11 @@ func newBenchFlags(o *benchOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	c := &o.cfg
 	fs.StringVar(&c.Server, "server", "http://127.0.0.1:8000", "server base URL")
-	fs.IntVar(&c.Rooms, "rooms", 0, "rooms (fanout 1, many-rooms 100, capacity 10, rest 10, churn 1)")
-	fs.IntVar(&c.Members, "members", 0, "sockets per room (fanout 100, many-rooms 5)")
+	fs.IntVar(&c.Rooms, "rooms", 0, "rooms (fanout 1, many-rooms 100, small-rooms 5, capacity 10, rest 10, churn 1)")
+	fs.IntVar(&c.Members, "members", 0, "sockets per room (fanout 100, many-rooms 5, small-rooms 20)")
 	fs.IntVar(&c.Senders, "senders", 0, "sending members per room (1)")
 	fs.IntVar(&c.Users, "users", 0, "accounts to register; sockets are spread over them (one per socket, at most 200)")
-	fs.Float64Var(&c.Rate, "rate", 0, "msgs/s per sender (fanout 10, many-rooms 2); rest: req/s in total (0 = unbounded); churn: opens/s (200)")
+	fs.Float64Var(&c.Rate, "rate", 0, "msgs/s per sender (fanout 10, many-rooms 2, small-rooms 10); rest: req/s in total (0 = unbounded); churn: opens/s (200)")
 	fs.Float64Var(&c.RateMax, "rate-max", 0, "fanout: raise each sender's rate linearly from --rate to this over --duration")
 	fs.DurationVar(&c.Duration, "duration", 0, "load (or hold) duration (10s)")
 	fs.DurationVar(&c.Drain, "drain", 0, "wait for messages in flight after sending stops (5s)")

@@ -72,6 +72,17 @@ func TestBenchManyRoomsAgainstServer(t *testing.T) {
 	}
 }
 
+func TestBenchSmallRoomsAgainstServer(t *testing.T) {
+	rep, _ := benchAgainstServer(t, bench.Config{Scenario: bench.ScenarioSmallRooms})
+	m := rep.Messages
+	if rep.Conns.OK != 5*20 || m.Sent == 0 || m.Received != m.Expected || m.Duplicates != 0 || m.OutOfOrder != 0 {
+		t.Fatalf("conns %+v messages %+v", rep.Conns, m)
+	}
+	if s := rep.Server; s == nil || s.LoadCPUSeconds <= 0 || s.CPUMsPer1kDeliveries <= 0 {
+		t.Fatalf("server CPU per delivery not reported: %+v", s)
+	}
+}
+
 func TestBenchRESTAgainstServer(t *testing.T) {
 	rep, _ := benchAgainstServer(t, bench.Config{Scenario: bench.ScenarioREST, Rooms: 2, Users: 2, Concurrency: 4, Rate: 200})
 	x := rep.REST

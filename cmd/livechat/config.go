@@ -87,7 +87,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "close sockets that sent nothing, not even a pong, for this long")
 	fs.DurationVar(&c.accessTTL, "access-ttl", 60*time.Minute, "access token lifetime")
 	fs.DurationVar(&c.refreshTTL, "refresh-ttl", 24*time.Hour, "refresh token lifetime")
-	fs.DurationVar(&c.writeDelay, "write-delay", 5*time.Millisecond, "period of the write clock: sockets with frames are written together at its ticks, gathering frames into one write (at most this long); 0 or negative for none")
+	fs.DurationVar(&c.writeDelay, "write-delay", 5*time.Millisecond, "period of the write clock: a socket written within ten periods waits for its next tick, gathering frames into one write; a quiet one is written at once; 0 or negative for none")
 	fs.DurationVar(&c.presenceGrace, "presence-grace", time.Second, "a user whose last socket in a room closes stays online this long: a reconnect within it sends neither leave nor join")
 	fs.IntVar(&c.storageReserve, "storage-reserve", 0, "free bytes kept on the data volume, writes answer 507 below it; 0: derived from the database's file sizes")
 	fs.StringVar(&c.memoryBudget, "memory-budget", "512MiB", "memory for Badger's memtables and caches, recent messages, token cache and working heap, e.g. 512MiB or 1GiB; sockets cost about 10 KiB each on top")

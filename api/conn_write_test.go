@@ -1,0 +1,81 @@
+package api
+
+import (
+	"errors"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// pipeConn returns a Conn writing into one end of an in-memory pipe, with a
+// write clock that never ticks by itself (tests fire it), and the other end.
+func pipeConn(t *testing.T) (*Conn, *writeClock, net.Conn) {
+	t.Helper()
+	server, client := net.Pipe()
+	t.Cleanup(func() { _ = server.Close(); _ = client.Close() })
+	clock := newWriteClock(time.Hour)
+	return newConn(server, 1<<20, 5*time.Second, clock, nil), clock, client
+}
+
+// readWrite returns the bytes of the next write on the pipe (a read of a
+// pipe never spans two writes), or nil when none comes within d.
+func readWrite(t *testing.T, c net.Conn, d time.Duration) []byte {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 64<<10)
+	n, err := c.Read(buf)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return buf[:n]
+}
+
+// wireFrames lays frames out as the writer does, for comparison.
+func wireFrames(payloads ...string) []byte {
+	var b []byte
+	for _, p := range payloads {
+		b = appendFrameHeader(b, 1, len(p))
+		b = append(b, p...)
+	}
+	return b
+}
+
+func TestConnWritesQuietSocketAtOnce(t *testing.T) {
+	c, _, peer := pipeConn(t)
+	// The clock's period is an hour: a frame that waited for its tick
+	// would not come.
+	if !c.Send([]byte("lone")) {
+		t.Fatal("Send refused")
+	}
+	if got := readWrite(t, peer, 5*time.Second); string(got) != string(wireFrames("lone")) {
+		t.Fatalf("a lone frame to a quiet socket: got %q, want it written at once", got)
+	}
+}
+
+func TestConnGathersBusySocketFramesOnTick(t *testing.T) {
+	c, clock, peer := pipeConn(t)
+	c.Send([]byte("first"))
+	if got := readWrite(t, peer, 5*time.Second); string(got) != string(wireFrames("first")) {
+		t.Fatalf("first write: got %q", got)
+	}
+	c.drain(5 * time.Second) // the writer has seen an empty queue and ended
+	// Written less than a period ago, the socket is busy: what comes next
+	// waits for the tick and goes out in one write.
+	c.Send([]byte("second"))
+	c.Send([]byte("third"))
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		clock.fire() // until the writer is waiting for it
+		if got := readWrite(t, peer, 10*time.Millisecond); got != nil {
+			if want := wireFrames("second", "third"); string(got) != string(want) {
+				t.Fatalf("after the tick: got %q, want %q in one write", got, want)
+			}
+			return
+		}
+	}
+	t.Fatal("the frames of a busy socket were not written at the tick")
+}
