@@ -27,6 +27,19 @@ type retryListener struct {
 	// refusing bounds the refusals being answered at once; past it a
 	// connection over the cap is closed without an answer.
 	refusing chan struct{}
+	// closeOnce lets both Shutdown and fasthttp close the listener.
+	closeOnce sync.Once
+}
+
+// Close closes the listener once; a second Close is a no-op, so that
+// Server.Shutdown can close a listener fasthttp may not have taken yet.
+func (l *retryListener) Close() error {
+	err := net.ErrClosed
+	l.closeOnce.Do(func() { err = l.Listener.Close() })
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
 }
 
 func newRetryListener(ln net.Listener, log *slog.Logger, maxPerAddr int, onRefuse func()) *retryListener {

@@ -45,6 +45,8 @@ type Server struct {
 	loginByAddr           *keyLimiter[string]
 	shutdownOnce          sync.Once
 	draining              atomic.Bool // Shutdown has begun: /readyz answers 503
+	lnMu                  sync.Mutex  // orders Serve's start against Shutdown
+	ln                    *retryListener
 }
 
 // New builds a Server over the store and the actor engine.
@@ -99,9 +101,21 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
+	rl := newRetryListener(ln, s.log, s.cfg.MaxConnsPerIP, func() { s.metrics.Refused("ip_cap") })
+	s.lnMu.Lock()
+	if s.draining.Load() {
+		s.lnMu.Unlock()
+		return nil // Shutdown came first
+	}
+	s.ln = rl
+	s.lnMu.Unlock()
 	go s.conns.pingLoop(s.cfg.PingInterval, s.cfg.IdleTimeout)
 	go s.conns.expireLoop()
-	return s.http.Serve(newRetryListener(ln, s.log, s.cfg.MaxConnsPerIP, func() { s.metrics.Refused("ip_cap") }))
+	err := s.http.Serve(rl)
+	if s.draining.Load() && errors.Is(err, net.ErrClosed) {
+		return nil // Shutdown closed the listener before fasthttp took it
+	}
+	return err
 }
 
 // Shutdown stops accepting, waits for in-flight REST requests, then closes
@@ -110,7 +124,15 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.shutdownOnce.Do(func() {
+		s.lnMu.Lock()
 		s.draining.Store(true)
+		ln := s.ln
+		s.lnMu.Unlock()
+		if ln != nil {
+			// fasthttp closes only the listeners its Serve has taken: a
+			// Shutdown right after Serve began must close it itself.
+			_ = ln.Close()
+		}
 		s.conns.stopPings()
 		done := make(chan error, 1)
 		go func() { done <- s.http.ShutdownWithContext(ctx) }()

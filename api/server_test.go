@@ -506,3 +506,26 @@ func TestServerStartsAndStops(t *testing.T) {
 		t.Fatal("server still answers after close")
 	}
 }
+
+// TestShutdownBeforeServeStops checks that a Shutdown that comes before
+// Serve has handed its listener to fasthttp still stops it: Serve returns
+// and the address no longer accepts.
+func TestShutdownBeforeServeStops(t *testing.T) {
+	ts := newTestServer(t)
+	ts.close(t) // Serve may not have started yet; either way it must end
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- ts.srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("Serve after Shutdown: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		_ = ln.Close()
+		t.Fatal("Serve after Shutdown did not return")
+	}
+}
