@@ -83,7 +83,9 @@ func (e *environment) newKeyring(accts []account) *keyring {
 		k.access.Store(&a.Token)
 		kr.keys[i] = k
 		if wait, ok := renewIn(a.Token, k.at, time.Now()); ok && k.refresh != "" {
+			k.mu.Lock() // a timer due at once fires before AfterFunc returns
 			k.timer = time.AfterFunc(wait, func() { kr.fire(k) })
+			k.mu.Unlock()
 		}
 	}
 	return kr
