@@ -55,7 +55,6 @@ type key struct {
 	access  atomic.Pointer[string]
 	mu      sync.Mutex
 	refresh string
-	at      time.Time // when access was asked for
 	socks   []*wsock
 	timer   *time.Timer
 }
@@ -79,10 +78,10 @@ func (e *environment) newKeyring(accts []account) *keyring {
 	ctx, cancel := context.WithCancel(context.Background())
 	kr := &keyring{e: e, keys: make([]*key, len(accts)), ctx: ctx, cancel: cancel}
 	for i, a := range accts {
-		k := &key{refresh: a.Refresh, at: a.At}
+		k := &key{refresh: a.Refresh}
 		k.access.Store(&a.Token)
 		kr.keys[i] = k
-		if wait, ok := renewIn(a.Token, k.at, time.Now()); ok && k.refresh != "" {
+		if wait, ok := renewIn(a.Token, a.At, time.Now()); ok && k.refresh != "" {
 			k.mu.Lock() // a timer due at once fires before AfterFunc returns
 			k.timer = time.AfterFunc(wait, func() { kr.fire(k) })
 			k.mu.Unlock()
@@ -182,7 +181,6 @@ func (kr *keyring) renew(k *key) {
 	}
 	k.mu.Lock()
 	k.access.Store(&out.Access)
-	k.at = at
 	socks := slices.Clone(k.socks)
 	k.mu.Unlock()
 	frame := refreshFrame(out.Access)
