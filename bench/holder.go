@@ -16,7 +16,7 @@ import (
 type held struct {
 	e        *environment
 	mu       sync.Mutex
-	conns    []*websocket.Conn
+	conns    []*wsock
 	stopping atomic.Bool
 	drops    tally
 	readers  sync.WaitGroup
@@ -24,22 +24,26 @@ type held struct {
 }
 
 // hold opens count sockets, numbered from offset, spread round-robin over
-// rooms and tokens, Concurrency at a time, and keeps them open until
-// release (or until deadline, after which their readers give up).
-func (e *environment) hold(ctx context.Context, o *opens, rooms []int64, tokens []string, offset, count int, deadline time.Time) *held {
+// rooms and the accounts of keys, Concurrency at a time, and keeps them
+// open until release (or until deadline, after which their readers give
+// up); keys renews their tokens meanwhile.
+func (e *environment) hold(ctx context.Context, o *opens, rooms []int64, keys *keyring, offset, count int, deadline time.Time) *held {
 	h := &held{e: e}
 	t0 := time.Now()
 	forEach(ctx, count, e.cfg.Concurrency, func(ctx context.Context, i int) {
 		i += offset
-		c, err := e.open(ctx, o, rooms[i%len(rooms)], tokens[i%len(tokens)])
+		tok := keys.token(i)
+		c, err := e.open(ctx, o, rooms[i%len(rooms)], tok)
 		if err != nil {
 			e.log.Debug("open failed", slog.Any("err", err))
 			return
 		}
+		s := &wsock{Conn: c}
 		h.mu.Lock()
-		h.conns = append(h.conns, c)
+		h.conns = append(h.conns, s)
 		h.mu.Unlock()
 		h.readers.Go(func() { h.idle(c, deadline) })
+		keys.attach(i, s, tok)
 	})
 	h.openTime = time.Since(t0)
 	return h
@@ -70,6 +74,6 @@ func (h *held) release() {
 	h.mu.Lock()
 	conns := h.conns
 	h.mu.Unlock()
-	forEach(context.Background(), len(conns), 64, func(_ context.Context, i int) { closeSocket(conns[i]) })
+	forEach(context.Background(), len(conns), 64, func(_ context.Context, i int) { closeSocket(conns[i].Conn) })
 	h.readers.Wait()
 }

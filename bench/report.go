@@ -33,6 +33,10 @@ type Report struct {
 	LatencyTimeline []SecondLatency `json:"latency_timeline,omitempty"`
 	// Distribution is the end-to-end (or request) latency percentile curve.
 	Distribution []PercentilePoint `json:"distribution,omitempty"`
+	// TokenRenewals counts access tokens renewed during the run, each sent
+	// on every open socket of its account (none in a run shorter than the
+	// token lifetime).
+	TokenRenewals int64 `json:"token_renewals,omitempty"`
 	// Notes say what limited or spoiled the run, in words.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -180,6 +184,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	t.row("client", "cpu %.2f s, rss %.1f MB, %d process(es)", r.Client.CPUSeconds, r.Client.RSSMB, r.Client.Processes)
 	if r.Client.WorkerCPUSeconds > 0 {
 		t.row("client workers", "cpu %.2f s, rss %.1f MB in all", r.Client.WorkerCPUSeconds, r.Client.WorkerRSSMB)
+	}
+	if r.TokenRenewals > 0 {
+		t.row("token renewals", "%d", r.TokenRenewals)
 	}
 	for _, n := range r.Notes {
 		t.row("note", "%s", n)

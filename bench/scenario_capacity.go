@@ -25,6 +25,8 @@ type capResult struct {
 	procs               int
 	softLimit           uint64
 	workerCPU, workerMB float64 // the worker processes' own use
+	renewals            int64   // token renewals, summed over processes
+	renewFailures       int64
 }
 
 // runCapacity runs the capacity scenario: open Conns idle authenticated
@@ -35,10 +37,6 @@ func (e *environment) runCapacity(ctx context.Context, rep *Report) error {
 	users, rooms, err := e.setup(ctx, rep)
 	if err != nil {
 		return err
-	}
-	tokens := make([]string, len(users))
-	for i, u := range users {
-		tokens[i] = u.Token
 	}
 	procs := e.capacityProcs()
 	ph := e.startPhase()
@@ -53,9 +51,9 @@ func (e *environment) runCapacity(ctx context.Context, rep *Report) error {
 	}
 	var res capResult
 	if procs == 0 {
-		res = e.capacityInProcess(ctx, rooms, tokens, holdPhase)
+		res = e.capacityInProcess(ctx, rooms, users, holdPhase)
 	} else {
-		res, err = e.capacityWorkers(ctx, procs, rooms, tokens, holdPhase)
+		res, err = e.capacityWorkers(ctx, procs, rooms, users, holdPhase)
 	}
 	ph.stop(rep)
 	e.capacityReport(rep, cs, res)
@@ -77,9 +75,11 @@ func (e *environment) capacityProcs() int {
 }
 
 // capacityInProcess holds every socket in this process.
-func (e *environment) capacityInProcess(ctx context.Context, rooms []int64, tokens []string, during func()) capResult {
+func (e *environment) capacityInProcess(ctx context.Context, rooms []int64, users []account, during func()) capResult {
 	o := &opens{lat: newLockedHist()}
-	h := e.hold(ctx, o, rooms, tokens, 0, e.cfg.Conns, e.holdDeadline())
+	keys := e.newKeyring(users)
+	defer keys.stop()
+	h := e.hold(ctx, o, rooms, keys, 0, e.cfg.Conns, e.holdDeadline())
 	if ctx.Err() == nil {
 		during()
 	}
@@ -88,6 +88,8 @@ func (e *environment) capacityInProcess(ctx context.Context, rooms []int64, toke
 		failures: o.fails.snapshot(), drops: h.drops.snapshot(), openLat: o.lat.h,
 		openTime: h.openTime, softLimit: e.limit.Soft,
 	}
+	keys.stop()
+	res.renewals, res.renewFailures = keys.renewals.Load(), keys.failures.Load()
 	h.release()
 	return res
 }
@@ -118,6 +120,10 @@ func (e *environment) capacityReport(rep *Report, cs *CapacityStats, res capResu
 		rep.Conns.PerSec = round3(float64(res.ok) / s)
 	}
 	rep.Distribution = distribution(res.openLat)
+	rep.TokenRenewals = res.renewals
+	if note := renewNote(res.renewFailures); note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
 	if res.procs > 1 && e.cfg.Procs == 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d sockets are more than one process may open (RLIMIT_NOFILE %d, "+
 			"at most %d per process): spread over %d worker processes", e.cfg.Conns, e.limit.Hard, e.cfg.PerProcess, res.procs))

@@ -12,7 +12,7 @@ import (
 // capacityWorkers holds the sockets in procs worker processes: each gets a
 // share, opens it, reports "ready", and holds until told to stop. Their
 // progress is summed into this process's counters for the live line.
-func (e *environment) capacityWorkers(ctx context.Context, procs int, rooms []int64, tokens []string, during func()) (capResult, error) {
+func (e *environment) capacityWorkers(ctx context.Context, procs int, rooms []int64, users []account, during func()) (capResult, error) {
 	e.log.Info("spreading sockets over worker processes", slog.Int("procs", procs), slog.Int("conns", e.cfg.Conns))
 	var workers []*workerProc
 	sum := func() { e.sumWorkers(workers) }
@@ -21,7 +21,7 @@ func (e *environment) capacityWorkers(ctx context.Context, procs int, rooms []in
 	for i := range procs {
 		count := e.cfg.Conns/procs + boolInt(i < e.cfg.Conns%procs)
 		spec := workerSpec{Server: e.cfg.Server, Concurrency: e.cfg.Concurrency, LocalAddrs: e.cfg.LocalAddrs,
-			DialTimeout: e.cfg.DialTimeout, Rooms: rooms, Tokens: tokens, Offset: offset, Count: count,
+			DialTimeout: e.cfg.DialTimeout, Rooms: rooms, Accounts: users, Offset: offset, Count: count,
 			Lifetime: time.Until(e.holdDeadline())}
 		offset += count
 		w, err := e.startWorker(spec)
@@ -54,6 +54,7 @@ func (e *environment) capacityWorkers(ctx context.Context, procs int, rooms []in
 		res.ok, res.failed, res.dropped = res.ok+ev.OK, res.failed+ev.Failed, res.dropped+ev.Dropped
 		res.failures, res.drops = addCounts(res.failures, ev.Failures), addCounts(res.drops, ev.DropReasons)
 		res.workerCPU, res.workerMB = res.workerCPU+ev.CPUSeconds, res.workerMB+ev.RSSMB
+		res.renewals, res.renewFailures = res.renewals+ev.Renewals, res.renewFailures+ev.RenewFailures
 	}
 	return res, errors.Join(errs...)
 }

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/fasthttp/websocket"
 )
 
 // warmTimeout bounds the wait for every member to receive the warm-up.
@@ -17,7 +15,7 @@ const warmTimeout = 10 * time.Second
 
 // member is one open socket of a chat run.
 type member struct {
-	conn *websocket.Conn
+	conn *wsock
 	room int
 	rcv  *receiver
 }
@@ -60,7 +58,9 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 	ph := e.startPhase()
 	cr.rec = newRecorder(ph.start, 2*runtime.GOMAXPROCS(0))
 	t0 := time.Now()
-	cr.openAll(ctx, users)
+	keys := e.newKeyring(users)
+	defer keys.stop()
+	cr.openAll(ctx, keys)
 	rep.Conns = e.connStats(&cr.opens, int64(need), time.Since(t0))
 	if note := e.fdLimitNote(rep.Conns); note != "" {
 		rep.Notes = append(rep.Notes, note)
@@ -75,6 +75,11 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 	expected := cr.expected()
 	cr.drain(ctx, expected)
 	deliverTime := time.Since(sendStart)
+	keys.stop()
+	rep.TokenRenewals = keys.renewals.Load()
+	if note := renewNote(keys.failures.Load()); note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
 	cpu1, cpuOK1 := ph.serverCPU()
 	cr.stop()
 	ph.stop(rep)
@@ -89,19 +94,19 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 }
 
 // openAll opens every member socket, Concurrency at a time, and starts its
-// receiver as soon as it is open.
-func (cr *chatRun) openAll(ctx context.Context, users []account) {
+// receiver as soon as it is open; keys renews their tokens.
+func (cr *chatRun) openAll(ctx context.Context, keys *keyring) {
 	e, per := cr.e, cr.e.cfg.Members
 	var mu sync.Mutex
 	forEach(ctx, len(cr.rooms)*per, e.cfg.Concurrency, func(ctx context.Context, i int) {
 		r := i / per
-		tok := users[i%len(users)].Token
+		tok := keys.token(i)
 		c, err := e.open(ctx, &cr.opens, cr.rooms[r], tok)
 		if err != nil {
 			e.log.Debug("open failed", slog.Int("room", r), slog.Any("err", err))
 			return
 		}
-		m := &member{conn: c, room: r}
+		m := &member{conn: &wsock{Conn: c}, room: r}
 		m.rcv = &receiver{
 			conn: c, tr: newTracker(r, e.cfg.Senders), shard: i, rec: cr.rec, c: &e.c,
 			stopping: &cr.stopping, drops: &cr.drops, onWarm: func() { cr.warmRoom[r].Add(1) },
@@ -110,6 +115,7 @@ func (cr *chatRun) openAll(ctx context.Context, users []account) {
 		cr.members[r] = append(cr.members[r], m)
 		mu.Unlock()
 		cr.readers.Go(func() { m.rcv.run(cr.deadline) })
+		keys.attach(i, m.conn, tok)
 	})
 }
 
@@ -123,8 +129,7 @@ func (cr *chatRun) warmUp(ctx context.Context) int {
 			continue
 		}
 		msg := fmt.Sprintf(`{"type":"chat.message","message":"%s%s:%d"}`, warmPrefix, cr.e.runID, r)
-		_ = ms[0].conn.SetWriteDeadline(time.Now().Add(writeWait))
-		if err := ms[0].conn.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		if err := ms[0].conn.write([]byte(msg)); err != nil {
 			cr.e.log.Warn("warm-up send failed", slog.Int("room", r), slog.Any("err", err))
 		}
 	}
@@ -183,7 +188,7 @@ func (cr *chatRun) stop() {
 	for _, ms := range cr.members {
 		all = append(all, ms...)
 	}
-	forEach(context.Background(), len(all), 64, func(_ context.Context, i int) { closeSocket(all[i].conn) })
+	forEach(context.Background(), len(all), 64, func(_ context.Context, i int) { closeSocket(all[i].conn.Conn) })
 	cr.readers.Wait()
 }
 

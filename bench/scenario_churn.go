@@ -20,6 +20,8 @@ func (e *environment) runChurn(ctx context.Context, rep *Report) error {
 	if err != nil {
 		return err
 	}
+	keys := e.newKeyring(users)
+	defer keys.stop()
 	ph := e.startPhase()
 	o := &opens{lat: newLockedHist()}
 	start := time.Now()
@@ -36,11 +38,16 @@ func (e *environment) runChurn(ctx context.Context, rep *Report) error {
 						return
 					}
 				}
-				e.churnOnce(lctx, o, rooms[w%len(rooms)], users[w%len(users)].Token)
+				e.churnOnce(lctx, o, rooms[w%len(rooms)], keys.token(w))
 			}
 		})
 	}
 	wg.Wait()
+	keys.stop()
+	rep.TokenRenewals = keys.renewals.Load()
+	if note := renewNote(keys.failures.Load()); note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
 	elapsed := time.Since(start)
 	time.Sleep(churnSettle)
 	ph.stop(rep)

@@ -16,7 +16,7 @@ import (
 // posts and room reads.
 type restRun struct {
 	e      *environment
-	users  []account
+	keys   *keyring // the users' tokens, renewed
 	rooms  []int64
 	rec    *recorder
 	post   *lockedHist
@@ -30,8 +30,10 @@ func (e *environment) runREST(ctx context.Context, rep *Report) error {
 	if err != nil {
 		return err
 	}
+	keys := e.newKeyring(users)
+	defer keys.stop()
 	ph := e.startPhase()
-	rr := &restRun{e: e, users: users, rooms: rooms, rec: newRecorder(ph.start, e.cfg.Concurrency),
+	rr := &restRun{e: e, keys: keys, rooms: rooms, rec: newRecorder(ph.start, e.cfg.Concurrency),
 		post: newLockedHist(), get: newLockedHist()}
 	start := time.Now()
 	stopAt := start.Add(e.cfg.Duration)
@@ -41,6 +43,11 @@ func (e *environment) runREST(ctx context.Context, rep *Report) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	keys.stop()
+	rep.TokenRenewals = keys.renewals.Load()
+	if note := renewNote(keys.failures.Load()); note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
 	ph.stop(rep)
 	total, perSec := rr.rec.merge()
 	x := &RESTStats{
@@ -60,7 +67,6 @@ func (e *environment) runREST(ctx context.Context, rep *Report) error {
 func (rr *restRun) worker(ctx context.Context, w int, stopAt time.Time) {
 	cfg := rr.e.cfg
 	rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
-	tok := rr.users[w%len(rr.users)].Token
 	room := rr.rooms[w%len(rr.rooms)]
 	var pace <-chan time.Time
 	if cfg.Rate > 0 {
@@ -81,6 +87,7 @@ func (rr *restRun) worker(ctx context.Context, w int, stopAt time.Time) {
 			}
 		}
 		isGet := rng.Float64() < cfg.GetRatio
+		tok := rr.keys.token(w)
 		if isGet {
 			rr.prepareGet(req, tok, room)
 		} else {

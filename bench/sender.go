@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"time"
-
-	"github.com/fasthttp/websocket"
 )
 
 // writeWait bounds one frame write.
@@ -43,7 +41,7 @@ func interval(rate float64) time.Duration {
 // the sender cannot keep up with are dropped by the ticker, and the
 // achieved rate in the report shows it).
 type sender struct {
-	conn   *websocket.Conn
+	conn   *wsock
 	id     int // global sender index
 	runID  string
 	size   int
@@ -103,6 +101,5 @@ func (s *sender) run(ctx context.Context, start, stopAt time.Time) {
 func (s *sender) send(buf []byte, n int64) error {
 	p := payload{sender: s.id, n: n, sent: time.Now().UnixNano()}
 	buf = appendSendFrame(buf[:0], s.runID, p, s.size)
-	_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-	return s.conn.WriteMessage(websocket.TextMessage, buf)
+	return s.conn.write(buf)
 }

@@ -10,10 +10,13 @@ import (
 	"time"
 )
 
-// account is a registered, logged-in user.
+// account is a registered, logged-in user: its access token, the refresh
+// token that renews it, and when the access token was asked for.
 type account struct {
-	Email string `json:"email"`
-	Token string `json:"token"`
+	Email   string    `json:"email"`
+	Token   string    `json:"token"`
+	Refresh string    `json:"refresh"`
+	At      time.Time `json:"at"`
 }
 
 // setupAttempts bounds retries of one setup call (429, 503, network errors).
@@ -66,10 +69,13 @@ func (e *environment) setupUser(ctx context.Context, i int) (account, error) {
 		return account{}, fmt.Errorf("register %s: %w", email, err)
 	}
 	var out struct {
-		Access string `json:"access"`
+		Access  string `json:"access"`
+		Refresh string `json:"refresh"`
 	}
 	login := map[string]string{"email": email, "password": pw}
+	var at time.Time
 	err = retry(ctx, func() (int, error) {
+		at = time.Now()
 		return e.rest.call(ctx, http.MethodPost, "/user/v1/login/", "", login, &out)
 	})
 	if err != nil {
@@ -78,7 +84,7 @@ func (e *environment) setupUser(ctx context.Context, i int) (account, error) {
 	if out.Access == "" {
 		return account{}, fmt.Errorf("login %s: no access token in the answer", email)
 	}
-	return account{Email: email, Token: out.Access}, nil
+	return account{Email: email, Token: out.Access, Refresh: out.Refresh, At: at}, nil
 }
 
 // createRooms creates n rooms, owned round-robin by users.

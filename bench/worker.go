@@ -26,7 +26,7 @@ type workerSpec struct {
 	LocalAddrs  int           `json:"local_addrs"`
 	DialTimeout time.Duration `json:"dial_timeout"`
 	Rooms       []int64       `json:"rooms"`
-	Tokens      []string      `json:"tokens"`
+	Accounts    []account     `json:"accounts"`
 	Offset      int           `json:"offset"`
 	Count       int           `json:"count"`
 	// Lifetime bounds the worker even if its parent never tells it to stop.
@@ -50,6 +50,9 @@ type workerEvent struct {
 	CPUSeconds  float64                `json:"cpu_s,omitempty"`
 	RSSMB       float64                `json:"rss_mb,omitempty"`
 	Error       string                 `json:"error,omitempty"`
+	// Renewals and RenewFailures count the worker's token renewals ("done").
+	Renewals      int64 `json:"renewals,omitempty"`
+	RenewFailures int64 `json:"renew_failures,omitempty"`
 }
 
 // RunWorker is the body of a capacity worker process: it reads its spec
@@ -70,8 +73,8 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logge
 	if err := json.Unmarshal(line, &spec); err != nil {
 		return fmt.Errorf("bench worker: decode spec: %w", err)
 	}
-	if len(spec.Rooms) == 0 || len(spec.Tokens) == 0 {
-		return errors.New("bench worker: spec without rooms or tokens")
+	if len(spec.Rooms) == 0 || len(spec.Accounts) == 0 {
+		return errors.New("bench worker: spec without rooms or accounts")
 	}
 	ctx, cancel := context.WithTimeout(ctx, max(spec.Lifetime, time.Second))
 	defer cancel()
@@ -94,7 +97,9 @@ func (e *environment) workerHold(ctx context.Context, spec workerSpec, ew *event
 	stopTicks := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() { e.tickEvents(ew, stopTicks) })
-	h := e.hold(ctx, o, spec.Rooms, spec.Tokens, spec.Offset, spec.Count, time.Now().Add(spec.Lifetime))
+	keys := e.newKeyring(spec.Accounts)
+	defer keys.stop()
+	h := e.hold(ctx, o, spec.Rooms, keys, spec.Offset, spec.Count, time.Now().Add(spec.Lifetime))
 	ready := e.event("ready", o, h)
 	ready.OpenSec = round3(h.openTime.Seconds())
 	o.lat.mu.Lock()
@@ -105,8 +110,10 @@ func (e *environment) workerHold(ctx context.Context, spec workerSpec, ew *event
 	<-ctx.Done()
 	close(stopTicks)
 	wg.Wait()
+	keys.stop()
 	h.release()
 	done := e.event("done", o, h)
+	done.Renewals, done.RenewFailures = keys.renewals.Load(), keys.failures.Load()
 	var own Report
 	e.clientStats(&own)
 	done.CPUSeconds, done.RSSMB = own.Client.CPUSeconds, own.Client.RSSMB

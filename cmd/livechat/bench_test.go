@@ -18,7 +18,14 @@ import (
 // decoded JSON report and the output directory.
 func benchAgainstServer(t *testing.T, cfg bench.Config) (*bench.Report, string) {
 	t.Helper()
-	cfg.Server = startTestServer(t)
+	return benchAgainstServerWith(t, nil, cfg)
+}
+
+// benchAgainstServerWith is benchAgainstServer with a server configuration
+// hook.
+func benchAgainstServerWith(t *testing.T, configure func(*serveConfig), cfg bench.Config) (*bench.Report, string) {
+	t.Helper()
+	cfg.Server = startTestServerWith(t, configure)
 	cfg.ServerPID = os.Getpid()
 	cfg.LocalAddrs = 4
 	if cfg.Duration == 0 {
@@ -80,6 +87,37 @@ func TestBenchSmallRoomsAgainstServer(t *testing.T) {
 	}
 	if s := rep.Server; s == nil || s.LoadCPUSeconds <= 0 || s.CPUMsPer1kDeliveries <= 0 {
 		t.Fatalf("server CPU per delivery not reported: %+v", s)
+	}
+}
+
+// shortAccessTTL makes the server's access tokens expire within a run, so
+// that its sockets are closed with 4001 unless the bench renews them.
+func shortAccessTTL(c *serveConfig) { c.accessTTL = 3 * time.Second }
+
+func TestBenchRenewsTokensAgainstServer(t *testing.T) {
+	rep, _ := benchAgainstServerWith(t, shortAccessTTL, bench.Config{Scenario: bench.ScenarioManyRooms,
+		Rooms: 2, Members: 3, Rate: 5, Duration: 8 * time.Second})
+	m := rep.Messages
+	if rep.Conns.Dropped != 0 || len(rep.Conns.DropReasons) != 0 {
+		t.Fatalf("sockets dropped: %+v", rep.Conns)
+	}
+	if m.Sent == 0 || m.Lost != 0 || m.Received != m.Expected || m.Duplicates != 0 || m.SeqGaps != 0 {
+		t.Fatalf("messages %+v", m)
+	}
+	if rep.TokenRenewals == 0 || len(rep.Notes) != 0 {
+		t.Fatalf("renewals %d, notes %q", rep.TokenRenewals, rep.Notes)
+	}
+}
+
+func TestBenchCapacityRenewsTokensAgainstServer(t *testing.T) {
+	rep, _ := benchAgainstServerWith(t, shortAccessTTL, bench.Config{Scenario: bench.ScenarioCapacity,
+		Conns: 40, Users: 4, Duration: 5 * time.Second})
+	c := rep.Capacity
+	if c == nil || c.Held != 40 || rep.Conns.Failed != 0 || rep.Conns.Dropped != 0 || len(rep.Conns.DropReasons) != 0 {
+		t.Fatalf("capacity %+v conns %+v", c, rep.Conns)
+	}
+	if rep.TokenRenewals == 0 {
+		t.Fatalf("no token renewed in a run longer than the token lifetime")
 	}
 }
 
