@@ -32,6 +32,10 @@ type fakeRoom struct {
 	mu    sync.Mutex
 	seq   int64
 	conns []*fakeConn
+	// sent holds every frame broadcast, by seq-1: a socket joins after its
+	// 101 is written, so, like LiveChat, it first gets what was broadcast
+	// since its handshake was read.
+	sent [][]byte
 }
 
 type fakeConn struct {
@@ -117,10 +121,17 @@ func (fs *fakeServer) upgrade(ctx *fasthttp.RequestCtx, path string) {
 		reply(ctx, 404, map[string]any{"detail": "Not found."})
 		return
 	}
+	r.mu.Lock()
+	since := r.seq // the client may send as soon as it reads the 101
+	r.mu.Unlock()
 	up := websocket.FastHTTPUpgrader{}
 	_ = up.Upgrade(ctx, func(c *websocket.Conn) {
 		fc := &fakeConn{c: c}
 		r.mu.Lock()
+		for _, b := range r.sent[since:] {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = c.WriteMessage(websocket.TextMessage, b)
+		}
 		r.conns = append(r.conns, fc)
 		r.mu.Unlock()
 		for {
@@ -154,6 +165,7 @@ func (r *fakeRoom) broadcast(fs *fakeServer, msg string) map[string]any {
 	m := map[string]any{"type": "chat.message", "message": msg, "sender": "a@b.c", "nickname": "n",
 		"profile_picture_url": nil, "id": r.seq, "room": 1, "seq": r.seq, "created_at": time.Now().UTC().Format(time.RFC3339Nano)}
 	b, _ := json.Marshal(m)
+	r.sent = append(r.sent, b)
 	for i, c := range r.conns {
 		if fs.dropEvery > 0 && i == len(r.conns)-1 && r.seq%fs.dropEvery == 0 {
 			continue
