@@ -38,10 +38,11 @@ func TestSlowConsumerAndCapAreCountedAndLogged(t *testing.T) {
 	u := ts.newUser(t, "slow")
 	room := ts.newRoom(t, u)
 	c := ts.dial(t, u, room, "")
+	// The client reads the 101 before the server has counted the socket.
+	wsEventually(t, 5*time.Second, func() error { return wsConnections(ts, 1) })
 	if _, resp, err := ts.dialWS(ts.wsURL(room, "token="+u.token), nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("second socket over --max-conns 1: %v %v", err, resp)
 	}
-	wsEventually(t, 5*time.Second, func() error { return wsConnections(ts, 1) })
 	status, body := ts.rest(t, "POST", "/chat/v1/message/", u, map[string]any{"room": room, "message": strings.Repeat("x", 200)})
 	if status != http.StatusCreated {
 		t.Fatalf("post: %d %s", status, body)
