@@ -180,12 +180,13 @@ type Session struct {
 }
 
 // OpenSession starts the session actor of a socket connected to room.
-// since < 0 means live messages only.
-func (e *Engine) OpenSession(room int64, user *pb.Sender, since int64, sink Sink) *Session {
+// since < 0 means live messages only; events are the optional frame groups
+// the socket asked for.
+func (e *Engine) OpenSession(room int64, user *pb.Sender, since int64, events Events, sink Sink) *Session {
 	// A lock-free mailbox: the default one starts with a ten-slot ring per
 	// actor, about 400 bytes that every idle socket would keep.
 	pid := e.root.Spawn(actor.PropsFromProducer(func() actor.Actor {
-		return newSession(e, room, user, since, sink)
+		return newSession(e, room, user, since, events, sink)
 	}, actor.WithMailbox(actor.UnboundedLockfree())))
 	return &Session{e: e, pid: pid}
 }

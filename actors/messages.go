@@ -14,7 +14,8 @@ import (
 // localJoin is a Join with the session's outbound sink.
 type localJoin struct {
 	*pb.Join
-	sink Sink
+	events Events
+	sink   Sink
 }
 
 // socketPost is a Post from a socket's session. The room answers it only

@@ -64,7 +64,7 @@ func benchBroadcast(b *testing.B, members int) {
 	sinks := make([]*countingSink, members)
 	for i := range sinks {
 		sinks[i] = &countingSink{want: int64(b.N), done: make(chan struct{})}
-		e.OpenSession(room.Id, &pb.Sender{UserId: int64(i + 1), Email: "u@example.com", Nickname: fmt.Sprint("u", i)}, -1, sinks[i])
+		e.OpenSession(room.Id, &pb.Sender{UserId: int64(i + 1), Email: "u@example.com", Nickname: fmt.Sprint("u", i)}, -1, 0, sinks[i])
 	}
 	// Joins are asynchronous: wait until the room reports every member.
 	deadline := time.Now().Add(30 * time.Second)

@@ -10,9 +10,10 @@ import (
 
 // member is one session in a room.
 type member struct {
-	pid  *actor.PID
-	user *pb.Sender
-	sink Sink
+	pid    *actor.PID
+	user   *pb.Sender
+	events Events // the optional frame groups its socket asked for
+	sink   Sink
 	// catchingUp is set while a reconnect backlog is read from the store;
 	// live frames wait in held so that they follow the backlog.
 	catchingUp bool
@@ -75,6 +76,20 @@ func (ms *members) broadcast(frame []byte, except *member) {
 	}
 }
 
+// broadcastEvent hands frame to every member whose socket asked for the
+// group ev, but except.
+func (ms *members) broadcastEvent(frame []byte, ev Events, except *member) {
+	for _, m := range ms.list {
+		switch {
+		case m == except || !m.events.Has(ev):
+		case m.catchingUp:
+			m.held = append(m.held, frame)
+		default:
+			m.sink.Send(frame)
+		}
+	}
+}
+
 func (ms *members) onlineNicknames() []string {
 	type entry struct {
 		id   int64
@@ -95,7 +110,7 @@ func (ms *members) onlineNicknames() []string {
 // onJoin adds a session. With since >= 0 the member first receives every
 // delivered message after since, then live ones, with no gap or duplicate.
 func (r *room) onJoin(ctx actor.Context, j *localJoin) {
-	m := &member{pid: ctx.Sender(), user: j.User, sink: j.sink}
+	m := &member{pid: ctx.Sender(), user: j.User, events: j.events, sink: j.sink}
 	if m.pid == nil {
 		return
 	}

@@ -118,8 +118,8 @@ func TestRoomCrashIsContained(t *testing.T) {
 		}
 	}
 	sink1, sink2 := &roomTestSink{}, &roomTestSink{}
-	e.OpenSession(r1.Id, alice, -1, sink1)
-	e.OpenSession(r2.Id, alice, -1, sink2)
+	e.OpenSession(r1.Id, alice, -1, 0, sink1)
+	e.OpenSession(r2.Id, alice, -1, 0, sink2)
 	post := func(room int64, text, clientID string) *pspb.Message {
 		t.Helper()
 		m, _, err := e.Post(&pb.Post{Room: room, Sender: alice, Text: text, ClientId: clientID})
@@ -156,7 +156,7 @@ func TestRoomCrashIsContained(t *testing.T) {
 	for range 10 {
 		s := &roomTestSink{}
 		joiners = append(joiners, s)
-		e.OpenSession(r1.Id, alice, -1, s)
+		e.OpenSession(r1.Id, alice, -1, 0, s)
 	}
 	// A post before the panic is answered: stored, or refused when the room
 	// stopped before the disk confirmed it. Those after it that reached the
@@ -211,7 +211,7 @@ func TestRoomCrashIsContained(t *testing.T) {
 
 	// A new session in the reloaded room receives live messages.
 	sink3 := &roomTestSink{}
-	e.OpenSession(r1.Id, alice, after.Seq, sink3)
+	e.OpenSession(r1.Id, alice, after.Seq, 0, sink3)
 	next := post(r1.Id, "live again", "")
 	roomTestWait(t, "new session in the reloaded room", func() error {
 		if got, _ := sink3.seqs(t); len(got) != 1 || got[0] != next.Seq {
@@ -303,7 +303,7 @@ func TestRoomAnswersSocketPostOnlyForResends(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := &roomTestSink{}
-	e.OpenSession(r.Id, alice, -1, sink)
+	e.OpenSession(r.Id, alice, -1, 0, sink)
 	answers := make(chan *pb.Posted, 4)
 	probe := e.root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
 		switch m := ctx.Message().(type) {

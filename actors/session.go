@@ -20,6 +20,7 @@ type session struct {
 	room    int64
 	user    *pb.Sender
 	since   int64
+	events  Events
 	sink    Sink
 	roomPID *actor.PID // set once the room answered the join
 	// joinTimer closes a session whose join is never answered: a room that
@@ -31,8 +32,8 @@ type session struct {
 	strikes *rate.Limiter // rejected frames; empty means close 1008
 }
 
-func newSession(e *Engine, room int64, user *pb.Sender, since int64, sink Sink) *session {
-	return &session{e: e, room: room, user: user, since: since, sink: sink}
+func newSession(e *Engine, room int64, user *pb.Sender, since int64, events Events, sink Sink) *session {
+	return &session{e: e, room: room, user: user, since: since, events: events, sink: sink}
 }
 
 // Receive implements actor.Actor.
@@ -57,7 +58,7 @@ func (s *session) Receive(ctx actor.Context) {
 type joinTimeout struct{}
 
 func (s *session) onStarted(ctx actor.Context) {
-	ctx.Request(s.e.hub, &localJoin{Join: &pb.Join{Room: s.room, User: s.user, Since: s.since}, sink: s.sink})
+	ctx.Request(s.e.hub, &localJoin{Join: &pb.Join{Room: s.room, User: s.user, Since: s.since}, events: s.events, sink: s.sink})
 	self, root := ctx.Self(), s.e.root
 	s.joinTimer = time.AfterFunc(s.e.cfg.RequestTimeout, func() { root.Send(self, &joinTimeout{}) })
 }

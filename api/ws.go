@@ -27,6 +27,7 @@ func (s *Server) handleWebSocket(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	room, since, user, viaSubprotocol, err := s.admitSocket(ctx)
+	events := actors.ParseEvents(string(ctx.QueryArgs().Peek("events")))
 	if err != nil {
 		s.writeError(ctx, err)
 		return
@@ -35,7 +36,7 @@ func (s *Server) handleWebSocket(ctx *fasthttp.RequestCtx) {
 	if viaSubprotocol {
 		subprotocols = []string{"bearer"}
 	}
-	s.upgradeSocket(ctx, subprotocols, func(ws *websocket.Conn) func() { return s.openSocket(ws, room, since, user) })
+	s.upgradeSocket(ctx, subprotocols, func(ws *websocket.Conn) func() { return s.openSocket(ws, room, since, events, user) })
 }
 
 // socketRoom parses /ws/chat/{room}/chat/; ok is false for any other path.
@@ -144,7 +145,7 @@ func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 // upgradeSocket runs on a goroutine of its own, or nil when the socket was
 // refused. The setup runs on the hijacking goroutine so that its deep calls
 // do not grow the stack every idle socket keeps for its reader.
-func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUser) (run func()) {
+func (s *Server) openSocket(ws *websocket.Conn, room, since int64, events actors.Events, user *authUser) (run func()) {
 	c := newConn(ws.NetConn(), s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.writeClock, s.conns.countSlow)
 	c.auth.start(user.Id, user.expires)
 	c.stats = s.metrics.sockets
@@ -202,7 +203,7 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, user *authUse
 		c.Close(code, "")
 		return nil
 	})
-	sess = s.engine.OpenSession(room, user.sender(), since, c)
+	sess = s.engine.OpenSession(room, user.sender(), since, events, c)
 	return func() {
 		s.readLoop(ws, c, sess, user.Id)
 		code := c.closeCode()
