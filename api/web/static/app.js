@@ -82,14 +82,17 @@ function renderUser() {
 let current = null; // the ChatRoom on screen, if any
 const inbox = new Inbox();
 
-// app is what a room asks of the page around it.
+// app is what a room asks of the page around it. A room that is no longer
+// on screen is not heard.
 const app = {
-  gone(message) {
+  gone(room, message) {
+    if (room !== current) return;
     leaveRoom();
     roomsFlash = message;
     location.hash = '#/rooms';
   },
-  left() {
+  left(room) {
+    if (room !== current) return;
     leaveRoom();
     location.hash = '#/rooms';
   },

@@ -277,8 +277,9 @@ function inboxItem(room) {
   const badge = el('span', 'badge', n > 99 ? '99+' : String(n));
   badge.dataset.testid = 'unread-badge';
   badge.hidden = n === 0;
-  badge.setAttribute('aria-label', t('unread', { n }));
-  side.append(when, badge);
+  badge.setAttribute('aria-hidden', 'true');
+  const said = el('span', 'visually-hidden', n ? t('unread', { n }) : '');
+  side.append(when, badge, said);
   a.append(pic, main, side);
   li.appendChild(a);
   return li;

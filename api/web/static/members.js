@@ -36,7 +36,7 @@ export class MembersPanel {
         after = page[page.length - 1].user.id;
       }
     } catch (err) {
-      if (err.status === 404 && !this.room.stopped) this.room.app.gone(t('roomGone'));
+      if (err.status === 404 && !this.room.stopped) this.room.app.gone(this.room, t('roomGone'));
       return;
     }
     this.list = all;
@@ -169,7 +169,7 @@ export class MembersPanel {
   }
 
   async leave() {
-    if (await this.remove(me().id)) this.room.app.left();
+    if (await this.remove(me().id)) this.room.app.left(this.room);
   }
 
   join() {

@@ -176,7 +176,7 @@ export class ChatRoom {
       room = await api('GET', `/chat/v1/room/${this.id}/`);
     } catch (err) {
       if (this.stopped || err.status === 401) return;
-      if (err.status === 404) return this.app.gone(t('roomGone'));
+      if (err.status === 404) return this.app.gone(this, t('roomGone'));
       return this.retry(err.message);
     }
     if (this.stopped || this.suspended) return;
@@ -243,7 +243,7 @@ export class ChatRoom {
       if (ws !== this.ws) return;
       this.ws = null;
       this.clearTyping();
-      if (ev.code === 4004) return this.app.gone(t('removedFromRoom'));
+      if (ev.code === 4004) return this.app.gone(this, t('removedFromRoom'));
       if (ev.code === 1008 || ev.code === 4008) this.attempt = Math.max(this.attempt, 3);
       this.retry(closeReason(ev));
     };
@@ -432,7 +432,7 @@ export class ChatRoom {
       if (!page.length || this.minSeq <= 1) this.markStart();
       btn.textContent = t('loadOlder');
     } catch (err) {
-      if (err.status === 404) return this.app.gone(t('roomGone'));
+      if (err.status === 404) return this.app.gone(this, t('roomGone'));
       btn.textContent = t('loadOlderFailed');
     } finally {
       this.loadingOlder = false;
