@@ -102,6 +102,7 @@ export class ChatRoom {
     this.readSent = 0;
     this.readTimer = 0;
     this.typingSentAt = 0;
+    this.unsupported = new Set(); // client frame types the server does not know
     this.pending = loadJSON(PENDING_PREFIX + id, []); // [{client_id, text}]
     this.ws = null;
     this.loaded = false; // the first GET of the room has been applied
@@ -313,6 +314,14 @@ export class ChatRoom {
   // message that did get stored from being stored twice.
   onError(f) {
     if (f.error_type === 'token_expired') return; // the close that follows says it, and reconnects
+    // A server without typing or read markers answers those frames with
+    // "unknown type": the page stops sending them and says nothing.
+    const unknown = f.error_type === 'invalid_request' && typeof f.message === 'string' &&
+      /unknown type/i.test(f.message) && /chat\.(typing|read)/.exec(f.message);
+    if (unknown) {
+      this.unsupported.add(unknown[0]);
+      return;
+    }
     showChatError(t('errorPrefix', { msg: f.message || f.error_type || '?' }));
     if (f.error_type !== 'storage_full' && f.error_type !== 'unavailable') return;
     if (!this.pending.length || this.resendTimer) return;
@@ -477,7 +486,7 @@ export class ChatRoom {
   // onInput tells the room the reader is typing, at most once a second, and
   // that they stopped when the box is emptied.
   onInput(value) {
-    if (!this.extended || !this.isOpen()) return;
+    if (!this.extended || !this.isOpen() || this.unsupported.has('chat.typing')) return;
     const now = Date.now();
     if (value.trim() === '') {
       if (this.typingSentAt) this.sendFrame({ type: 'chat.typing', typing: false });
@@ -567,6 +576,7 @@ export class ChatRoom {
 
   sendRead() {
     if (!this.extended || this.role === null || !this.isOpen() || document.visibilityState !== 'visible') return;
+    if (this.unsupported.has('chat.read')) return;
     const seq = this.lastSeqOnScreen();
     const mine = me().id;
     if (seq <= this.readSent || seq <= (this.reads.get(mine) ?? 0)) return;
