@@ -83,7 +83,9 @@ function isMine(m) {
   const u = me();
   if (!u) return false;
   if (Number.isInteger(m.sender_id)) return m.sender_id === u.id;
-  return typeof m.sender === 'string' && !!u.email && m.sender.toLowerCase() === u.email.toLowerCase();
+  if (typeof m.sender !== 'string') return false;
+  // A user who hides their email is "user-<id>" to everyone, themselves included.
+  return m.sender === `user-${u.id}` || (!!u.email && m.sender.toLowerCase() === u.email.toLowerCase());
 }
 
 export class ChatRoom {
