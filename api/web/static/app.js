@@ -80,7 +80,11 @@ function renderUser() {
 }
 
 let current = null; // the ChatRoom on screen, if any
-const inbox = new Inbox();
+// A room that joins or leaves the reader's chats joins or leaves the list of
+// every room too (private and direct rooms are listed to members only).
+const inbox = new Inbox(() => {
+  if (document.body.dataset.view === 'rooms-view') loadRooms(undefined, true);
+});
 
 // app is what a room asks of the page around it. A room that is no longer
 // on screen is not heard.
@@ -211,15 +215,18 @@ $('logout-btn').addEventListener('click', async () => {
 let roomsLoadSeq = 0;
 let roomsFlash = ''; // an error to show once on the next rooms list
 
-async function loadRooms(after) {
+// loadRooms reads a page of every room; quiet keeps the message shown above.
+async function loadRooms(after, quiet) {
   const token = ++roomsLoadSeq;
-  $('rooms-error').textContent = roomsFlash;
-  roomsFlash = '';
-  if (!after) $('room-list').replaceChildren();
+  if (!quiet) {
+    $('rooms-error').textContent = roomsFlash;
+    roomsFlash = '';
+  }
   const q = `?limit=${ROOMS_PAGE}` + (after ? `&after=${after}` : '');
   try {
     const rooms = await api('GET', '/chat/v1/room/' + q);
     if (token !== roomsLoadSeq) return;
+    if (!after) $('room-list').replaceChildren();
     for (const room of rooms) $('room-list').appendChild(roomItem(room));
     $('no-rooms').hidden = $('room-list').childElementCount > 0;
     const more = $('more-rooms-btn');

@@ -24,7 +24,9 @@ function seqOf(row) {
 }
 
 export class Inbox {
-  constructor() {
+  // onRooms runs when a room joins or leaves the list.
+  constructor(onRooms) {
+    this.onRooms = onRooms;
     this.rows = new Map(); // room id -> room with read state
     this.ws = null;
     this.buffer = null; // frames held while the list is read, else null
@@ -219,10 +221,13 @@ export class Inbox {
     if (old && seqOf(old) > seqOf(room)) return;
     this.rows.set(room.id, room);
     this.render();
+    if (!old) this.onRooms();
   }
 
   onRemove(id) {
-    if (this.rows.delete(id)) this.render();
+    if (!this.rows.delete(id)) return;
+    this.render();
+    this.onRooms();
   }
 
   // fetchRow reads a room the list did not hold (beyond the first page, or
