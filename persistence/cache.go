@@ -12,14 +12,15 @@ import (
 // recordCache keeps decoded users and rooms in memory: every
 // authenticated request reads its user and most read a room, and a Badger
 // read plus a protobuf decode per request was a tenth of the REST path.
-// Rooms never change once created. Users change only through this store,
+// Users and rooms (a room's member_count) change only through this store,
 // which evicts them after each write and counts the writes: a miss reads
-// without any lock and caches what it read only if no user write ended
-// meanwhile, so a stale record is never cached and no read waits for
+// without any lock and caches what it read only if no write of its kind
+// ended meanwhile, so a stale record is never cached and no read waits for
 // another's disk access.
 type recordCache struct {
 	mu         sync.Mutex   // orders a miss's fill against an update's eviction
 	userWrites uint64       // user updates finished; guarded by mu
+	roomWrites uint64       // room updates finished; guarded by mu
 	users      sync.Map     // int64 → *pb.User
 	rooms      sync.Map     // int64 → *pb.Room
 	size       atomic.Int64 // bytes cached, estimated by recordBytes
@@ -77,10 +78,30 @@ func (c *recordCache) room(id int64, load func() (*pb.Room, error)) (*pb.Room, e
 	if r, ok := c.rooms.Load(id); ok {
 		return r.(*pb.Room), nil
 	}
+	c.mu.Lock()
+	writes := c.roomWrites
+	c.mu.Unlock()
 	r, err := load()
-	if err == nil {
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.roomWrites == writes {
 		c.rooms.Store(id, r)
 		c.count(recordBytes(r))
 	}
-	return r, err
+	c.mu.Unlock()
+	return r, nil
+}
+
+// updateRooms runs an update of rooms ids, then evicts them.
+func (c *recordCache) updateRooms(update func() error, ids ...int64) error {
+	err := update()
+	c.mu.Lock()
+	c.roomWrites++
+	for _, id := range ids {
+		c.rooms.Delete(id)
+	}
+	c.mu.Unlock()
+	return err
 }
