@@ -146,6 +146,24 @@ func (s *Store) Members(room, after int64, limit int) ([]*pb.Member, error) {
 	return ms, nil
 }
 
+// MemberIDs returns the user ids of every member of room, ascending. It
+// reads keys only: a room actor loads it once to check posts in memory.
+func (s *Store) MemberIDs(room int64) ([]int64, error) {
+	var ids []int64
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: pairPrefix(prefixMember, room)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			ids = append(ids, pairSecond(it.Item().Key()))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("member ids of room %d: %w", room, err)
+	}
+	return ids, nil
+}
+
 // UserRooms returns the ids of the rooms user is a member of, ascending.
 func (s *Store) UserRooms(user int64) ([]int64, error) {
 	var ids []int64

@@ -40,6 +40,9 @@ func TestCreateRoomStoresOwnerAndMembers(t *testing.T) {
 	if got := memberIDs(ms); len(got) != 3 || got[1] != RoleOwner || got[2] != RoleMember || got[3] != RoleMember {
 		t.Fatalf("members %v", got)
 	}
+	if ids, _ := s.MemberIDs(priv.Id); !equalSeqs(ids, []int64{1, 2, 3}) {
+		t.Fatalf("MemberIDs = %v", ids)
+	}
 	if ms, _ := s.Members(priv.Id, 1, 1); len(ms) != 1 || ms[0].User != 2 {
 		t.Fatalf("Members(after 1, limit 1) = %v", ms)
 	}
