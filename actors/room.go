@@ -97,6 +97,8 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onMemberChange(ctx, m)
 	case *memberStored:
 		r.onMemberStored(ctx, m)
+	case *joinsStored:
+		r.onJoinsStored(ctx, m)
 	case *persisted:
 		r.onPersisted(ctx, m)
 	case *localJoin:

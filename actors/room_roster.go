@@ -20,6 +20,7 @@ type roster struct {
 	info    *pspb.Room // kind and owner; never changes
 	ids     map[int64]struct{}
 	current *memberChange   // the change being written; nil when none
+	joins   []*memberChange // joins by posting written with current
 	queue   []*memberChange // changes waiting for current
 	// joining holds the posts of users who join a public room by posting,
 	// until their membership is stored and announced: chat.member.add
@@ -74,12 +75,21 @@ func (r *room) onMemberChange(ctx actor.Context, c *memberChange) {
 	r.nextChange(ctx)
 }
 
-// nextChange starts queued changes until one needs a write.
+// nextChange starts queued changes until one needs a write. Joins by
+// posting queued together are written together: when many users post in
+// a room for the first time at once, their posts wait for one write, not
+// one each.
 func (r *room) nextChange(ctx actor.Context) {
 	for r.current == nil && len(r.queue) > 0 {
-		c := r.queue[0]
-		r.queue[0] = nil
-		r.queue = r.queue[1:]
+		c := r.popChange()
+		if c.auto {
+			r.current, r.joins = c, []*memberChange{c}
+			for len(r.queue) > 0 && r.queue[0].auto {
+				r.joins = append(r.joins, r.popChange())
+			}
+			go storeJoins(r.e, ctx.Self(), r.id, r.joins, r.nextSeq)
+			return
+		}
 		if err := r.decide(c); err != nil {
 			r.answerChange(ctx, c, memberResult{err: err})
 			continue
@@ -87,6 +97,13 @@ func (r *room) nextChange(ctx actor.Context) {
 		r.current = c
 		go storeChange(r.e, ctx.Self(), c, r.nextSeq)
 	}
+}
+
+func (r *room) popChange() *memberChange {
+	c := r.queue[0]
+	r.queue[0] = nil
+	r.queue = r.queue[1:]
+	return c
 }
 
 // decide applies the room's rules to c, in the contract's order: not
@@ -97,9 +114,6 @@ func (r *room) decide(c *memberChange) error {
 		return ErrRoomNotFound
 	}
 	if c.add {
-		if c.auto {
-			return nil
-		}
 		return CheckAdd(r.info, r.role(c.by), c.by == c.user)
 	}
 	if !r.isMember(c.user) {
@@ -128,6 +142,51 @@ func storeChange(e *Engine, room *actor.PID, c *memberChange, lastSeq int64) {
 	}
 	m := &pspb.Member{Room: c.room, User: c.user, Role: persistence.RoleMember, JoinedAtUs: time.Now().UnixMicro(), LastReadSeq: lastSeq}
 	st.member, st.added, st.err = e.cfg.Store.AddMember(m, e.cfg.MaxRoomMembers)
+}
+
+// joinsStored reports the end of a write of joins by posting.
+type joinsStored struct {
+	joins   []*memberChange
+	users   []*pspb.User
+	members []*pspb.Member
+	added   []bool
+	err     error
+}
+
+// storeJoins writes joins by posting in one transaction. It runs on a
+// goroutine of its own and reports to the room.
+func storeJoins(e *Engine, room *actor.PID, roomID int64, joins []*memberChange, lastSeq int64) {
+	st := &joinsStored{joins: joins, users: make([]*pspb.User, len(joins)), members: make([]*pspb.Member, len(joins))}
+	defer func() { e.root.Send(room, st) }()
+	now := time.Now().UnixMicro()
+	for i, c := range joins {
+		if st.users[i], st.err = e.cfg.Store.UserByID(c.user); st.err != nil {
+			return
+		}
+		st.members[i] = &pspb.Member{Room: roomID, User: c.user, Role: persistence.RoleMember, JoinedAtUs: now, LastReadSeq: lastSeq}
+	}
+	st.added, st.err = e.cfg.Store.AddMembers(roomID, st.members, e.cfg.MaxRoomMembers)
+}
+
+// onJoinsStored announces each join by posting, then lets its posts go.
+func (r *room) onJoinsStored(ctx actor.Context, st *joinsStored) {
+	if len(st.joins) == 0 || r.current != st.joins[0] {
+		return
+	}
+	r.current, r.joins = nil, nil
+	for i, c := range st.joins {
+		res := memberResult{err: st.err}
+		switch {
+		case st.err != nil:
+		case st.added[i]:
+			r.ids[c.user] = struct{}{}
+			r.broadcastEvent(MemberAddFrame(r.id, st.users[i], st.members[i].Role, c.by), EventMember, nil)
+		default:
+			res.err = ErrRoomFull
+		}
+		r.answerChange(ctx, c, res)
+	}
+	r.nextChange(ctx)
 }
 
 // onMemberStored applies a written change, announces it, and answers it:
@@ -207,6 +266,9 @@ func (r *room) stopRoster(ctx actor.Context) {
 	if r.current != nil && !r.current.auto {
 		r.current.reply <- fail
 	}
+	for _, c := range r.joins {
+		r.answerChange(ctx, c, fail)
+	}
 	for _, c := range r.queue {
 		if !c.auto {
 			c.reply <- fail
@@ -217,5 +279,5 @@ func (r *room) stopRoster(ctx actor.Context) {
 			r.reply(ctx, h.from, &pb.Posted{ErrorCode: CodeUnavailable})
 		}
 	}
-	r.current, r.queue, r.joining = nil, nil, nil
+	r.current, r.joins, r.queue, r.joining = nil, nil, nil, nil
 }

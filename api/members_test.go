@@ -584,3 +584,55 @@ func TestRemovedUserSocketsStayClosed(t *testing.T) {
 		t.Errorf("handshake after removal: %s", wsResponseBody(resp))
 	}
 }
+
+// Users posting in a public room for the first time at once all become
+// members, each announced before their own message.
+func TestConcurrentJoinsByPosting(t *testing.T) {
+	ts := newWSTestServer(t, nil)
+	a := ts.newUser(t, "a")
+	pub := ts.createRoomAs(t, a, map[string]any{"name": "busy"})
+	watcher := ts.dial(t, a, pub.ID, "events=member")
+	ts.waitOnline(t, a, pub.ID, "a")
+	const n = 20
+	users := make([]*wsUser, n)
+	for i := range users {
+		users[i] = ts.newUser(t, fmt.Sprint("p", i))
+	}
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if status, body := ts.rest(t, "POST", "/chat/v1/message/", u, map[string]any{"room": pub.ID, "message": fmt.Sprint("m", i)}); status != http.StatusCreated {
+				t.Errorf("%s posts: %d %s", u.nickname, status, body)
+			}
+		}()
+	}
+	wg.Wait()
+	joined := map[int64]bool{}
+	for seen := 0; seen < n; {
+		f := watcher.next(t)
+		switch f.Type {
+		case "chat.member.add":
+			joined[decodeJSON[memberFrame](t, f.raw).User.ID] = true
+		case "chat.message":
+			var sender int64
+			for _, u := range users {
+				if u.email == f.Sender {
+					sender = u.id
+				}
+			}
+			if !joined[sender] {
+				t.Fatalf("%s arrived before its sender's chat.member.add", f)
+			}
+			seen++
+		}
+	}
+	list := decodeJSON[[]memberView](t, ts.expectREST(t, "GET", roomPath(pub.ID, "members/?limit=1000"), a, nil, http.StatusOK))
+	if len(list) != n+1 {
+		t.Errorf("%d members, want %d", len(list), n+1)
+	}
+	if d := decodeJSON[roomView](t, ts.expectREST(t, "GET", roomPath(pub.ID, ""), a, nil, http.StatusOK)); d.MemberCount != n+1 {
+		t.Errorf("member_count %d, want %d", d.MemberCount, n+1)
+	}
+}

@@ -111,6 +111,14 @@ func (c *recordCache) forgetMembers(room int64, users []int64) {
 	c.mu.Unlock()
 }
 
+// forgetRoom evicts a room whose record changed.
+func (c *recordCache) forgetRoom(room int64) {
+	c.mu.Lock()
+	c.roomWrites++
+	c.rooms.Delete(room)
+	c.mu.Unlock()
+}
+
 // memberKeyOf names a membership in the cache.
 type memberKeyOf struct{ room, user int64 }
 

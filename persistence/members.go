@@ -234,6 +234,52 @@ func (s *Store) AddMember(m *pb.Member, maxMembers int) (member *pb.Member, adde
 	return member, added, nil
 }
 
+// AddMembers stores each of ms (all of one room, with every field set)
+// that is not a member yet, in one transaction, while the room has fewer
+// than maxMembers members (<= 0: no limit). added[i] says whether ms[i]
+// was stored. Users joining a busy room together cost one write.
+func (s *Store) AddMembers(room int64, ms []*pb.Member, maxMembers int) (added []bool, err error) {
+	if err := s.space.admit(int64(len(ms))*smallRecord, true); err != nil {
+		return nil, fmt.Errorf("add members: %w", err)
+	}
+	err = s.update(func(txn *badger.Txn) error {
+		added = make([]bool, len(ms))
+		r := &pb.Room{}
+		if err := getProto(txn, roomKey(room), r); err != nil {
+			return err
+		}
+		for i, m := range ms {
+			if maxMembers > 0 && r.MemberCount >= int64(maxMembers) {
+				break
+			}
+			if _, err := txn.Get(memberKey(room, m.User)); err == nil {
+				continue
+			} else if !errors.Is(err, badger.ErrKeyNotFound) {
+				return err
+			}
+			if err := setProto(txn, memberKey(room, m.User), m); err != nil {
+				return err
+			}
+			if err := txn.Set(userRoomKey(m.User, room), nil); err != nil {
+				return err
+			}
+			r.MemberCount++
+			added[i] = true
+		}
+		return setProto(txn, roomKey(room), r)
+	})
+	users := make([]int64, len(ms))
+	for i, m := range ms {
+		users[i] = m.User
+	}
+	s.cache.forgetMembers(room, users)
+	s.cache.forgetRoom(room)
+	if err != nil {
+		return nil, fmt.Errorf("add members: %w", err)
+	}
+	return added, nil
+}
+
 // RemoveMember deletes user's membership of room and its read marker, or
 // fails with ErrNotFound when user is not a member.
 func (s *Store) RemoveMember(room, user int64) error {

@@ -2,6 +2,7 @@ package persistence
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -238,5 +239,34 @@ func TestUpgradeFromSchema1(t *testing.T) {
 	}
 	if m, _ := s.Member(1, 10); m.LastReadSeq != 5 {
 		t.Fatalf("member after a reopen: %v", m)
+	}
+}
+
+func TestAddMembersInOneWrite(t *testing.T) {
+	s := openTestStore(t, "")
+	r := &pb.Room{Name: "r", Owner: 1}
+	if err := s.CreateRoom(r, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Member(r.Id, 3); !errors.Is(err, ErrNotFound) { // cached as absent
+		t.Fatal(err)
+	}
+	ms := []*pb.Member{{Room: r.Id, User: 2, Role: RoleMember}, {Room: r.Id, User: 3, Role: RoleMember},
+		{Room: r.Id, User: 4, Role: RoleMember}, {Room: r.Id, User: 5, Role: RoleMember}}
+	added, err := s.AddMembers(r.Id, ms, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(added) != "[false true true false]" {
+		t.Fatalf("added %v: want the existing member skipped and the limit of 4 kept", added)
+	}
+	if m, err := s.Member(r.Id, 3); err != nil || m.User != 3 {
+		t.Fatalf("member 3 after the write: %v, %v", m, err)
+	}
+	if got, _ := s.RoomByID(r.Id); got.MemberCount != 4 {
+		t.Fatalf("member_count %d", got.MemberCount)
+	}
+	if ids, _ := s.UserRooms(4); !equalSeqs(ids, []int64{r.Id}) {
+		t.Fatalf("UserRooms(4) = %v", ids)
 	}
 }
