@@ -12,6 +12,9 @@ const (
 	CodeConflict    = "ECONFLICT"
 	CodeUnavailable = "EUNAVAILABLE"
 	CodeStorageFull = "ESTORAGEFULL"
+	// CodeForbidden refuses a post from a user who is not a member of a
+	// private or direct room.
+	CodeForbidden = "EFORBIDDEN"
 )
 
 // error_type values of chat.error frames.
@@ -22,6 +25,9 @@ const (
 	ErrorTokenExpired = "token_expired"
 	// ErrorStorageFull answers a message refused below the storage reserve.
 	ErrorStorageFull = "storage_full"
+	// ErrorForbidden answers a valid frame this user may not send in this
+	// room.
+	ErrorForbidden = "forbidden"
 )
 
 // Errors returned by Engine.
@@ -41,7 +47,8 @@ func codeError(code string) error {
 	switch code {
 	case "":
 		return nil
-	case CodeNotFound:
+	case CodeNotFound, CodeForbidden:
+		// A room the user may not post in is not visible to them.
 		return ErrRoomNotFound
 	case CodeStorageFull:
 		return ErrStorageFull

@@ -60,6 +60,8 @@ func (h *hub) Receive(ctx actor.Context) {
 		}
 	case *pb.GetRoomState:
 		h.route(ctx, m.Room)
+	case *memberChange:
+		h.route(ctx, m.room)
 	case *roomLoaded:
 		h.onLoaded(ctx, m)
 	case *roomIdle:
@@ -109,7 +111,11 @@ func loadRoom(e *Engine, id int64) (*roomState, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &roomState{room: r, lastSeq: last, recent: recent}, nil
+	ids, err := e.cfg.Store.MemberIDs(id)
+	if err != nil {
+		return nil, err
+	}
+	return &roomState{room: r, lastSeq: last, recent: recent, memberIDs: ids}, nil
 }
 
 func (h *hub) onLoaded(ctx actor.Context, m *roomLoaded) {
@@ -205,6 +211,10 @@ func (h *hub) onDrained(ctx actor.Context, m *roomDrained) {
 
 // refuse answers a message that cannot reach its room.
 func refuse(ctx actor.Context, env envelope, code string) {
+	if c, ok := env.msg.(*memberChange); ok {
+		c.reply <- memberResult{err: codeError(code)}
+		return
+	}
 	if env.sender == nil {
 		return
 	}

@@ -25,6 +25,7 @@ type room struct {
 	clientIDs map[clientKey]int64
 
 	members
+	roster
 	active      bool // work arrived since the last idle check
 	idleTimer   *time.Timer
 	passivating bool
@@ -61,6 +62,7 @@ func newRoom(e *Engine, st *roomState) *room {
 		view:      &roomView{},
 		clientIDs: make(map[clientKey]int64),
 		members:   newMembers(),
+		roster:    newRoster(st.room, st.memberIDs),
 	}
 	for _, m := range st.recent {
 		r.remember(m, MessageFrame(m))
@@ -91,6 +93,12 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onPost(ctx, m, false)
 	case *socketPost:
 		r.onPost(ctx, m.Post, true)
+	case *memberChange:
+		r.onMemberChange(ctx, m)
+	case *memberStored:
+		r.onMemberStored(ctx, m)
+	case *joinsStored:
+		r.onJoinsStored(ctx, m)
 	case *persisted:
 		r.onPersisted(ctx, m)
 	case *localJoin:
@@ -130,6 +138,7 @@ func (r *room) onStopping(ctx actor.Context) {
 		}
 	}
 	r.pending = nil
+	r.stopRoster(ctx)
 }
 
 // scheduleIdleCheck arms the passivation timer. It is our own timer rather
@@ -139,11 +148,11 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 	r.idleTimer = time.AfterFunc(r.e.cfg.RoomIdleTimeout, func() { root.Send(self, &idleTick{}) })
 }
 
-// idle reports a room with no members, nothing waiting for the disk, no
-// leave waiting to be announced and no work since the last check: it has
-// been idle for one to two timeouts.
+// idle reports a room with no sockets, nothing waiting for the disk, no
+// leave waiting to be announced, no membership change under way and no
+// work since the last check: it has been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.active
+	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.changing() && !r.active
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {

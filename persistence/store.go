@@ -124,6 +124,9 @@ func (s *Store) init() error {
 	if s.readOnly {
 		return s.db.View(func(txn *badger.Txn) error { return s.readMeta(txn, false) })
 	}
+	if err := s.upgrade(); err != nil {
+		return err
+	}
 	return s.db.Update(func(txn *badger.Txn) error { return s.readMeta(txn, true) })
 }
 
@@ -139,6 +142,9 @@ func (s *Store) readMeta(txn *badger.Txn, write bool) error {
 		}
 	case err != nil:
 		return err
+	case v == 1 && !write:
+		// A read-only copy is not upgraded: its rooms, without a kind,
+		// read as public, and it has no members.
 	case v != schemaVersion:
 		return fmt.Errorf("persistence: schema version %d, this build reads %d", v, schemaVersion)
 	}
