@@ -22,6 +22,8 @@ const (
 	ErrorTokenExpired = "token_expired"
 	// ErrorStorageFull answers a message refused below the storage reserve.
 	ErrorStorageFull = "storage_full"
+	// ErrorForbidden answers a valid frame this user may not send in the room.
+	ErrorForbidden = "forbidden"
 )
 
 // Errors returned by Engine.
@@ -35,6 +37,8 @@ var (
 	// full; reads still work and writes resume when space is freed. It is
 	// persistence.ErrStorageFull, so one errors.Is test covers both layers.
 	ErrStorageFull = persistence.ErrStorageFull
+	// ErrNotMember means the user is not a member of the room.
+	ErrNotMember = errors.New("actors: not a member of the room")
 )
 
 func codeError(code string) error {

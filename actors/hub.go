@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"math"
 	"strconv"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -60,6 +61,14 @@ func (h *hub) Receive(ctx actor.Context) {
 		}
 	case *pb.GetRoomState:
 		h.route(ctx, m.Room)
+	case *markRead:
+		h.route(ctx, m.room)
+	case *socketRead:
+		h.route(ctx, m.room)
+	case *rosterChange:
+		if h.rooms[m.room] != nil { // a room that is not loaded reads its members when it starts
+			h.route(ctx, m.room)
+		}
 	case *roomLoaded:
 		h.onLoaded(ctx, m)
 	case *roomIdle:
@@ -109,7 +118,11 @@ func loadRoom(e *Engine, id int64) (*roomState, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &roomState{room: r, lastSeq: last, recent: recent}, nil
+	members, err := e.cfg.Store.Members(id, 0, math.MaxInt)
+	if err != nil {
+		return nil, err
+	}
+	return &roomState{room: r, lastSeq: last, recent: recent, members: members}, nil
 }
 
 func (h *hub) onLoaded(ctx actor.Context, m *roomLoaded) {
@@ -215,5 +228,7 @@ func refuse(ctx actor.Context, env envelope, code string) {
 		ctx.Send(env.sender, &pb.RoomState{ErrorCode: code})
 	case *localJoin:
 		ctx.Send(env.sender, &pb.Joined{})
+	case *markRead:
+		ctx.Send(env.sender, &readMarked{code: code})
 	}
 }

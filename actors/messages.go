@@ -68,4 +68,5 @@ type roomState struct {
 	room    *pspb.Room
 	lastSeq int64
 	recent  []*pspb.Message
+	members []*pspb.Member
 }

@@ -25,6 +25,7 @@ type room struct {
 	clientIDs map[clientKey]int64
 
 	members
+	reads
 	active      bool // work arrived since the last idle check
 	idleTimer   *time.Timer
 	passivating bool
@@ -61,6 +62,7 @@ func newRoom(e *Engine, st *roomState) *room {
 		view:      &roomView{},
 		clientIDs: make(map[clientKey]int64),
 		members:   newMembers(),
+		reads:     newReads(st.members),
 	}
 	for _, m := range st.recent {
 		r.remember(m, MessageFrame(m))
@@ -101,6 +103,18 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onCaughtUp(m)
 	case *pb.GetRoomState:
 		r.onGetState(ctx)
+	case *socketRead:
+		r.onSocketRead(ctx, m)
+	case *markRead:
+		r.onMarkRead(ctx, m)
+	case *readFlush:
+		r.onReadFlush(ctx, m)
+	case *markerStored:
+		r.onMarkerStored(ctx, m)
+	case *receiptTick:
+		r.onReceiptTick()
+	case *rosterChange:
+		r.onRosterChange(m)
 	}
 	r.active = true
 }
@@ -120,6 +134,7 @@ func (r *room) onStopping(ctx actor.Context) {
 		r.idleTimer.Stop()
 	}
 	r.stopGrace()
+	r.stopReads(ctx)
 	for _, m := range r.list {
 		m.sink.Close(CloseInternal, "room restarted, reconnect with since")
 	}
@@ -143,7 +158,7 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 // leave waiting to be announced and no work since the last check: it has
 // been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.active
+	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.active && r.readsIdle()
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {
