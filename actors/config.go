@@ -50,6 +50,9 @@ type Config struct {
 	// frames of a room: markers that move meanwhile wait for the next one.
 	// Default 1s.
 	ReceiptInterval time.Duration
+	// MaxRoomMembers caps the members of a room; adding one more fails
+	// with ErrRoomFull. Default 10000.
+	MaxRoomMembers int
 }
 
 func (c *Config) setDefaults() {
@@ -77,6 +80,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.BacklogChunk <= 0 {
 		c.BacklogChunk = 256
+	}
+	if c.MaxRoomMembers <= 0 {
+		c.MaxRoomMembers = 10000
 	}
 	if c.PresenceGrace <= 0 {
 		c.PresenceGrace = time.Second

@@ -224,8 +224,12 @@ func (e *Engine) Shutdown() {
 	e.system.Shutdown()
 }
 
-// CreateRoom stores a new room. It needs no actor: the store's transaction
-// keeps posts unique, and the room's actor starts on first use.
-func (e *Engine) CreateRoom(r *pspb.Room) error {
-	return e.cfg.Store.CreateRoom(r)
+// CreateRoom stores a new room, its owner and the given members (ids of
+// existing users). It needs no actor: the store's transaction keeps posts
+// unique, and the room's actor starts on first use.
+func (e *Engine) CreateRoom(r *pspb.Room, members ...int64) error {
+	return e.cfg.Store.CreateRoom(r, members...)
 }
+
+// MaxRoomMembers is the most members a room may have (Config.MaxRoomMembers).
+func (e *Engine) MaxRoomMembers() int { return e.cfg.MaxRoomMembers }

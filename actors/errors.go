@@ -12,6 +12,9 @@ const (
 	CodeConflict    = "ECONFLICT"
 	CodeUnavailable = "EUNAVAILABLE"
 	CodeStorageFull = "ESTORAGEFULL"
+	// CodeForbidden refuses a post from a user who is not a member of a
+	// private or direct room.
+	CodeForbidden = "EFORBIDDEN"
 )
 
 // error_type values of chat.error frames.
@@ -22,7 +25,8 @@ const (
 	ErrorTokenExpired = "token_expired"
 	// ErrorStorageFull answers a message refused below the storage reserve.
 	ErrorStorageFull = "storage_full"
-	// ErrorForbidden answers a valid frame this user may not send in the room.
+	// ErrorForbidden answers a valid frame this user may not send in this
+	// room.
 	ErrorForbidden = "forbidden"
 )
 
@@ -37,15 +41,14 @@ var (
 	// full; reads still work and writes resume when space is freed. It is
 	// persistence.ErrStorageFull, so one errors.Is test covers both layers.
 	ErrStorageFull = persistence.ErrStorageFull
-	// ErrNotMember means the user is not a member of the room.
-	ErrNotMember = errors.New("actors: not a member of the room")
 )
 
 func codeError(code string) error {
 	switch code {
 	case "":
 		return nil
-	case CodeNotFound:
+	case CodeNotFound, CodeForbidden:
+		// A room the user may not post in is not visible to them.
 		return ErrRoomNotFound
 	case CodeStorageFull:
 		return ErrStorageFull

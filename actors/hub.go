@@ -2,7 +2,6 @@ package actors
 
 import (
 	"errors"
-	"math"
 	"strconv"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -61,14 +60,12 @@ func (h *hub) Receive(ctx actor.Context) {
 		}
 	case *pb.GetRoomState:
 		h.route(ctx, m.Room)
+	case *memberChange:
+		h.route(ctx, m.room)
 	case *markRead:
 		h.route(ctx, m.room)
 	case *socketRead:
 		h.route(ctx, m.room)
-	case *rosterChange:
-		if h.rooms[m.room] != nil { // a room that is not loaded reads its members when it starts
-			h.route(ctx, m.room)
-		}
 	case *roomLoaded:
 		h.onLoaded(ctx, m)
 	case *roomIdle:
@@ -118,11 +115,11 @@ func loadRoom(e *Engine, id int64) (*roomState, error) {
 	if err != nil {
 		return nil, err
 	}
-	members, err := e.cfg.Store.Members(id, 0, math.MaxInt)
+	ids, err := e.cfg.Store.MemberIDs(id)
 	if err != nil {
 		return nil, err
 	}
-	return &roomState{room: r, lastSeq: last, recent: recent, members: members}, nil
+	return &roomState{room: r, lastSeq: last, recent: recent, memberIDs: ids}, nil
 }
 
 func (h *hub) onLoaded(ctx actor.Context, m *roomLoaded) {
@@ -218,6 +215,10 @@ func (h *hub) onDrained(ctx actor.Context, m *roomDrained) {
 
 // refuse answers a message that cannot reach its room.
 func refuse(ctx actor.Context, env envelope, code string) {
+	if c, ok := env.msg.(*memberChange); ok {
+		c.reply <- memberResult{err: codeError(code)}
+		return
+	}
 	if env.sender == nil {
 		return
 	}

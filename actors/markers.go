@@ -23,12 +23,12 @@ type markerWriter struct {
 	stopped chan struct{}
 }
 
-// markerReq is one move. done receives the marker as stored (-1 when the
-// user is not a member), the number of deleted messages above it, and the
-// error that kept it from being stored.
+// markerReq is one move. done receives the move as stored (Seq -1 when
+// the user is not a member), the number of deleted messages above the
+// marker, and the error that kept it from being stored.
 type markerReq struct {
 	mv   persistence.ReadMarker
-	done func(stored, deleted int64, err error)
+	done func(mv persistence.ReadMarker, deleted int64, err error)
 }
 
 func newMarkerWriter(store *persistence.Store) *markerWriter {
@@ -38,11 +38,11 @@ func newMarkerWriter(store *persistence.Store) *markerWriter {
 }
 
 // move queues a marker move and returns at once; done must not block.
-func (w *markerWriter) move(mv persistence.ReadMarker, done func(stored, deleted int64, err error)) {
+func (w *markerWriter) move(mv persistence.ReadMarker, done func(mv persistence.ReadMarker, deleted int64, err error)) {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		done(0, 0, persistence.ErrClosed)
+		done(mv, 0, persistence.ErrClosed)
 		return
 	}
 	w.queue = append(w.queue, markerReq{mv: mv, done: done})
@@ -92,10 +92,10 @@ func (w *markerWriter) loop() {
 		err := w.store.MoveReadMarkers(moves)
 		for i, r := range batch {
 			if err != nil {
-				r.done(0, 0, err)
+				r.done(r.mv, 0, err)
 				continue
 			}
-			r.done(moves[i].Seq, w.deletedAbove(moves[i]), nil)
+			r.done(moves[i], w.deletedAbove(moves[i]), nil)
 		}
 	}
 }

@@ -65,8 +65,8 @@ type userStored struct {
 
 // roomState is what a room actor starts from.
 type roomState struct {
-	room    *pspb.Room
-	lastSeq int64
-	recent  []*pspb.Message
-	members []*pspb.Member
+	room      *pspb.Room
+	lastSeq   int64
+	recent    []*pspb.Message
+	memberIDs []int64
 }

@@ -26,6 +26,7 @@ type room struct {
 
 	members
 	reads
+	roster
 	active      bool // work arrived since the last idle check
 	idleTimer   *time.Timer
 	passivating bool
@@ -62,7 +63,8 @@ func newRoom(e *Engine, st *roomState) *room {
 		view:      &roomView{},
 		clientIDs: make(map[clientKey]int64),
 		members:   newMembers(),
-		reads:     newReads(st.members),
+		reads:     newReads(),
+		roster:    newRoster(st.room, st.memberIDs),
 	}
 	for _, m := range st.recent {
 		r.remember(m, MessageFrame(m))
@@ -93,6 +95,10 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onPost(ctx, m, false)
 	case *socketPost:
 		r.onPost(ctx, m.Post, true)
+	case *memberChange:
+		r.onMemberChange(ctx, m)
+	case *memberStored:
+		r.onMemberStored(ctx, m)
 	case *persisted:
 		r.onPersisted(ctx, m)
 	case *localJoin:
@@ -113,8 +119,6 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onMarkerStored(ctx, m)
 	case *receiptTick:
 		r.onReceiptTick()
-	case *rosterChange:
-		r.onRosterChange(m)
 	}
 	r.active = true
 }
@@ -145,6 +149,7 @@ func (r *room) onStopping(ctx actor.Context) {
 		}
 	}
 	r.pending = nil
+	r.stopRoster(ctx)
 }
 
 // scheduleIdleCheck arms the passivation timer. It is our own timer rather
@@ -154,11 +159,11 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 	r.idleTimer = time.AfterFunc(r.e.cfg.RoomIdleTimeout, func() { root.Send(self, &idleTick{}) })
 }
 
-// idle reports a room with no members, nothing waiting for the disk, no
-// leave waiting to be announced and no work since the last check: it has
-// been idle for one to two timeouts.
+// idle reports a room with no sockets, nothing waiting for the disk, no
+// leave waiting to be announced, no membership change under way and no
+// work since the last check: it has been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.active && r.readsIdle()
+	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.changing() && !r.active && r.readsIdle()
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {

@@ -140,6 +140,12 @@ func (r *room) onJoin(ctx actor.Context, j *localJoin) {
 	if _, dup := r.index[m.pid.Id]; dup {
 		return
 	}
+	if !r.visible(j.User.UserId) {
+		// Removed between its handshake and this join.
+		j.sink.Close(CloseRemoved, "removed from room")
+		ctx.Respond(&pb.Joined{Room: r.id, LastSeq: r.delivered})
+		return
+	}
 	r.userJoined(j.User)
 	r.add(m)
 	ctx.Respond(&pb.Joined{Room: r.id, LastSeq: r.delivered})

@@ -14,14 +14,29 @@ import (
 // client never sees a message a crash could take back.
 // A quiet post (a session's) is not answered once stored.
 func (r *room) onPost(ctx actor.Context, p *pb.Post, quiet bool) {
+	r.post(ctx, p, quiet, ctx.Sender(), false)
+}
+
+// post handles a post from `from`. Only members post in a private or
+// direct room. In a public room, a post from a user who is not a member
+// waits until posting has made them one (joined: that is done).
+func (r *room) post(ctx actor.Context, p *pb.Post, quiet bool, from *actor.PID, joined bool) {
 	if p.ClientId != "" {
 		if seq, ok := r.clientIDs[clientKey{p.Sender.UserId, p.ClientId}]; ok {
-			r.answerDuplicate(ctx, seq, ctx.Sender())
+			r.answerDuplicate(ctx, seq, from)
 			return
 		}
 	}
+	if !joined && !r.isMember(p.Sender.UserId) {
+		if !r.mayPost(p.Sender.UserId) {
+			r.reply(ctx, from, &pb.Posted{ErrorCode: CodeForbidden})
+			return
+		}
+		r.holdPost(ctx, heldPost{post: p, quiet: quiet, from: from})
+		return
+	}
 	if err := r.e.cfg.Store.AdmitMessage(len(p.Text) + len(p.ClientId)); err != nil {
-		r.reply(ctx, ctx.Sender(), &pb.Posted{ErrorCode: writeCode(err)})
+		r.reply(ctx, from, &pb.Posted{ErrorCode: writeCode(err)})
 		return
 	}
 	r.nextSeq++
@@ -37,7 +52,7 @@ func (r *room) onPost(ctx actor.Context, p *pb.Post, quiet bool) {
 		ClientId:       p.ClientId,
 		CreatedAtUs:    time.Now().UnixMicro(),
 	}
-	r.pending = append(r.pending, &pendingPost{msg: m, replyTo: ctx.Sender(), quiet: quiet})
+	r.pending = append(r.pending, &pendingPost{msg: m, replyTo: from, quiet: quiet})
 	if m.ClientId != "" {
 		r.clientIDs[clientKey{m.SenderId, m.ClientId}] = m.Seq
 	}

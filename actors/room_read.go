@@ -15,12 +15,13 @@ import (
 // one user in one room: a burst of chat.read frames costs one write.
 const readCoalesce = 250 * time.Millisecond
 
-// reads is a room's membership as read markers need it: every member's
-// marker, the socket marks waiting for their turn, and the receipts not
-// yet sent. The member set is kept in memory so that a new message
-// reaches its members' inbox sockets without a disk read.
+// reads is a room's read-marker state: the markers its members moved
+// since the room started, the socket marks waiting for their turn, and
+// the receipts not yet sent. Markers are not loaded with the room: the
+// store keeps each one moving forward only, so the room needs only what
+// moved here.
 type reads struct {
-	roster map[int64]*reader // members of the room, by user id
+	readers map[int64]*reader // members who marked or posted, by user id
 	// receipts are the markers moved by a mark since the last receipt
 	// frame, by user id.
 	receipts     map[int64]int64
@@ -31,21 +32,35 @@ type reads struct {
 	busy int
 }
 
-// reader is one member's read marker.
+// reader is one member's read marker, as far as this room knows it.
 type reader struct {
-	marker int64 // the highest marker applied (stored, or being stored)
-	stored int64 // the marker known durable
+	marker int64 // the highest marker applied here (stored or being stored)
 	queued int64 // a socket mark waiting for its turn; 0 when none
 	armed  bool  // a timer will apply queued
 	wrote  time.Time
 }
 
-func newReads(members []*pspb.Member) reads {
-	rs := reads{roster: make(map[int64]*reader, len(members)), receipts: make(map[int64]int64)}
-	for _, m := range members {
-		rs.roster[m.User] = &reader{marker: m.LastReadSeq, stored: m.LastReadSeq}
+func newReads() reads {
+	return reads{readers: make(map[int64]*reader), receipts: make(map[int64]int64)}
+}
+
+// reader returns user's marker state, nil when user is not a member.
+func (r *room) reader(user int64) *reader {
+	if !r.isMember(user) {
+		return nil
 	}
-	return rs
+	rd := r.readers[user]
+	if rd == nil {
+		rd = &reader{}
+		r.readers[user] = rd
+	}
+	return rd
+}
+
+// forgetReader drops the marker state of a user who stopped being a member.
+func (r *room) forgetReader(user int64) {
+	delete(r.readers, user)
+	delete(r.receipts, user)
 }
 
 // socketRead is a chat.read frame from a session of the room.
@@ -68,9 +83,6 @@ type readMarked struct {
 	code string
 }
 
-// CodeForbidden answers a request the user may not make in the room.
-const CodeForbidden = "EFORBIDDEN"
-
 // readFlush applies a user's queued socket mark.
 type readFlush struct{ user int64 }
 
@@ -81,29 +93,11 @@ type receiptTick struct{}
 // the post's answer, which waits for it.
 type markerStored struct {
 	user, stored, deleted int64
+	moved                 bool // the write raised the stored marker
 	err                   error
 	byPost                bool
 	replyTo               *actor.PID
 	posted                *pb.Posted
-}
-
-// rosterChange adds (lastRead >= 0) or removes a member of the room, after
-// the membership is stored.
-type rosterChange struct {
-	room, user, lastRead int64
-	removed              bool
-}
-
-// MemberAdded tells a running room that user became a member, with
-// marker lastRead. Call it after the membership is stored; a room that is
-// not running reads its members when it starts.
-func (e *Engine) MemberAdded(room, user, lastRead int64) {
-	e.root.Send(e.hub, &rosterChange{room: room, user: user, lastRead: lastRead})
-}
-
-// MemberRemoved tells a running room that user is no longer a member.
-func (e *Engine) MemberRemoved(room, user int64) {
-	e.root.Send(e.hub, &rosterChange{room: room, user: user, removed: true})
 }
 
 // MarkRead moves user's read marker in room to seq (all: to the room's
@@ -124,28 +118,6 @@ func (e *Engine) MarkRead(room, user, seq int64, all bool) (int64, error) {
 	return m.seq, codeError(m.code)
 }
 
-func (r *room) onRosterChange(m *rosterChange) {
-	if m.removed {
-		r.rosterRemove(m.user)
-		return
-	}
-	r.rosterAdd(m.user, m.lastRead)
-}
-
-// rosterAdd makes user a member in memory with marker lastRead; a member
-// already known keeps its marker.
-func (r *room) rosterAdd(user, lastRead int64) {
-	if _, ok := r.roster[user]; !ok {
-		r.roster[user] = &reader{marker: lastRead, stored: lastRead}
-	}
-}
-
-// rosterRemove forgets user's membership and marker.
-func (r *room) rosterRemove(user int64) {
-	delete(r.roster, user)
-	delete(r.receipts, user)
-}
-
 // onSocketRead applies a session's chat.read, coalesced: a user's marks
 // are applied at most once per readCoalesce, the highest one winning.
 func (r *room) onSocketRead(ctx actor.Context, m *socketRead) {
@@ -154,7 +126,7 @@ func (r *room) onSocketRead(ctx actor.Context, m *socketRead) {
 		return
 	}
 	user := r.list[i].user.UserId
-	rd := r.roster[user]
+	rd := r.reader(user)
 	switch {
 	case rd == nil:
 		ctx.Respond(&readRefused{ErrorForbidden, "you are not a member of this room"})
@@ -182,7 +154,7 @@ func (r *room) onSocketRead(ctx actor.Context, m *socketRead) {
 
 func (r *room) onReadFlush(ctx actor.Context, f *readFlush) {
 	r.busy--
-	if rd := r.roster[f.user]; rd != nil && rd.armed {
+	if rd := r.readers[f.user]; rd != nil && rd.armed {
 		rd.armed = false
 		r.applyQueued(ctx, f.user, rd)
 	}
@@ -201,7 +173,7 @@ func (r *room) applyQueued(ctx actor.Context, user int64, rd *reader) {
 
 // onMarkRead applies a REST mark at once: it is answered once durable.
 func (r *room) onMarkRead(ctx actor.Context, m *markRead) {
-	rd := r.roster[m.user]
+	rd := r.reader(m.user)
 	if rd == nil {
 		ctx.Respond(&readMarked{code: CodeForbidden})
 		return
@@ -220,7 +192,7 @@ func (r *room) onMarkRead(ctx actor.Context, m *markRead) {
 // room counts as having read it. posted, when set, is the post's answer,
 // sent once the marker is durable; it reports whether it took the answer.
 func (r *room) movePosterMarker(ctx actor.Context, msg *pspb.Message, replyTo *actor.PID, posted *pb.Posted) bool {
-	rd := r.roster[msg.SenderId]
+	rd := r.reader(msg.SenderId)
 	if rd == nil || rd.marker >= msg.Seq {
 		return false
 	}
@@ -234,8 +206,8 @@ func (r *room) movePosterMarker(ctx actor.Context, msg *pspb.Message, replyTo *a
 func (r *room) writeMarker(ctx actor.Context, done *markerStored, seq int64) {
 	r.busy++
 	self, root := ctx.Self(), r.e.root
-	r.e.markers.move(persistence.ReadMarker{Room: r.id, User: done.user, Seq: seq}, func(stored, deleted int64, err error) {
-		done.stored, done.deleted, done.err = stored, deleted, err
+	r.e.markers.move(persistence.ReadMarker{Room: r.id, User: done.user, Seq: seq}, func(mv persistence.ReadMarker, deleted int64, err error) {
+		done.stored, done.moved, done.deleted, done.err = mv.Seq, mv.Moved, deleted, err
 		root.Send(self, done)
 	})
 }
@@ -259,12 +231,7 @@ func (r *room) onMarkerStored(ctx actor.Context, m *markerStored) {
 		r.e.log.Error("room: read marker write failed", "room", r.id, "user", m.user, "err", m.err)
 		return
 	}
-	rd := r.roster[m.user]
-	if rd == nil || m.stored <= rd.stored {
-		return
-	}
-	rd.stored = m.stored
-	if m.byPost {
+	if !m.moved || m.byPost || !r.isMember(m.user) {
 		return
 	}
 	r.receipts[m.user] = m.stored
@@ -312,7 +279,7 @@ func (r *room) sendReceipts() {
 // with an inbox socket open, encoded once and only if someone has one.
 func (r *room) sendInboxMessage(msg *pspb.Message) {
 	var frame []byte
-	for user := range r.roster {
+	for user := range r.ids {
 		u := r.e.inboxes.lookup(user)
 		if u == nil {
 			continue
@@ -333,10 +300,10 @@ func (r *room) stopReads(ctx actor.Context) {
 	if r.receiptTimer != nil {
 		r.receiptTimer.Stop()
 	}
-	for user, rd := range r.roster {
+	for user, rd := range r.readers {
 		if rd.queued > rd.marker {
 			rd.marker = rd.queued
-			r.e.markers.move(persistence.ReadMarker{Room: r.id, User: user, Seq: rd.queued}, func(int64, int64, error) {})
+			r.e.markers.move(persistence.ReadMarker{Room: r.id, User: user, Seq: rd.queued}, func(persistence.ReadMarker, int64, error) {})
 		}
 	}
 }

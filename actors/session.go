@@ -157,6 +157,8 @@ func (s *session) reject(errorType, msg string) {
 // the room counts it).
 func (s *session) onPosted(p *pb.Posted) {
 	switch {
+	case p.ErrorCode == CodeForbidden:
+		s.sink.Send(ErrorFrame(ErrorForbidden, "You are not a member of this room."))
 	case p.ErrorCode == CodeStorageFull:
 		s.sink.Send(ErrorFrame(ErrorStorageFull, "Storage is full."))
 	case p.ErrorCode != "":

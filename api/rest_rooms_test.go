@@ -13,10 +13,11 @@ import (
 	"livechat/persistence"
 )
 
-// expectRoomObject checks the room object of PROTOCOL.md.
+// expectRoomObject checks the room object of PROTOCOL.md, with the four
+// keys of membership (kind, member_count, role, peer).
 func expectRoomObject(t testing.TB, r map[string]any, host string, extra ...string) {
 	t.Helper()
-	want := append([]string{"chat_url", "created_at", "id", "name", "owner", "post"}, extra...)
+	want := append([]string{"chat_url", "created_at", "id", "name", "owner", "post", "kind", "member_count", "role", "peer"}, extra...)
 	got := keys(r)
 	slices.Sort(want)
 	slices.Sort(got)

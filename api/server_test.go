@@ -234,6 +234,12 @@ func checkJSONResponse(r req, res *response) error {
 	if r.Method == http.MethodOptions && len(res.Body) == 0 {
 		return nil
 	}
+	if res.Status == http.StatusNoContent {
+		if len(res.Body) != 0 {
+			return fmt.Errorf("%s: a 204 with a body: %q", where, res.Body)
+		}
+		return nil
+	}
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return fmt.Errorf("%s: Content-Type %q, want application/json: %q", where, ct, res.Body)
 	}

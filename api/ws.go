@@ -61,7 +61,7 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 	if err != nil {
 		return 0, 0, nil, false, err
 	}
-	if _, err = s.roomByID(room); err != nil {
+	if _, err = s.visibleRoom(user, room); err != nil {
 		return 0, 0, nil, false, err
 	}
 	if since, err = queryInt(ctx, "since", -1); err != nil {

@@ -11,9 +11,11 @@ import (
 
 // ReadMarker is a request to move user's read marker in room up to Seq.
 // After MoveReadMarkers, Seq holds the marker as stored (possibly higher
-// than asked), or -1 when the user is not a member of the room.
+// than asked), or -1 when the user is not a member of the room, and Moved
+// tells whether this request raised it.
 type ReadMarker struct {
 	Room, User, Seq int64
+	Moved           bool
 }
 
 // MoveReadMarkers raises each member's read marker (Member.last_read_seq)
@@ -35,7 +37,7 @@ func (s *Store) MoveReadMarkers(moves []ReadMarker) error {
 	err := s.update(func(txn *badger.Txn) error {
 		for i := range moves {
 			mv := &moves[i]
-			mv.Seq = asked[i] // a retried transaction starts over
+			mv.Seq, mv.Moved = asked[i], false // a retried transaction starts over
 			m := &pb.Member{}
 			err := getProto(txn, memberKey(mv.Room, mv.User), m)
 			if errors.Is(err, ErrNotFound) {
@@ -49,7 +51,7 @@ func (s *Store) MoveReadMarkers(moves []ReadMarker) error {
 				mv.Seq = m.LastReadSeq
 				continue
 			}
-			m.LastReadSeq = mv.Seq
+			m.LastReadSeq, mv.Moved = mv.Seq, true
 			if err := setProto(txn, memberKey(mv.Room, mv.User), m); err != nil {
 				return err
 			}

@@ -40,6 +40,7 @@ type serveConfig struct {
 	clientPingRate                                                       float64
 	headerTimeout                                                        time.Duration
 	storageReserve                                                       int
+	maxRoomMembers, memberAddRate                                        int
 }
 
 // flagSet declares every setting of `livechat serve`, one line each, with
@@ -80,6 +81,8 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.messageBurst, "message-burst", 40, "chat messages a user may send at once above --message-rate")
 	fs.IntVar(&c.strikeBurst, "strike-burst", 10, "rejected (invalid) frames a socket may send before it is closed with 1008; one is forgiven per second")
 	fs.IntVar(&c.roomRate, "room-rate", 10, "room creations per user per minute, 429 above")
+	fs.IntVar(&c.memberAddRate, "member-add-rate", 60, "member additions (joins included) per user per minute, 429 above")
+	fs.IntVar(&c.maxRoomMembers, "max-room-members", 10000, "members a room may have; adding one more is answered 400")
 	fs.IntVar(&c.registerRate, "register-rate", 10, "registration requests per client address per minute, 429 above")
 	fs.IntVar(&c.loginRate, "login-rate", 10, "failed login attempts per minute per email (5x per client address); successful logins do not count")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "password hash cost, 4 to 31")
@@ -149,6 +152,8 @@ var settingRules = map[string]settingRule{
 	"login-rate":        {min: 1},
 	"room-rate":         {min: 1},
 	"register-rate":     {min: 1},
+	"member-add-rate":   {min: 1},
+	"max-room-members":  {min: 2, why: "a direct room has two members"},
 	"ping-interval":     {min: 0, above: true},
 	"idle-timeout":      {min: 0, above: true},
 	"access-ttl":        {min: 0, above: true},
@@ -332,6 +337,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			RoomIdleTimeout: c.roomIdle,
 			StrikeBurst:     c.strikeBurst,
 			PresenceGrace:   c.presenceGrace,
+			MaxRoomMembers:  c.maxRoomMembers,
 		}, api.Config{
 			AccessTTL:        c.accessTTL,
 			RefreshTTL:       c.refreshTTL,
@@ -357,6 +363,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			MessageRate:      c.messageRate,
 			MessageBurst:     c.messageBurst,
 			RoomRate:         c.roomRate,
+			MemberAddRate:    c.memberAddRate,
 			RegisterRate:     c.registerRate,
 			LoginRate:        c.loginRate,
 			BcryptCost:       c.bcryptCost,
