@@ -33,8 +33,9 @@ type Engine struct {
 	recentBytes atomic.Int64
 	stats       stats
 
-	inboxes inboxes       // open inbox sockets, by user
-	markers *markerWriter // read-marker writes
+	inboxes       inboxes       // open inbox sockets, by user
+	markers       *markerWriter // read-marker writes
+	onMemberAdded atomic.Pointer[func(room, user int64)]
 }
 
 // RecentBytes reports the memory held by the rooms' recent messages and

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strconv"
 	"sync"
 )
 
@@ -112,3 +113,24 @@ func (e *Engine) InboxSinks(user int64) []Sink { return e.inboxes.sinks(user) }
 
 // SendInbox hands frame to every inbox socket of user.
 func (e *Engine) SendInbox(user int64, frame []byte) { e.inboxes.send(user, frame) }
+
+// OnMemberAdded sets fn, called with each membership a room stores (a
+// user added, joining, or joining by posting) once it is durable and
+// before the room applies it, on a goroutine that may block. The edge
+// uses it to send inbox.room.add, which carries the room as the REST API
+// shows it.
+func (e *Engine) OnMemberAdded(fn func(room, user int64)) { e.onMemberAdded.Store(&fn) }
+
+func (e *Engine) memberAdded(room, user int64) {
+	if fn := e.onMemberAdded.Load(); fn != nil {
+		(*fn)(room, user)
+	}
+}
+
+// InboxRoomRemoveFrame encodes inbox.room.remove: the user's membership of
+// room ended.
+func InboxRoomRemoveFrame(room int64) []byte {
+	b := append(make([]byte, 0, 48), `{"type":"inbox.room.remove","room":`...)
+	b = strconv.AppendInt(b, room, 10)
+	return append(b, '}')
+}
