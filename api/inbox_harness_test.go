@@ -197,3 +197,18 @@ func rowState(r inboxRow) string {
 	}
 	return fmt.Sprintf("last_read_seq %s, unread_count %s", lr, uc)
 }
+
+// joined waits until every socket in cs has joined room: u posts a
+// message and each socket reads up to it.
+func (ts *wsTestServer) joined(t testing.TB, u *wsUser, room int64, cs ...*wsClient) {
+	t.Helper()
+	text := "sync " + strconv.FormatInt(time.Now().UnixNano(), 10)
+	ts.postREST(t, u, room, text)
+	for _, c := range cs {
+		for {
+			if f := c.nextAny(t); f.Type == "chat.message" && f.Message == text {
+				break
+			}
+		}
+	}
+}
