@@ -110,17 +110,21 @@ func (s *Store) OpenDirect(a, b, createdAtUs int64) (room *pb.Room, created bool
 		room, err = s.RoomByID(existing)
 		return room, false, err
 	}
+	s.cache.forgetMembers(r.Id, []int64{a, b})
 	return r, true, nil
 }
 
-// Member returns user's membership of room, or ErrNotFound.
+// Member returns user's membership of room, or ErrNotFound. The result is
+// shared and must not be modified.
 func (s *Store) Member(room, user int64) (*pb.Member, error) {
-	m := &pb.Member{}
-	err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, memberKey(room, user), m) })
-	if err != nil {
-		return nil, fmt.Errorf("member %d of room %d: %w", user, room, err)
-	}
-	return m, nil
+	return s.cache.member(room, user, func() (*pb.Member, error) {
+		m := &pb.Member{}
+		err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, memberKey(room, user), m) })
+		if err != nil {
+			return nil, fmt.Errorf("member %d of room %d: %w", user, room, err)
+		}
+		return m, nil
+	})
 }
 
 // Members returns up to limit members of room with user id > after, by
@@ -196,7 +200,7 @@ func (s *Store) AddMember(m *pb.Member, maxMembers int) (member *pb.Member, adde
 	if err := s.space.admit(smallRecord, true); err != nil {
 		return nil, false, fmt.Errorf("add member: %w", err)
 	}
-	err = s.cache.updateRooms(func() error {
+	err = s.cache.updateMember(m.Room, m.User, func() error {
 		return s.update(func(txn *badger.Txn) error {
 			member, added = m, false
 			old := &pb.Member{}
@@ -223,7 +227,7 @@ func (s *Store) AddMember(m *pb.Member, maxMembers int) (member *pb.Member, adde
 			added = true
 			return setProto(txn, roomKey(m.Room), r)
 		})
-	}, m.Room)
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("add member: %w", err)
 	}
@@ -236,7 +240,7 @@ func (s *Store) RemoveMember(room, user int64) error {
 	if err := s.space.admit(smallRecord, true); err != nil {
 		return fmt.Errorf("remove member: %w", err)
 	}
-	err := s.cache.updateRooms(func() error {
+	err := s.cache.updateMember(room, user, func() error {
 		return s.update(func(txn *badger.Txn) error {
 			if _, err := txn.Get(memberKey(room, user)); errors.Is(err, badger.ErrKeyNotFound) {
 				return ErrNotFound
@@ -256,7 +260,7 @@ func (s *Store) RemoveMember(room, user int64) error {
 			}
 			return setProto(txn, roomKey(room), r)
 		})
-	}, room)
+	})
 	if err != nil {
 		return fmt.Errorf("remove member: %w", err)
 	}
@@ -272,15 +276,17 @@ func (s *Store) UpdateMember(room, user int64, fn func(m *pb.Member) error) (*pb
 		return nil, fmt.Errorf("update member: %w", err)
 	}
 	var m *pb.Member
-	err := s.update(func(txn *badger.Txn) error {
-		m = &pb.Member{}
-		if err := getProto(txn, memberKey(room, user), m); err != nil {
-			return err
-		}
-		if err := fn(m); err != nil {
-			return err
-		}
-		return setProto(txn, memberKey(room, user), m)
+	err := s.cache.updateMember(room, user, func() error {
+		return s.update(func(txn *badger.Txn) error {
+			m = &pb.Member{}
+			if err := getProto(txn, memberKey(room, user), m); err != nil {
+				return err
+			}
+			if err := fn(m); err != nil {
+				return err
+			}
+			return setProto(txn, memberKey(room, user), m)
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update member: %w", err)

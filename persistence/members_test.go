@@ -81,6 +81,9 @@ func TestAddRemoveMemberKeepsCountAndCache(t *testing.T) {
 	if got, _ := s.RoomByID(r.Id); got.MemberCount != 1 { // now cached
 		t.Fatalf("member_count %d", got.MemberCount)
 	}
+	if _, err := s.Member(r.Id, 2); !errors.Is(err, ErrNotFound) { // now cached as absent
+		t.Fatalf("member before the add: %v", err)
+	}
 	m, added, err := s.AddMember(&pb.Member{Room: r.Id, User: 2, Role: RoleMember, LastReadSeq: 7}, 2)
 	if err != nil || !added || m.LastReadSeq != 7 {
 		t.Fatalf("add: %v %v %v", m, added, err)
@@ -98,11 +101,14 @@ func TestAddRemoveMemberKeepsCountAndCache(t *testing.T) {
 	if _, err := s.UpdateMember(r.Id, 2, func(m *pb.Member) error { m.LastReadSeq = 11; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := s.Member(r.Id, 2); m.LastReadSeq != 11 {
+	if m, err := s.Member(r.Id, 2); err != nil || m.LastReadSeq != 11 {
 		t.Fatalf("marker %d", m.LastReadSeq)
 	}
 	if err := s.RemoveMember(r.Id, 2); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.Member(r.Id, 2); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("cached member after its removal: %v", err)
 	}
 	if err := s.RemoveMember(r.Id, 2); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("remove again: %v", err)

@@ -45,6 +45,7 @@ func (s *Store) CreateRoom(r *pb.Room, members ...int64) error {
 	if err != nil {
 		return fmt.Errorf("create room: %w", err)
 	}
+	s.cache.forgetMembers(r.Id, append(members[:len(members):len(members)], r.Owner))
 	return nil
 }
 
