@@ -34,29 +34,31 @@ func (s *Store) MoveReadMarkers(moves []ReadMarker) error {
 	for i := range moves {
 		asked[i] = moves[i].Seq
 	}
-	err := s.update(func(txn *badger.Txn) error {
-		for i := range moves {
-			mv := &moves[i]
-			mv.Seq, mv.Moved = asked[i], false // a retried transaction starts over
-			m := &pb.Member{}
-			err := getProto(txn, memberKey(mv.Room, mv.User), m)
-			if errors.Is(err, ErrNotFound) {
-				mv.Seq = -1
-				continue
+	err := s.cache.updateMarkers(moves, func() error {
+		return s.update(func(txn *badger.Txn) error {
+			for i := range moves {
+				mv := &moves[i]
+				mv.Seq, mv.Moved = asked[i], false // a retried transaction starts over
+				m := &pb.Member{}
+				err := getProto(txn, memberKey(mv.Room, mv.User), m)
+				if errors.Is(err, ErrNotFound) {
+					mv.Seq = -1
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if m.LastReadSeq >= mv.Seq {
+					mv.Seq = m.LastReadSeq
+					continue
+				}
+				m.LastReadSeq, mv.Moved = mv.Seq, true
+				if err := setProto(txn, memberKey(mv.Room, mv.User), m); err != nil {
+					return err
+				}
 			}
-			if err != nil {
-				return err
-			}
-			if m.LastReadSeq >= mv.Seq {
-				mv.Seq = m.LastReadSeq
-				continue
-			}
-			m.LastReadSeq, mv.Moved = mv.Seq, true
-			if err := setProto(txn, memberKey(mv.Room, mv.User), m); err != nil {
-				return err
-			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("move read markers: %w", err)
@@ -72,4 +74,17 @@ func (s *Store) LastMessage(room int64) (*pb.Message, error) {
 		return nil, err
 	}
 	return msgs[0], nil
+}
+
+// updateMarkers runs an update of read markers, then evicts the cached
+// memberships it moved.
+func (c *recordCache) updateMarkers(moves []ReadMarker, update func() error) error {
+	err := update()
+	c.mu.Lock()
+	c.memberWrites++
+	for _, mv := range moves {
+		c.members.Delete(memberKeyOf{mv.Room, mv.User})
+	}
+	c.mu.Unlock()
+	return err
 }
