@@ -40,7 +40,7 @@ func (s *Server) handleWebSocket(ctx *fasthttp.RequestCtx) {
 	if viaSubprotocol {
 		subprotocols = []string{"bearer"}
 	}
-	s.upgradeSocket(ctx, subprotocols, func(ws *websocket.Conn) func() { return s.openSocket(ws, room, since, events, user) })
+	s.upgradeSocket(ctx, subprotocols, func(ws *websocket.Conn) func() { return s.openSocket(ws, room, since, events, user) }, nil)
 }
 
 // socketRoom parses /ws/chat/{room}/chat/; ok is false for any other path.
