@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -241,6 +242,12 @@ func TestInboxSocketLifecycle(t *testing.T) {
 	room := ts.makeRoom(t, a, nil)
 	in.nextOf(t, "inbox.room.add")
 	roomSocket := ts.dial(t, a, room, "")
+	wsEventually(t, wsReadTimeout, func() error { // the server counts a socket just after its 101
+		if n := ts.srv.conns.userCount(a.id); n != 2 {
+			return fmt.Errorf("%d sockets counted, want 2", n)
+		}
+		return nil
+	})
 	if _, resp, err := ts.dialWS("ws://"+ts.addr+"/ws/inbox/?token="+a.token, nil); err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("third socket: %v %s, want 429", err, wsResponseBody(resp))
 	}
