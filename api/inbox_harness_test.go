@@ -179,14 +179,6 @@ func decodeFrame(t testing.TB, f wsFrame, v any) {
 	}
 }
 
-// eventuallyRow polls u's inbox row of room until check passes.
-func (ts *wsTestServer) eventuallyRow(t testing.TB, u *wsUser, room int64, check func(inboxRow) error) {
-	t.Helper()
-	wsEventually(t, 5*time.Second, func() error {
-		return check(ts.inboxRowOf(t, u, room))
-	})
-}
-
 func rowState(r inboxRow) string {
 	lr, uc := "null", "null"
 	if r.LastReadSeq != nil {
