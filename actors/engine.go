@@ -32,6 +32,10 @@ type Engine struct {
 	// recentBytes is the memory held by every running room's ring.
 	recentBytes atomic.Int64
 	stats       stats
+
+	inboxes       inboxes       // open inbox sockets, by user
+	markers       *markerWriter // read-marker writes
+	onMemberAdded atomic.Pointer[func(room, user int64)]
 }
 
 // RecentBytes reports the memory held by the rooms' recent messages and
@@ -54,7 +58,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, errors.New("actors: Store and Writer are required")
 	}
 	cfg.setDefaults()
-	e := &Engine{cfg: cfg, log: cfg.Logger}
+	e := &Engine{cfg: cfg, log: cfg.Logger, markers: newMarkerWriter(cfg.Store)}
 	// The actor library logs every dead letter at info level; replies to a
 	// socket that just closed are routine, so only its warnings pass.
 	e.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
@@ -196,6 +200,11 @@ func (s *Session) Message(text, clientID string) {
 	s.e.root.Send(s.pid, &pb.Inbound{Text: text, ClientId: clientID})
 }
 
+// Read passes a chat.read frame: the user has read the room up to seq.
+func (s *Session) Read(seq int64) {
+	s.e.root.Send(s.pid, &socketRead{seq: seq})
+}
+
 // Invalid reports a frame the edge rejected, with what was wrong.
 func (s *Session) Invalid(reason string) {
 	s.e.root.Send(s.pid, &pb.Inbound{Invalid: reason})
@@ -212,6 +221,7 @@ func (s *Session) Close() {
 func (e *Engine) Shutdown() {
 	_ = e.root.PoisonFuture(e.hub).Wait()
 	_ = e.root.PoisonFuture(e.dir).Wait()
+	e.markers.close()
 	e.system.Shutdown()
 }
 

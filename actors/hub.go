@@ -62,6 +62,10 @@ func (h *hub) Receive(ctx actor.Context) {
 		h.route(ctx, m.Room)
 	case *memberChange:
 		h.route(ctx, m.room)
+	case *markRead:
+		h.route(ctx, m.room)
+	case *socketRead:
+		h.route(ctx, m.room)
 	case *roomLoaded:
 		h.onLoaded(ctx, m)
 	case *roomIdle:
@@ -225,5 +229,7 @@ func refuse(ctx actor.Context, env envelope, code string) {
 		ctx.Send(env.sender, &pb.RoomState{ErrorCode: code})
 	case *localJoin:
 		ctx.Send(env.sender, &pb.Joined{})
+	case *markRead:
+		ctx.Send(env.sender, &readMarked{code: code})
 	}
 }

@@ -25,6 +25,7 @@ type room struct {
 	clientIDs map[clientKey]int64
 
 	members
+	reads
 	roster
 	active      bool // work arrived since the last idle check
 	idleTimer   *time.Timer
@@ -62,6 +63,7 @@ func newRoom(e *Engine, st *roomState) *room {
 		view:      &roomView{},
 		clientIDs: make(map[clientKey]int64),
 		members:   newMembers(),
+		reads:     newReads(),
 		roster:    newRoster(st.room, st.memberIDs),
 	}
 	for _, m := range st.recent {
@@ -109,6 +111,16 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onCaughtUp(m)
 	case *pb.GetRoomState:
 		r.onGetState(ctx)
+	case *socketRead:
+		r.onSocketRead(ctx, m)
+	case *markRead:
+		r.onMarkRead(ctx, m)
+	case *readFlush:
+		r.onReadFlush(ctx, m)
+	case *markerStored:
+		r.onMarkerStored(ctx, m)
+	case *receiptTick:
+		r.onReceiptTick()
 	}
 	r.active = true
 }
@@ -128,6 +140,7 @@ func (r *room) onStopping(ctx actor.Context) {
 		r.idleTimer.Stop()
 	}
 	r.stopGrace()
+	r.stopReads(ctx)
 	for _, m := range r.list {
 		m.sink.Close(CloseInternal, "room restarted, reconnect with since")
 	}
@@ -152,7 +165,7 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 // leave waiting to be announced, no membership change under way and no
 // work since the last check: it has been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.changing() && !r.active
+	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.changing() && !r.active && r.readsIdle()
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {

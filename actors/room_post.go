@@ -102,9 +102,11 @@ func (r *room) onPersisted(ctx actor.Context, done *persisted) {
 	r.delivered = p.msg.Seq
 	r.remember(p.msg, frame)
 	r.broadcast(frame, nil)
+	r.sendInboxMessage(p.msg)
 	if p.quiet {
 		r.e.stats.acceptedSocket.Add(1)
-	} else {
+		r.movePosterMarker(ctx, p.msg, nil, nil)
+	} else if !r.movePosterMarker(ctx, p.msg, p.replyTo, &pb.Posted{Message: p.msg}) {
 		r.reply(ctx, p.replyTo, &pb.Posted{Message: p.msg})
 	}
 	for _, d := range p.dups {

@@ -142,6 +142,11 @@ func storeChange(e *Engine, room *actor.PID, c *memberChange, lastSeq int64) {
 	}
 	m := &pspb.Member{Room: c.room, User: c.user, Role: persistence.RoleMember, JoinedAtUs: time.Now().UnixMicro(), LastReadSeq: lastSeq}
 	st.member, st.added, st.err = e.cfg.Store.AddMember(m, e.cfg.MaxRoomMembers)
+	if st.err == nil && st.added {
+		// Before the room applies it: the room's inbox.message frames for
+		// the new member follow this inbox.room.add.
+		e.memberAdded(c.room, c.user)
+	}
 }
 
 // joinsStored reports the end of a write of joins by posting.
@@ -205,6 +210,8 @@ func (r *room) onMemberStored(ctx actor.Context, st *memberStored) {
 			r.broadcastEvent(MemberAddFrame(r.id, st.user, st.member.Role, c.by), EventMember, nil)
 		case !c.add:
 			delete(r.ids, c.user)
+			r.forgetReader(c.user)
+			r.e.inboxes.send(c.user, InboxRoomRemoveFrame(r.id))
 			r.broadcastEvent(MemberRemoveFrame(r.id, st.user, c.by), EventMember, nil)
 			if r.kind() != persistence.KindPublic {
 				r.closeSocketsOf(ctx, c.user)

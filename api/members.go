@@ -176,7 +176,7 @@ func (s *Server) openDirect(ctx *fasthttp.RequestCtx, req *request) error {
 	if err := f.err(); err != nil {
 		return err
 	}
-	peer, err := s.userField(target, "user")
+	_, err = s.userField(target, "user")
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,14 @@ func (s *Server) openDirect(ctx *fasthttp.RequestCtx, req *request) error {
 	if created {
 		status = fasthttp.StatusCreated
 	}
-	writeRaw(ctx, status, append(appendRoom(nil, r, ctx.Host(), persistence.RoleMember, peer), '}'))
+	b, err := s.appendRoomWithReadState(make([]byte, 0, 640), r, ctx.Host(), req.user.Id)
+	if err != nil {
+		return err
+	}
+	if created {
+		s.inboxRoomAdd(r.Id, req.user.Id, target)
+	}
+	writeRaw(ctx, status, append(b, '}'))
 	return nil
 }
 

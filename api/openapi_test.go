@@ -265,7 +265,8 @@ func routeTable(s *Server) map[string]*route {
 		"/chat/v1/room/{room_id}/messages/":          s.routes.history,
 		"/chat/v1/room/{room_id}/members/":           s.routes.members,
 		"/chat/v1/room/{room_id}/members/{user_id}/": s.routes.member,
-		"/healthz": {methods: map[string]handlerFunc{"GET": nil}},
+		"/chat/v1/room/{room_id}/read/":              s.routes.read,
+		"/healthz":                                   {methods: map[string]handlerFunc{"GET": nil}},
 	}
 	for p, rt := range s.routes.fixed {
 		out[p] = rt
@@ -362,6 +363,8 @@ func TestOpenAPIOperationsAnswerAsDocumented(t *testing.T) {
 		"GET /chat/v1/room/{room_id}/":          func() req { return req{} },
 		"GET /chat/v1/room/{room_id}/messages/": func() req { return req{} },
 		"POST /chat/v1/room/direct/":            func() req { return req{Body: map[string]any{"user": other.ID}} },
+		"GET /chat/v1/room/inbox/":              func() req { return req{} },
+		"POST /chat/v1/room/{room_id}/read/":    func() req { return req{Body: map[string]any{"seq": 1}} },
 		"GET /chat/v1/room/{room_id}/members/":  func() req { return req{} },
 		"POST /chat/v1/room/{room_id}/members/": func() req { return req{Body: map[string]any{"user": other.ID}} },
 		"DELETE /chat/v1/room/{room_id}/members/{user_id}/": func() req {

@@ -132,7 +132,12 @@ func (s *Server) createRoom(ctx *fasthttp.RequestCtx, req *request) error {
 		}
 		return err
 	}
-	writeRaw(ctx, fasthttp.StatusCreated, append(appendRoom(nil, r, ctx.Host(), persistence.RoleOwner, nil), '}'))
+	b, err := s.appendRoomWithReadState(make([]byte, 0, 512), r, ctx.Host(), req.user.Id)
+	if err != nil {
+		return err
+	}
+	s.inboxRoomAdd(r.Id, append([]int64{req.user.Id}, members...)...)
+	writeRaw(ctx, fasthttp.StatusCreated, append(b, '}'))
 	return nil
 }
 
@@ -141,15 +146,14 @@ func (s *Server) roomDetail(ctx *fasthttp.RequestCtx, req *request) error {
 	if err != nil {
 		return err
 	}
-	role, peer, err := s.viewOf(r, req.user.Id)
-	if err != nil {
-		return err
-	}
 	st, err := s.engine.RoomState(r.Id)
 	if err != nil {
 		return unavailable(err)
 	}
-	b := appendRoom(make([]byte, 0, 640+len(st.RecentJson)), r, ctx.Host(), role, peer)
+	b, err := s.appendRoomWithReadState(make([]byte, 0, 800+len(st.RecentJson)), r, ctx.Host(), req.user.Id)
+	if err != nil {
+		return err
+	}
 	b = append(b, `,"chat_messages":`...)
 	b = append(b, st.RecentJson...)
 	b = append(b, `,"online":[`...)

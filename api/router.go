@@ -147,6 +147,7 @@ type routes struct {
 	fixed           map[string]*route
 	room, history   *route
 	members, member *route
+	read            *route
 	unknownRoom     *route
 }
 
@@ -167,6 +168,7 @@ func (s *Server) buildRoutes() {
 			"/user/v1/profile/":       {auth: true, methods: m("GET", handlerFunc(s.profile), "PATCH", handlerFunc(s.updateProfile))},
 			"/chat/v1/room/":          {auth: true, methods: m("GET", handlerFunc(s.listRooms), "POST", handlerFunc(s.createRoom))},
 			"/chat/v1/room/direct/":   {auth: true, methods: m("POST", handlerFunc(s.openDirect))},
+			"/chat/v1/room/inbox/":    {auth: true, methods: m("GET", handlerFunc(s.inbox))},
 			"/chat/v1/message/":       {auth: true, methods: m("POST", handlerFunc(s.createMessage))},
 			"/openapi.json":           {methods: m("GET", handlerFunc(s.openAPI))},
 		},
@@ -174,6 +176,7 @@ func (s *Server) buildRoutes() {
 		history: &route{auth: true, methods: m("GET", handlerFunc(s.history))},
 		members: &route{auth: true, methods: m("GET", handlerFunc(s.listMembers), "POST", handlerFunc(s.addMember))},
 		member:  &route{auth: true, methods: m("DELETE", handlerFunc(s.removeMember))},
+		read:    &route{auth: true, methods: m("POST", handlerFunc(s.markRead))},
 		// A non-numeric or out-of-range id is an unknown room: 404 like
 		// Django's URLconf, whatever the method.
 		unknownRoom: &route{auth: true, methods: anyMethod(s.roomNotFound)},
@@ -201,6 +204,8 @@ func (s *Server) match(path string) (rt *route, id, sub int64, ok bool) {
 		rt = s.routes.history
 	case "members/":
 		rt = s.routes.members
+	case "read/":
+		rt = s.routes.read
 	default:
 		subText, ok := strings.CutPrefix(tail, "members/")
 		subText, slashed := strings.CutSuffix(subText, "/")

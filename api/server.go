@@ -76,6 +76,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 	}
 	s.buildRoutes()
 	s.buildRouteLabels()
+	engine.OnMemberAdded(func(room, user int64) { s.inboxRoomAdd(room, user) })
 	s.metrics.watch(s)
 	s.http = &fasthttp.Server{
 		Handler:               s.handle,

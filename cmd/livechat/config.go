@@ -34,7 +34,7 @@ type serveConfig struct {
 	roomRate, registerRate                                               int
 	pingInterval, idleTimeout, accessTTL, refreshTTL                     time.Duration
 	roomIdle, writeDelay                                                 time.Duration
-	presenceGrace                                                        time.Duration
+	presenceGrace, receiptInterval                                       time.Duration
 	secureCookie                                                         bool
 	maxUserSockets, maxConnsPerIP, clientPingBurst                       int
 	clientPingRate                                                       float64
@@ -92,6 +92,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.DurationVar(&c.refreshTTL, "refresh-ttl", 24*time.Hour, "refresh token lifetime")
 	fs.DurationVar(&c.writeDelay, "write-delay", 5*time.Millisecond, "period of the write clock: a socket written within ten periods waits for its next tick, gathering frames into one write; a quiet one is written at once; 0 or negative for none")
 	fs.DurationVar(&c.presenceGrace, "presence-grace", time.Second, "a user whose last socket in a room closes stays online this long: a reconnect within it sends neither leave nor join")
+	fs.DurationVar(&c.receiptInterval, "receipt-interval", time.Second, "a room sends at most one chat.read receipt frame per interval, listing the markers moved meanwhile")
 	fs.IntVar(&c.storageReserve, "storage-reserve", 0, "free bytes kept on the data volume, writes answer 507 below it; 0: derived from the database's file sizes")
 	fs.StringVar(&c.memoryBudget, "memory-budget", "512MiB", "memory for Badger's memtables and caches, recent messages, token cache and working heap, e.g. 512MiB or 1GiB; sockets cost about 10 KiB each on top")
 	fs.DurationVar(&c.roomIdle, "room-idle", 2*time.Minute, "passivate a room idle this long")
@@ -160,6 +161,7 @@ var settingRules = map[string]settingRule{
 	"refresh-ttl":       {min: 0, above: true},
 	"room-idle":         {min: 0, above: true},
 	"presence-grace":    {min: 0, above: true},
+	"receipt-interval":  {min: 0, above: true},
 	"write-delay":       {min: math.Inf(-1)}, // 0 or negative: no write clock (see components)
 }
 
@@ -337,6 +339,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			RoomIdleTimeout: c.roomIdle,
 			StrikeBurst:     c.strikeBurst,
 			PresenceGrace:   c.presenceGrace,
+			ReceiptInterval: c.receiptInterval,
 			MaxRoomMembers:  c.maxRoomMembers,
 		}, api.Config{
 			AccessTTL:        c.accessTTL,
