@@ -86,6 +86,11 @@ func Open(cfg Config) (*Store, error) {
 		WithSyncWrites(cfg.Durability == DurabilityFsync).
 		WithLogger(badgerLogger{cfg.Logger}).
 		WithNumVersionsToKeep(1).
+		// A deleted message's text must leave the files, not only the
+		// answers: the tables flushed on close are compacted, which drops
+		// the versions a tombstone replaced (compactions drop them from
+		// older tables as they run).
+		WithCompactL0OnClose(true).
 		WithMetricsEnabled(false))
 	if cfg.InMemory {
 		opts.Dir, opts.ValueDir = "", ""
@@ -123,6 +128,9 @@ func Open(cfg Config) (*Store, error) {
 func (s *Store) init() error {
 	if s.readOnly {
 		return s.db.View(func(txn *badger.Txn) error { return s.readMeta(txn, false) })
+	}
+	if err := s.indexMessageIDs(); err != nil {
+		return err
 	}
 	return s.db.Update(func(txn *badger.Txn) error { return s.readMeta(txn, true) })
 }
