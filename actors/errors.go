@@ -12,6 +12,7 @@ const (
 	CodeConflict    = "ECONFLICT"
 	CodeUnavailable = "EUNAVAILABLE"
 	CodeStorageFull = "ESTORAGEFULL"
+	CodeDeleted     = "EDELETED" // a tombstone cannot be edited
 )
 
 // error_type values of chat.error frames.
@@ -35,6 +36,8 @@ var (
 	// full; reads still work and writes resume when space is freed. It is
 	// persistence.ErrStorageFull, so one errors.Is test covers both layers.
 	ErrStorageFull = persistence.ErrStorageFull
+	// ErrMessageDeleted means an edit reached a deleted message.
+	ErrMessageDeleted = errors.New("actors: message deleted")
 )
 
 func codeError(code string) error {
@@ -45,6 +48,8 @@ func codeError(code string) error {
 		return ErrRoomNotFound
 	case CodeStorageFull:
 		return ErrStorageFull
+	case CodeDeleted:
+		return ErrMessageDeleted
 	default:
 		return ErrUnavailable
 	}

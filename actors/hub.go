@@ -60,6 +60,8 @@ func (h *hub) Receive(ctx actor.Context) {
 		}
 	case *pb.GetRoomState:
 		h.route(ctx, m.Room)
+	case *pb.ChangeMessage:
+		h.route(ctx, m.Room)
 	case *roomLoaded:
 		h.onLoaded(ctx, m)
 	case *roomIdle:
@@ -105,11 +107,15 @@ func loadRoom(e *Engine, id int64) (*roomState, error) {
 	if err != nil {
 		return nil, err
 	}
+	rev, err := e.cfg.Store.LastRev(id)
+	if err != nil {
+		return nil, err
+	}
 	recent, err := e.cfg.Store.MessagesBefore(id, 0, e.cfg.RecentMessages)
 	if err != nil {
 		return nil, err
 	}
-	return &roomState{room: r, lastSeq: last, recent: recent}, nil
+	return &roomState{room: r, lastSeq: last, lastRev: rev, recent: recent}, nil
 }
 
 func (h *hub) onLoaded(ctx actor.Context, m *roomLoaded) {
@@ -213,6 +219,8 @@ func refuse(ctx actor.Context, env envelope, code string) {
 		ctx.Send(env.sender, &pb.Posted{ErrorCode: code})
 	case *pb.GetRoomState:
 		ctx.Send(env.sender, &pb.RoomState{ErrorCode: code})
+	case *pb.ChangeMessage:
+		ctx.Send(env.sender, &pb.MessageChanged{ErrorCode: code})
 	case *localJoin:
 		ctx.Send(env.sender, &pb.Joined{})
 	}
