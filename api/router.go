@@ -145,6 +145,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
 type routes struct {
 	fixed         map[string]*route
 	room, history *route
+	message       *route
 	unknownRoom   *route
 }
 
@@ -169,16 +170,22 @@ func (s *Server) buildRoutes() {
 		},
 		room:    &route{auth: true, methods: m("GET", handlerFunc(s.roomDetail))},
 		history: &route{auth: true, methods: m("GET", handlerFunc(s.history))},
+		message: &route{auth: true, methods: m("GET", handlerFunc(s.getMessage), "PATCH", handlerFunc(s.editMessage),
+			"DELETE", handlerFunc(s.deleteMessage))},
 		// A non-numeric or out-of-range id is an unknown room: 404 like
 		// Django's URLconf, whatever the method.
 		unknownRoom: &route{auth: true, methods: anyMethod(s.roomNotFound)},
 	}
 }
 
-// match finds the route of path, with the room id of /chat/v1/room/{id}/….
+// match finds the route of path, with the room id of /chat/v1/room/{id}/…
+// or the message id of /chat/v1/message/{id}/.
 func (s *Server) match(path string) (*route, int64, bool) {
 	if rt, ok := s.routes.fixed[path]; ok {
 		return rt, 0, true
+	}
+	if rest, ok := strings.CutPrefix(path, "/chat/v1/message/"); ok {
+		return s.matchMessage(rest)
 	}
 	rest, ok := strings.CutPrefix(path, "/chat/v1/room/")
 	if !ok {
@@ -196,6 +203,19 @@ func (s *Server) match(path string) (*route, int64, bool) {
 		return s.routes.room, id, true
 	}
 	return s.routes.history, id, true
+}
+
+// matchMessage routes /chat/v1/message/{id}/ given what follows the prefix.
+func (s *Server) matchMessage(rest string) (*route, int64, bool) {
+	idText, tail, slashed := strings.Cut(rest, "/")
+	if !slashed || tail != "" {
+		return nil, 0, false
+	}
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 || idText[0] == '+' {
+		return s.routes.unknownRoom, 0, true // an unknown message: 404 whatever the method
+	}
+	return s.routes.message, id, true
 }
 
 func anyMethod(h handlerFunc) map[string]handlerFunc {
