@@ -19,7 +19,7 @@ import (
 // no read is in flight.
 type edits struct {
 	latest map[int64]*changedMessage // seq → latest state
-	loads   int                       // store reads in flight
+	loads  int                       // store reads in flight
 }
 
 type changedMessage struct {
