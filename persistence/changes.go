@@ -14,7 +14,8 @@ import (
 // layout):
 //
 //	mi/<id>          → room, seq (16 bytes): where message id is
-//	rv/<room>        → the room's last rev
+//	rv/<room>        → the room's last rev as of its latest edit or deletion
+//	                   (a new message carries its own: LastRev reads the newest)
 //	mr/<room>/<rev>  → seq: the latest change of a message edited or deleted
 //	                   since its creation (one key per such message)
 //	md/<room>/<seq>  → empty: the message is a tombstone

@@ -310,7 +310,7 @@ func hasMessages(reqs []appendReq) bool {
 }
 
 func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
-	revs := map[int64]int64{} // room → its highest rev in this batch
+	var revs map[int64]int64 // room → its highest changed rev in this batch
 	for _, r := range reqs {
 		if r.err != nil {
 			continue
@@ -320,18 +320,21 @@ func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
 			if err := txn.Set(MessageKey(m.Room, m.Seq), r.vals[i]); err != nil {
 				return fmt.Errorf("write message: %w", err)
 			}
-			var err error
 			if rec.Change == Created {
-				err = w.fillCreated(txn, m)
-			} else {
-				err = fillChanged(txn, rec)
+				// The hot path: the message carries its rev, and LastRev
+				// reads the newest message's, so rv/ is not written.
+				if err := w.fillCreated(txn, m); err != nil {
+					return err
+				}
+				continue
 			}
-			if err != nil {
+			if err := fillChanged(txn, rec); err != nil {
 				return err
 			}
-			if m.Rev > revs[m.Room] {
-				revs[m.Room] = m.Rev
+			if revs == nil {
+				revs = make(map[int64]int64)
 			}
+			revs[m.Room] = max(revs[m.Room], m.Rev)
 		}
 	}
 	for room, rev := range revs {
