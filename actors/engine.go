@@ -124,6 +124,26 @@ func (e *Engine) Post(p *pb.Post) (msg *pspb.Message, duplicate bool, err error)
 	return posted.Message, posted.Duplicate, nil
 }
 
+// ChangeMessage edits (text) or deletes (c.Delete) a message through its
+// room, which orders the change with the room's other messages and
+// changes, and returns once it is durable, with the message as it now is.
+// unchanged is true when there was nothing to do: the same text, or a
+// message already deleted. The caller has checked that the user may.
+func (e *Engine) ChangeMessage(c *pb.ChangeMessage) (msg *pspb.Message, unchanged bool, err error) {
+	res, err := e.request(e.hub, c)
+	if err != nil {
+		return nil, false, err
+	}
+	mc, ok := res.(*pb.MessageChanged)
+	if !ok {
+		return nil, false, ErrUnavailable
+	}
+	if err := codeError(mc.ErrorCode); err != nil {
+		return nil, false, err
+	}
+	return mc.Message, mc.Unchanged, nil
+}
+
 // RoomState returns a room's recent messages and online users: the state
 // the room last answered with, if nothing has changed since, else the
 // room's answer now.

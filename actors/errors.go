@@ -15,6 +15,7 @@ const (
 	// CodeForbidden refuses a post from a user who is not a member of a
 	// private or direct room.
 	CodeForbidden = "EFORBIDDEN"
+	CodeDeleted     = "EDELETED" // a tombstone cannot be edited
 )
 
 // error_type values of chat.error frames.
@@ -41,6 +42,8 @@ var (
 	// full; reads still work and writes resume when space is freed. It is
 	// persistence.ErrStorageFull, so one errors.Is test covers both layers.
 	ErrStorageFull = persistence.ErrStorageFull
+	// ErrMessageDeleted means an edit reached a deleted message.
+	ErrMessageDeleted = errors.New("actors: message deleted")
 )
 
 func codeError(code string) error {
@@ -52,6 +55,8 @@ func codeError(code string) error {
 		return ErrRoomNotFound
 	case CodeStorageFull:
 		return ErrStorageFull
+	case CodeDeleted:
+		return ErrMessageDeleted
 	default:
 		return ErrUnavailable
 	}

@@ -27,8 +27,11 @@ func AppendPreview(b []byte, m *pb.Message) []byte {
 	b = AppendJSONString(b, previewText(m.Text))
 	b = append(b, `,"created_at":"`...)
 	b = AppendTime(b, m.CreatedAtUs)
-	b = append(b, `","edited_at":null,"deleted_at":null}`...)
-	return b
+	b = append(b, `","edited_at":`...)
+	b = appendOptionalTime(b, m.EditedAtUs)
+	b = append(b, `,"deleted_at":`...)
+	b = appendOptionalTime(b, m.DeletedAtUs)
+	return append(b, '}')
 }
 
 // previewText is the first PreviewChars code points of text.

@@ -66,6 +66,8 @@ func (h *hub) Receive(ctx actor.Context) {
 		h.route(ctx, m.room)
 	case *socketRead:
 		h.route(ctx, m.room)
+	case *pb.ChangeMessage:
+		h.route(ctx, m.Room)
 	case *roomLoaded:
 		h.onLoaded(ctx, m)
 	case *roomIdle:
@@ -111,6 +113,10 @@ func loadRoom(e *Engine, id int64) (*roomState, error) {
 	if err != nil {
 		return nil, err
 	}
+	rev, err := e.cfg.Store.LastRev(id)
+	if err != nil {
+		return nil, err
+	}
 	recent, err := e.cfg.Store.MessagesBefore(id, 0, e.cfg.RecentMessages)
 	if err != nil {
 		return nil, err
@@ -119,7 +125,7 @@ func loadRoom(e *Engine, id int64) (*roomState, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &roomState{room: r, lastSeq: last, recent: recent, memberIDs: ids}, nil
+	return &roomState{room: r, lastSeq: last, lastRev: rev, recent: recent, memberIDs: ids}, nil
 }
 
 func (h *hub) onLoaded(ctx actor.Context, m *roomLoaded) {
@@ -227,6 +233,8 @@ func refuse(ctx actor.Context, env envelope, code string) {
 		ctx.Send(env.sender, &pb.Posted{ErrorCode: code})
 	case *pb.GetRoomState:
 		ctx.Send(env.sender, &pb.RoomState{ErrorCode: code})
+	case *pb.ChangeMessage:
+		ctx.Send(env.sender, &pb.MessageChanged{ErrorCode: code})
 	case *localJoin:
 		ctx.Send(env.sender, &pb.Joined{})
 	case *markRead:

@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"livechat/actors/pb"
+	"livechat/persistence"
 	pspb "livechat/persistence/pb"
 )
 
@@ -17,12 +18,15 @@ type room struct {
 	e  *Engine
 	id int64
 
-	nextSeq   int64 // last seq assigned
-	delivered int64 // last seq delivered (durable)
-	recent    *ring
-	view      *roomView      // the state last answered, published for readers
-	pending   []*pendingPost // assigned, waiting for the writer, in seq order
-	clientIDs map[clientKey]int64
+	nextSeq    int64 // last seq assigned
+	delivered  int64 // last seq delivered (durable)
+	rev        int64 // last rev assigned: every new message, edit and deletion takes one
+	durableRev int64 // last rev confirmed durable
+	recent     *ring
+	view       *roomView      // the state last answered, published for readers
+	pending    []*pendingPost // assigned, waiting for the writer, in rev order
+	clientIDs  map[clientKey]int64
+	edits
 
 	members
 	reads
@@ -32,9 +36,11 @@ type room struct {
 	passivating bool
 }
 
-// pendingPost is a message waiting to become durable.
+// pendingPost is a record of the room's log waiting to become durable: a
+// new message, or (change not Created) an edit or a deletion.
 type pendingPost struct {
 	msg     *pspb.Message
+	change  persistence.Change
 	replyTo *actor.PID
 	quiet   bool         // from a session: no answer once stored (socketPost)
 	dups    []*actor.PID // client_id resends waiting for the same message
@@ -59,6 +65,8 @@ func newRoom(e *Engine, st *roomState) *room {
 	r := &room{
 		e: e, id: st.room.Id,
 		nextSeq: st.lastSeq, delivered: st.lastSeq,
+		rev: st.lastRev, durableRev: st.lastRev,
+		edits:     newEdits(),
 		recent:    newRing(e.cfg.RecentMessages, &e.recentBytes),
 		view:      &roomView{},
 		clientIDs: make(map[clientKey]int64),
@@ -103,6 +111,10 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onJoinsStored(ctx, m)
 	case *persisted:
 		r.onPersisted(ctx, m)
+	case *pb.ChangeMessage:
+		r.onChange(ctx, m)
+	case *changeLoaded:
+		r.onChangeLoaded(ctx, m)
 	case *localJoin:
 		r.onJoin(ctx, m)
 	case *pb.Leave:
@@ -145,10 +157,7 @@ func (r *room) onStopping(ctx actor.Context) {
 		m.sink.Close(CloseInternal, "room restarted, reconnect with since")
 	}
 	for _, p := range r.pending {
-		r.reply(ctx, p.replyTo, &pb.Posted{ErrorCode: CodeUnavailable})
-		for _, d := range p.dups {
-			r.reply(ctx, d, &pb.Posted{ErrorCode: CodeUnavailable})
-		}
+		r.fail(ctx, p, CodeUnavailable)
 	}
 	r.pending = nil
 	r.stopRoster(ctx)
@@ -165,7 +174,7 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 // leave waiting to be announced, no membership change under way and no
 // work since the last check: it has been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.changing() && !r.active && r.readsIdle()
+	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.changing() && r.loads == 0 && !r.active && r.readsIdle()
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {

@@ -2,10 +2,16 @@ package actors
 
 import "livechat/persistence"
 
-// deletedAfter counts the deleted messages of room with seq above after.
-// Deleted messages are recorded by message deletion (md/<room>/<seq>);
-// until a store records them, none are counted.
-func deletedAfter(*persistence.Store, int64, int64) int64 { return 0 }
+// deletedAfter counts the deleted messages of room with seq above after
+// (md/<room>/<seq>). A failed read counts none: the count is a hint for
+// a badge, and the next read corrects it.
+func deletedAfter(store *persistence.Store, room, after int64) int64 {
+	n, err := store.DeletedAfter(room, after)
+	if err != nil {
+		return 0
+	}
+	return n
+}
 
 // UnreadCount is a member's unread_count: the messages of room above the
 // marker, up to last (the room's last seq), that are not deleted.

@@ -266,6 +266,7 @@ func routeTable(s *Server) map[string]*route {
 		"/chat/v1/room/{room_id}/members/":           s.routes.members,
 		"/chat/v1/room/{room_id}/members/{user_id}/": s.routes.member,
 		"/chat/v1/room/{room_id}/read/":              s.routes.read,
+		"/chat/v1/message/{message_id}/":             s.routes.message,
 		"/healthz":                                   {methods: map[string]handlerFunc{"GET": nil}},
 	}
 	for p, rt := range s.routes.fixed {
@@ -301,7 +302,7 @@ func TestOpenAPICoversTheRouter(t *testing.T) {
 		}
 		// The path as a client sends it reaches this very route.
 		if path != "/healthz" {
-			if got, _, _, ok := ts.srv.match(strings.NewReplacer("{room_id}", "1", "{user_id}", "2").Replace(path)); !ok || got != rt {
+			if got, _, _, ok := ts.srv.match(strings.NewReplacer("{room_id}", "1", "{user_id}", "2", "{message_id}", "1").Replace(path)); !ok || got != rt {
 				t.Errorf("%s does not route to its own table entry", path)
 			}
 		}
@@ -337,10 +338,11 @@ func TestOpenAPIOperationsAnswerAsDocumented(t *testing.T) {
 	doc := loadOpenAPI(t, ts)
 	u := ts.newUser(t)
 	room := ts.createRoom(t, u, "openapi", 0)
-	ts.postMessage(t, u, room.ID, "첫 메시지")
+	msg := ts.postMessage(t, u, room.ID, "첫 메시지")
+	msgID := msg.ID
 	other := ts.newUser(t)
 	roomPath := func(p string) string {
-		return strings.NewReplacer("{room_id}", fmt.Sprint(room.ID), "{user_id}", fmt.Sprint(other.ID)).Replace(p)
+		return strings.NewReplacer("{room_id}", fmt.Sprint(room.ID), "{user_id}", fmt.Sprint(other.ID), "{message_id}", fmt.Sprint(msgID)).Replace(p)
 	}
 
 	// A valid request for each operation, by "METHOD path" as documented.
@@ -371,9 +373,15 @@ func TestOpenAPIOperationsAnswerAsDocumented(t *testing.T) {
 			ts.do(t, req{Method: "POST", Path: roomPath("/chat/v1/room/{room_id}/members/"), Token: u.Access, Body: map[string]any{"user": other.ID}})
 			return req{}
 		},
-		"POST /chat/v1/message/": func() req { return req{Body: map[string]any{"room": room.ID, "message": "hello"}} },
-		"GET /healthz":           func() req { return req{} },
-		"GET /openapi.json":      func() req { return req{} },
+		"POST /chat/v1/message/":               func() req { return req{Body: map[string]any{"room": room.ID, "message": "hello"}} },
+		"GET /chat/v1/message/{message_id}/":   func() req { return req{} },
+		"PATCH /chat/v1/message/{message_id}/": func() req { return req{Body: map[string]any{"message": "고친 메시지"}} },
+		"DELETE /chat/v1/message/{message_id}/": func() req {
+			msgID = ts.postMessage(t, u, room.ID, "지울 메시지").ID // its own, so that the others stay editable
+			return req{}
+		},
+		"GET /healthz":      func() req { return req{} },
+		"GET /openapi.json": func() req { return req{} },
 	}
 	paths := slices.Sorted(maps.Keys(doc.Paths))
 	checked := 0

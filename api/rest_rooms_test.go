@@ -227,7 +227,7 @@ func TestRoomDetail(t *testing.T) {
 	for _, m := range obj["chat_messages"].([]any) {
 		got := keys(m.(map[string]any))
 		slices.Sort(got)
-		if want := []string{"created_at", "id", "message", "nickname", "room", "sender", "seq"}; !slices.Equal(got, want) {
+		if want := restMessageKeys; !slices.Equal(got, want) {
 			t.Fatalf("chat_messages entry keys %v, want %v", got, want)
 		}
 	}
@@ -257,7 +257,7 @@ func TestPostMessage(t *testing.T) {
 	obj := r.object(t)
 	got := keys(obj)
 	slices.Sort(got)
-	if want := []string{"created_at", "id", "message", "nickname", "room", "sender", "seq"}; !slices.Equal(got, want) {
+	if want := restMessageKeys; !slices.Equal(got, want) {
 		t.Errorf("message keys %v, want %v", got, want)
 	}
 	expectTimestamp(t, obj["created_at"])
@@ -548,3 +548,6 @@ func TestRestartKeepsEverything(t *testing.T) {
 		t.Errorf("user id %d reused after restart (had %d)", u.ID, b.ID)
 	}
 }
+
+// restMessageKeys are the keys of the REST message object.
+var restMessageKeys = []string{"created_at", "deleted_at", "deleted_by", "edited_at", "id", "message", "nickname", "rev", "room", "sender", "sender_id", "seq"}

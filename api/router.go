@@ -147,7 +147,7 @@ type routes struct {
 	fixed           map[string]*route
 	room, history   *route
 	members, member *route
-	read            *route
+	read, message   *route
 	unknownRoom     *route
 }
 
@@ -177,6 +177,8 @@ func (s *Server) buildRoutes() {
 		members: &route{auth: true, methods: m("GET", handlerFunc(s.listMembers), "POST", handlerFunc(s.addMember))},
 		member:  &route{auth: true, methods: m("DELETE", handlerFunc(s.removeMember))},
 		read:    &route{auth: true, methods: m("POST", handlerFunc(s.markRead))},
+		message: &route{auth: true, methods: m("GET", handlerFunc(s.getMessage), "PATCH", handlerFunc(s.editMessage),
+			"DELETE", handlerFunc(s.deleteMessage))},
 		// A non-numeric or out-of-range id is an unknown room: 404 like
 		// Django's URLconf, whatever the method.
 		unknownRoom: &route{auth: true, methods: anyMethod(s.roomNotFound)},
@@ -184,10 +186,14 @@ func (s *Server) buildRoutes() {
 }
 
 // match finds the route of path, with the room id of /chat/v1/room/{id}/…
-// and the user id of …/members/{user_id}/ (sub).
+// and the user id of …/members/{user_id}/ (sub), or the message id of
+// /chat/v1/message/{id}/.
 func (s *Server) match(path string) (rt *route, id, sub int64, ok bool) {
 	if rt, ok := s.routes.fixed[path]; ok {
 		return rt, 0, 0, true
+	}
+	if rest, ok := strings.CutPrefix(path, "/chat/v1/message/"); ok {
+		return s.matchMessage(rest)
 	}
 	rest, ok := strings.CutPrefix(path, "/chat/v1/room/")
 	if !ok {
@@ -227,6 +233,19 @@ func (s *Server) match(path string) (rt *route, id, sub int64, ok bool) {
 func parseID(text string) (int64, bool) {
 	id, err := strconv.ParseInt(text, 10, 64)
 	return id, err == nil && id > 0 && text[0] != '+'
+}
+
+// matchMessage routes /chat/v1/message/{id}/ given what follows the prefix.
+func (s *Server) matchMessage(rest string) (*route, int64, int64, bool) {
+	idText, tail, slashed := strings.Cut(rest, "/")
+	if !slashed || tail != "" {
+		return nil, 0, 0, false
+	}
+	id, ok := parseID(idText)
+	if !ok {
+		return s.routes.unknownRoom, 0, 0, true // an unknown message: 404 whatever the method
+	}
+	return s.routes.message, id, 0, true
 }
 
 func anyMethod(h handlerFunc) map[string]handlerFunc {

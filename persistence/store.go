@@ -86,6 +86,11 @@ func Open(cfg Config) (*Store, error) {
 		WithSyncWrites(cfg.Durability == DurabilityFsync).
 		WithLogger(badgerLogger{cfg.Logger}).
 		WithNumVersionsToKeep(1).
+		// A deleted message's text must leave the files, not only the
+		// answers: the tables flushed on close are compacted, which drops
+		// the versions a tombstone replaced (compactions drop them from
+		// older tables as they run).
+		WithCompactL0OnClose(true).
 		WithMetricsEnabled(false))
 	if cfg.InMemory {
 		opts.Dir, opts.ValueDir = "", ""
@@ -127,6 +132,9 @@ func (s *Store) init() error {
 	if err := s.upgrade(); err != nil {
 		return err
 	}
+	if err := s.indexMessageIDs(); err != nil {
+		return err
+	}
 	return s.db.Update(func(txn *badger.Txn) error { return s.readMeta(txn, true) })
 }
 
@@ -161,6 +169,11 @@ func (s *Store) Close() error {
 	if s.space != nil {
 		s.space.close()
 	}
+	// Compactions drop a replaced version (a deleted message's text) only
+	// below the oldest read in progress, which Badger advances as reads
+	// begin: one read after the last write lets the compaction on close
+	// drop everything the last writes replaced.
+	_ = s.db.View(func(*badger.Txn) error { return nil })
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger: %w", err)
 	}

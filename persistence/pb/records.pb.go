@@ -295,8 +295,17 @@ type Message struct {
 	Text           string                 `protobuf:"bytes,8,opt,name=text,proto3" json:"text,omitempty"`
 	ClientId       string                 `protobuf:"bytes,9,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
 	CreatedAtUs    int64                  `protobuf:"varint,10,opt,name=created_at_us,json=createdAtUs,proto3" json:"created_at_us,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// rev is the room's change counter at this message's latest change (its
+	// creation, an edit or its deletion); created_rev at its creation. Both
+	// are 0 in messages stored before rooms counted changes, which read as
+	// their seq (see normalizeMessage).
+	Rev           int64 `protobuf:"varint,11,opt,name=rev,proto3" json:"rev,omitempty"`
+	EditedAtUs    int64 `protobuf:"varint,12,opt,name=edited_at_us,json=editedAtUs,proto3" json:"edited_at_us,omitempty"`    // 0 when never edited
+	DeletedAtUs   int64 `protobuf:"varint,13,opt,name=deleted_at_us,json=deletedAtUs,proto3" json:"deleted_at_us,omitempty"` // 0 unless a tombstone (text erased)
+	DeletedBy     int64 `protobuf:"varint,14,opt,name=deleted_by,json=deletedBy,proto3" json:"deleted_by,omitempty"`         // the user who deleted it
+	CreatedRev    int64 `protobuf:"varint,15,opt,name=created_rev,json=createdRev,proto3" json:"created_rev,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Message) Reset() {
@@ -399,6 +408,41 @@ func (x *Message) GetCreatedAtUs() int64 {
 	return 0
 }
 
+func (x *Message) GetRev() int64 {
+	if x != nil {
+		return x.Rev
+	}
+	return 0
+}
+
+func (x *Message) GetEditedAtUs() int64 {
+	if x != nil {
+		return x.EditedAtUs
+	}
+	return 0
+}
+
+func (x *Message) GetDeletedAtUs() int64 {
+	if x != nil {
+		return x.DeletedAtUs
+	}
+	return 0
+}
+
+func (x *Message) GetDeletedBy() int64 {
+	if x != nil {
+		return x.DeletedBy
+	}
+	return 0
+}
+
+func (x *Message) GetCreatedRev() int64 {
+	if x != nil {
+		return x.CreatedRev
+	}
+	return 0
+}
+
 var File_persistence_pb_records_proto protoreflect.FileDescriptor
 
 const file_persistence_pb_records_proto_rawDesc = "" +
@@ -425,7 +469,7 @@ const file_persistence_pb_records_proto_rawDesc = "" +
 	"\x04role\x18\x03 \x01(\tR\x04role\x12 \n" +
 	"\fjoined_at_us\x18\x04 \x01(\x03R\n" +
 	"joinedAtUs\x12\"\n" +
-	"\rlast_read_seq\x18\x05 \x01(\x03R\vlastReadSeq\"\x99\x02\n" +
+	"\rlast_read_seq\x18\x05 \x01(\x03R\vlastReadSeq\"\xb1\x03\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\x03R\x04room\x12\x10\n" +
@@ -437,7 +481,15 @@ const file_persistence_pb_records_proto_rawDesc = "" +
 	"\x04text\x18\b \x01(\tR\x04text\x12\x1b\n" +
 	"\tclient_id\x18\t \x01(\tR\bclientId\x12\"\n" +
 	"\rcreated_at_us\x18\n" +
-	" \x01(\x03R\vcreatedAtUsB\x19Z\x17livechat/persistence/pbb\x06proto3"
+	" \x01(\x03R\vcreatedAtUs\x12\x10\n" +
+	"\x03rev\x18\v \x01(\x03R\x03rev\x12 \n" +
+	"\fedited_at_us\x18\f \x01(\x03R\n" +
+	"editedAtUs\x12\"\n" +
+	"\rdeleted_at_us\x18\r \x01(\x03R\vdeletedAtUs\x12\x1d\n" +
+	"\n" +
+	"deleted_by\x18\x0e \x01(\x03R\tdeletedBy\x12\x1f\n" +
+	"\vcreated_rev\x18\x0f \x01(\x03R\n" +
+	"createdRevB\x19Z\x17livechat/persistence/pbb\x06proto3"
 
 var (
 	file_persistence_pb_records_proto_rawDescOnce sync.Once
