@@ -99,6 +99,22 @@ func (g *ring) find(seq int64) (recent, bool) {
 	return g.at(int(i)), true
 }
 
+// replace puts r in the place of the entry with r's seq, if kept: a
+// message changed after it was delivered. It reports whether it did.
+func (g *ring) replace(r recent) bool {
+	if g.n == 0 {
+		return false
+	}
+	i := r.msg.Seq - g.oldestSeq()
+	if i < 0 || i >= int64(g.n) {
+		return false
+	}
+	e := &g.buf[(g.start+int(i))%len(g.buf)]
+	g.count(entryBytes(r) - entryBytes(*e))
+	*e = r
+	return true
+}
+
 // appendLastMessages appends up to k newest messages as a JSON array of
 // REST objects, oldest first. Each message is encoded once, the first time
 // it is shown: a busy room's detail changes with every message, but only

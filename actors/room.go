@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"livechat/actors/pb"
+	"livechat/persistence"
 	pspb "livechat/persistence/pb"
 )
 
@@ -17,22 +18,29 @@ type room struct {
 	e  *Engine
 	id int64
 
-	nextSeq   int64 // last seq assigned
-	delivered int64 // last seq delivered (durable)
-	recent    *ring
-	view      *roomView      // the state last answered, published for readers
-	pending   []*pendingPost // assigned, waiting for the writer, in seq order
-	clientIDs map[clientKey]int64
+	nextSeq    int64 // last seq assigned
+	delivered  int64 // last seq delivered (durable)
+	rev        int64 // last rev assigned: every new message, edit and deletion takes one
+	durableRev int64 // last rev confirmed durable
+	recent     *ring
+	view       *roomView      // the state last answered, published for readers
+	pending    []*pendingPost // assigned, waiting for the writer, in rev order
+	clientIDs  map[clientKey]int64
+	edits
 
 	members
+	reads
+	roster
 	active      bool // work arrived since the last idle check
 	idleTimer   *time.Timer
 	passivating bool
 }
 
-// pendingPost is a message waiting to become durable.
+// pendingPost is a record of the room's log waiting to become durable: a
+// new message, or (change not Created) an edit or a deletion.
 type pendingPost struct {
 	msg     *pspb.Message
+	change  persistence.Change
 	replyTo *actor.PID
 	quiet   bool         // from a session: no answer once stored (socketPost)
 	dups    []*actor.PID // client_id resends waiting for the same message
@@ -57,10 +65,14 @@ func newRoom(e *Engine, st *roomState) *room {
 	r := &room{
 		e: e, id: st.room.Id,
 		nextSeq: st.lastSeq, delivered: st.lastSeq,
+		rev: st.lastRev, durableRev: st.lastRev,
+		edits:     newEdits(),
 		recent:    newRing(e.cfg.RecentMessages, &e.recentBytes),
 		view:      &roomView{},
 		clientIDs: make(map[clientKey]int64),
 		members:   newMembers(),
+		reads:     newReads(),
+		roster:    newRoster(st.room, st.memberIDs),
 	}
 	for _, m := range st.recent {
 		r.remember(m, MessageFrame(m))
@@ -91,8 +103,18 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onPost(ctx, m, false)
 	case *socketPost:
 		r.onPost(ctx, m.Post, true)
+	case *memberChange:
+		r.onMemberChange(ctx, m)
+	case *memberStored:
+		r.onMemberStored(ctx, m)
+	case *joinsStored:
+		r.onJoinsStored(ctx, m)
 	case *persisted:
 		r.onPersisted(ctx, m)
+	case *pb.ChangeMessage:
+		r.onChange(ctx, m)
+	case *changeLoaded:
+		r.onChangeLoaded(ctx, m)
 	case *localJoin:
 		r.onJoin(ctx, m)
 	case *pb.Leave:
@@ -101,6 +123,16 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onCaughtUp(m)
 	case *pb.GetRoomState:
 		r.onGetState(ctx)
+	case *socketRead:
+		r.onSocketRead(ctx, m)
+	case *markRead:
+		r.onMarkRead(ctx, m)
+	case *readFlush:
+		r.onReadFlush(ctx, m)
+	case *markerStored:
+		r.onMarkerStored(ctx, m)
+	case *receiptTick:
+		r.onReceiptTick()
 	}
 	r.active = true
 }
@@ -120,16 +152,15 @@ func (r *room) onStopping(ctx actor.Context) {
 		r.idleTimer.Stop()
 	}
 	r.stopGrace()
+	r.stopReads(ctx)
 	for _, m := range r.list {
 		m.sink.Close(CloseInternal, "room restarted, reconnect with since")
 	}
 	for _, p := range r.pending {
-		r.reply(ctx, p.replyTo, &pb.Posted{ErrorCode: CodeUnavailable})
-		for _, d := range p.dups {
-			r.reply(ctx, d, &pb.Posted{ErrorCode: CodeUnavailable})
-		}
+		r.fail(ctx, p, CodeUnavailable)
 	}
 	r.pending = nil
+	r.stopRoster(ctx)
 }
 
 // scheduleIdleCheck arms the passivation timer. It is our own timer rather
@@ -139,11 +170,11 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 	r.idleTimer = time.AfterFunc(r.e.cfg.RoomIdleTimeout, func() { root.Send(self, &idleTick{}) })
 }
 
-// idle reports a room with no members, nothing waiting for the disk, no
-// leave waiting to be announced and no work since the last check: it has
-// been idle for one to two timeouts.
+// idle reports a room with no sockets, nothing waiting for the disk, no
+// leave waiting to be announced, no membership change under way and no
+// work since the last check: it has been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.active
+	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.changing() && r.loads == 0 && !r.active && r.readsIdle()
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {

@@ -95,6 +95,9 @@ type Config struct {
 	// RoomRate is room creations per user per minute (429 above).
 	// Default 10.
 	RoomRate int
+	// MemberAddRate is member additions per user per minute, joining
+	// included (429 above). Default 60.
+	MemberAddRate int
 	// RegisterRate is registration requests per client address per minute
 	// (429 above). Default 10.
 	RegisterRate int
@@ -163,6 +166,7 @@ func (c Config) Defaults() Config {
 	}
 	setInt(&c.MessageBurst, 40)
 	setInt(&c.RoomRate, 10)
+	setInt(&c.MemberAddRate, 60)
 	setInt(&c.RegisterRate, 10)
 	setInt(&c.LoginRate, 10)
 	setInt(&c.HashConcurrency, 2*runtime.NumCPU())

@@ -40,6 +40,7 @@ type Server struct {
 	// Write rates (rates.go): messages and room creations per user,
 	// registrations and failed logins per client address (and per email).
 	messageRate, roomRate *keyLimiter[int64]
+	memberAddRate         *keyLimiter[int64]
 	registerRate          *keyLimiter[string]
 	loginByEmail          *keyLimiter[[sha256.Size]byte]
 	loginByAddr           *keyLimiter[string]
@@ -57,23 +58,25 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, store: store, engine: engine,
-		tokens:       newTokens(cfg.Secret, cfg.AccessTTL, cfg.RefreshTTL),
-		tokenCache:   newTokenCache(cfg.TokenCacheBytes),
-		hasher:       newHasher(cfg.BcryptCost, cfg.HashConcurrency),
-		conns:        newConnSet(),
-		messageRate:  perSecond[int64](cfg.MessageRate, cfg.MessageBurst),
-		roomRate:     perMinute[int64](cfg.RoomRate),
-		registerRate: perMinute[string](cfg.RegisterRate),
-		loginByEmail: perMinute[[sha256.Size]byte](cfg.LoginRate),
-		loginByAddr:  perMinute[string](5 * cfg.LoginRate),
-		metrics:      cfg.Metrics,
-		warnLimit:    newLogLimiter(),
+		tokens:        newTokens(cfg.Secret, cfg.AccessTTL, cfg.RefreshTTL),
+		tokenCache:    newTokenCache(cfg.TokenCacheBytes),
+		hasher:        newHasher(cfg.BcryptCost, cfg.HashConcurrency),
+		conns:         newConnSet(),
+		messageRate:   perSecond[int64](cfg.MessageRate, cfg.MessageBurst),
+		roomRate:      perMinute[int64](cfg.RoomRate),
+		memberAddRate: perMinute[int64](cfg.MemberAddRate),
+		registerRate:  perMinute[string](cfg.RegisterRate),
+		loginByEmail:  perMinute[[sha256.Size]byte](cfg.LoginRate),
+		loginByAddr:   perMinute[string](5 * cfg.LoginRate),
+		metrics:       cfg.Metrics,
+		warnLimit:     newLogLimiter(),
 	}
 	if cfg.WriteDelay > 0 {
 		s.writeClock = newWriteClock(cfg.WriteDelay)
 	}
 	s.buildRoutes()
 	s.buildRouteLabels()
+	engine.OnMemberAdded(func(room, user int64) { s.inboxRoomAdd(room, user) })
 	s.metrics.watch(s)
 	s.http = &fasthttp.Server{
 		Handler:               s.handle,
