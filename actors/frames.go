@@ -35,13 +35,13 @@ func AppendTime(b []byte, us int64) []byte {
 }
 
 // MessageFrame encodes a chat.message frame. The first five keys are the
-// original service's; id, room, seq and created_at are LiveChat's.
-func MessageFrame(m *pb.Message) []byte {
+// original service's; id, room, seq and created_at are LiveChat's. The
+// sender is as senders shows it (appendSender).
+func MessageFrame(m *pb.Message, senders *Senders) []byte {
 	b := make([]byte, 0, 160+len(m.Text)+len(m.SenderEmail)+len(m.Nickname)+len(m.ProfilePicture))
 	b = append(b, `{"type":"chat.message","message":`...)
 	b = AppendJSONString(b, m.Text)
-	b = append(b, `,"sender":`...)
-	b = AppendJSONString(b, m.SenderEmail)
+	b = appendSender(b, m, senders)
 	b = append(b, `,"nickname":`...)
 	b = AppendJSONString(b, m.Nickname)
 	b = append(b, `,"profile_picture_url":`...)
@@ -58,16 +58,16 @@ func MessageFrame(m *pb.Message) []byte {
 }
 
 // AppendMessage appends a message as the REST API's object: id, room,
-// seq, sender, nickname, message, created_at.
-func AppendMessage(b []byte, m *pb.Message) []byte {
+// seq, sender, nickname, message, created_at. The sender is as senders
+// shows it (appendSender).
+func AppendMessage(b []byte, m *pb.Message, senders *Senders) []byte {
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, m.Id, 10)
 	b = append(b, `,"room":`...)
 	b = strconv.AppendInt(b, m.Room, 10)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendInt(b, m.Seq, 10)
-	b = append(b, `,"sender":`...)
-	b = AppendJSONString(b, m.SenderEmail)
+	b = appendSender(b, m, senders)
 	b = append(b, `,"nickname":`...)
 	b = AppendJSONString(b, m.Nickname)
 	b = append(b, `,"message":`...)
@@ -78,15 +78,23 @@ func AppendMessage(b []byte, m *pb.Message) []byte {
 }
 
 // AppendMessages appends msgs as a JSON array of REST message objects.
-func AppendMessages(b []byte, msgs []*pb.Message) []byte {
+func AppendMessages(b []byte, msgs []*pb.Message, senders *Senders) []byte {
 	b = append(b, '[')
 	for i, m := range msgs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = AppendMessage(b, m)
+		b = AppendMessage(b, m, senders)
 	}
 	return append(b, ']')
+}
+
+// appendSender appends the "sender" key of a message frame or object: the
+// one place that decides it, so that frames, history, details and replay
+// all show a user's current email setting (Senders.Sender).
+func appendSender(b []byte, m *pb.Message, senders *Senders) []byte {
+	b = append(b, `,"sender":`...)
+	return AppendJSONString(b, senders.Sender(m))
 }
 
 // PresenceFrame encodes chat.user.join or chat.user.leave.

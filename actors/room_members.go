@@ -134,8 +134,9 @@ func (r *room) sendBacklog(ctx actor.Context, m *member, since int64) {
 	var frames [][]byte
 	if oldest := r.recent.oldestSeq(); oldest != 0 && since+1 >= oldest {
 		frames = make([][]byte, 0, r.delivered-since)
+		senders := r.e.senders.load()
 		for i := int(since + 1 - oldest); i < r.recent.len(); i++ {
-			frames = append(frames, r.recent.at(i).frame)
+			frames = append(frames, r.recent.current(i, senders).frame)
 		}
 	}
 	go loadBacklog(r.e, ctx.Self(), m.pid, m.sink, r.id, since, r.delivered, frames)
@@ -165,7 +166,7 @@ func loadBacklog(e *Engine, room, member *actor.PID, sink Sink, roomID, since, u
 			if msg.Seq > upTo {
 				break
 			}
-			frames = append(frames, MessageFrame(msg))
+			frames = append(frames, MessageFrame(msg, e.senders.load()))
 			since = msg.Seq
 		}
 		if !sink.SendBacklog(frames) {

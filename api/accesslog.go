@@ -156,6 +156,8 @@ const (
 	routeHistory = "/chat/v1/room/{id}/messages/"
 	routeSocket  = "/ws/chat/{id}/chat/"
 	routeStatic  = "/static/"
+	routeMedia   = "/media/"
+	routeUser    = "/user/v1/users/{id}/"
 	routeOther   = "other"
 )
 
@@ -170,6 +172,10 @@ func (s *Server) routeLabel(path []byte) string {
 		return routeSocket
 	case bytes.HasPrefix(path, []byte("/static/")):
 		return routeStatic
+	case bytes.HasPrefix(path, []byte("/media/")):
+		return routeMedia
+	case bytes.HasPrefix(path, []byte("/user/v1/users/")):
+		return routeUser
 	}
 	rest, ok := bytes.CutPrefix(path, []byte("/chat/v1/room/"))
 	if !ok {

@@ -263,6 +263,7 @@ func routeTable(s *Server) map[string]*route {
 	out := map[string]*route{
 		"/chat/v1/room/{room_id}/":          s.routes.room,
 		"/chat/v1/room/{room_id}/messages/": s.routes.history,
+		"/user/v1/users/{user_id}/":         s.routes.user,
 		"/healthz":                          {methods: map[string]handlerFunc{"GET": nil}},
 	}
 	for p, rt := range s.routes.fixed {
@@ -298,7 +299,7 @@ func TestOpenAPICoversTheRouter(t *testing.T) {
 		}
 		// The path as a client sends it reaches this very route.
 		if path != "/healthz" {
-			if got, _, ok := ts.srv.match(strings.ReplaceAll(path, "{room_id}", "1")); !ok || got != rt {
+			if got, _, ok := ts.srv.match(strings.NewReplacer("{room_id}", "1", "{user_id}", "1").Replace(path)); !ok || got != rt {
 				t.Errorf("%s does not route to its own table entry", path)
 			}
 		}
@@ -335,7 +336,9 @@ func TestOpenAPIOperationsAnswerAsDocumented(t *testing.T) {
 	u := ts.newUser(t)
 	room := ts.createRoom(t, u, "openapi", 0)
 	ts.postMessage(t, u, room.ID, "첫 메시지")
-	roomPath := func(p string) string { return strings.ReplaceAll(p, "{room_id}", fmt.Sprint(room.ID)) }
+	roomPath := func(p string) string {
+		return strings.NewReplacer("{room_id}", fmt.Sprint(room.ID), "{user_id}", fmt.Sprint(u.ID)).Replace(p)
+	}
 
 	// A valid request for each operation, by "METHOD path" as documented.
 	valid := map[string]func() req{
@@ -352,6 +355,7 @@ func TestOpenAPIOperationsAnswerAsDocumented(t *testing.T) {
 		},
 		"GET /user/v1/profile/":                 func() req { return req{} },
 		"PATCH /user/v1/profile/":               func() req { return req{Body: map[string]string{"nickname": "새 이름"}} },
+		"GET /user/v1/users/{user_id}/":         func() req { return req{} },
 		"GET /chat/v1/room/":                    func() req { return req{} },
 		"POST /chat/v1/room/":                   func() req { return req{Body: map[string]any{"name": "another", "post": 7}} },
 		"GET /chat/v1/room/{room_id}/":          func() req { return req{} },

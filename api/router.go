@@ -111,6 +111,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
 		s.ready(ctx)
 		return nil
 	}
+	if strings.HasPrefix(path, "/media/") {
+		return s.serveMedia(ctx, path)
+	}
 	rt, id, ok := s.match(path)
 	if !ok {
 		return s.notFound(ctx, path)
@@ -146,6 +149,7 @@ type routes struct {
 	fixed         map[string]*route
 	room, history *route
 	unknownRoom   *route
+	user          *route
 }
 
 func (s *Server) buildRoutes() {
@@ -168,6 +172,7 @@ func (s *Server) buildRoutes() {
 			"/openapi.json":           {methods: m("GET", handlerFunc(s.openAPI))},
 		},
 		room:    &route{auth: true, methods: m("GET", handlerFunc(s.roomDetail))},
+		user:    &route{auth: true, methods: m("GET", handlerFunc(s.publicUser))},
 		history: &route{auth: true, methods: m("GET", handlerFunc(s.history))},
 		// A non-numeric or out-of-range id is an unknown room: 404 like
 		// Django's URLconf, whatever the method.
@@ -179,6 +184,9 @@ func (s *Server) buildRoutes() {
 func (s *Server) match(path string) (*route, int64, bool) {
 	if rt, ok := s.routes.fixed[path]; ok {
 		return rt, 0, true
+	}
+	if rt, id, ok := s.matchUser(path); ok {
+		return rt, id, true
 	}
 	rest, ok := strings.CutPrefix(path, "/chat/v1/room/")
 	if !ok {

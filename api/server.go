@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -40,13 +41,17 @@ type Server struct {
 	// Write rates (rates.go): messages and room creations per user,
 	// registrations and failed logins per client address (and per email).
 	messageRate, roomRate *keyLimiter[int64]
-	registerRate          *keyLimiter[string]
-	loginByEmail          *keyLimiter[[sha256.Size]byte]
-	loginByAddr           *keyLimiter[string]
-	shutdownOnce          sync.Once
-	draining              atomic.Bool // Shutdown has begun: /readyz answers 503
-	lnMu                  sync.Mutex  // orders Serve's start against Shutdown
-	ln                    *retryListener
+	avatarRate            *keyLimiter[int64]
+	// decodes holds a slot per picture being decoded: a decode may hold
+	// hundreds of megabytes and a second of CPU.
+	decodes      chan struct{}
+	registerRate *keyLimiter[string]
+	loginByEmail *keyLimiter[[sha256.Size]byte]
+	loginByAddr  *keyLimiter[string]
+	shutdownOnce sync.Once
+	draining     atomic.Bool // Shutdown has begun: /readyz answers 503
+	lnMu         sync.Mutex  // orders Serve's start against Shutdown
+	ln           *retryListener
 }
 
 // New builds a Server over the store and the actor engine.
@@ -63,6 +68,8 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		conns:        newConnSet(),
 		messageRate:  perSecond[int64](cfg.MessageRate, cfg.MessageBurst),
 		roomRate:     perMinute[int64](cfg.RoomRate),
+		avatarRate:   perHour[int64](cfg.AvatarRate),
+		decodes:      make(chan struct{}, pictureDecodes),
 		registerRate: perMinute[string](cfg.RegisterRate),
 		loginByEmail: perMinute[[sha256.Size]byte](cfg.LoginRate),
 		loginByAddr:  perMinute[string](5 * cfg.LoginRate),
@@ -92,8 +99,8 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		// The request line and headers must arrive within HeaderTimeout
 		// (ReadTimeout) of the connection's opening, or of a kept-alive
 		// request's first byte (slowloris); the body then has bodyTimeout.
-		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
-			return fasthttp.RequestConfig{ReadTimeout: bodyTimeout}
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: bodyTimeout, MaxRequestBodySize: s.maxBody(h)}
 		},
 	}
 	return s, nil
@@ -158,6 +165,24 @@ func (s *Server) TokenCacheBytes() (held, budget int64) {
 
 // SlowConsumers returns how many sockets were closed for falling behind.
 func (s *Server) SlowConsumers() int64 { return s.conns.slowConsumers() }
+
+// pictureDecodes is how many pictures are decoded at once, whatever the
+// number of uploads: two bound the memory (up to 40 megapixels each) and
+// keep a core for everything else.
+const pictureDecodes = 2
+
+// maxBody is a request's body limit: MaxBodyBytes, except for a multipart
+// profile update, which may carry a picture.
+func (s *Server) maxBody(h *fasthttp.RequestHeader) int {
+	uri := h.RequestURI()
+	if i := bytes.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	if string(uri) != "/user/v1/profile/" || !bytes.HasPrefix(h.ContentType(), []byte("multipart/form-data")) {
+		return s.cfg.MaxBodyBytes
+	}
+	return max(s.cfg.MaxBodyBytes, s.cfg.MaxAvatarBytes+multipartSlack)
+}
 
 // bodyTimeout bounds reading a request's body, once its headers are in.
 const bodyTimeout = 30 * time.Second

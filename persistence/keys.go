@@ -15,6 +15,7 @@ import (
 //	m/<room>/<seq>               → Message
 //	mc/<room>/<user>/<client_id> → seq (client_id idempotency)
 //	rt/<jti>                     → revoked refresh token (expires with the token)
+//	uh/<id>                      → empty: the user hides their email (read at start)
 //	meta/schema, meta/secret, meta/next/<kind>
 var (
 	prefixUser       = []byte("u/")
@@ -24,6 +25,7 @@ var (
 	prefixMessage    = []byte("m/")
 	prefixClientID   = []byte("mc/")
 	prefixRevoked    = []byte("rt/")
+	prefixHideEmail  = []byte("uh/")
 	keySchema        = []byte("meta/schema")
 	keySecret        = []byte("meta/secret")
 	keyNextUser      = []byte("meta/next/user")
@@ -46,6 +48,9 @@ func idKey(prefix []byte, id int64, extra int) []byte {
 
 func userKey(id int64) []byte { return idKey(prefixUser, id, 0) }
 func roomKey(id int64) []byte { return idKey(prefixRoom, id, 0) }
+func hideEmailKey(id int64) []byte {
+	return idKey(prefixHideEmail, id, 0)
+}
 func postKey(post int64) []byte {
 	return idKey(prefixRoomPost, post, 0)
 }

@@ -40,6 +40,7 @@ type serveConfig struct {
 	clientPingRate                                                       float64
 	headerTimeout                                                        time.Duration
 	storageReserve                                                       int
+	maxAvatarBytes, avatarRate                                           int
 }
 
 // flagSet declares every setting of `livechat serve`, one line each, with
@@ -80,6 +81,8 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.messageBurst, "message-burst", 40, "chat messages a user may send at once above --message-rate")
 	fs.IntVar(&c.strikeBurst, "strike-burst", 10, "rejected (invalid) frames a socket may send before it is closed with 1008; one is forgiven per second")
 	fs.IntVar(&c.roomRate, "room-rate", 10, "room creations per user per minute, 429 above")
+	fs.IntVar(&c.maxAvatarBytes, "max-avatar-bytes", 2<<20, "profile picture file limit in bytes, 400 above; a multipart profile body may hold it plus 64 KiB, 413 above")
+	fs.IntVar(&c.avatarRate, "avatar-rate", 20, "profile picture uploads per user per hour, 429 above")
 	fs.IntVar(&c.registerRate, "register-rate", 10, "registration requests per client address per minute, 429 above")
 	fs.IntVar(&c.loginRate, "login-rate", 10, "failed login attempts per minute per email (5x per client address); successful logins do not count")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "password hash cost, 4 to 31")
@@ -149,6 +152,8 @@ var settingRules = map[string]settingRule{
 	"login-rate":        {min: 1},
 	"room-rate":         {min: 1},
 	"register-rate":     {min: 1},
+	"max-avatar-bytes":  {min: 1},
+	"avatar-rate":       {min: 1},
 	"ping-interval":     {min: 0, above: true},
 	"idle-timeout":      {min: 0, above: true},
 	"access-ttl":        {min: 0, above: true},
@@ -358,6 +363,8 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			MessageBurst:     c.messageBurst,
 			RoomRate:         c.roomRate,
 			RegisterRate:     c.registerRate,
+			MaxAvatarBytes:   c.maxAvatarBytes,
+			AvatarRate:       c.avatarRate,
 			LoginRate:        c.loginRate,
 			BcryptCost:       c.bcryptCost,
 		}
