@@ -41,7 +41,15 @@ func (s *Server) readProfilePatch(ctx *fasthttp.RequestCtx) (*profilePatch, erro
 		mediaType = "" // JSON whatever its label, as readForm reads it
 	}
 	if mediaType == "multipart/form-data" {
-		return parseProfileMultipart(body, params["boundary"], s.cfg.MaxAvatarBytes)
+		// The body may be up to the picture limit plus multipartSlack; past
+		// it, the answer is 413, unless the picture alone is over its limit,
+		// which is the more useful answer (see Server.maxBody).
+		over := len(body) > s.cfg.MaxAvatarBytes+multipartSlack
+		p, err := parseProfileMultipart(body, params["boundary"], s.cfg.MaxAvatarBytes)
+		if over && (err != nil || !p.hasPicture || len(p.picture) <= s.cfg.MaxAvatarBytes) {
+			return nil, errTooLarge
+		}
+		return p, err
 	}
 	f, err := readForm(ctx)
 	if err != nil {

@@ -171,8 +171,11 @@ func (s *Server) SlowConsumers() int64 { return s.conns.slowConsumers() }
 // keep a core for everything else.
 const pictureDecodes = 2
 
-// maxBody is a request's body limit: MaxBodyBytes, except for a multipart
-// profile update, which may carry a picture.
+// maxBody is how much of a request's body is read (413 above):
+// MaxBodyBytes, except for a multipart profile update, which may carry a
+// picture. That one is read up to twice the picture limit plus the slack,
+// so that a picture over its limit is told apart (400 on the field) from
+// a body too large for other reasons (413, from readProfilePatch).
 func (s *Server) maxBody(h *fasthttp.RequestHeader) int {
 	uri := h.RequestURI()
 	if i := bytes.IndexByte(uri, '?'); i >= 0 {
@@ -181,7 +184,7 @@ func (s *Server) maxBody(h *fasthttp.RequestHeader) int {
 	if string(uri) != "/user/v1/profile/" || !bytes.HasPrefix(h.ContentType(), []byte("multipart/form-data")) {
 		return s.cfg.MaxBodyBytes
 	}
-	return max(s.cfg.MaxBodyBytes, s.cfg.MaxAvatarBytes+multipartSlack)
+	return max(s.cfg.MaxBodyBytes, 2*s.cfg.MaxAvatarBytes+multipartSlack)
 }
 
 // bodyTimeout bounds reading a request's body, once its headers are in.
