@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -130,12 +131,11 @@ func (s *Server) processPicture(ctx context.Context, data []byte) (*storedPictur
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case s.decodes <- struct{}{}:
-	case <-ctx.Done():
-		return nil, errUnavailable
+	release, err := s.decodeSlots(ctx, decodedBytes(cfg) > pictureMaxPixels*4)
+	if err != nil {
+		return nil, err
 	}
-	defer func() { <-s.decodes }()
+	defer release()
 	src, err := decodePicture(format, data)
 	if err != nil {
 		return nil, err
@@ -144,6 +144,56 @@ func (s *Server) processPicture(ctx context.Context, data []byte) (*storedPictur
 		return nil, errPicture(msgInvalidImage) // never, as the decoders check; cheap to be sure
 	}
 	return encodePicture(src)
+}
+
+// decodedBytes estimates the memory a decode of cfg's image holds.
+func decodedBytes(cfg image.Config) int64 {
+	bpp := int64(4)
+	switch cfg.ColorModel {
+	case color.RGBA64Model, color.NRGBA64Model:
+		bpp = 8 // 16-bit PNG
+	case color.Gray16Model:
+		bpp = 2
+	case color.GrayModel:
+		bpp = 1
+	}
+	if _, ok := cfg.ColorModel.(color.Palette); ok {
+		bpp = 1
+	}
+	return int64(cfg.Width) * int64(cfg.Height) * bpp
+}
+
+// decodeSlots waits for a decode slot, or for every slot when the decode
+// is large (a 16-bit source twice the size of the others), so that decodes
+// hold at most pictureDecodes × 40 megapixels × 4 bytes together. Large
+// decodes take their slots one at a time, in turn, so two of them never
+// hold one slot each waiting for the other's.
+func (s *Server) decodeSlots(ctx context.Context, large bool) (release func(), err error) {
+	n := 1
+	if large {
+		n = cap(s.decodes)
+		select {
+		case s.largeDecode <- struct{}{}:
+		case <-ctx.Done():
+			return nil, errUnavailable
+		}
+		defer func() { <-s.largeDecode }()
+	}
+	for got := 0; got < n; got++ {
+		select {
+		case s.decodes <- struct{}{}:
+		case <-ctx.Done():
+			for range got {
+				<-s.decodes
+			}
+			return nil, errUnavailable
+		}
+	}
+	return func() {
+		for range n {
+			<-s.decodes
+		}
+	}, nil
 }
 
 // decodePicture decodes the first frame; a decoder's panic on a hostile

@@ -45,6 +45,7 @@ type Server struct {
 	// decodes holds a slot per picture being decoded: a decode may hold
 	// hundreds of megabytes and a second of CPU.
 	decodes      chan struct{}
+	largeDecode  chan struct{} // taken by a decode that needs every slot
 	registerRate *keyLimiter[string]
 	loginByEmail *keyLimiter[[sha256.Size]byte]
 	loginByAddr  *keyLimiter[string]
@@ -70,6 +71,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		roomRate:     perMinute[int64](cfg.RoomRate),
 		avatarRate:   perHour[int64](cfg.AvatarRate),
 		decodes:      make(chan struct{}, pictureDecodes),
+		largeDecode:  make(chan struct{}, 1),
 		registerRate: perMinute[string](cfg.RegisterRate),
 		loginByEmail: perMinute[[sha256.Size]byte](cfg.LoginRate),
 		loginByAddr:  perMinute[string](5 * cfg.LoginRate),
