@@ -183,7 +183,9 @@ func (s *Server) maxBody(h *fasthttp.RequestHeader) int {
 	if i := bytes.IndexByte(uri, '?'); i >= 0 {
 		uri = uri[:i]
 	}
-	if string(uri) != "/user/v1/profile/" || !bytes.HasPrefix(h.ContentType(), []byte("multipart/form-data")) {
+	const multipartType = "multipart/form-data"
+	ct := h.ContentType()
+	if string(uri) != "/user/v1/profile/" || len(ct) < len(multipartType) || !bytes.EqualFold(ct[:len(multipartType)], []byte(multipartType)) {
 		return s.cfg.MaxBodyBytes
 	}
 	return max(s.cfg.MaxBodyBytes, 2*s.cfg.MaxAvatarBytes+multipartSlack)
