@@ -66,6 +66,19 @@ const (
 	formatWebP pictureFormat = "webp"
 )
 
+// checkPicture is everything an upload must pass before it is decoded:
+// not empty, at most maxBytes, one of the four formats, within the size
+// bounds.
+func checkPicture(data []byte, maxBytes int) (pictureFormat, image.Config, error) {
+	switch {
+	case len(data) == 0:
+		return "", image.Config{}, errPicture(msgEmptyFile)
+	case len(data) > maxBytes:
+		return "", image.Config{}, errPicture(msgFileTooLarge(maxBytes))
+	}
+	return sniffPicture(data)
+}
+
 // sniffPicture finds an upload's format from its first bytes (never from
 // its name or declared type) and reads its dimensions from its header,
 // decoding no pixel. It refuses what is not one of the four formats, a
@@ -121,13 +134,7 @@ type storedPicture struct {
 // At most Config.PictureDecodes run at once; a caller waits for its turn
 // within ctx.
 func (s *Server) processPicture(ctx context.Context, data []byte) (*storedPicture, error) {
-	switch {
-	case len(data) == 0:
-		return nil, errPicture(msgEmptyFile)
-	case len(data) > s.cfg.MaxAvatarBytes:
-		return nil, errPicture(msgFileTooLarge(s.cfg.MaxAvatarBytes))
-	}
-	format, cfg, err := sniffPicture(data)
+	format, cfg, err := checkPicture(data, s.cfg.MaxAvatarBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -26,21 +26,33 @@ func pictureSeeds(f *testing.F) [][]byte {
 	return seeds
 }
 
-// FuzzSniffPicture runs bytes through the type and size check that comes
-// before any decoding. Nothing panics; what it accepts is one of the four
-// formats by its magic bytes and within the size bounds; what it refuses
-// carries one of DRF's two picture messages.
+// FuzzSniffPicture runs bytes through the checks that come before any
+// decoding: file size, type from the content, dimensions from the header.
+// Nothing panics; what they accept is one of the four formats by its magic
+// bytes, within the byte limit and the size bounds; what they refuse
+// carries the DRF message of the first check that failed.
 func FuzzSniffPicture(f *testing.F) {
 	for _, s := range pictureSeeds(f) {
-		f.Add(s)
+		f.Add(s, 1<<20)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		format, cfg, err := sniffPicture(data)
+	f.Add([]byte("0123456789"), 4)
+	f.Fuzz(func(t *testing.T, data []byte, maxBytes int) {
+		maxBytes = max(1, min(maxBytes, 1<<22))
+		format, cfg, err := checkPicture(data, maxBytes)
 		if err != nil {
-			if msg, ok := isPictureError(err); !ok || msg != msgInvalidImage && msg != msgImageTooBig {
-				t.Fatalf("sniffPicture refused with %v", err)
+			msg, ok := isPictureError(err)
+			switch {
+			case !ok:
+				t.Fatalf("checkPicture refused with %v", err)
+			case len(data) == 0 && msg != msgEmptyFile, len(data) > maxBytes && msg != msgFileTooLarge(maxBytes):
+				t.Fatalf("%d bytes (limit %d) refused with %q", len(data), maxBytes, msg)
+			case len(data) > 0 && len(data) <= maxBytes && msg != msgInvalidImage && msg != msgImageTooBig:
+				t.Fatalf("refused with %q", msg)
 			}
 			return
+		}
+		if len(data) == 0 || len(data) > maxBytes {
+			t.Fatalf("accepted %d bytes with a limit of %d", len(data), maxBytes)
 		}
 		if cfg.Width <= 0 || cfg.Height <= 0 || tooManyPixels(cfg.Width, cfg.Height) {
 			t.Fatalf("accepted %dx%d", cfg.Width, cfg.Height)
@@ -55,8 +67,8 @@ func FuzzSniffPicture(f *testing.F) {
 			t.Fatalf("accepted as %q a file without its magic bytes: %q", format, data[:min(len(data), 16)])
 		}
 		// What the check accepts decodes within the bounds, or is refused.
-		if len(data) > 64<<10 {
-			return // keep each run fast
+		if len(data) > 64<<10 || cfg.Width*cfg.Height > 1<<20 {
+			return // keep each run fast and small
 		}
 		img, err := decodePicture(format, data)
 		if err != nil {

@@ -57,7 +57,7 @@ func (s *Server) updateProfile(ctx *fasthttp.RequestCtx, req *request) error {
 			return err
 		}
 	} else if raw, ok := f.raw["profile_picture"]; ok {
-		if s := string(raw); s == "null" || p.html && (s == `""` || s == `"null"`) {
+		if v := string(raw); v == "null" || p.html && (v == `""` || v == `"null"`) {
 			none := ""
 			up.ProfilePicture = &none
 		} else {
