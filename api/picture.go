@@ -150,7 +150,11 @@ func (s *Server) processPicture(ctx context.Context, data []byte) (*storedPictur
 	if b := src.Bounds(); b.Dx() > cfg.Width || b.Dy() > cfg.Height || tooManyPixels(b.Dx(), b.Dy()) {
 		return nil, errPicture(msgInvalidImage) // never, as the decoders check; cheap to be sure
 	}
-	return encodePicture(src)
+	o := 1
+	if format == formatJPEG {
+		o = jpegOrientation(data)
+	}
+	return encodePicture(src, o)
 }
 
 // decodedBytes estimates the memory a decode of cfg's image holds.
@@ -240,8 +244,9 @@ func fitBox(w, h, box int) (int, int) {
 	return max(1, int((int64(w)*int64(box)+int64(h)/2)/int64(h))), box
 }
 
-// encodePicture scales src to fit pictureBox and encodes it.
-func encodePicture(src image.Image) (*storedPicture, error) {
+// encodePicture scales src to fit pictureBox, turns it as its EXIF
+// orientation says (orient.go), and encodes it.
+func encodePicture(src image.Image, orientation int) (*storedPicture, error) {
 	b := src.Bounds()
 	w, h := fitBox(b.Dx(), b.Dy(), pictureBox)
 	transparent := !isOpaque(src)
@@ -259,6 +264,7 @@ func encodePicture(src image.Image) (*storedPicture, error) {
 	} else {
 		draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
 	}
+	dst = orient(dst, orientation)
 	var buf bytes.Buffer
 	if transparent {
 		enc := png.Encoder{CompressionLevel: png.BestCompression}

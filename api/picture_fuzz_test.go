@@ -15,7 +15,7 @@ import (
 func pictureSeeds(f *testing.F) [][]byte {
 	jpg := testJPEG(f, 16, 8)
 	seeds := [][]byte{
-		jpg, withEXIFGPS(f, jpg), jpg[:len(jpg)/2], jpg[:4],
+		jpg, withEXIFGPS(f, jpg), withEXIFOrientation(jpg, 6), withEXIFOrientation(jpg, 9), jpg[:len(jpg)/2], jpg[:4],
 		testPNGAlpha(f, 4, 3), testPNGGray(f, 3, 2), pngHeaderOnly(1, 1), pngHeaderOnly(8193, 1), pngHeaderOnly(1<<31-1, 1<<31-1),
 		testAnimatedGIF(f, 5, 4), []byte("GIF89a"), []byte("RIFF\x00\x00\x00\x00WEBP"),
 		[]byte{}, []byte("hello"), []byte{0xFF, 0xD8, 0xFF, 0xDA, 0xFF, 0xDA},
@@ -38,6 +38,9 @@ func FuzzSniffPicture(f *testing.F) {
 	f.Add([]byte("0123456789"), 4)
 	f.Fuzz(func(t *testing.T, data []byte, maxBytes int) {
 		maxBytes = max(1, min(maxBytes, 1<<22))
+		if o := jpegOrientation(data); o < 1 || o > 8 {
+			t.Fatalf("orientation %d", o)
+		}
 		format, cfg, err := checkPicture(data, maxBytes)
 		if err != nil {
 			msg, ok := isPictureError(err)

@@ -72,6 +72,43 @@ func withEXIFGPS(t testing.TB, jpg []byte) []byte {
 	return append(out, jpg[2:]...)
 }
 
+// withEXIFOrientation inserts an APP1 Exif segment whose IFD0 holds only
+// an Orientation tag (0x0112, SHORT) of o, little-endian as phones write it.
+func withEXIFOrientation(jpg []byte, o uint16) []byte {
+	le := binary.LittleEndian
+	tiff := []byte{'I', 'I', 42, 0, 8, 0, 0, 0}
+	tiff = le.AppendUint16(tiff, 1)
+	tiff = le.AppendUint16(tiff, 0x0112)
+	tiff = le.AppendUint16(tiff, 3)
+	tiff = le.AppendUint32(tiff, 1)
+	tiff = le.AppendUint16(tiff, o)
+	tiff = append(tiff, 0, 0, 0, 0, 0, 0)
+	payload := append([]byte("Exif\x00\x00"), tiff...)
+	seg := binary.BigEndian.AppendUint16([]byte{0xFF, 0xE1}, uint16(len(payload)+2))
+	out := append(append(append([]byte{}, jpg[:2]...), seg...), payload...)
+	return append(out, jpg[2:]...)
+}
+
+// testJPEGHalves is a w×h JPEG whose left half is red and right half blue.
+func testJPEGHalves(t testing.TB, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			c := []byte{230, 20, 20, 255}
+			if x >= w/2 {
+				c = []byte{20, 20, 230, 255}
+			}
+			copy(img.Pix[img.PixOffset(x, y):], c)
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // testPNGAlpha is a w×h PNG whose left half is transparent.
 func testPNGAlpha(t testing.TB, w, h int) []byte {
 	t.Helper()

@@ -115,6 +115,40 @@ func TestPictureUploadJPEGDropsMetadata(t *testing.T) {
 	}
 }
 
+// A photo whose EXIF says it is turned is stored upright: the orientation
+// is applied to the pixels, since the metadata is dropped.
+func TestPictureAppliesEXIFOrientation(t *testing.T) {
+	t.Parallel()
+	ts := newWSTestServer(t, nil)
+	a := ts.newUser(t, "회전")
+	red := func(img image.Image, x, y int) bool {
+		r, _, b, _ := img.At(x, y).RGBA()
+		return r>>8 > 150 && b>>8 < 100
+	}
+	src := testJPEGHalves(t, 200, 100) // red left, blue right
+	for _, c := range []struct {
+		orientation uint16
+		w, h        int
+		redAt       image.Point // a point that must be red, and its mirror blue
+		blueAt      image.Point
+	}{
+		{1, 200, 100, image.Pt(20, 50), image.Pt(180, 50)},
+		{3, 200, 100, image.Pt(180, 50), image.Pt(20, 50)},
+		{6, 100, 200, image.Pt(50, 20), image.Pt(50, 180)}, // turned clockwise: the left half goes up
+		{8, 100, 200, image.Pt(50, 180), image.Pt(50, 20)},
+	} {
+		url := pictureURLOf(t, upload(t, ts.addr, a.token, withEXIFOrientation(src, c.orientation), "turned.jpg"))
+		file := expectPicture(t, ts.addr, url, "image/jpeg", c.w, c.h)
+		img, err := jpeg.Decode(bytes.NewReader(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !red(img, c.redAt.X, c.redAt.Y) || red(img, c.blueAt.X, c.blueAt.Y) {
+			t.Errorf("orientation %d: the red half is not where it belongs", c.orientation)
+		}
+	}
+}
+
 // A PNG with transparency stays PNG; an animated GIF keeps its first
 // frame; WebP is read; the type comes from the content, not the name.
 func TestPictureFormats(t *testing.T) {
