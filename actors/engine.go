@@ -36,6 +36,8 @@ type Engine struct {
 	inboxes       inboxes       // open inbox sockets, by user
 	markers       *markerWriter // read-marker writes
 	onMemberAdded atomic.Pointer[func(room, user int64)]
+	// senders knows who hides their email, for every rendered message.
+	senders *senderBook
 }
 
 // RecentBytes reports the memory held by the rooms' recent messages and
@@ -58,7 +60,11 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, errors.New("actors: Store and Writer are required")
 	}
 	cfg.setDefaults()
-	e := &Engine{cfg: cfg, log: cfg.Logger, markers: newMarkerWriter(cfg.Store)}
+	hidden, err := cfg.Store.HiddenEmailUsers()
+	if err != nil {
+		return nil, fmt.Errorf("actors: %w", err)
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, markers: newMarkerWriter(cfg.Store), senders: newSenderBook(hidden)}
 	// The actor library logs every dead letter at info level; replies to a
 	// socket that just closed are routine, so only its warnings pass.
 	e.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
@@ -71,7 +77,6 @@ func NewEngine(cfg Config) (*Engine, error) {
 		e.log.Error("room crashed", "reason", fmt.Sprint(reason))
 		return actor.StopDirective
 	})
-	var err error
 	e.hub, err = e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newHub(e) },
 		actor.WithSupervisor(stopOnPanic)), "rooms")
 	if err != nil {
@@ -149,8 +154,8 @@ func (e *Engine) ChangeMessage(c *pb.ChangeMessage) (msg *pspb.Message, unchange
 // room's answer now.
 func (e *Engine) RoomState(room int64) (*pb.RoomState, error) {
 	if v, ok := e.states.Load(room); ok {
-		if st := v.(*roomView).state.Load(); st != nil {
-			return st, nil
+		if st := v.(*roomView).state.Load(); st != nil && st.senders == e.senders.load().Gen() {
+			return st.RoomState, nil
 		}
 	}
 	res, err := e.request(e.hub, &pb.GetRoomState{Room: room})

@@ -15,7 +15,7 @@ const (
 	// CodeForbidden refuses a post from a user who is not a member of a
 	// private or direct room.
 	CodeForbidden = "EFORBIDDEN"
-	CodeDeleted     = "EDELETED" // a tombstone cannot be edited
+	CodeDeleted   = "EDELETED" // a tombstone cannot be edited
 )
 
 // error_type values of chat.error frames.

@@ -37,13 +37,13 @@ func AppendTime(b []byte, us int64) []byte {
 // MessageFrame encodes a chat.message frame. The first five keys are the
 // original service's; id, room, seq, created_at, sender_id and rev are
 // LiveChat's, and edited_at, deleted_at and deleted_by appear only when
-// set, so that a new message's frame grows by two numbers only.
-func MessageFrame(m *pb.Message) []byte {
+// set, so that a new message's frame grows by two numbers only. The sender
+// is as senders shows it (appendSender).
+func MessageFrame(m *pb.Message, senders *Senders) []byte {
 	b := make([]byte, 0, 192+len(m.Text)+len(m.SenderEmail)+len(m.Nickname)+len(m.ProfilePicture))
 	b = append(b, `{"type":"chat.message","message":`...)
 	b = AppendJSONString(b, m.Text)
-	b = append(b, `,"sender":`...)
-	b = AppendJSONString(b, m.SenderEmail)
+	b = appendSender(b, m, senders)
 	b = append(b, `,"nickname":`...)
 	b = AppendJSONString(b, m.Nickname)
 	b = append(b, `,"profile_picture_url":`...)
@@ -108,13 +108,12 @@ func ChangeFrame(m *pb.Message) []byte {
 
 // AppendMessage appends a message as the REST API's object: id, room,
 // seq, rev, sender, sender_id, nickname, message, created_at, edited_at,
-// deleted_at, deleted_by.
-func AppendMessage(b []byte, m *pb.Message) []byte {
+// deleted_at, deleted_by. The sender is as senders shows it (appendSender).
+func AppendMessage(b []byte, m *pb.Message, senders *Senders) []byte {
 	b = appendPosition(b, `{"id":`, m)
 	b = append(b, `,"rev":`...)
 	b = strconv.AppendInt(b, m.Rev, 10)
-	b = append(b, `,"sender":`...)
-	b = AppendJSONString(b, m.SenderEmail)
+	b = appendSender(b, m, senders)
 	b = append(b, `,"sender_id":`...)
 	b = strconv.AppendInt(b, m.SenderId, 10)
 	b = append(b, `,"nickname":`...)
@@ -145,15 +144,23 @@ func appendOptionalTime(b []byte, us int64) []byte {
 }
 
 // AppendMessages appends msgs as a JSON array of REST message objects.
-func AppendMessages(b []byte, msgs []*pb.Message) []byte {
+func AppendMessages(b []byte, msgs []*pb.Message, senders *Senders) []byte {
 	b = append(b, '[')
 	for i, m := range msgs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = AppendMessage(b, m)
+		b = AppendMessage(b, m, senders)
 	}
 	return append(b, ']')
+}
+
+// appendSender appends the "sender" key of a message frame or object: the
+// one place that decides it, so that frames, history, details and replay
+// all show a user's current email setting (Senders.Sender).
+func appendSender(b []byte, m *pb.Message, senders *Senders) []byte {
+	b = append(b, `,"sender":`...)
+	return AppendJSONString(b, senders.Sender(m))
 }
 
 // PresenceFrame encodes chat.user.join or chat.user.leave.

@@ -37,6 +37,6 @@ func BenchmarkMessageFrame(b *testing.B) {
 		Nickname: "김민수", Text: "내일 3시에 볼까요? 장소는 역 앞 카페로 하죠.", CreatedAtUs: 1_795_000_000_123_456}
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = MessageFrame(m)
+		_ = MessageFrame(m, nil)
 	}
 }

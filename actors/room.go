@@ -48,9 +48,17 @@ type pendingPost struct {
 
 // roomView publishes a room's state to readers outside the actor: the
 // room stores what it answered to GetRoomState and clears it when its
-// messages or online users change, so it is never stale.
+// messages or online users change, and readers take it only while the
+// Senders it was rendered with are current, so it is never stale.
 type roomView struct {
-	state atomic.Pointer[pb.RoomState]
+	state atomic.Pointer[viewState]
+}
+
+// viewState is a published state and the generation of the Senders its
+// messages were rendered with.
+type viewState struct {
+	*pb.RoomState
+	senders uint64
 }
 
 // changed marks the published state stale. Only the room's actor calls it.
@@ -74,8 +82,9 @@ func newRoom(e *Engine, st *roomState) *room {
 		reads:     newReads(),
 		roster:    newRoster(st.room, st.memberIDs),
 	}
+	senders := e.senders.load()
 	for _, m := range st.recent {
-		r.remember(m, MessageFrame(m))
+		r.remember(m, MessageFrame(m, senders), senders.Gen())
 		if m.ClientId != "" {
 			r.clientIDs[clientKey{m.SenderId, m.ClientId}] = m.Seq
 		}
@@ -203,13 +212,15 @@ func (r *room) onPassivate(ctx actor.Context) {
 // onGetState answers the published state, building it first when a change
 // cleared it: room details are read far more often than rooms change.
 func (r *room) onGetState(ctx actor.Context) {
+	senders := r.e.senders.load()
 	st := r.view.state.Load()
-	if st == nil {
+	if st == nil || st.senders != senders.Gen() {
 		k := min(r.e.cfg.DetailMessages, r.recent.len())
-		st = &pb.RoomState{RecentJson: r.recent.appendLastMessages(make([]byte, 0, 256*k+2), k), Online: r.onlineNicknames()}
+		st = &viewState{senders: senders.Gen(), RoomState: &pb.RoomState{
+			RecentJson: r.recent.appendLastMessages(make([]byte, 0, 256*k+2), k, senders), Online: r.onlineNicknames()}}
 		r.view.state.Store(st) // answers are read-only from here on
 	}
-	ctx.Respond(st)
+	ctx.Respond(st.RoomState)
 }
 
 func (r *room) reply(ctx actor.Context, to *actor.PID, msg any) {

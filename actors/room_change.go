@@ -140,7 +140,8 @@ func (r *room) onChangeDurable(ctx actor.Context, p *pendingPost) {
 		c.durable = true
 		r.sweepChanged()
 	}
-	if r.recent.replace(recent{msg: m, frame: MessageFrame(m)}) {
+	senders := r.e.senders.load()
+	if r.recent.replace(recent{msg: m, frame: MessageFrame(m, senders), senders: senders.Gen()}) {
 		r.changed()
 	}
 	r.broadcastEvent(ChangeFrame(m), EventEdit, nil)

@@ -166,8 +166,9 @@ func (r *room) sendBacklog(ctx actor.Context, m *member, since int64, edits bool
 	var frames [][]byte
 	if oldest := r.recent.oldestSeq(); oldest != 0 && since+1 >= oldest {
 		frames = make([][]byte, 0, r.delivered-since)
+		senders := r.e.senders.load()
 		for i := int(since + 1 - oldest); i < r.recent.len(); i++ {
-			frames = append(frames, r.recent.at(i).frame)
+			frames = append(frames, r.recent.current(i, senders).frame)
 		}
 	}
 	b := backlog{roomID: r.id, since: since, upTo: r.delivered, upToRev: -1, fromRing: frames}
@@ -213,7 +214,7 @@ func loadBacklog(e *Engine, room, member *actor.PID, sink Sink, b backlog) {
 			if msg.Seq > upTo {
 				break
 			}
-			frames = append(frames, MessageFrame(msg))
+			frames = append(frames, MessageFrame(msg, e.senders.load()))
 			since = msg.Seq
 		}
 		if !sink.SendBacklog(frames) {

@@ -113,9 +113,10 @@ func (r *room) onPersisted(ctx actor.Context, done *persisted) {
 		r.onChangeDurable(ctx, p)
 		return
 	}
-	frame := MessageFrame(p.msg)
+	senders := r.e.senders.load()
+	frame := MessageFrame(p.msg, senders)
 	r.delivered = p.msg.Seq
-	r.remember(p.msg, frame)
+	r.remember(p.msg, frame, senders.Gen())
 	r.broadcast(frame, nil)
 	r.sendInboxMessage(p.msg)
 	if p.quiet {
@@ -133,9 +134,9 @@ func (r *room) onPersisted(ctx actor.Context, done *persisted) {
 // (from onPost, or newRoom for loaded messages) as long as its message is:
 // older resends are caught at the edge, which checks the store before
 // posting.
-func (r *room) remember(m *pspb.Message, frame []byte) {
+func (r *room) remember(m *pspb.Message, frame []byte, senders uint64) {
 	r.changed()
-	r.forget(r.recent.push(recent{msg: m, frame: frame}))
+	r.forget(r.recent.push(recent{msg: m, frame: frame, senders: senders}))
 	// Over the rings' budget, the room that is delivering gives back its
 	// oldest messages, down to what its detail shows.
 	for r.e.recentBytes.Load() > r.e.cfg.RecentBytes && r.recent.len() > r.e.cfg.DetailMessages {

@@ -135,7 +135,7 @@ func (s *session) resendStored(clientID string) bool {
 	if err != nil {
 		return false
 	}
-	s.sink.Send(MessageFrame(m))
+	s.sink.Send(MessageFrame(m, s.e.senders.load()))
 	return true
 }
 
@@ -164,6 +164,6 @@ func (s *session) onPosted(p *pb.Posted) {
 	case p.ErrorCode != "":
 		s.sink.Send(ErrorFrame(ErrorUnavailable, "message not stored, send it again (same client_id)"))
 	case p.Duplicate:
-		s.sink.Send(MessageFrame(p.Message))
+		s.sink.Send(MessageFrame(p.Message, s.e.senders.load()))
 	}
 }

@@ -157,6 +157,8 @@ const (
 	routeMessage = "/chat/v1/message/{id}/"
 	routeSocket  = "/ws/chat/{id}/chat/"
 	routeStatic  = "/static/"
+	routeMedia   = "/media/"
+	routeUser    = "/user/v1/users/{id}/"
 	routeOther   = "other"
 )
 
@@ -171,6 +173,10 @@ func (s *Server) routeLabel(path []byte) string {
 		return routeSocket
 	case bytes.HasPrefix(path, []byte("/static/")):
 		return routeStatic
+	case bytes.HasPrefix(path, []byte("/media/")):
+		return routeMedia
+	case bytes.HasPrefix(path, []byte("/user/v1/users/")):
+		return routeUser
 	}
 	if rest, ok := bytes.CutPrefix(path, []byte("/chat/v1/message/")); ok {
 		if id, tail, _ := bytes.Cut(rest, []byte("/")); len(id) > 0 && len(tail) == 0 {

@@ -48,7 +48,7 @@ func (s *Server) getMessage(ctx *fasthttp.RequestCtx, req *request) error {
 	if err != nil {
 		return err
 	}
-	writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessage(nil, m))
+	writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessage(nil, m, s.engine.Senders()))
 	return nil
 }
 
@@ -85,7 +85,7 @@ func (s *Server) editMessage(ctx *fasthttp.RequestCtx, req *request) error {
 	if err != nil {
 		return unavailable(err)
 	}
-	writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessage(nil, changed))
+	writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessage(nil, changed, s.engine.Senders()))
 	return nil
 }
 

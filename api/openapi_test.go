@@ -267,6 +267,7 @@ func routeTable(s *Server) map[string]*route {
 		"/chat/v1/room/{room_id}/members/{user_id}/": s.routes.member,
 		"/chat/v1/room/{room_id}/read/":              s.routes.read,
 		"/chat/v1/message/{message_id}/":             s.routes.message,
+		"/user/v1/users/{user_id}/":                  s.routes.user,
 		"/healthz":                                   {methods: map[string]handlerFunc{"GET": nil}},
 	}
 	for p, rt := range s.routes.fixed {
@@ -360,6 +361,7 @@ func TestOpenAPIOperationsAnswerAsDocumented(t *testing.T) {
 		},
 		"GET /user/v1/profile/":                 func() req { return req{} },
 		"PATCH /user/v1/profile/":               func() req { return req{Body: map[string]string{"nickname": "새 이름"}} },
+		"GET /user/v1/users/{user_id}/":         func() req { return req{} },
 		"GET /chat/v1/room/":                    func() req { return req{} },
 		"POST /chat/v1/room/":                   func() req { return req{Body: map[string]any{"name": "another", "post": 7}} },
 		"GET /chat/v1/room/{room_id}/":          func() req { return req{} },

@@ -188,7 +188,7 @@ func (s *Server) history(ctx *fasthttp.RequestCtx, req *request) error {
 	if err != nil {
 		return err
 	}
-	writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessages(make([]byte, 0, 200*len(msgs)+2), msgs))
+	writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessages(make([]byte, 0, 200*len(msgs)+2), msgs, s.engine.Senders()))
 	return nil
 }
 
@@ -213,7 +213,7 @@ func (s *Server) createMessage(ctx *fasthttp.RequestCtx, req *request) error {
 	}
 	if clientID != "" {
 		if m, err := s.store.MessageByClientID(roomID, req.user.Id, clientID); err == nil {
-			writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessage(nil, m))
+			writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessage(nil, m, s.engine.Senders()))
 			return nil
 		}
 	}
@@ -228,7 +228,7 @@ func (s *Server) createMessage(ctx *fasthttp.RequestCtx, req *request) error {
 	if dup {
 		status = fasthttp.StatusOK
 	}
-	writeRaw(ctx, status, actors.AppendMessage(nil, m))
+	writeRaw(ctx, status, actors.AppendMessage(nil, m, s.engine.Senders()))
 	return nil
 }
 

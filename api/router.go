@@ -112,6 +112,9 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
 		s.ready(ctx)
 		return nil
 	}
+	if strings.HasPrefix(path, "/media/") {
+		return s.serveMedia(ctx, path)
+	}
 	rt, id, sub, ok := s.match(path)
 	if !ok {
 		return s.notFound(ctx, path)
@@ -149,6 +152,7 @@ type routes struct {
 	members, member *route
 	read, message   *route
 	unknownRoom     *route
+	user            *route
 }
 
 func (s *Server) buildRoutes() {
@@ -173,6 +177,7 @@ func (s *Server) buildRoutes() {
 			"/openapi.json":           {methods: m("GET", handlerFunc(s.openAPI))},
 		},
 		room:    &route{auth: true, methods: m("GET", handlerFunc(s.roomDetail))},
+		user:    &route{auth: true, methods: m("GET", handlerFunc(s.publicUser))},
 		history: &route{auth: true, methods: m("GET", handlerFunc(s.history))},
 		members: &route{auth: true, methods: m("GET", handlerFunc(s.listMembers), "POST", handlerFunc(s.addMember))},
 		member:  &route{auth: true, methods: m("DELETE", handlerFunc(s.removeMember))},
@@ -194,6 +199,9 @@ func (s *Server) match(path string) (rt *route, id, sub int64, ok bool) {
 	}
 	if rest, ok := strings.CutPrefix(path, "/chat/v1/message/"); ok {
 		return s.matchMessage(rest)
+	}
+	if rt, id, ok := s.matchUser(path); ok {
+		return rt, id, 0, true
 	}
 	rest, ok := strings.CutPrefix(path, "/chat/v1/room/")
 	if !ok {

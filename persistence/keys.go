@@ -18,6 +18,7 @@ import (
 //	rm/<room>/<user>             → Member
 //	um/<user>/<room>             → empty (the rooms a user is a member of)
 //	rd/<low user>/<high user>    → direct room id
+//	uh/<id>                      → empty: the user hides their email (read at start)
 //	meta/schema, meta/secret, meta/next/<kind>
 var (
 	prefixUser       = []byte("u/")
@@ -30,6 +31,7 @@ var (
 	prefixMember     = []byte("rm/")
 	prefixUserRoom   = []byte("um/")
 	prefixDirect     = []byte("rd/")
+	prefixHideEmail  = []byte("uh/")
 	keySchema        = []byte("meta/schema")
 	keySecret        = []byte("meta/secret")
 	keyNextUser      = []byte("meta/next/user")
@@ -52,6 +54,9 @@ func idKey(prefix []byte, id int64, extra int) []byte {
 
 func userKey(id int64) []byte { return idKey(prefixUser, id, 0) }
 func roomKey(id int64) []byte { return idKey(prefixRoom, id, 0) }
+func hideEmailKey(id int64) []byte {
+	return idKey(prefixHideEmail, id, 0)
+}
 func postKey(post int64) []byte {
 	return idKey(prefixRoomPost, post, 0)
 }

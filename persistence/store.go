@@ -63,6 +63,7 @@ type Store struct {
 	plan                   memoryPlan
 	space                  *space // nil in memory
 	readOnly               bool   // opened read-only (full volume, or Config.ReadOnly)
+	media                  *Media
 }
 
 // Open opens (creating if needed) the database described by cfg.
@@ -122,6 +123,7 @@ func Open(cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	s.media = newMedia(cfg, s.space)
 	return s, nil
 }
 

@@ -490,6 +490,7 @@ type UpdateProfile struct {
 	UserId         int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	Nickname       *string                `protobuf:"bytes,2,opt,name=nickname,proto3,oneof" json:"nickname,omitempty"`
 	ProfilePicture *string                `protobuf:"bytes,3,opt,name=profile_picture,json=profilePicture,proto3,oneof" json:"profile_picture,omitempty"`
+	HideEmail      *bool                  `protobuf:"varint,4,opt,name=hide_email,json=hideEmail,proto3,oneof" json:"hide_email,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -543,6 +544,13 @@ func (x *UpdateProfile) GetProfilePicture() string {
 		return *x.ProfilePicture
 	}
 	return ""
+}
+
+func (x *UpdateProfile) GetHideEmail() bool {
+	if x != nil && x.HideEmail != nil {
+		return *x.HideEmail
+	}
+	return false
 }
 
 // UserResult answers Register and UpdateProfile.
@@ -898,13 +906,16 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x03 \x01(\tR\terrorCode\":\n" +
 	"\bRegister\x12.\n" +
-	"\x04user\x18\x01 \x01(\v2\x1a.livechat.persistence.UserR\x04user\"\x98\x01\n" +
+	"\x04user\x18\x01 \x01(\v2\x1a.livechat.persistence.UserR\x04user\"\xcb\x01\n" +
 	"\rUpdateProfile\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1f\n" +
 	"\bnickname\x18\x02 \x01(\tH\x00R\bnickname\x88\x01\x01\x12,\n" +
-	"\x0fprofile_picture\x18\x03 \x01(\tH\x01R\x0eprofilePicture\x88\x01\x01B\v\n" +
+	"\x0fprofile_picture\x18\x03 \x01(\tH\x01R\x0eprofilePicture\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"hide_email\x18\x04 \x01(\bH\x02R\thideEmail\x88\x01\x01B\v\n" +
 	"\t_nicknameB\x12\n" +
-	"\x10_profile_picture\"|\n" +
+	"\x10_profile_pictureB\r\n" +
+	"\v_hide_email\"|\n" +
 	"\n" +
 	"UserResult\x12.\n" +
 	"\x04user\x18\x01 \x01(\v2\x1a.livechat.persistence.UserR\x04user\x12\x1d\n" +

@@ -41,6 +41,7 @@ type serveConfig struct {
 	headerTimeout                                                        time.Duration
 	storageReserve                                                       int
 	maxRoomMembers, memberAddRate                                        int
+	maxAvatarBytes, avatarRate                                           int
 }
 
 // flagSet declares every setting of `livechat serve`, one line each, with
@@ -83,6 +84,8 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.roomRate, "room-rate", 10, "room creations per user per minute, 429 above")
 	fs.IntVar(&c.memberAddRate, "member-add-rate", 60, "member additions (joins included) per user per minute, 429 above")
 	fs.IntVar(&c.maxRoomMembers, "max-room-members", 10000, "members a room may have; adding one more is answered 400")
+	fs.IntVar(&c.maxAvatarBytes, "max-avatar-bytes", 2<<20, "profile picture file limit in bytes, 400 above; a multipart profile body may hold it plus 64 KiB, 413 above")
+	fs.IntVar(&c.avatarRate, "avatar-rate", 20, "profile picture uploads per user per hour, 429 above")
 	fs.IntVar(&c.registerRate, "register-rate", 10, "registration requests per client address per minute, 429 above")
 	fs.IntVar(&c.loginRate, "login-rate", 10, "failed login attempts per minute per email (5x per client address); successful logins do not count")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "password hash cost, 4 to 31")
@@ -155,6 +158,8 @@ var settingRules = map[string]settingRule{
 	"register-rate":     {min: 1},
 	"member-add-rate":   {min: 1},
 	"max-room-members":  {min: 2, why: "a direct room has two members"},
+	"max-avatar-bytes":  {min: 1},
+	"avatar-rate":       {min: 1},
 	"ping-interval":     {min: 0, above: true},
 	"idle-timeout":      {min: 0, above: true},
 	"access-ttl":        {min: 0, above: true},
@@ -368,6 +373,8 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			RoomRate:         c.roomRate,
 			MemberAddRate:    c.memberAddRate,
 			RegisterRate:     c.registerRate,
+			MaxAvatarBytes:   c.maxAvatarBytes,
+			AvatarRate:       c.avatarRate,
 			LoginRate:        c.loginRate,
 			BcryptCost:       c.bcryptCost,
 		}

@@ -33,6 +33,7 @@ type User struct {
 	PasswordHash   []byte                 `protobuf:"bytes,4,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"`
 	ProfilePicture string                 `protobuf:"bytes,5,opt,name=profile_picture,json=profilePicture,proto3" json:"profile_picture,omitempty"` // path under /media/, empty when none
 	DateJoinedUs   int64                  `protobuf:"varint,6,opt,name=date_joined_us,json=dateJoinedUs,proto3" json:"date_joined_us,omitempty"`    // unix microseconds
+	HideEmail      bool                   `protobuf:"varint,7,opt,name=hide_email,json=hideEmail,proto3" json:"hide_email,omitempty"`               // messages show "user-<id>" as the sender
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -107,6 +108,13 @@ func (x *User) GetDateJoinedUs() int64 {
 		return x.DateJoinedUs
 	}
 	return 0
+}
+
+func (x *User) GetHideEmail() bool {
+	if x != nil {
+		return x.HideEmail
+	}
+	return false
 }
 
 // Room is a chat room.
@@ -447,14 +455,16 @@ var File_persistence_pb_records_proto protoreflect.FileDescriptor
 
 const file_persistence_pb_records_proto_rawDesc = "" +
 	"\n" +
-	"\x1cpersistence/pb/records.proto\x12\x14livechat.persistence\"\xbc\x01\n" +
+	"\x1cpersistence/pb/records.proto\x12\x14livechat.persistence\"\xdb\x01\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x1a\n" +
 	"\bnickname\x18\x03 \x01(\tR\bnickname\x12#\n" +
 	"\rpassword_hash\x18\x04 \x01(\fR\fpasswordHash\x12'\n" +
 	"\x0fprofile_picture\x18\x05 \x01(\tR\x0eprofilePicture\x12$\n" +
-	"\x0edate_joined_us\x18\x06 \x01(\x03R\fdateJoinedUs\"\xaf\x01\n" +
+	"\x0edate_joined_us\x18\x06 \x01(\x03R\fdateJoinedUs\x12\x1d\n" +
+	"\n" +
+	"hide_email\x18\a \x01(\bR\thideEmail\"\xaf\x01\n" +
 	"\x04Room\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
