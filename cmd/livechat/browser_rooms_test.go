@@ -3,11 +3,16 @@ package main
 // The rooms browser test drives the page's chat-app features as two people
 // would, each in a browser context of their own: Alice reads English, Bob's
 // browser asks for Korean (ko-KR). Private rooms, the inbox and its badges,
-// read receipts, edits and deletions, direct messages, members and the
-// Korean interface all go through the page.
+// read receipts, edits and deletions, direct messages, members, profile
+// pictures and the Korean interface all go through the page.
 
 import (
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -127,6 +132,27 @@ func TestBrowserRooms(t *testing.T) {
 	bob.waitOpen()
 	bob.waitJS(`!document.getElementById("online-panel").classList.contains("stale")`, "the online list back")
 
+	// Bob uploads a picture in his profile, from the list of rooms; his
+	// next message carries it, and Alice's page shows it.
+	pic := writeTestPNG(t)
+	bob.do(chromedp.Click(chromedp.ID("back-btn")))
+	bob.waitJS(`document.body.dataset.view === "rooms-view"`, "Bob's list of rooms")
+	bob.do(chromedp.Click(chromedp.ID("profile-btn")))
+	bob.waitJS(`document.getElementById("profile-dialog").open`, "the profile dialog")
+	bob.do(chromedp.SetUploadFiles(chromedp.ID("profile-picture"), []string{pic}))
+	bob.do(chromedp.Click(chromedp.ID("profile-save")))
+	bob.waitJS(`document.getElementById("profile-saved").textContent === "저장했습니다." &&
+		JSON.parse(sessionStorage.getItem("livechat.session")).user.profile_picture_url.startsWith("/media/profile_pics/`+strconv.Itoa(bobID)+`/")`, "the saved picture")
+	bob.screenshot("rooms-05-bob-profile")
+	bob.do(chromedp.Click(chromedp.ID("profile-close")))
+	bob.do(chromedp.Click(chromedp.CSS(`#inbox-list a[data-room-id="` + dm + `"]`)))
+	bob.waitOpen()
+	bob.send("사진 바꿨어요 📷")
+	alice.waitMessage("사진 바꿨어요 📷")
+	alice.waitJS(`[...document.querySelectorAll('#messages .msg')].some(li => li.querySelector('[data-testid="message-text"]').textContent === "사진 바꿨어요 📷" &&
+		(img => img && img.complete && img.naturalWidth > 0 && new URL(img.src).pathname.startsWith("/media/profile_pics/"))(li.querySelector(".avatar img")))`, "Bob's picture on Alice's screen")
+	alice.screenshot("rooms-06-alice-dm-picture")
+
 	// Alice removes Bob from the private room while he is in it: his page
 	// takes him back to the list, says why in Korean, and the room leaves
 	// his inbox.
@@ -146,4 +172,25 @@ func TestBrowserRooms(t *testing.T) {
 
 	alice.assertNoPageErrors()
 	bob.assertNoPageErrors()
+}
+
+// writeTestPNG writes a small opaque PNG to upload as a profile picture.
+func writeTestPNG(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for y := 0; y < 48; y++ {
+		for x := 0; x < 64; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 4), uint8(y * 5), 200, 255})
+		}
+	}
+	file := filepath.Join(t.TempDir(), "me.png")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
