@@ -46,6 +46,9 @@ type Config struct {
 	// nor join, and each user causes at most one join and one leave per
 	// grace in a room. Default 1s.
 	PresenceGrace time.Duration
+	// TypingTimeout is how long a typing indicator lasts without a
+	// refresh; its typing:false follows within a second of it. Default 5s.
+	TypingTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -76,5 +79,8 @@ func (c *Config) setDefaults() {
 	}
 	if c.PresenceGrace <= 0 {
 		c.PresenceGrace = time.Second
+	}
+	if c.TypingTimeout <= 0 {
+		c.TypingTimeout = 5 * time.Second
 	}
 }

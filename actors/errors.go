@@ -22,6 +22,9 @@ const (
 	ErrorTokenExpired = "token_expired"
 	// ErrorStorageFull answers a message refused below the storage reserve.
 	ErrorStorageFull = "storage_full"
+	// ErrorForbidden answers a valid frame this user may not send in this
+	// room.
+	ErrorForbidden = "forbidden"
 )
 
 // Errors returned by Engine.

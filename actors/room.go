@@ -25,6 +25,7 @@ type room struct {
 	clientIDs map[clientKey]int64
 
 	members
+	typists
 	active      bool // work arrived since the last idle check
 	idleTimer   *time.Timer
 	passivating bool
@@ -87,10 +88,15 @@ func (r *room) Receive(ctx actor.Context) {
 	case *presenceTick:
 		r.onPresenceTick(ctx)
 		return
+	case *typingTick:
+		r.onTypingTick(ctx)
+		return
 	case *pb.Post:
 		r.onPost(ctx, m, false)
 	case *socketPost:
 		r.onPost(ctx, m.Post, true)
+	case *socketTyping:
+		r.onTyping(ctx, m)
 	case *persisted:
 		r.onPersisted(ctx, m)
 	case *localJoin:
@@ -120,6 +126,7 @@ func (r *room) onStopping(ctx actor.Context) {
 		r.idleTimer.Stop()
 	}
 	r.stopGrace()
+	r.stopTypingTimer()
 	for _, m := range r.list {
 		m.sink.Close(CloseInternal, "room restarted, reconnect with since")
 	}

@@ -87,6 +87,7 @@ func (r *room) onPersisted(ctx actor.Context, done *persisted) {
 	r.delivered = p.msg.Seq
 	r.remember(p.msg, frame)
 	r.broadcast(frame, nil)
+	r.stopTyping(p.msg.SenderId, false) // the message says it: no typing:false
 	if p.quiet {
 		r.e.stats.acceptedSocket.Add(1)
 	} else {

@@ -47,6 +47,8 @@ func (s *session) Receive(ctx actor.Context) {
 		s.onJoined(ctx, m)
 	case *pb.Inbound:
 		s.onInbound(ctx, m)
+	case *inboundTyping:
+		s.onTyping(ctx, m)
 	case *pb.Posted:
 		s.onPosted(m)
 	case *joinTimeout, *actor.DeadLetterResponse:
@@ -112,6 +114,17 @@ func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
 		return
 	}
 	ctx.Request(s.e.hub, post)
+}
+
+// onTyping passes a chat.typing frame to the room, in order with the
+// socket's messages (a message ends the indicator that preceded it).
+func (s *session) onTyping(ctx actor.Context, t *inboundTyping) {
+	msg := &socketTyping{room: s.room, user: s.user, typing: t.typing}
+	if s.roomPID != nil {
+		ctx.Request(s.roomPID, msg)
+		return
+	}
+	ctx.Request(s.e.hub, msg)
 }
 
 // resendStored answers a resend whose client_id is already stored with the

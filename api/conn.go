@@ -83,6 +83,23 @@ func (c *Conn) Send(frame []byte) bool {
 	return true
 }
 
+// SendDroppable implements actors.Sink: it queues an optional frame
+// (typing, receipts) unless more than half of the byte limit is unsent,
+// in which case the frame is dropped and nothing else happens. Optional
+// frames never make a socket a slow consumer.
+func (c *Conn) SendDroppable(frame []byte) bool {
+	c.mu.Lock()
+	n := frameSize(len(frame))
+	if c.closing || c.queued > c.maxBytes/2 || c.queued+n > c.maxBytes {
+		c.mu.Unlock()
+		return false
+	}
+	c.enqueueLocked(websocket.TextMessage, frame)
+	c.mu.Unlock()
+	c.stats.queued()
+	return true
+}
+
 // fitsLocked reports whether n more bytes fit in the queue; when they do
 // not, the queue is dropped and the connection closed as a slow consumer
 // (the caller then calls slow, outside the lock). Caller holds mu.

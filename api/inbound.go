@@ -18,6 +18,7 @@ const maxTokenChars = 2048
 const (
 	frameMessage = "chat.message"
 	frameRefresh = "auth.refresh"
+	frameTyping  = "chat.typing"
 )
 
 // inbound is a client frame as sent: fields are raw so that a wrong type is
@@ -27,15 +28,18 @@ type inbound struct {
 	Message  json.RawMessage `json:"message"`
 	ClientID json.RawMessage `json:"client_id"`
 	Token    json.RawMessage `json:"token"`
+	Typing   json.RawMessage `json:"typing"`
 }
 
 // inboundFrame is a parsed client frame: a chat.message (text, clientID),
-// an auth.refresh (token), or a problem that says what was wrong, for a
-// chat.error frame. Only the fields of its kind are set.
+// an auth.refresh (token), a chat.typing (typing), or a problem that says
+// what was wrong, for a chat.error frame. Only the fields of its kind are
+// set.
 type inboundFrame struct {
-	kind           string // frameMessage or frameRefresh; "" with a problem
+	kind           string // frameMessage, frameRefresh or frameTyping; "" with a problem
 	text, clientID string
 	token          string
+	typing         bool
 	problem        string
 }
 
@@ -72,6 +76,8 @@ func parseInbound(data []byte, maxChars int) inboundFrame {
 		return inboundFrame{kind: frameMessage, text: text, clientID: clientID}
 	case frameRefresh:
 		return parseRefresh(&in)
+	case frameTyping:
+		return parseTyping(&in)
 	}
 	return refused(fmt.Sprintf("unknown type %q", truncate(typ, 40)))
 }
@@ -90,6 +96,17 @@ func parseRefresh(in *inbound) inboundFrame {
 		return refused(fmt.Sprintf("auth.refresh: token must have 1 to %d characters", maxTokenChars))
 	}
 	return inboundFrame{kind: frameRefresh, token: token}
+}
+
+// parseTyping validates chat.typing: typing is a boolean, true when absent.
+func parseTyping(in *inbound) inboundFrame {
+	typing := true
+	if in.Typing != nil {
+		if err := json.Unmarshal(in.Typing, &typing); err != nil || string(in.Typing) == "null" {
+			return refused("typing must be a boolean")
+		}
+	}
+	return inboundFrame{kind: frameTyping, typing: typing}
 }
 
 // parseMessage validates a chat.message's message and client_id.

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -220,7 +221,8 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, events actors
 // its user's message rate before it goes on, and the socket is not read
 // meanwhile: a client over the rate is slowed, not refused.
 func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, user int64) {
-	var buf []byte // made on the first frame: many sockets only listen
+	var buf []byte           // made on the first frame: many sockets only listen
+	var typing *rate.Limiter // made on the first chat.typing: many clients never send one
 	for {
 		kind, r, err := ws.NextReader()
 		if err != nil {
@@ -254,6 +256,13 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, use
 			sess.Invalid(in.problem)
 		case in.kind == frameRefresh:
 			s.refreshSocket(c, sess, in.token)
+		case in.kind == frameTyping:
+			if typing == nil {
+				typing = rate.NewLimiter(rate.Limit(s.cfg.TypingRate), max(1, int(math.Ceil(s.cfg.TypingRate))))
+			}
+			if typing.Allow() { // past the rate: dropped silently, not a strike
+				sess.Typing(in.typing)
+			}
 		case s.waitMessageTurn(c, user):
 			sess.Message(in.text, in.clientID)
 		}
