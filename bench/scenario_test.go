@@ -241,3 +241,42 @@ func TestReceiptsWithoutMembershipAreNoted(t *testing.T) {
 		t.Fatalf("notes %q", n)
 	}
 }
+
+func TestInboxLayout(t *testing.T) {
+	for _, c := range []Config{
+		{Scenario: ScenarioInbox, Users: 20, RoomsPerUser: 4, Members: 4},
+		{Scenario: ScenarioInbox, Users: 7, RoomsPerUser: 3, Members: 7},
+		{Scenario: ScenarioInbox, Users: 7, RoomsPerUser: 4, Kind: KindDirect},
+	} {
+		c = c.withDefaults()
+		if err := c.validate(); err != nil {
+			t.Fatal(err)
+		}
+		l := inboxLayout(c)
+		if len(l.members) != c.Rooms {
+			t.Fatalf("%+v: %d rooms, want %d", c, len(l.members), c.Rooms)
+		}
+		pairs := map[[2]int]bool{}
+		for j, us := range l.members {
+			seen := map[int]bool{}
+			for _, u := range us {
+				if seen[u] {
+					t.Fatalf("room %d has user %d twice: %v", j, u, us)
+				}
+				seen[u] = true
+			}
+			if c.Kind == KindDirect {
+				p := [2]int{min(us[0], us[1]), max(us[0], us[1])}
+				if pairs[p] {
+					t.Fatalf("direct room %v opened twice", p)
+				}
+				pairs[p] = true
+			}
+		}
+		for u, rs := range l.userRooms {
+			if len(rs) != c.RoomsPerUser {
+				t.Fatalf("%+v: user %d in %d rooms", c, u, len(rs))
+			}
+		}
+	}
+}
