@@ -88,7 +88,7 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 	var expected int64
 	if e.cfg.Typing || e.cfg.Read {
 		rep.Extras = cr.sendPhases(ctx, ph)
-		sendTime = time.Duration(rep.Extras.Plain.SendSec+rep.Extras.With.SendSec) * time.Second
+		sendTime = time.Duration((rep.Extras.Plain.SendSec + rep.Extras.With.SendSec) * float64(time.Second))
 		expected = cr.expected()
 	} else {
 		cr.sendAll(ctx, sendStart)

@@ -35,8 +35,9 @@ func (cr *chatRun) sendPhases(ctx context.Context, ph *phase) *ExtrasStats {
 		cr.sendAll(ctx, t0)
 		st.SendSec = round3(time.Since(t0).Seconds())
 		cr.drain(ctx, cr.expected())
-		if ctx.Err() == nil {
-			time.Sleep(settleWait)
+		select {
+		case <-time.After(settleWait):
+		case <-ctx.Done():
 		}
 		cr.ex.readOn.Store(false)
 		cpu1, ok1 := ph.serverCPU()
