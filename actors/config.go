@@ -46,6 +46,13 @@ type Config struct {
 	// nor join, and each user causes at most one join and one leave per
 	// grace in a room. Default 1s.
 	PresenceGrace time.Duration
+	// ReceiptInterval is the shortest time between two chat.read receipt
+	// frames of a room: markers that move meanwhile wait for the next one.
+	// Default 1s.
+	ReceiptInterval time.Duration
+	// MaxRoomMembers caps the members of a room; adding one more fails
+	// with ErrRoomFull. Default 10000.
+	MaxRoomMembers int
 }
 
 func (c *Config) setDefaults() {
@@ -74,7 +81,13 @@ func (c *Config) setDefaults() {
 	if c.BacklogChunk <= 0 {
 		c.BacklogChunk = 256
 	}
+	if c.MaxRoomMembers <= 0 {
+		c.MaxRoomMembers = 10000
+	}
 	if c.PresenceGrace <= 0 {
 		c.PresenceGrace = time.Second
+	}
+	if c.ReceiptInterval <= 0 {
+		c.ReceiptInterval = time.Second
 	}
 }

@@ -54,17 +54,53 @@ func (d *directory) onRegister(ctx actor.Context, r *pb.Register) {
 func (d *directory) onUpdate(ctx actor.Context, up *pb.UpdateProfile) {
 	self, replyTo, e := ctx.Self(), ctx.Sender(), d.e
 	go func() {
-		u, err := e.cfg.Store.UpdateUser(up.UserId, func(u *pspb.User) error {
-			if up.Nickname != nil {
-				u.Nickname = *up.Nickname
-			}
-			if up.ProfilePicture != nil {
-				u.ProfilePicture = *up.ProfilePicture
-			}
-			return nil
-		})
+		u, err := e.updateUser(up)
 		e.root.Send(self, &userStored{user: u, err: err, replyTo: replyTo})
 	}()
+}
+
+// updateUser applies a profile change in one transaction. Before it
+// returns, so before the change is answered, every message rendered from
+// then on shows the user's email setting, and a replaced picture's file
+// is deleted (its old URL then redirects to the new one).
+func (e *Engine) updateUser(up *pb.UpdateProfile) (*pspb.User, error) {
+	var oldPicture string
+	u, err := e.cfg.Store.UpdateUser(up.UserId, func(u *pspb.User) error {
+		oldPicture = u.ProfilePicture
+		if up.Nickname != nil {
+			u.Nickname = *up.Nickname
+		}
+		if up.ProfilePicture != nil {
+			u.ProfilePicture = *up.ProfilePicture
+		}
+		if up.HideEmail != nil {
+			u.HideEmail = *up.HideEmail
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if up.HideEmail != nil {
+		// Read again under the book's lock: of two changes racing, the
+		// book ends with the one stored last.
+		err := e.senders.set(up.UserId, func() (bool, error) {
+			cur, err := e.cfg.Store.UserByID(up.UserId)
+			if err != nil {
+				return false, err
+			}
+			return cur.HideEmail, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if oldPicture != "" && oldPicture != u.ProfilePicture {
+		if err := e.cfg.Store.Media().Remove(oldPicture); err != nil {
+			e.log.Warn("directory: old picture not removed", "user", up.UserId, "err", err)
+		}
+	}
+	return u, nil
 }
 
 func (d *directory) onStored(ctx actor.Context, m *userStored) {

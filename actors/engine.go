@@ -32,6 +32,12 @@ type Engine struct {
 	// recentBytes is the memory held by every running room's ring.
 	recentBytes atomic.Int64
 	stats       stats
+
+	inboxes       inboxes       // open inbox sockets, by user
+	markers       *markerWriter // read-marker writes
+	onMemberAdded atomic.Pointer[func(room, user int64)]
+	// senders knows who hides their email, for every rendered message.
+	senders *senderBook
 }
 
 // RecentBytes reports the memory held by the rooms' recent messages and
@@ -54,7 +60,11 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, errors.New("actors: Store and Writer are required")
 	}
 	cfg.setDefaults()
-	e := &Engine{cfg: cfg, log: cfg.Logger}
+	hidden, err := cfg.Store.HiddenEmailUsers()
+	if err != nil {
+		return nil, fmt.Errorf("actors: %w", err)
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, markers: newMarkerWriter(cfg.Store), senders: newSenderBook(hidden)}
 	// The actor library logs every dead letter at info level; replies to a
 	// socket that just closed are routine, so only its warnings pass.
 	e.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
@@ -67,7 +77,6 @@ func NewEngine(cfg Config) (*Engine, error) {
 		e.log.Error("room crashed", "reason", fmt.Sprint(reason))
 		return actor.StopDirective
 	})
-	var err error
 	e.hub, err = e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newHub(e) },
 		actor.WithSupervisor(stopOnPanic)), "rooms")
 	if err != nil {
@@ -120,13 +129,33 @@ func (e *Engine) Post(p *pb.Post) (msg *pspb.Message, duplicate bool, err error)
 	return posted.Message, posted.Duplicate, nil
 }
 
+// ChangeMessage edits (text) or deletes (c.Delete) a message through its
+// room, which orders the change with the room's other messages and
+// changes, and returns once it is durable, with the message as it now is.
+// unchanged is true when there was nothing to do: the same text, or a
+// message already deleted. The caller has checked that the user may.
+func (e *Engine) ChangeMessage(c *pb.ChangeMessage) (msg *pspb.Message, unchanged bool, err error) {
+	res, err := e.request(e.hub, c)
+	if err != nil {
+		return nil, false, err
+	}
+	mc, ok := res.(*pb.MessageChanged)
+	if !ok {
+		return nil, false, ErrUnavailable
+	}
+	if err := codeError(mc.ErrorCode); err != nil {
+		return nil, false, err
+	}
+	return mc.Message, mc.Unchanged, nil
+}
+
 // RoomState returns a room's recent messages and online users: the state
 // the room last answered with, if nothing has changed since, else the
 // room's answer now.
 func (e *Engine) RoomState(room int64) (*pb.RoomState, error) {
 	if v, ok := e.states.Load(room); ok {
-		if st := v.(*roomView).state.Load(); st != nil {
-			return st, nil
+		if st := v.(*roomView).state.Load(); st != nil && st.senders == e.senders.load().Gen() {
+			return st.RoomState, nil
 		}
 	}
 	res, err := e.request(e.hub, &pb.GetRoomState{Room: room})
@@ -196,6 +225,11 @@ func (s *Session) Message(text, clientID string) {
 	s.e.root.Send(s.pid, &pb.Inbound{Text: text, ClientId: clientID})
 }
 
+// Read passes a chat.read frame: the user has read the room up to seq.
+func (s *Session) Read(seq int64) {
+	s.e.root.Send(s.pid, &socketRead{seq: seq})
+}
+
 // Invalid reports a frame the edge rejected, with what was wrong.
 func (s *Session) Invalid(reason string) {
 	s.e.root.Send(s.pid, &pb.Inbound{Invalid: reason})
@@ -212,11 +246,16 @@ func (s *Session) Close() {
 func (e *Engine) Shutdown() {
 	_ = e.root.PoisonFuture(e.hub).Wait()
 	_ = e.root.PoisonFuture(e.dir).Wait()
+	e.markers.close()
 	e.system.Shutdown()
 }
 
-// CreateRoom stores a new room. It needs no actor: the store's transaction
-// keeps posts unique, and the room's actor starts on first use.
-func (e *Engine) CreateRoom(r *pspb.Room) error {
-	return e.cfg.Store.CreateRoom(r)
+// CreateRoom stores a new room, its owner and the given members (ids of
+// existing users). It needs no actor: the store's transaction keeps posts
+// unique, and the room's actor starts on first use.
+func (e *Engine) CreateRoom(r *pspb.Room, members ...int64) error {
+	return e.cfg.Store.CreateRoom(r, members...)
 }
+
+// MaxRoomMembers is the most members a room may have (Config.MaxRoomMembers).
+func (e *Engine) MaxRoomMembers() int { return e.cfg.MaxRoomMembers }

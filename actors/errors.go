@@ -12,6 +12,10 @@ const (
 	CodeConflict    = "ECONFLICT"
 	CodeUnavailable = "EUNAVAILABLE"
 	CodeStorageFull = "ESTORAGEFULL"
+	// CodeForbidden refuses a post from a user who is not a member of a
+	// private or direct room.
+	CodeForbidden = "EFORBIDDEN"
+	CodeDeleted   = "EDELETED" // a tombstone cannot be edited
 )
 
 // error_type values of chat.error frames.
@@ -22,6 +26,9 @@ const (
 	ErrorTokenExpired = "token_expired"
 	// ErrorStorageFull answers a message refused below the storage reserve.
 	ErrorStorageFull = "storage_full"
+	// ErrorForbidden answers a valid frame this user may not send in this
+	// room.
+	ErrorForbidden = "forbidden"
 )
 
 // Errors returned by Engine.
@@ -35,16 +42,21 @@ var (
 	// full; reads still work and writes resume when space is freed. It is
 	// persistence.ErrStorageFull, so one errors.Is test covers both layers.
 	ErrStorageFull = persistence.ErrStorageFull
+	// ErrMessageDeleted means an edit reached a deleted message.
+	ErrMessageDeleted = errors.New("actors: message deleted")
 )
 
 func codeError(code string) error {
 	switch code {
 	case "":
 		return nil
-	case CodeNotFound:
+	case CodeNotFound, CodeForbidden:
+		// A room the user may not post in is not visible to them.
 		return ErrRoomNotFound
 	case CodeStorageFull:
 		return ErrStorageFull
+	case CodeDeleted:
+		return ErrMessageDeleted
 	default:
 		return ErrUnavailable
 	}

@@ -35,58 +35,132 @@ func AppendTime(b []byte, us int64) []byte {
 }
 
 // MessageFrame encodes a chat.message frame. The first five keys are the
-// original service's; id, room, seq and created_at are LiveChat's.
-func MessageFrame(m *pb.Message) []byte {
-	b := make([]byte, 0, 160+len(m.Text)+len(m.SenderEmail)+len(m.Nickname)+len(m.ProfilePicture))
+// original service's; id, room, seq, created_at, sender_id and rev are
+// LiveChat's, and edited_at, deleted_at and deleted_by appear only when
+// set, so that a new message's frame grows by two numbers only. The sender
+// is as senders shows it (appendSender).
+func MessageFrame(m *pb.Message, senders *Senders) []byte {
+	b := make([]byte, 0, 192+len(m.Text)+len(m.SenderEmail)+len(m.Nickname)+len(m.ProfilePicture))
 	b = append(b, `{"type":"chat.message","message":`...)
 	b = AppendJSONString(b, m.Text)
-	b = append(b, `,"sender":`...)
-	b = AppendJSONString(b, m.SenderEmail)
+	b = appendSender(b, m, senders)
 	b = append(b, `,"nickname":`...)
 	b = AppendJSONString(b, m.Nickname)
 	b = append(b, `,"profile_picture_url":`...)
 	b = appendPicture(b, m.ProfilePicture)
-	b = append(b, `,"id":`...)
+	b = appendPosition(b, `,"id":`, m)
+	b = append(b, `,"created_at":"`...)
+	b = AppendTime(b, m.CreatedAtUs)
+	b = append(b, `","sender_id":`...)
+	b = strconv.AppendInt(b, m.SenderId, 10)
+	b = append(b, `,"rev":`...)
+	b = strconv.AppendInt(b, m.Rev, 10)
+	if m.EditedAtUs != 0 {
+		b = append(b, `,"edited_at":"`...)
+		b = append(AppendTime(b, m.EditedAtUs), '"')
+	}
+	if m.DeletedAtUs != 0 {
+		b = append(b, `,"deleted_at":"`...)
+		b = append(AppendTime(b, m.DeletedAtUs), '"')
+		b = append(b, `,"deleted_by":`...)
+		b = strconv.AppendInt(b, m.DeletedBy, 10)
+	}
+	return append(b, '}')
+}
+
+// appendPosition appends key (`,"id":` or `"id":`) and the message's id,
+// room and seq.
+func appendPosition(b []byte, key string, m *pb.Message) []byte {
+	b = append(b, key...)
 	b = strconv.AppendInt(b, m.Id, 10)
 	b = append(b, `,"room":`...)
 	b = strconv.AppendInt(b, m.Room, 10)
 	b = append(b, `,"seq":`...)
-	b = strconv.AppendInt(b, m.Seq, 10)
-	b = append(b, `,"created_at":"`...)
-	b = AppendTime(b, m.CreatedAtUs)
-	return append(b, `"}`...)
+	return strconv.AppendInt(b, m.Seq, 10)
+}
+
+// ChangeFrame encodes what an edit or a deletion made of m, for sockets
+// with events=edit: chat.message.update with the current text, or
+// chat.message.delete for a tombstone.
+func ChangeFrame(m *pb.Message) []byte {
+	b := make([]byte, 0, 160+len(m.Text))
+	if m.DeletedAtUs != 0 {
+		b = append(b, `{"type":"chat.message.delete",`...)
+		b = appendPosition(b, `"id":`, m)
+		b = append(b, `,"rev":`...)
+		b = strconv.AppendInt(b, m.Rev, 10)
+		b = append(b, `,"deleted_at":"`...)
+		b = AppendTime(b, m.DeletedAtUs)
+		b = append(b, `","deleted_by":`...)
+		b = strconv.AppendInt(b, m.DeletedBy, 10)
+		return append(b, '}')
+	}
+	b = append(b, `{"type":"chat.message.update",`...)
+	b = appendPosition(b, `"id":`, m)
+	b = append(b, `,"rev":`...)
+	b = strconv.AppendInt(b, m.Rev, 10)
+	b = append(b, `,"message":`...)
+	b = AppendJSONString(b, m.Text)
+	b = append(b, `,"edited_at":`...)
+	b = appendOptionalTime(b, m.EditedAtUs)
+	return append(b, '}')
 }
 
 // AppendMessage appends a message as the REST API's object: id, room,
-// seq, sender, nickname, message, created_at.
-func AppendMessage(b []byte, m *pb.Message) []byte {
-	b = append(b, `{"id":`...)
-	b = strconv.AppendInt(b, m.Id, 10)
-	b = append(b, `,"room":`...)
-	b = strconv.AppendInt(b, m.Room, 10)
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendInt(b, m.Seq, 10)
-	b = append(b, `,"sender":`...)
-	b = AppendJSONString(b, m.SenderEmail)
+// seq, rev, sender, sender_id, nickname, message, created_at, edited_at,
+// deleted_at, deleted_by. The sender is as senders shows it (appendSender).
+func AppendMessage(b []byte, m *pb.Message, senders *Senders) []byte {
+	b = appendPosition(b, `{"id":`, m)
+	b = append(b, `,"rev":`...)
+	b = strconv.AppendInt(b, m.Rev, 10)
+	b = appendSender(b, m, senders)
+	b = append(b, `,"sender_id":`...)
+	b = strconv.AppendInt(b, m.SenderId, 10)
 	b = append(b, `,"nickname":`...)
 	b = AppendJSONString(b, m.Nickname)
 	b = append(b, `,"message":`...)
 	b = AppendJSONString(b, m.Text)
 	b = append(b, `,"created_at":"`...)
 	b = AppendTime(b, m.CreatedAtUs)
-	return append(b, `"}`...)
+	b = append(b, `","edited_at":`...)
+	b = appendOptionalTime(b, m.EditedAtUs)
+	b = append(b, `,"deleted_at":`...)
+	b = appendOptionalTime(b, m.DeletedAtUs)
+	b = append(b, `,"deleted_by":`...)
+	if m.DeletedBy == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendInt(b, m.DeletedBy, 10)
+	}
+	return append(b, '}')
+}
+
+// appendOptionalTime appends a timestamp in quotes, or null for 0.
+func appendOptionalTime(b []byte, us int64) []byte {
+	if us == 0 {
+		return append(b, "null"...)
+	}
+	return append(AppendTime(append(b, '"'), us), '"')
 }
 
 // AppendMessages appends msgs as a JSON array of REST message objects.
-func AppendMessages(b []byte, msgs []*pb.Message) []byte {
+func AppendMessages(b []byte, msgs []*pb.Message, senders *Senders) []byte {
 	b = append(b, '[')
 	for i, m := range msgs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = AppendMessage(b, m)
+		b = AppendMessage(b, m, senders)
 	}
 	return append(b, ']')
+}
+
+// appendSender appends the "sender" key of a message frame or object: the
+// one place that decides it, so that frames, history, details and replay
+// all show a user's current email setting (Senders.Sender).
+func appendSender(b []byte, m *pb.Message, senders *Senders) []byte {
+	b = append(b, `,"sender":`...)
+	return AppendJSONString(b, senders.Sender(m))
 }
 
 // PresenceFrame encodes chat.user.join or chat.user.leave.

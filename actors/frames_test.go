@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"livechat/persistence/pb"
 )
 
 func TestAppendTimeMatchesLayout(t *testing.T) {
@@ -25,5 +27,16 @@ func BenchmarkAppendTime(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = AppendTime(buf[:0], 1_795_000_000_123_456)
+	}
+}
+
+// BenchmarkMessageFrame encodes a typical live chat.message frame: the one
+// encoding each new message costs, shared by every recipient.
+func BenchmarkMessageFrame(b *testing.B) {
+	m := &pb.Message{Id: 981, Room: 7, Seq: 58, Rev: 64, CreatedRev: 64, SenderId: 3, SenderEmail: "kim@example.com",
+		Nickname: "김민수", Text: "내일 3시에 볼까요? 장소는 역 앞 카페로 하죠.", CreatedAtUs: 1_795_000_000_123_456}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = MessageFrame(m, nil)
 	}
 }

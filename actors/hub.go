@@ -60,6 +60,14 @@ func (h *hub) Receive(ctx actor.Context) {
 		}
 	case *pb.GetRoomState:
 		h.route(ctx, m.Room)
+	case *memberChange:
+		h.route(ctx, m.room)
+	case *markRead:
+		h.route(ctx, m.room)
+	case *socketRead:
+		h.route(ctx, m.room)
+	case *pb.ChangeMessage:
+		h.route(ctx, m.Room)
 	case *roomLoaded:
 		h.onLoaded(ctx, m)
 	case *roomIdle:
@@ -105,11 +113,19 @@ func loadRoom(e *Engine, id int64) (*roomState, error) {
 	if err != nil {
 		return nil, err
 	}
+	rev, err := e.cfg.Store.LastRev(id)
+	if err != nil {
+		return nil, err
+	}
 	recent, err := e.cfg.Store.MessagesBefore(id, 0, e.cfg.RecentMessages)
 	if err != nil {
 		return nil, err
 	}
-	return &roomState{room: r, lastSeq: last, recent: recent}, nil
+	ids, err := e.cfg.Store.MemberIDs(id)
+	if err != nil {
+		return nil, err
+	}
+	return &roomState{room: r, lastSeq: last, lastRev: rev, recent: recent, memberIDs: ids}, nil
 }
 
 func (h *hub) onLoaded(ctx actor.Context, m *roomLoaded) {
@@ -205,6 +221,10 @@ func (h *hub) onDrained(ctx actor.Context, m *roomDrained) {
 
 // refuse answers a message that cannot reach its room.
 func refuse(ctx actor.Context, env envelope, code string) {
+	if c, ok := env.msg.(*memberChange); ok {
+		c.reply <- memberResult{err: codeError(code)}
+		return
+	}
 	if env.sender == nil {
 		return
 	}
@@ -213,7 +233,11 @@ func refuse(ctx actor.Context, env envelope, code string) {
 		ctx.Send(env.sender, &pb.Posted{ErrorCode: code})
 	case *pb.GetRoomState:
 		ctx.Send(env.sender, &pb.RoomState{ErrorCode: code})
+	case *pb.ChangeMessage:
+		ctx.Send(env.sender, &pb.MessageChanged{ErrorCode: code})
 	case *localJoin:
 		ctx.Send(env.sender, &pb.Joined{})
+	case *markRead:
+		ctx.Send(env.sender, &readMarked{code: code})
 	}
 }

@@ -24,10 +24,20 @@ type localJoin struct {
 // success answer would be one more actor message per post for nothing.
 type socketPost struct{ *pb.Post }
 
-// persisted reports that the writer made message seq durable (or failed).
+// persisted reports that the writer made the room's record rev durable
+// (or failed).
 type persisted struct {
-	seq int64
+	rev int64
 	err error
+}
+
+// changeLoaded carries a message read from the store for a change the room
+// could not apply from memory.
+type changeLoaded struct {
+	req     *pb.ChangeMessage
+	replyTo *actor.PID
+	msg     *pspb.Message
+	err     error
 }
 
 // caughtUp reports that a reconnecting member's backlog has been queued.
@@ -65,7 +75,9 @@ type userStored struct {
 
 // roomState is what a room actor starts from.
 type roomState struct {
-	room    *pspb.Room
-	lastSeq int64
-	recent  []*pspb.Message
+	room      *pspb.Room
+	lastSeq   int64
+	lastRev   int64
+	recent    []*pspb.Message
+	memberIDs []int64
 }

@@ -12,6 +12,10 @@ type recent struct {
 	msg   *pb.Message
 	frame []byte
 	rest  []byte // AppendMessage(msg), made on first use
+	// senders is the generation of the Senders frame and rest were
+	// rendered with: once a user flips their email switch, entries are
+	// rendered again when next shown (current).
+	senders uint64
 }
 
 // ring keeps the last delivered messages of a room, oldest first, and
@@ -99,17 +103,47 @@ func (g *ring) find(seq int64) (recent, bool) {
 	return g.at(int(i)), true
 }
 
+// replace puts r in the place of the entry with r's seq, if kept: a
+// message changed after it was delivered. It reports whether it did.
+func (g *ring) replace(r recent) bool {
+	if g.n == 0 {
+		return false
+	}
+	i := r.msg.Seq - g.oldestSeq()
+	if i < 0 || i >= int64(g.n) {
+		return false
+	}
+	e := &g.buf[(g.start+int(i))%len(g.buf)]
+	g.count(entryBytes(r) - entryBytes(*e))
+	*e = r
+	return true
+}
+
+// current returns the i-th oldest entry, its frame rendered again first
+// when senders changed since it was (its REST object is then made again
+// on next use).
+func (g *ring) current(i int, senders *Senders) recent {
+	e := &g.buf[(g.start+i)%len(g.buf)]
+	if e.senders != senders.Gen() {
+		g.count(-int64(len(e.frame) + len(e.rest)))
+		e.frame, e.rest, e.senders = MessageFrame(e.msg, senders), nil, senders.Gen()
+		g.count(int64(len(e.frame)))
+	}
+	return *e
+}
+
 // appendLastMessages appends up to k newest messages as a JSON array of
 // REST objects, oldest first. Each message is encoded once, the first time
-// it is shown: a busy room's detail changes with every message, but only
-// by one message.
-func (g *ring) appendLastMessages(b []byte, k int) []byte {
+// it is shown (and again after senders changed): a busy room's detail
+// changes with every message, but only by one message.
+func (g *ring) appendLastMessages(b []byte, k int, senders *Senders) []byte {
 	k = min(k, g.n)
 	b = append(b, '[')
 	for i := range k {
+		g.current(g.n-k+i, senders)
 		e := &g.buf[(g.start+g.n-k+i)%len(g.buf)]
 		if e.rest == nil {
-			e.rest = AppendMessage(make([]byte, 0, 128+len(e.msg.Text)+len(e.msg.SenderEmail)+len(e.msg.Nickname)), e.msg)
+			e.rest = AppendMessage(make([]byte, 0, 128+len(e.msg.Text)+len(e.msg.SenderEmail)+len(e.msg.Nickname)), e.msg, senders)
 			g.count(int64(len(e.rest)))
 		}
 		if i > 0 {

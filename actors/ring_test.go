@@ -21,7 +21,7 @@ func TestRingAppendLastMessages(t *testing.T) {
 	seqs := func(k int) []int64 {
 		t.Helper()
 		var got []struct{ Seq int64 }
-		b := g.appendLastMessages(nil, k)
+		b := g.appendLastMessages(nil, k, nil)
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}
@@ -36,7 +36,7 @@ func TestRingAppendLastMessages(t *testing.T) {
 	}
 	for seq := int64(1); seq <= 5; seq++ {
 		m := &pb.Message{Id: seq, Room: 1, Seq: seq, Text: "t"}
-		g.push(recent{msg: m, frame: MessageFrame(m)})
+		g.push(recent{msg: m, frame: MessageFrame(m, nil)})
 		want := []int64{}
 		for s := max(1, seq-1); s <= seq; s++ {
 			want = append(want, s)

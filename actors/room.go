@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"livechat/actors/pb"
+	"livechat/persistence"
 	pspb "livechat/persistence/pb"
 )
 
@@ -17,22 +18,29 @@ type room struct {
 	e  *Engine
 	id int64
 
-	nextSeq   int64 // last seq assigned
-	delivered int64 // last seq delivered (durable)
-	recent    *ring
-	view      *roomView      // the state last answered, published for readers
-	pending   []*pendingPost // assigned, waiting for the writer, in seq order
-	clientIDs map[clientKey]int64
+	nextSeq    int64 // last seq assigned
+	delivered  int64 // last seq delivered (durable)
+	rev        int64 // last rev assigned: every new message, edit and deletion takes one
+	durableRev int64 // last rev confirmed durable
+	recent     *ring
+	view       *roomView      // the state last answered, published for readers
+	pending    []*pendingPost // assigned, waiting for the writer, in rev order
+	clientIDs  map[clientKey]int64
+	edits
 
 	members
+	reads
+	roster
 	active      bool // work arrived since the last idle check
 	idleTimer   *time.Timer
 	passivating bool
 }
 
-// pendingPost is a message waiting to become durable.
+// pendingPost is a record of the room's log waiting to become durable: a
+// new message, or (change not Created) an edit or a deletion.
 type pendingPost struct {
 	msg     *pspb.Message
+	change  persistence.Change
 	replyTo *actor.PID
 	quiet   bool         // from a session: no answer once stored (socketPost)
 	dups    []*actor.PID // client_id resends waiting for the same message
@@ -40,9 +48,17 @@ type pendingPost struct {
 
 // roomView publishes a room's state to readers outside the actor: the
 // room stores what it answered to GetRoomState and clears it when its
-// messages or online users change, so it is never stale.
+// messages or online users change, and readers take it only while the
+// Senders it was rendered with are current, so it is never stale.
 type roomView struct {
-	state atomic.Pointer[pb.RoomState]
+	state atomic.Pointer[viewState]
+}
+
+// viewState is a published state and the generation of the Senders its
+// messages were rendered with.
+type viewState struct {
+	*pb.RoomState
+	senders uint64
 }
 
 // changed marks the published state stale. Only the room's actor calls it.
@@ -57,13 +73,18 @@ func newRoom(e *Engine, st *roomState) *room {
 	r := &room{
 		e: e, id: st.room.Id,
 		nextSeq: st.lastSeq, delivered: st.lastSeq,
+		rev: st.lastRev, durableRev: st.lastRev,
+		edits:     newEdits(),
 		recent:    newRing(e.cfg.RecentMessages, &e.recentBytes),
 		view:      &roomView{},
 		clientIDs: make(map[clientKey]int64),
 		members:   newMembers(),
+		reads:     newReads(),
+		roster:    newRoster(st.room, st.memberIDs),
 	}
+	senders := e.senders.load()
 	for _, m := range st.recent {
-		r.remember(m, MessageFrame(m))
+		r.remember(m, MessageFrame(m, senders), senders.Gen())
 		if m.ClientId != "" {
 			r.clientIDs[clientKey{m.SenderId, m.ClientId}] = m.Seq
 		}
@@ -91,8 +112,18 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onPost(ctx, m, false)
 	case *socketPost:
 		r.onPost(ctx, m.Post, true)
+	case *memberChange:
+		r.onMemberChange(ctx, m)
+	case *memberStored:
+		r.onMemberStored(ctx, m)
+	case *joinsStored:
+		r.onJoinsStored(ctx, m)
 	case *persisted:
 		r.onPersisted(ctx, m)
+	case *pb.ChangeMessage:
+		r.onChange(ctx, m)
+	case *changeLoaded:
+		r.onChangeLoaded(ctx, m)
 	case *localJoin:
 		r.onJoin(ctx, m)
 	case *pb.Leave:
@@ -101,6 +132,16 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onCaughtUp(m)
 	case *pb.GetRoomState:
 		r.onGetState(ctx)
+	case *socketRead:
+		r.onSocketRead(ctx, m)
+	case *markRead:
+		r.onMarkRead(ctx, m)
+	case *readFlush:
+		r.onReadFlush(ctx, m)
+	case *markerStored:
+		r.onMarkerStored(ctx, m)
+	case *receiptTick:
+		r.onReceiptTick()
 	}
 	r.active = true
 }
@@ -120,16 +161,15 @@ func (r *room) onStopping(ctx actor.Context) {
 		r.idleTimer.Stop()
 	}
 	r.stopGrace()
+	r.stopReads(ctx)
 	for _, m := range r.list {
 		m.sink.Close(CloseInternal, "room restarted, reconnect with since")
 	}
 	for _, p := range r.pending {
-		r.reply(ctx, p.replyTo, &pb.Posted{ErrorCode: CodeUnavailable})
-		for _, d := range p.dups {
-			r.reply(ctx, d, &pb.Posted{ErrorCode: CodeUnavailable})
-		}
+		r.fail(ctx, p, CodeUnavailable)
 	}
 	r.pending = nil
+	r.stopRoster(ctx)
 }
 
 // scheduleIdleCheck arms the passivation timer. It is our own timer rather
@@ -139,11 +179,11 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 	r.idleTimer = time.AfterFunc(r.e.cfg.RoomIdleTimeout, func() { root.Send(self, &idleTick{}) })
 }
 
-// idle reports a room with no members, nothing waiting for the disk, no
-// leave waiting to be announced and no work since the last check: it has
-// been idle for one to two timeouts.
+// idle reports a room with no sockets, nothing waiting for the disk, no
+// leave waiting to be announced, no membership change under way and no
+// work since the last check: it has been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.active
+	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.changing() && r.loads == 0 && !r.active && r.readsIdle()
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {
@@ -172,13 +212,15 @@ func (r *room) onPassivate(ctx actor.Context) {
 // onGetState answers the published state, building it first when a change
 // cleared it: room details are read far more often than rooms change.
 func (r *room) onGetState(ctx actor.Context) {
+	senders := r.e.senders.load()
 	st := r.view.state.Load()
-	if st == nil {
+	if st == nil || st.senders != senders.Gen() {
 		k := min(r.e.cfg.DetailMessages, r.recent.len())
-		st = &pb.RoomState{RecentJson: r.recent.appendLastMessages(make([]byte, 0, 256*k+2), k), Online: r.onlineNicknames()}
+		st = &viewState{senders: senders.Gen(), RoomState: &pb.RoomState{
+			RecentJson: r.recent.appendLastMessages(make([]byte, 0, 256*k+2), k, senders), Online: r.onlineNicknames()}}
 		r.view.state.Store(st) // answers are read-only from here on
 	}
-	ctx.Respond(st)
+	ctx.Respond(st.RoomState)
 }
 
 func (r *room) reply(ctx actor.Context, to *actor.PID, msg any) {

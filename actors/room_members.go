@@ -90,6 +90,29 @@ func (ms *members) broadcastEvent(frame []byte, ev Events, except *member) {
 	}
 }
 
+// congested is implemented by sinks that can tell when over half of their
+// outbound limit is unsent: frames that may be dropped (receipts, typing)
+// are not queued for them.
+type congested interface{ Congested() bool }
+
+// broadcastDroppable hands frame to every member whose socket asked for
+// the group ev and is not congested.
+func (ms *members) broadcastDroppable(frame []byte, ev Events) {
+	for _, m := range ms.list {
+		if !m.events.Has(ev) {
+			continue
+		}
+		if c, ok := m.sink.(congested); ok && c.Congested() {
+			continue
+		}
+		if m.catchingUp {
+			m.held = append(m.held, frame)
+			continue
+		}
+		m.sink.Send(frame)
+	}
+}
+
 func (ms *members) onlineNicknames() []string {
 	type entry struct {
 		id   int64
@@ -108,7 +131,9 @@ func (ms *members) onlineNicknames() []string {
 }
 
 // onJoin adds a session. With since >= 0 the member first receives every
-// delivered message after since, then live ones, with no gap or duplicate.
+// delivered message after since, then live ones, with no gap or duplicate;
+// a member with events=edit first receives the changes made to messages up
+// to since after since was stored (see loadBacklog).
 func (r *room) onJoin(ctx actor.Context, j *localJoin) {
 	m := &member{pid: ctx.Sender(), user: j.User, events: j.events, sink: j.sink}
 	if m.pid == nil {
@@ -117,11 +142,18 @@ func (r *room) onJoin(ctx actor.Context, j *localJoin) {
 	if _, dup := r.index[m.pid.Id]; dup {
 		return
 	}
+	if !r.visible(j.User.UserId) {
+		// Removed between its handshake and this join.
+		j.sink.Close(CloseRemoved, "removed from room")
+		ctx.Respond(&pb.Joined{Room: r.id, LastSeq: r.delivered})
+		return
+	}
 	r.userJoined(j.User)
 	r.add(m)
 	ctx.Respond(&pb.Joined{Room: r.id, LastSeq: r.delivered})
-	if j.Since >= 0 && j.Since < r.delivered {
-		r.sendBacklog(ctx, m, j.Since)
+	edits := m.events.Has(EventEdit) && j.Since > 0
+	if j.Since >= 0 && (j.Since < r.delivered || edits && j.Since <= r.delivered) {
+		r.sendBacklog(ctx, m, j.Since, edits)
 	}
 }
 
@@ -129,25 +161,42 @@ func (r *room) onJoin(ctx actor.Context, j *localJoin) {
 // (Sink.SendBacklog waits for queue space, so it runs in a goroutine) while
 // live frames are held: from the ring when it still holds everything after
 // since, otherwise read from the store.
-func (r *room) sendBacklog(ctx actor.Context, m *member, since int64) {
+func (r *room) sendBacklog(ctx actor.Context, m *member, since int64, edits bool) {
 	m.catchingUp = true
 	var frames [][]byte
 	if oldest := r.recent.oldestSeq(); oldest != 0 && since+1 >= oldest {
 		frames = make([][]byte, 0, r.delivered-since)
+		senders := r.e.senders.load()
 		for i := int(since + 1 - oldest); i < r.recent.len(); i++ {
-			frames = append(frames, r.recent.at(i).frame)
+			frames = append(frames, r.recent.current(i, senders).frame)
 		}
 	}
-	go loadBacklog(r.e, ctx.Self(), m.pid, m.sink, r.id, since, r.delivered, frames)
+	b := backlog{roomID: r.id, since: since, upTo: r.delivered, upToRev: -1, fromRing: frames}
+	if edits {
+		b.upToRev = r.durableRev
+	}
+	go loadBacklog(r.e, ctx.Self(), m.pid, m.sink, b)
 }
 
-// loadBacklog runs outside the actor: it queues the ring's frames, or reads
-// (since, upTo] from the store in chunks and queues those, then reports
-// back to the room.
-func loadBacklog(e *Engine, room, member *actor.PID, sink Sink, roomID, since, upTo int64, fromRing [][]byte) {
+// backlog is what a reconnecting member missed: the messages in (since,
+// upTo] (fromRing, when the ring held them all) and, with upToRev >= 0, the
+// changes up to upToRev to messages up to since.
+type backlog struct {
+	roomID, since, upTo, upToRev int64
+	fromRing                     [][]byte
+}
+
+// loadBacklog runs outside the actor: it queues the changes the member
+// missed, then the ring's frames, or reads (since, upTo] from the store in
+// chunks and queues those, then reports back to the room.
+func loadBacklog(e *Engine, room, member *actor.PID, sink Sink, b backlog) {
 	defer e.root.Send(room, &caughtUp{member: member})
-	if fromRing != nil {
-		sink.SendBacklog(fromRing)
+	if b.upToRev >= 0 && !sendChanges(e, sink, b) {
+		return
+	}
+	roomID, since, upTo := b.roomID, b.since, b.upTo
+	if b.fromRing != nil {
+		sink.SendBacklog(b.fromRing)
 		return
 	}
 	for since < upTo {
@@ -165,7 +214,7 @@ func loadBacklog(e *Engine, room, member *actor.PID, sink Sink, roomID, since, u
 			if msg.Seq > upTo {
 				break
 			}
-			frames = append(frames, MessageFrame(msg))
+			frames = append(frames, MessageFrame(msg, e.senders.load()))
 			since = msg.Seq
 		}
 		if !sink.SendBacklog(frames) {
@@ -197,4 +246,40 @@ func (r *room) onLeave(ctx actor.Context) {
 		return
 	}
 	r.userLeft(ctx, m.user.UserId)
+}
+
+// sendChanges queues, in change order, one chat.message.update or
+// chat.message.delete for each message up to since whose latest change came
+// after message since was stored. It reports whether the member is still
+// there to receive the rest.
+func sendChanges(e *Engine, sink Sink, b backlog) bool {
+	last, err := e.cfg.Store.Message(b.roomID, b.since)
+	if err != nil {
+		e.log.Error("room: backlog read failed", "room", b.roomID, "err", err)
+		sink.Close(CloseInternal, "history unavailable, reconnect")
+		return false
+	}
+	after := last.CreatedRev
+	for {
+		msgs, err := e.cfg.Store.ChangesAfter(b.roomID, after, b.upToRev, b.since, e.cfg.BacklogChunk)
+		if err != nil {
+			e.log.Error("room: backlog read failed", "room", b.roomID, "err", err)
+			sink.Close(CloseInternal, "history unavailable, reconnect")
+			return false
+		}
+		if len(msgs) == 0 {
+			return true
+		}
+		frames := make([][]byte, len(msgs))
+		for i, m := range msgs {
+			frames[i] = ChangeFrame(m)
+			after = m.Rev
+		}
+		if !sink.SendBacklog(frames) {
+			return false
+		}
+		if len(msgs) < e.cfg.BacklogChunk {
+			return true
+		}
+	}
 }

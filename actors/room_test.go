@@ -118,8 +118,10 @@ func TestRoomCrashIsContained(t *testing.T) {
 		}
 	}
 	sink1, sink2 := &roomTestSink{}, &roomTestSink{}
-	e.OpenSession(r1.Id, alice, -1, 0, sink1)
-	e.OpenSession(r2.Id, alice, -1, 0, sink2)
+	// Since 0, not live-only: a post may reach a room before the session's
+	// join does, and the socket must still see every message.
+	e.OpenSession(r1.Id, alice, 0, 0, sink1)
+	e.OpenSession(r2.Id, alice, 0, 0, sink2)
 	post := func(room int64, text, clientID string) *pspb.Message {
 		t.Helper()
 		m, _, err := e.Post(&pb.Post{Room: room, Sender: alice, Text: text, ClientId: clientID})

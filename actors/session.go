@@ -49,6 +49,11 @@ func (s *session) Receive(ctx actor.Context) {
 		s.onInbound(ctx, m)
 	case *pb.Posted:
 		s.onPosted(m)
+	case *socketRead:
+		m.room = s.room
+		s.toRoom(ctx, m)
+	case *readRefused:
+		s.reject(m.errorType, m.message)
 	case *joinTimeout, *actor.DeadLetterResponse:
 		s.onRoomLost()
 	}
@@ -106,12 +111,17 @@ func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
 	if in.ClientId != "" && s.resendStored(in.ClientId) {
 		return
 	}
-	post := &socketPost{&pb.Post{Room: s.room, Sender: s.user, Text: in.Text, ClientId: in.ClientId}}
+	s.toRoom(ctx, &socketPost{&pb.Post{Room: s.room, Sender: s.user, Text: in.Text, ClientId: in.ClientId}})
+}
+
+// toRoom sends msg to the room, through the hub (behind the join) until
+// the join is answered.
+func (s *session) toRoom(ctx actor.Context, msg any) {
 	if s.roomPID != nil {
-		ctx.Request(s.roomPID, post)
+		ctx.Request(s.roomPID, msg)
 		return
 	}
-	ctx.Request(s.e.hub, post)
+	ctx.Request(s.e.hub, msg)
 }
 
 // resendStored answers a resend whose client_id is already stored with the
@@ -125,7 +135,7 @@ func (s *session) resendStored(clientID string) bool {
 	if err != nil {
 		return false
 	}
-	s.sink.Send(MessageFrame(m))
+	s.sink.Send(MessageFrame(m, s.e.senders.load()))
 	return true
 }
 
@@ -147,11 +157,13 @@ func (s *session) reject(errorType, msg string) {
 // the room counts it).
 func (s *session) onPosted(p *pb.Posted) {
 	switch {
+	case p.ErrorCode == CodeForbidden:
+		s.sink.Send(ErrorFrame(ErrorForbidden, "You are not a member of this room."))
 	case p.ErrorCode == CodeStorageFull:
 		s.sink.Send(ErrorFrame(ErrorStorageFull, "Storage is full."))
 	case p.ErrorCode != "":
 		s.sink.Send(ErrorFrame(ErrorUnavailable, "message not stored, send it again (same client_id)"))
 	case p.Duplicate:
-		s.sink.Send(MessageFrame(p.Message))
+		s.sink.Send(MessageFrame(p.Message, s.e.senders.load()))
 	}
 }

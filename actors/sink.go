@@ -32,6 +32,9 @@ const (
 	// CloseTryAgainLater is sent to a socket opened past the server's
 	// socket cap (a race the handshake's 503 did not catch).
 	CloseTryAgainLater = 1013
+	// CloseRemoved is sent to a user's sockets on a private or direct room
+	// when the user stops being a member.
+	CloseRemoved = 4004
 	// CloseSlowConsumer is sent to a client whose outbound queue overflowed.
 	CloseSlowConsumer = 4008
 )

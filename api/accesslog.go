@@ -154,8 +154,11 @@ func (s *Server) buildRouteLabels() {
 const (
 	routeRoom    = "/chat/v1/room/{id}/"
 	routeHistory = "/chat/v1/room/{id}/messages/"
+	routeMessage = "/chat/v1/message/{id}/"
 	routeSocket  = "/ws/chat/{id}/chat/"
 	routeStatic  = "/static/"
+	routeMedia   = "/media/"
+	routeUser    = "/user/v1/users/{id}/"
 	routeOther   = "other"
 )
 
@@ -170,6 +173,16 @@ func (s *Server) routeLabel(path []byte) string {
 		return routeSocket
 	case bytes.HasPrefix(path, []byte("/static/")):
 		return routeStatic
+	case bytes.HasPrefix(path, []byte("/media/")):
+		return routeMedia
+	case bytes.HasPrefix(path, []byte("/user/v1/users/")):
+		return routeUser
+	}
+	if rest, ok := bytes.CutPrefix(path, []byte("/chat/v1/message/")); ok {
+		if id, tail, _ := bytes.Cut(rest, []byte("/")); len(id) > 0 && len(tail) == 0 {
+			return routeMessage
+		}
+		return routeOther
 	}
 	rest, ok := bytes.CutPrefix(path, []byte("/chat/v1/room/"))
 	if !ok {

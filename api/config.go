@@ -35,6 +35,13 @@ type Config struct {
 
 	// MaxBodyBytes caps a request body (413 above). Default 64 KiB.
 	MaxBodyBytes int
+	// MaxAvatarBytes caps an uploaded profile picture (400 above); a
+	// multipart body on the profile path may hold it plus 64 KiB (413
+	// above). Default 2 MiB.
+	MaxAvatarBytes int
+	// AvatarRate is picture uploads per user per hour (429 above).
+	// Default 20.
+	AvatarRate int
 	// MaxHeaderBytes caps a request's line and headers (431 above); it is
 	// also the HTTP read buffer of a connection. Default 8 KiB.
 	MaxHeaderBytes int
@@ -95,6 +102,9 @@ type Config struct {
 	// RoomRate is room creations per user per minute (429 above).
 	// Default 10.
 	RoomRate int
+	// MemberAddRate is member additions per user per minute, joining
+	// included (429 above). Default 60.
+	MemberAddRate int
 	// RegisterRate is registration requests per client address per minute
 	// (429 above). Default 10.
 	RegisterRate int
@@ -147,6 +157,8 @@ func (c Config) Defaults() Config {
 	}
 	setInt(&c.MaxBodyBytes, 64<<10)
 	setInt(&c.MaxHeaderBytes, 8<<10)
+	setInt(&c.MaxAvatarBytes, 2<<20)
+	setInt(&c.AvatarRate, 20)
 	setInt(&c.MaxMessageChars, 4096)
 	setInt(&c.MaxFrameBytes, frameBytesFor(c.MaxMessageChars))
 	setInt(&c.MaxOutboundBytes, 1<<20)
@@ -163,6 +175,7 @@ func (c Config) Defaults() Config {
 	}
 	setInt(&c.MessageBurst, 40)
 	setInt(&c.RoomRate, 10)
+	setInt(&c.MemberAddRate, 60)
 	setInt(&c.RegisterRate, 10)
 	setInt(&c.LoginRate, 10)
 	setInt(&c.HashConcurrency, 2*runtime.NumCPU())

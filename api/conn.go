@@ -83,6 +83,14 @@ func (c *Conn) Send(frame []byte) bool {
 	return true
 }
 
+// Congested reports whether over half of the outbound limit is unsent:
+// frames that may be dropped (receipts) are then not queued.
+func (c *Conn) Congested() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued > c.maxBytes/2
+}
+
 // fitsLocked reports whether n more bytes fit in the queue; when they do
 // not, the queue is dropped and the connection closed as a slow consumer
 // (the caller then calls slow, outside the lock). Caller holds mu.

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -18,6 +19,7 @@ const maxTokenChars = 2048
 const (
 	frameMessage = "chat.message"
 	frameRefresh = "auth.refresh"
+	frameRead    = "chat.read"
 )
 
 // inbound is a client frame as sent: fields are raw so that a wrong type is
@@ -27,15 +29,17 @@ type inbound struct {
 	Message  json.RawMessage `json:"message"`
 	ClientID json.RawMessage `json:"client_id"`
 	Token    json.RawMessage `json:"token"`
+	Seq      json.RawMessage `json:"seq"`
 }
 
 // inboundFrame is a parsed client frame: a chat.message (text, clientID),
-// an auth.refresh (token), or a problem that says what was wrong, for a
-// chat.error frame. Only the fields of its kind are set.
+// an auth.refresh (token), a chat.read (seq), or a problem that says what
+// was wrong, for a chat.error frame. Only the fields of its kind are set.
 type inboundFrame struct {
-	kind           string // frameMessage or frameRefresh; "" with a problem
+	kind           string // frameMessage, frameRefresh or frameRead; "" with a problem
 	text, clientID string
 	token          string
+	seq            int64
 	problem        string
 }
 
@@ -72,6 +76,8 @@ func parseInbound(data []byte, maxChars int) inboundFrame {
 		return inboundFrame{kind: frameMessage, text: text, clientID: clientID}
 	case frameRefresh:
 		return parseRefresh(&in)
+	case frameRead:
+		return parseRead(&in)
 	}
 	return refused(fmt.Sprintf("unknown type %q", truncate(typ, 40)))
 }
@@ -90,6 +96,16 @@ func parseRefresh(in *inbound) inboundFrame {
 		return refused(fmt.Sprintf("auth.refresh: token must have 1 to %d characters", maxTokenChars))
 	}
 	return inboundFrame{kind: frameRefresh, token: token}
+}
+
+// parseRead validates chat.read: seq is a JSON integer ≥ 0. Whether it is
+// within the room is the room's to check.
+func parseRead(in *inbound) inboundFrame {
+	seq, err := strconv.ParseInt(string(in.Seq), 10, 64)
+	if err != nil || seq < 0 {
+		return refused("seq must be a non-negative integer")
+	}
+	return inboundFrame{kind: frameRead, seq: seq}
 }
 
 // parseMessage validates a chat.message's message and client_id.

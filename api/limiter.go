@@ -45,6 +45,12 @@ func perMinute[K comparable](n int) *keyLimiter[K] {
 	return newKeyLimiter[K](time.Minute/time.Duration(n), n)
 }
 
+// perHour allows n events an hour per key, all at once at most.
+func perHour[K comparable](n int) *keyLimiter[K] {
+	n = max(n, 1)
+	return newKeyLimiter[K](time.Hour/time.Duration(n), n)
+}
+
 // perSecond allows rate events a second per key, burst at once at most.
 func perSecond[K comparable](rate float64, burst int) *keyLimiter[K] {
 	return newKeyLimiter[K](time.Duration(float64(time.Second)/rate), burst)

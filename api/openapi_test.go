@@ -261,9 +261,14 @@ func jsonSchemaType(v any) string {
 // The 404 route of non-numeric room ids is no endpoint.
 func routeTable(s *Server) map[string]*route {
 	out := map[string]*route{
-		"/chat/v1/room/{room_id}/":          s.routes.room,
-		"/chat/v1/room/{room_id}/messages/": s.routes.history,
-		"/healthz":                          {methods: map[string]handlerFunc{"GET": nil}},
+		"/chat/v1/room/{room_id}/":                   s.routes.room,
+		"/chat/v1/room/{room_id}/messages/":          s.routes.history,
+		"/chat/v1/room/{room_id}/members/":           s.routes.members,
+		"/chat/v1/room/{room_id}/members/{user_id}/": s.routes.member,
+		"/chat/v1/room/{room_id}/read/":              s.routes.read,
+		"/chat/v1/message/{message_id}/":             s.routes.message,
+		"/user/v1/users/{user_id}/":                  s.routes.user,
+		"/healthz":                                   {methods: map[string]handlerFunc{"GET": nil}},
 	}
 	for p, rt := range s.routes.fixed {
 		out[p] = rt
@@ -298,7 +303,7 @@ func TestOpenAPICoversTheRouter(t *testing.T) {
 		}
 		// The path as a client sends it reaches this very route.
 		if path != "/healthz" {
-			if got, _, ok := ts.srv.match(strings.ReplaceAll(path, "{room_id}", "1")); !ok || got != rt {
+			if got, _, _, ok := ts.srv.match(strings.NewReplacer("{room_id}", "1", "{user_id}", "2", "{message_id}", "1").Replace(path)); !ok || got != rt {
 				t.Errorf("%s does not route to its own table entry", path)
 			}
 		}
@@ -334,8 +339,12 @@ func TestOpenAPIOperationsAnswerAsDocumented(t *testing.T) {
 	doc := loadOpenAPI(t, ts)
 	u := ts.newUser(t)
 	room := ts.createRoom(t, u, "openapi", 0)
-	ts.postMessage(t, u, room.ID, "첫 메시지")
-	roomPath := func(p string) string { return strings.ReplaceAll(p, "{room_id}", fmt.Sprint(room.ID)) }
+	msg := ts.postMessage(t, u, room.ID, "첫 메시지")
+	msgID := msg.ID
+	other := ts.newUser(t)
+	roomPath := func(p string) string {
+		return strings.NewReplacer("{room_id}", fmt.Sprint(room.ID), "{user_id}", fmt.Sprint(other.ID), "{message_id}", fmt.Sprint(msgID)).Replace(p)
+	}
 
 	// A valid request for each operation, by "METHOD path" as documented.
 	valid := map[string]func() req{
@@ -352,13 +361,29 @@ func TestOpenAPIOperationsAnswerAsDocumented(t *testing.T) {
 		},
 		"GET /user/v1/profile/":                 func() req { return req{} },
 		"PATCH /user/v1/profile/":               func() req { return req{Body: map[string]string{"nickname": "새 이름"}} },
+		"GET /user/v1/users/{user_id}/":         func() req { return req{} },
 		"GET /chat/v1/room/":                    func() req { return req{} },
 		"POST /chat/v1/room/":                   func() req { return req{Body: map[string]any{"name": "another", "post": 7}} },
 		"GET /chat/v1/room/{room_id}/":          func() req { return req{} },
 		"GET /chat/v1/room/{room_id}/messages/": func() req { return req{} },
-		"POST /chat/v1/message/":                func() req { return req{Body: map[string]any{"room": room.ID, "message": "hello"}} },
-		"GET /healthz":                          func() req { return req{} },
-		"GET /openapi.json":                     func() req { return req{} },
+		"POST /chat/v1/room/direct/":            func() req { return req{Body: map[string]any{"user": other.ID}} },
+		"GET /chat/v1/room/inbox/":              func() req { return req{} },
+		"POST /chat/v1/room/{room_id}/read/":    func() req { return req{Body: map[string]any{"seq": 1}} },
+		"GET /chat/v1/room/{room_id}/members/":  func() req { return req{} },
+		"POST /chat/v1/room/{room_id}/members/": func() req { return req{Body: map[string]any{"user": other.ID}} },
+		"DELETE /chat/v1/room/{room_id}/members/{user_id}/": func() req {
+			ts.do(t, req{Method: "POST", Path: roomPath("/chat/v1/room/{room_id}/members/"), Token: u.Access, Body: map[string]any{"user": other.ID}})
+			return req{}
+		},
+		"POST /chat/v1/message/":               func() req { return req{Body: map[string]any{"room": room.ID, "message": "hello"}} },
+		"GET /chat/v1/message/{message_id}/":   func() req { return req{} },
+		"PATCH /chat/v1/message/{message_id}/": func() req { return req{Body: map[string]any{"message": "고친 메시지"}} },
+		"DELETE /chat/v1/message/{message_id}/": func() req {
+			msgID = ts.postMessage(t, u, room.ID, "지울 메시지").ID // its own, so that the others stay editable
+			return req{}
+		},
+		"GET /healthz":      func() req { return req{} },
+		"GET /openapi.json": func() req { return req{} },
 	}
 	paths := slices.Sorted(maps.Keys(doc.Paths))
 	checked := 0

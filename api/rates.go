@@ -29,6 +29,14 @@ func (s *Server) limitRoom(user int64) error {
 	return nil
 }
 
+// limitAvatar counts a picture upload against its user's rate.
+func (s *Server) limitAvatar(user int64) error {
+	if ok, wait := s.avatarRate.take(user, time.Now()); !ok {
+		return s.throttled("avatar_rate", wait)
+	}
+	return nil
+}
+
 // limitRegister counts a registration request against its client
 // address's rate.
 func (s *Server) limitRegister(ctx *fasthttp.RequestCtx) error {

@@ -13,10 +13,15 @@ import (
 	"livechat/persistence"
 )
 
-// expectRoomObject checks the room object of PROTOCOL.md.
+// readStateKeys are the keys a room with read state adds (creation,
+// detail, direct/, inbox).
+var readStateKeys = []string{"last_message", "last_activity_at", "last_read_seq", "unread_count"}
+
+// expectRoomObject checks the room object of PROTOCOL.md, with the four
+// keys of membership (kind, member_count, role, peer).
 func expectRoomObject(t testing.TB, r map[string]any, host string, extra ...string) {
 	t.Helper()
-	want := append([]string{"chat_url", "created_at", "id", "name", "owner", "post"}, extra...)
+	want := append([]string{"chat_url", "created_at", "id", "name", "owner", "post", "kind", "member_count", "role", "peer"}, extra...)
 	got := keys(r)
 	slices.Sort(want)
 	slices.Sort(got)
@@ -40,7 +45,7 @@ func TestCreateRoom(t *testing.T) {
 	r := ts.do(t, req{Method: "POST", Path: "/chat/v1/room/", Token: u.Access, Body: map[string]any{"name": "  중고 자전거 🚲  ", "post": 7}})
 	expectStatus(t, r, http.StatusCreated)
 	room := r.object(t)
-	expectRoomObject(t, room, ts.addr)
+	expectRoomObject(t, room, ts.addr, readStateKeys...)
 	if room["name"] != "중고 자전거 🚲" || room["post"] != float64(7) || room["owner"] != float64(u.ID) {
 		t.Errorf("room %s: want the trimmed name, post 7, owner %d", r.Body, u.ID)
 	}
@@ -63,7 +68,7 @@ func TestCreateRoom(t *testing.T) {
 	// chat_url follows the request's Host.
 	r = ts.do(t, req{Method: "POST", Path: "/chat/v1/room/", Token: u.Access, Host: "localhost:8123", Body: map[string]any{"name": "host"}})
 	expectStatus(t, r, http.StatusCreated)
-	expectRoomObject(t, r.object(t), "localhost:8123")
+	expectRoomObject(t, r.object(t), "localhost:8123", readStateKeys...)
 }
 
 func TestCreateRoomValidation(t *testing.T) {
@@ -201,7 +206,7 @@ func TestRoomDetail(t *testing.T) {
 		r := ts.do(t, req{Method: "GET", Path: fmt.Sprintf("/chat/v1/room/%d/", room.ID), Token: u.Access})
 		expectStatus(t, r, http.StatusOK)
 		obj := r.object(t)
-		expectRoomObject(t, obj, ts.addr, "chat_messages", "online")
+		expectRoomObject(t, obj, ts.addr, append(readStateKeys, "chat_messages", "online")...)
 		var body struct {
 			Messages []messageJSON `json:"chat_messages"`
 			Online   []string      `json:"online"`
@@ -222,7 +227,7 @@ func TestRoomDetail(t *testing.T) {
 	for _, m := range obj["chat_messages"].([]any) {
 		got := keys(m.(map[string]any))
 		slices.Sort(got)
-		if want := []string{"created_at", "id", "message", "nickname", "room", "sender", "seq"}; !slices.Equal(got, want) {
+		if want := restMessageKeys; !slices.Equal(got, want) {
 			t.Fatalf("chat_messages entry keys %v, want %v", got, want)
 		}
 	}
@@ -252,7 +257,7 @@ func TestPostMessage(t *testing.T) {
 	obj := r.object(t)
 	got := keys(obj)
 	slices.Sort(got)
-	if want := []string{"created_at", "id", "message", "nickname", "room", "sender", "seq"}; !slices.Equal(got, want) {
+	if want := restMessageKeys; !slices.Equal(got, want) {
 		t.Errorf("message keys %v, want %v", got, want)
 	}
 	expectTimestamp(t, obj["created_at"])
@@ -543,3 +548,6 @@ func TestRestartKeepsEverything(t *testing.T) {
 		t.Errorf("user id %d reused after restart (had %d)", u.ID, b.ID)
 	}
 }
+
+// restMessageKeys are the keys of the REST message object.
+var restMessageKeys = []string{"created_at", "deleted_at", "deleted_by", "edited_at", "id", "message", "nickname", "rev", "room", "sender", "sender_id", "seq"}

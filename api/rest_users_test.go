@@ -31,8 +31,11 @@ func expectTimestamp(t testing.TB, v any) time.Time {
 // expectUserObject checks the user object of PROTOCOL.md: exactly its keys.
 func expectUserObject(t testing.TB, u map[string]any, email, nickname string) {
 	t.Helper()
-	if len(u) != 5 {
-		t.Errorf("user has keys %v, want id, email, nickname, profile_picture_url, date_joined", keys(u))
+	if len(u) != 6 {
+		t.Errorf("user has keys %v, want id, email, nickname, profile_picture_url, date_joined, hide_email", keys(u))
+	}
+	if u["hide_email"] != false {
+		t.Errorf("hide_email %#v, want false", u["hide_email"])
 	}
 	if id, ok := u["id"].(float64); !ok || id < 1 || id != float64(int64(id)) {
 		t.Errorf("id %#v is not a positive integer", u["id"])

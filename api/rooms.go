@@ -19,13 +19,20 @@ const (
 	historyMax       = 200
 )
 
-// appendRoom appends the room object of PROTOCOL.md, without its closing
-// brace so that the detail view can add fields.
-func appendRoom(b []byte, r *pspb.Room, host []byte) []byte {
+// appendRoom appends the room object of PROTOCOL.md with the four keys of
+// membership, as the caller sees it: their role ("" when not a member)
+// and, in a direct room, the other member (peer), whose nickname is the
+// room's name. The closing brace is left out so that other views can add
+// fields.
+func appendRoom(b []byte, r *pspb.Room, host []byte, role string, peer *pspb.User) []byte {
+	name := r.Name
+	if peer != nil {
+		name = peer.Nickname
+	}
 	b = append(b, `{"id":`...)
 	b = strconv.AppendInt(b, r.Id, 10)
 	b = append(b, `,"name":`...)
-	b = actors.AppendJSONString(b, r.Name)
+	b = actors.AppendJSONString(b, name)
 	b = append(b, `,"post":`...)
 	if r.Post == 0 {
 		b = append(b, "null"...)
@@ -38,7 +45,21 @@ func appendRoom(b []byte, r *pspb.Room, host []byte) []byte {
 	b = actors.AppendJSONString(b, string(host)+"/ws/chat/"+strconv.FormatInt(r.Id, 10)+"/chat/")
 	b = append(b, `,"created_at":"`...)
 	b = actors.AppendTime(b, r.CreatedAtUs)
-	return append(b, '"')
+	b = append(b, `","kind":`...)
+	b = actors.AppendJSONString(b, persistence.RoomKind(r))
+	b = append(b, `,"member_count":`...)
+	b = strconv.AppendInt(b, r.MemberCount, 10)
+	b = append(b, `,"role":`...)
+	if role == "" {
+		b = append(b, "null"...)
+	} else {
+		b = actors.AppendJSONString(b, role)
+	}
+	b = append(b, `,"peer":`...)
+	if peer == nil {
+		return append(b, "null"...)
+	}
+	return actors.AppendPublicUser(b, peer)
 }
 
 // queryInt reads an optional non-negative integer query parameter.
@@ -54,7 +75,9 @@ func queryInt(ctx *fasthttp.RequestCtx, name string, def int64) (int64, error) {
 	return n, nil
 }
 
-func (s *Server) listRooms(ctx *fasthttp.RequestCtx, _ *request) error {
+// listRooms lists the rooms visible to the caller: every public room and
+// the private and direct rooms they are a member of.
+func (s *Server) listRooms(ctx *fasthttp.RequestCtx, req *request) error {
 	after, err := queryInt(ctx, "after", 0)
 	if err != nil {
 		return err
@@ -64,16 +87,22 @@ func (s *Server) listRooms(ctx *fasthttp.RequestCtx, _ *request) error {
 		return err
 	}
 	limit = min(max(limit, 1), int64(s.cfg.RoomPageMax))
-	rooms, err := s.store.Rooms(after, int(limit))
+	rooms, member, err := s.store.VisibleRooms(req.user.Id, after, int(limit))
 	if err != nil {
 		return err
 	}
-	b := append(make([]byte, 0, 160*len(rooms)+2), '[')
+	b := append(make([]byte, 0, 240*len(rooms)+2), '[')
 	for i, r := range rooms {
+		var peer *pspb.User
+		if persistence.RoomKind(r) == persistence.KindDirect {
+			if peer, err = s.directPeer(r, req.user.Id); err != nil {
+				return err
+			}
+		}
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendRoom(b, r, ctx.Host()), '}')
+		b = append(appendRoom(b, r, ctx.Host(), actors.RoleOf(r, req.user.Id, member[r.Id]), peer), '}')
 	}
 	writeRaw(ctx, fasthttp.StatusOK, append(b, ']'))
 	return nil
@@ -91,31 +120,29 @@ func (s *Server) createRoom(ctx *fasthttp.RequestCtx, req *request) error {
 	}
 	name := f.str("name", strRule{required: true, trim: true, maxChars: maxRoomNameChars})
 	post := f.positiveInt("post", false)
+	kind := roomKindField(f)
+	members := s.membersField(f)
 	if err := f.err(); err != nil {
 		return err
 	}
-	r := &pspb.Room{Name: name, Post: post, Owner: req.user.Id, CreatedAtUs: time.Now().UnixMicro()}
-	if err := s.engine.CreateRoom(r); err != nil {
+	r := &pspb.Room{Name: name, Post: post, Owner: req.user.Id, CreatedAtUs: time.Now().UnixMicro(), Kind: kind}
+	if err := s.engine.CreateRoom(r, members...); err != nil {
 		if errors.Is(err, persistence.ErrPostTaken) {
 			return fieldError("post", "room with this post already exists.")
 		}
 		return err
 	}
-	writeRaw(ctx, fasthttp.StatusCreated, append(appendRoom(nil, r, ctx.Host()), '}'))
+	b, err := s.appendRoomWithReadState(make([]byte, 0, 512), r, ctx.Host(), req.user.Id)
+	if err != nil {
+		return err
+	}
+	s.inboxRoomAdd(r.Id, append([]int64{req.user.Id}, members...)...)
+	writeRaw(ctx, fasthttp.StatusCreated, append(b, '}'))
 	return nil
 }
 
-// roomByID loads a room or answers 404.
-func (s *Server) roomByID(id int64) (*pspb.Room, error) {
-	r, err := s.store.RoomByID(id)
-	if errors.Is(err, persistence.ErrNotFound) {
-		return nil, errNotFound
-	}
-	return r, err
-}
-
 func (s *Server) roomDetail(ctx *fasthttp.RequestCtx, req *request) error {
-	r, err := s.roomByID(req.id)
+	r, err := s.visibleRoom(req.user, req.id)
 	if err != nil {
 		return err
 	}
@@ -123,7 +150,10 @@ func (s *Server) roomDetail(ctx *fasthttp.RequestCtx, req *request) error {
 	if err != nil {
 		return unavailable(err)
 	}
-	b := appendRoom(make([]byte, 0, 512+len(st.RecentJson)), r, ctx.Host())
+	b, err := s.appendRoomWithReadState(make([]byte, 0, 800+len(st.RecentJson)), r, ctx.Host(), req.user.Id)
+	if err != nil {
+		return err
+	}
 	b = append(b, `,"chat_messages":`...)
 	b = append(b, st.RecentJson...)
 	b = append(b, `,"online":[`...)
@@ -138,6 +168,9 @@ func (s *Server) roomDetail(ctx *fasthttp.RequestCtx, req *request) error {
 }
 
 func (s *Server) history(ctx *fasthttp.RequestCtx, req *request) error {
+	if _, err := s.visibleRoom(req.user, req.id); err != nil {
+		return err
+	}
 	before, err := queryInt(ctx, "before", 0)
 	if err != nil {
 		return err
@@ -147,9 +180,6 @@ func (s *Server) history(ctx *fasthttp.RequestCtx, req *request) error {
 		return err
 	}
 	limit = min(max(limit, 1), historyMax)
-	if _, err := s.roomByID(req.id); err != nil {
-		return err
-	}
 	if before == 0 && ctx.QueryArgs().Has("before") {
 		writeRaw(ctx, fasthttp.StatusOK, []byte("[]")) // nothing is below seq 1
 		return nil
@@ -158,7 +188,7 @@ func (s *Server) history(ctx *fasthttp.RequestCtx, req *request) error {
 	if err != nil {
 		return err
 	}
-	writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessages(make([]byte, 0, 200*len(msgs)+2), msgs))
+	writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessages(make([]byte, 0, 200*len(msgs)+2), msgs, s.engine.Senders()))
 	return nil
 }
 
@@ -177,17 +207,20 @@ func (s *Server) createMessage(ctx *fasthttp.RequestCtx, req *request) error {
 	}
 	text := f.str("message", strRule{required: true, maxChars: s.cfg.MaxMessageChars})
 	clientID := f.str("client_id", strRule{allowBlank: true, maxChars: maxClientIDChars})
-	roomID := s.roomField(f)
+	roomID := s.roomField(f, req.user)
 	if err := f.err(); err != nil {
 		return err
 	}
 	if clientID != "" {
 		if m, err := s.store.MessageByClientID(roomID, req.user.Id, clientID); err == nil {
-			writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessage(nil, m))
+			writeRaw(ctx, fasthttp.StatusOK, actors.AppendMessage(nil, m, s.engine.Senders()))
 			return nil
 		}
 	}
 	m, dup, err := s.engine.Post(&pb.Post{Room: roomID, Sender: req.user.sender(), Text: text, ClientId: clientID})
+	if errors.Is(err, actors.ErrRoomNotFound) {
+		return invalidPK("room", roomID) // removed from the room meanwhile
+	}
 	if err != nil {
 		return unavailable(err)
 	}
@@ -195,27 +228,18 @@ func (s *Server) createMessage(ctx *fasthttp.RequestCtx, req *request) error {
 	if dup {
 		status = fasthttp.StatusOK
 	}
-	writeRaw(ctx, status, actors.AppendMessage(nil, m))
+	writeRaw(ctx, status, actors.AppendMessage(nil, m, s.engine.Senders()))
 	return nil
 }
 
-// roomField reads the message's room: a primary key of an existing room.
-func (s *Server) roomField(f *form) int64 {
-	raw, ok := f.raw["room"]
+// roomField reads the message's room: a primary key of a room visible to
+// user. A room that is not visible is a key of nothing, like a missing one.
+func (s *Server) roomField(f *form, user *authUser) int64 {
+	id, ok := pkField(f, "room")
 	if !ok {
-		f.add("room", "This field is required.")
 		return 0
 	}
-	if string(raw) == "null" {
-		f.add("room", "This field may not be null.")
-		return 0
-	}
-	id, ok := intValue(raw)
-	if !ok || raw[0] == '"' && !isDigits(string(raw[1:len(raw)-1])) {
-		f.add("room", "Incorrect type. Expected pk value, received "+jsonKindOf(raw)+".")
-		return 0
-	}
-	if _, err := s.store.RoomByID(id); id <= 0 || err != nil {
+	if _, err := s.visibleRoom(user, id); id <= 0 || err != nil {
 		f.add("room", "Invalid pk \""+strconv.FormatInt(id, 10)+"\" - object does not exist.")
 		return 0
 	}

@@ -25,6 +25,7 @@ type handlerFunc func(ctx *fasthttp.RequestCtx, req *request) error
 type request struct {
 	user *authUser
 	id   int64
+	sub  int64 // the user id of /chat/v1/room/{id}/members/{user_id}/
 }
 
 // handle is the fasthttp entry point: it serves the request and records
@@ -111,7 +112,10 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
 		s.ready(ctx)
 		return nil
 	}
-	rt, id, ok := s.match(path)
+	if strings.HasPrefix(path, "/media/") {
+		return s.serveMedia(ctx, path)
+	}
+	rt, id, sub, ok := s.match(path)
 	if !ok {
 		return s.notFound(ctx, path)
 	}
@@ -125,7 +129,7 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
 		writeRaw(ctx, fasthttp.StatusOK, []byte(`{}`))
 		return nil
 	}
-	req := &request{id: id}
+	req := &request{id: id, sub: sub}
 	if rt.auth {
 		// Before the method, as DRF does: a caller without credentials
 		// learns nothing about the endpoint, not even its methods.
@@ -143,9 +147,12 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
 
 // routes is the routing table, built once.
 type routes struct {
-	fixed         map[string]*route
-	room, history *route
-	unknownRoom   *route
+	fixed           map[string]*route
+	room, history   *route
+	members, member *route
+	read, message   *route
+	unknownRoom     *route
+	user            *route
 }
 
 func (s *Server) buildRoutes() {
@@ -164,38 +171,89 @@ func (s *Server) buildRoutes() {
 			"/user/v1/logout/":        {methods: m("POST", handlerFunc(s.logout))},
 			"/user/v1/profile/":       {auth: true, methods: m("GET", handlerFunc(s.profile), "PATCH", handlerFunc(s.updateProfile))},
 			"/chat/v1/room/":          {auth: true, methods: m("GET", handlerFunc(s.listRooms), "POST", handlerFunc(s.createRoom))},
+			"/chat/v1/room/direct/":   {auth: true, methods: m("POST", handlerFunc(s.openDirect))},
+			"/chat/v1/room/inbox/":    {auth: true, methods: m("GET", handlerFunc(s.inbox))},
 			"/chat/v1/message/":       {auth: true, methods: m("POST", handlerFunc(s.createMessage))},
 			"/openapi.json":           {methods: m("GET", handlerFunc(s.openAPI))},
 		},
 		room:    &route{auth: true, methods: m("GET", handlerFunc(s.roomDetail))},
+		user:    &route{auth: true, methods: m("GET", handlerFunc(s.publicUser))},
 		history: &route{auth: true, methods: m("GET", handlerFunc(s.history))},
+		members: &route{auth: true, methods: m("GET", handlerFunc(s.listMembers), "POST", handlerFunc(s.addMember))},
+		member:  &route{auth: true, methods: m("DELETE", handlerFunc(s.removeMember))},
+		read:    &route{auth: true, methods: m("POST", handlerFunc(s.markRead))},
+		message: &route{auth: true, methods: m("GET", handlerFunc(s.getMessage), "PATCH", handlerFunc(s.editMessage),
+			"DELETE", handlerFunc(s.deleteMessage))},
 		// A non-numeric or out-of-range id is an unknown room: 404 like
 		// Django's URLconf, whatever the method.
 		unknownRoom: &route{auth: true, methods: anyMethod(s.roomNotFound)},
 	}
 }
 
-// match finds the route of path, with the room id of /chat/v1/room/{id}/….
-func (s *Server) match(path string) (*route, int64, bool) {
+// match finds the route of path, with the room id of /chat/v1/room/{id}/…
+// and the user id of …/members/{user_id}/ (sub), or the message id of
+// /chat/v1/message/{id}/.
+func (s *Server) match(path string) (rt *route, id, sub int64, ok bool) {
 	if rt, ok := s.routes.fixed[path]; ok {
-		return rt, 0, true
+		return rt, 0, 0, true
+	}
+	if rest, ok := strings.CutPrefix(path, "/chat/v1/message/"); ok {
+		return s.matchMessage(rest)
+	}
+	if rt, id, ok := s.matchUser(path); ok {
+		return rt, id, 0, true
 	}
 	rest, ok := strings.CutPrefix(path, "/chat/v1/room/")
 	if !ok {
-		return nil, 0, false
+		return nil, 0, 0, false
 	}
 	idText, tail, slashed := strings.Cut(rest, "/")
-	if !slashed || tail != "" && tail != "messages/" {
-		return nil, 0, false
+	if !slashed {
+		return nil, 0, 0, false
 	}
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if err != nil || id <= 0 || idText[0] == '+' {
-		return s.routes.unknownRoom, 0, true
+	switch tail {
+	case "":
+		rt = s.routes.room
+	case "messages/":
+		rt = s.routes.history
+	case "members/":
+		rt = s.routes.members
+	case "read/":
+		rt = s.routes.read
+	default:
+		subText, ok := strings.CutPrefix(tail, "members/")
+		subText, slashed := strings.CutSuffix(subText, "/")
+		if !ok || !slashed || strings.Contains(subText, "/") || subText == "" {
+			return nil, 0, 0, false
+		}
+		rt = s.routes.member
+		if sub, ok = parseID(subText); !ok {
+			return s.routes.unknownRoom, 0, 0, true
+		}
 	}
-	if tail == "" {
-		return s.routes.room, id, true
+	if id, ok = parseID(idText); !ok {
+		return s.routes.unknownRoom, 0, 0, true
 	}
-	return s.routes.history, id, true
+	return rt, id, sub, true
+}
+
+// parseID reads a positive decimal id of a path.
+func parseID(text string) (int64, bool) {
+	id, err := strconv.ParseInt(text, 10, 64)
+	return id, err == nil && id > 0 && text[0] != '+'
+}
+
+// matchMessage routes /chat/v1/message/{id}/ given what follows the prefix.
+func (s *Server) matchMessage(rest string) (*route, int64, int64, bool) {
+	idText, tail, slashed := strings.Cut(rest, "/")
+	if !slashed || tail != "" {
+		return nil, 0, 0, false
+	}
+	id, ok := parseID(idText)
+	if !ok {
+		return s.routes.unknownRoom, 0, 0, true // an unknown message: 404 whatever the method
+	}
+	return s.routes.message, id, 0, true
 }
 
 func anyMethod(h handlerFunc) map[string]handlerFunc {
@@ -213,7 +271,7 @@ func (s *Server) roomNotFound(*fasthttp.RequestCtx, *request) error { return err
 // APPEND_SLASH.
 func (s *Server) notFound(ctx *fasthttp.RequestCtx, path string) error {
 	if !strings.HasSuffix(path, "/") && (ctx.IsGet() || ctx.IsHead()) {
-		if rt, _, ok := s.match(path + "/"); ok && rt != s.routes.unknownRoom {
+		if rt, _, _, ok := s.match(path + "/"); ok && rt != s.routes.unknownRoom {
 			redirectToSlash(ctx, path)
 			return nil
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -40,13 +41,19 @@ type Server struct {
 	// Write rates (rates.go): messages and room creations per user,
 	// registrations and failed logins per client address (and per email).
 	messageRate, roomRate *keyLimiter[int64]
-	registerRate          *keyLimiter[string]
-	loginByEmail          *keyLimiter[[sha256.Size]byte]
-	loginByAddr           *keyLimiter[string]
-	shutdownOnce          sync.Once
-	draining              atomic.Bool // Shutdown has begun: /readyz answers 503
-	lnMu                  sync.Mutex  // orders Serve's start against Shutdown
-	ln                    *retryListener
+	memberAddRate         *keyLimiter[int64]
+	avatarRate            *keyLimiter[int64]
+	// decodes holds a slot per picture being decoded: a decode may hold
+	// hundreds of megabytes and a second of CPU.
+	decodes      chan struct{}
+	largeDecode  chan struct{} // taken by a decode that needs every slot
+	registerRate *keyLimiter[string]
+	loginByEmail *keyLimiter[[sha256.Size]byte]
+	loginByAddr  *keyLimiter[string]
+	shutdownOnce sync.Once
+	draining     atomic.Bool // Shutdown has begun: /readyz answers 503
+	lnMu         sync.Mutex  // orders Serve's start against Shutdown
+	ln           *retryListener
 }
 
 // New builds a Server over the store and the actor engine.
@@ -57,23 +64,28 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, store: store, engine: engine,
-		tokens:       newTokens(cfg.Secret, cfg.AccessTTL, cfg.RefreshTTL),
-		tokenCache:   newTokenCache(cfg.TokenCacheBytes),
-		hasher:       newHasher(cfg.BcryptCost, cfg.HashConcurrency),
-		conns:        newConnSet(),
-		messageRate:  perSecond[int64](cfg.MessageRate, cfg.MessageBurst),
-		roomRate:     perMinute[int64](cfg.RoomRate),
-		registerRate: perMinute[string](cfg.RegisterRate),
-		loginByEmail: perMinute[[sha256.Size]byte](cfg.LoginRate),
-		loginByAddr:  perMinute[string](5 * cfg.LoginRate),
-		metrics:      cfg.Metrics,
-		warnLimit:    newLogLimiter(),
+		tokens:        newTokens(cfg.Secret, cfg.AccessTTL, cfg.RefreshTTL),
+		tokenCache:    newTokenCache(cfg.TokenCacheBytes),
+		hasher:        newHasher(cfg.BcryptCost, cfg.HashConcurrency),
+		conns:         newConnSet(),
+		messageRate:   perSecond[int64](cfg.MessageRate, cfg.MessageBurst),
+		roomRate:      perMinute[int64](cfg.RoomRate),
+		memberAddRate: perMinute[int64](cfg.MemberAddRate),
+		avatarRate:    perHour[int64](cfg.AvatarRate),
+		decodes:       make(chan struct{}, pictureDecodes),
+		largeDecode:   make(chan struct{}, 1),
+		registerRate:  perMinute[string](cfg.RegisterRate),
+		loginByEmail:  perMinute[[sha256.Size]byte](cfg.LoginRate),
+		loginByAddr:   perMinute[string](5 * cfg.LoginRate),
+		metrics:       cfg.Metrics,
+		warnLimit:     newLogLimiter(),
 	}
 	if cfg.WriteDelay > 0 {
 		s.writeClock = newWriteClock(cfg.WriteDelay)
 	}
 	s.buildRoutes()
 	s.buildRouteLabels()
+	engine.OnMemberAdded(func(room, user int64) { s.inboxRoomAdd(room, user) })
 	s.metrics.watch(s)
 	s.http = &fasthttp.Server{
 		Handler:               s.handle,
@@ -92,8 +104,8 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		// The request line and headers must arrive within HeaderTimeout
 		// (ReadTimeout) of the connection's opening, or of a kept-alive
 		// request's first byte (slowloris); the body then has bodyTimeout.
-		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
-			return fasthttp.RequestConfig{ReadTimeout: bodyTimeout}
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: bodyTimeout, MaxRequestBodySize: s.maxBody(h)}
 		},
 	}
 	return s, nil
@@ -158,6 +170,29 @@ func (s *Server) TokenCacheBytes() (held, budget int64) {
 
 // SlowConsumers returns how many sockets were closed for falling behind.
 func (s *Server) SlowConsumers() int64 { return s.conns.slowConsumers() }
+
+// pictureDecodes is how many pictures are decoded at once, whatever the
+// number of uploads: two bound the memory (up to 40 megapixels each) and
+// keep a core for everything else.
+const pictureDecodes = 2
+
+// maxBody is how much of a request's body is read (413 above):
+// MaxBodyBytes, except for a multipart profile update, which may carry a
+// picture. That one is read up to twice the picture limit plus the slack,
+// so that a picture over its limit is told apart (400 on the field) from
+// a body too large for other reasons (413, from readProfilePatch).
+func (s *Server) maxBody(h *fasthttp.RequestHeader) int {
+	uri := h.RequestURI()
+	if i := bytes.IndexByte(uri, '?'); i >= 0 {
+		uri = uri[:i]
+	}
+	const multipartType = "multipart/form-data"
+	ct := h.ContentType()
+	if string(uri) != "/user/v1/profile/" || len(ct) < len(multipartType) || !bytes.EqualFold(ct[:len(multipartType)], []byte(multipartType)) {
+		return s.cfg.MaxBodyBytes
+	}
+	return max(s.cfg.MaxBodyBytes, 2*s.cfg.MaxAvatarBytes+multipartSlack)
+}
 
 // bodyTimeout bounds reading a request's body, once its headers are in.
 const bodyTimeout = 30 * time.Second

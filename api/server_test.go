@@ -231,7 +231,13 @@ func checkJSONResponse(r req, res *response) error {
 	if res.Status >= 500 {
 		return fmt.Errorf("%s: server error: %q", where, res.Body)
 	}
-	if r.Method == http.MethodOptions && len(res.Body) == 0 {
+	if (r.Method == http.MethodOptions || res.Status == http.StatusNoContent) && len(res.Body) == 0 {
+		return nil
+	}
+	if res.Status == http.StatusNoContent {
+		if len(res.Body) != 0 {
+			return fmt.Errorf("%s: a 204 with a body: %q", where, res.Body)
+		}
 		return nil
 	}
 	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {

@@ -70,7 +70,7 @@ func (a *socketAuth) expire(now int64) bool {
 // (invalid, expired, a refresh token, another user's) is refused with
 // chat.error invalid_request, counts as a rejected frame, and changes
 // nothing: the socket keeps the authority it had.
-func (s *Server) refreshSocket(c *Conn, sess *actors.Session, token string) {
+func (s *Server) refreshSocket(c *Conn, sess socketSession, token string) {
 	u, err := s.userForToken(token)
 	switch {
 	case err != nil:

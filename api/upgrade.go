@@ -31,8 +31,9 @@ const socketReadBuffer = 512
 
 // upgradeSocket switches ctx's connection to WebSocket, calls open on the
 // hijacking goroutine and runs the function it returns (the socket's read
-// loop) on a new goroutine. The request must have passed checkHandshake.
-func (s *Server) upgradeSocket(ctx *fasthttp.RequestCtx, subprotocols []string, open func(*websocket.Conn) (run func())) {
+// loop) on a new goroutine; failed, when set, is called instead of open if
+// the upgrade fails. The request must have passed checkHandshake.
+func (s *Server) upgradeSocket(ctx *fasthttp.RequestCtx, subprotocols []string, open func(*websocket.Conn) (run func()), failed func()) {
 	req := handshakeRequest(ctx)
 	up := websocket.Upgrader{
 		ReadBufferSize:   socketReadBuffer,
@@ -48,6 +49,9 @@ func (s *Server) upgradeSocket(ctx *fasthttp.RequestCtx, subprotocols []string, 
 		if err != nil {
 			s.log.Debug("websocket upgrade failed", "err", err)
 			_ = conn.Close()
+			if failed != nil {
+				failed()
+			}
 			return
 		}
 		// Reading waits as long as the socket lives: lift the HTTP read

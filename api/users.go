@@ -11,27 +11,46 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"livechat/actors"
-	"livechat/actors/pb"
 	"livechat/persistence"
 	pspb "livechat/persistence/pb"
 )
 
-// userJSON is the user object of PROTOCOL.md.
+// userJSON is the user object of PROTOCOL.md, as its owner sees it:
+// with the email and the email switch.
 type userJSON struct {
 	ID                int64   `json:"id"`
 	Email             string  `json:"email"`
 	Nickname          string  `json:"nickname"`
 	ProfilePictureURL *string `json:"profile_picture_url"`
 	DateJoined        string  `json:"date_joined"`
+	HideEmail         bool    `json:"hide_email"`
 }
 
 func toUserJSON(u *pspb.User) userJSON {
-	j := userJSON{ID: u.Id, Email: u.Email, Nickname: u.Nickname, DateJoined: actors.FormatTime(u.DateJoinedUs)}
-	if u.ProfilePicture != "" {
-		p := "/media/" + u.ProfilePicture
-		j.ProfilePictureURL = &p
+	return userJSON{ID: u.Id, Email: u.Email, Nickname: u.Nickname, ProfilePictureURL: pictureURL(u),
+		DateJoined: actors.FormatTime(u.DateJoinedUs), HideEmail: u.HideEmail}
+}
+
+// publicUserJSON is what any signed-in user may see of another: never
+// the email, whatever the user's email switch says.
+type publicUserJSON struct {
+	ID                int64   `json:"id"`
+	Nickname          string  `json:"nickname"`
+	ProfilePictureURL *string `json:"profile_picture_url"`
+	DateJoined        string  `json:"date_joined"`
+}
+
+func toPublicUserJSON(u *pspb.User) publicUserJSON {
+	return publicUserJSON{ID: u.Id, Nickname: u.Nickname, ProfilePictureURL: pictureURL(u), DateJoined: actors.FormatTime(u.DateJoinedUs)}
+}
+
+// pictureURL is a user's picture URL, nil when none.
+func pictureURL(u *pspb.User) *string {
+	if u.ProfilePicture == "" {
+		return nil
 	}
-	return j
+	p := "/media/" + u.ProfilePicture
+	return &p
 }
 
 const maxNicknameChars = 20
@@ -271,41 +290,6 @@ func (s *Server) refreshClaims(ctx *fasthttp.RequestCtx) (*claims, error) {
 		return nil, errRefreshRevoked
 	}
 	return c, nil
-}
-
-func (s *Server) profile(ctx *fasthttp.RequestCtx, req *request) error {
-	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(req.user.User))
-	return nil
-}
-
-// updateProfile changes the nickname; "profile_picture": null removes the
-// picture.
-func (s *Server) updateProfile(ctx *fasthttp.RequestCtx, req *request) error {
-	f, err := readForm(ctx)
-	if err != nil {
-		return err
-	}
-	up := &pb.UpdateProfile{UserId: req.user.Id}
-	if _, ok := f.raw["nickname"]; ok {
-		nick := f.str("nickname", strRule{required: true, trim: true, maxChars: maxNicknameChars})
-		up.Nickname = &nick
-	}
-	if raw, ok := f.raw["profile_picture"]; ok {
-		if string(raw) != "null" {
-			f.add("profile_picture", "Uploading a profile picture is not supported yet; send null to remove the picture.")
-		}
-		empty := ""
-		up.ProfilePicture = &empty
-	}
-	if err := f.err(); err != nil {
-		return err
-	}
-	u, err := s.engine.UpdateProfile(up)
-	if err != nil {
-		return unavailable(err)
-	}
-	writeJSON(ctx, fasthttp.StatusOK, toUserJSON(u))
-	return nil
 }
 
 // unavailable turns an engine error into the client's answer.

@@ -20,8 +20,12 @@ import (
 // Every refusal happens before the upgrade, as an HTTP status with a JSON
 // body. Nothing from ctx is used inside the upgraded handler.
 func (s *Server) handleWebSocket(ctx *fasthttp.RequestCtx) {
+	if string(ctx.Path()) == inboxPath {
+		s.handleInboxSocket(ctx)
+		return
+	}
 	if path := string(ctx.Path()); !strings.HasSuffix(path, "/") && (ctx.IsGet() || ctx.IsHead()) {
-		if _, ok := socketRoom(path + "/"); ok {
+		if _, ok := socketRoom(path + "/"); ok || path+"/" == inboxPath {
 			redirectToSlash(ctx, path) // every path ends with a slash (PROTOCOL.md)
 			return
 		}
@@ -36,7 +40,7 @@ func (s *Server) handleWebSocket(ctx *fasthttp.RequestCtx) {
 	if viaSubprotocol {
 		subprotocols = []string{"bearer"}
 	}
-	s.upgradeSocket(ctx, subprotocols, func(ws *websocket.Conn) func() { return s.openSocket(ws, room, since, events, user) })
+	s.upgradeSocket(ctx, subprotocols, func(ws *websocket.Conn) func() { return s.openSocket(ws, room, since, events, user) }, nil)
 }
 
 // socketRoom parses /ws/chat/{room}/chat/; ok is false for any other path.
@@ -53,20 +57,11 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 	if !ok {
 		return 0, 0, nil, false, errNotFound
 	}
-	if !ctx.IsGet() {
-		return 0, 0, nil, false, onlyGet(ctx)
-	}
-	token, via := socketToken(ctx)
-	if via == "" {
-		return 0, 0, nil, false, errNoCredentials
-	}
-	if via == "cookie" && !s.socketOriginAllowed(ctx) {
-		return 0, 0, nil, false, detailError(EFORBIDDEN, "Origin not allowed for cookie authentication.")
-	}
-	if user, err = s.userForToken(token); err != nil {
+	user, viaSubprotocol, err = s.socketUser(ctx)
+	if err != nil {
 		return 0, 0, nil, false, err
 	}
-	if _, err = s.roomByID(room); err != nil {
+	if _, err = s.visibleRoom(user, room); err != nil {
 		return 0, 0, nil, false, err
 	}
 	if since, err = queryInt(ctx, "since", -1); err != nil {
@@ -83,19 +78,47 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 	if since < 0 || since > last {
 		since = last
 	}
-	if err := checkHandshake(ctx); err != nil {
+	if err := s.socketRoomFor(ctx, user); err != nil {
 		return 0, 0, nil, false, err
+	}
+	return room, since, user, viaSubprotocol, nil
+}
+
+// socketUser checks the method, the token and the origin of a handshake,
+// and returns the user it authenticates.
+func (s *Server) socketUser(ctx *fasthttp.RequestCtx) (user *authUser, viaSubprotocol bool, err error) {
+	if !ctx.IsGet() {
+		return nil, false, onlyGet(ctx)
+	}
+	token, via := socketToken(ctx)
+	if via == "" {
+		return nil, false, errNoCredentials
+	}
+	if via == "cookie" && !s.socketOriginAllowed(ctx) {
+		return nil, false, detailError(EFORBIDDEN, "Origin not allowed for cookie authentication.")
+	}
+	if user, err = s.userForToken(token); err != nil {
+		return nil, false, err
+	}
+	return user, via == "subprotocol", nil
+}
+
+// socketRoomFor checks the handshake itself and that the server and user
+// have room for one more socket.
+func (s *Server) socketRoomFor(ctx *fasthttp.RequestCtx, user *authUser) error {
+	if err := checkHandshake(ctx); err != nil {
+		return err
 	}
 	if s.conns.count() >= s.cfg.MaxConnections {
 		s.metrics.Refused("max_conns")
-		return 0, 0, nil, false, detailError(EUNAVAILABLE, "Too many connections, try again later.")
+		return detailError(EUNAVAILABLE, "Too many connections, try again later.")
 	}
 	if s.conns.userCount(user.Id) >= s.cfg.MaxUserSockets {
 		s.metrics.Refused("user_socket_cap")
-		return 0, 0, nil, false, detailError(ERATELIMIT,
+		return detailError(ERATELIMIT,
 			"Too many open sockets for this user (at most "+strconv.Itoa(s.cfg.MaxUserSockets)+"): close one first.")
 	}
-	return room, since, user, via == "subprotocol", nil
+	return nil
 }
 
 // socketToken finds the access token: ?token=, Authorization: Bearer,
@@ -146,6 +169,52 @@ func (s *Server) socketOriginAllowed(ctx *fasthttp.RequestCtx) bool {
 // refused. The setup runs on the hijacking goroutine so that its deep calls
 // do not grow the stack every idle socket keeps for its reader.
 func (s *Server) openSocket(ws *websocket.Conn, room, since int64, events actors.Events, user *authUser) (run func()) {
+	return s.openConn(ws, room, user, func(c *Conn) socketSession {
+		return &roomSocket{s: s, c: c, user: user.Id, sess: s.engine.OpenSession(room, user.sender(), since, events, c)}
+	})
+}
+
+// socketSession takes the frames a socket's reader reads: room sockets
+// hand them to their session actor, inbox sockets answer them themselves.
+type socketSession interface {
+	// Invalid answers a bad frame with chat.error; repeated ones close the
+	// socket with 1008.
+	Invalid(reason string)
+	// frame takes a valid client frame, on the reader's goroutine.
+	frame(in inboundFrame)
+	// end ends the session once the socket's read loop has ended.
+	end()
+}
+
+// roomSocket is a room socket's side of its session actor.
+type roomSocket struct {
+	s    *Server
+	c    *Conn
+	user int64
+	sess *actors.Session
+}
+
+func (r *roomSocket) Invalid(reason string) { r.sess.Invalid(reason) }
+func (r *roomSocket) end()                  { r.sess.Close() }
+
+// frame passes a valid frame on. A chat message waits for its user's
+// message rate, and the socket is not read meanwhile: a client over the
+// rate is slowed, not refused.
+func (r *roomSocket) frame(in inboundFrame) {
+	switch {
+	case in.kind == frameRefresh:
+		r.s.refreshSocket(r.c, r, in.token)
+	case in.kind == frameRead:
+		r.sess.Read(in.seq)
+	case r.s.waitMessageTurn(r.c, r.user):
+		r.sess.Message(in.text, in.clientID)
+	}
+}
+
+// openConn sets an upgraded socket up: its outbound Conn, its handlers and
+// the session start makes. It returns the socket's read loop, or nil when
+// the socket was refused. room is 0 for an inbox socket.
+func (s *Server) openConn(ws *websocket.Conn, room int64, user *authUser, start func(c *Conn) socketSession) (run func()) {
 	c := newConn(ws.NetConn(), s.cfg.MaxOutboundBytes, s.cfg.WriteTimeout, s.writeClock, s.conns.countSlow)
 	c.auth.start(user.Id, user.expires)
 	c.stats = s.metrics.sockets
@@ -167,8 +236,8 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, events actors
 		_ = ws.Close()
 		return nil
 	}
-	var sess *actors.Session // set below, before any frame is read
-	var pings *rate.Limiter  // made on the first ping: most clients never ping
+	var sess socketSession  // set below, before any frame is read
+	var pings *rate.Limiter // made on the first ping: most clients never ping
 	life := s.socketOpened(ws, room, user)
 	ws.SetPingHandler(func(data string) error {
 		now := time.Now()
@@ -203,11 +272,11 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, events actors
 		c.Close(code, "")
 		return nil
 	})
-	sess = s.engine.OpenSession(room, user.sender(), since, events, c)
+	sess = start(c)
 	return func() {
-		s.readLoop(ws, c, sess, user.Id)
+		s.readLoop(ws, c, sess)
 		code := c.closeCode()
-		sess.Close()
+		sess.end()
 		c.Close(websocket.CloseNormalClosure, "")
 		c.drain(s.cfg.WriteTimeout)
 		s.conns.remove(c)
@@ -216,10 +285,8 @@ func (s *Server) openSocket(ws *websocket.Conn, room, since int64, events actors
 	}
 }
 
-// readLoop reads frames until the connection ends. A chat message waits for
-// its user's message rate before it goes on, and the socket is not read
-// meanwhile: a client over the rate is slowed, not refused.
-func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, user int64) {
+// readLoop reads frames until the connection ends and hands them to sess.
+func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 	var buf []byte // made on the first frame: many sockets only listen
 	for {
 		kind, r, err := ws.NextReader()
@@ -248,14 +315,10 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess *actors.Session, use
 			sess.Invalid("binary frames are not supported: send JSON text")
 			continue
 		}
-		in := parseInbound(buf, s.cfg.MaxMessageChars)
-		switch {
-		case in.problem != "":
+		if in := parseInbound(buf, s.cfg.MaxMessageChars); in.problem != "" {
 			sess.Invalid(in.problem)
-		case in.kind == frameRefresh:
-			s.refreshSocket(c, sess, in.token)
-		case s.waitMessageTurn(c, user):
-			sess.Message(in.text, in.clientID)
+		} else {
+			sess.frame(in)
 		}
 		if cap(buf) > 4096 {
 			buf = make([]byte, 0, 512) // do not keep a large frame's buffer

@@ -14,7 +14,9 @@ import (
 )
 
 // wsMessageKeys are exactly the keys of a chat.message frame.
-var wsMessageKeys = []string{"created_at", "id", "message", "nickname", "profile_picture_url", "room", "sender", "seq", "type"}
+// wsMessageKeys are a new message's keys: the original service's, then
+// LiveChat's. edited_at, deleted_at and deleted_by appear only when set.
+var wsMessageKeys = []string{"created_at", "id", "message", "nickname", "profile_picture_url", "rev", "room", "sender", "sender_id", "seq", "type"}
 
 func TestWSEchoToEveryoneWithExactKeys(t *testing.T) {
 	ts := newWSTestServer(t, nil)

@@ -250,6 +250,11 @@ type wsFrame struct {
 	CreatedAt         string  `json:"created_at"`
 	Username          string  `json:"username"`
 	ErrorType         string  `json:"error_type"`
+	SenderID          int64   `json:"sender_id"`
+	Rev               int64   `json:"rev"`
+	EditedAt          *string `json:"edited_at"`
+	DeletedAt         *string `json:"deleted_at"`
+	DeletedBy         *int64  `json:"deleted_by"`
 }
 
 func (f wsFrame) String() string { return string(f.raw) }

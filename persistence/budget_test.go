@@ -97,7 +97,7 @@ func TestWriterBatchesFitSmallMemtable(t *testing.T) {
 	defer w.mu.Unlock()
 	queue := make([]appendReq, n)
 	for i := range queue {
-		queue[i] = appendReq{msgs: []*pb.Message{got[i]}, vals: [][]byte{[]byte(text)}}
+		queue[i] = appendReq{recs: []Record{{Message: got[i]}}, vals: [][]byte{[]byte(text)}}
 	}
 	w.queue = queue
 	batch, _ := w.take(nil)

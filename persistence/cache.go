@@ -1,6 +1,7 @@
 package persistence
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -9,20 +10,25 @@ import (
 	"livechat/persistence/pb"
 )
 
-// recordCache keeps decoded users and rooms in memory: every
+// recordCache keeps decoded users, rooms and memberships in memory: every
 // authenticated request reads its user and most read a room, and a Badger
 // read plus a protobuf decode per request was a tenth of the REST path.
-// Rooms never change once created. Users change only through this store,
+// Memberships are read by every request about a room (its visibility and
+// the caller's role), and are cached absent as well as present.
+// Users, rooms (a room's member_count) and memberships change only through this store,
 // which evicts them after each write and counts the writes: a miss reads
-// without any lock and caches what it read only if no user write ended
-// meanwhile, so a stale record is never cached and no read waits for
+// without any lock and caches what it read only if no write of its kind
+// ended meanwhile, so a stale record is never cached and no read waits for
 // another's disk access.
 type recordCache struct {
-	mu         sync.Mutex   // orders a miss's fill against an update's eviction
-	userWrites uint64       // user updates finished; guarded by mu
-	users      sync.Map     // int64 → *pb.User
-	rooms      sync.Map     // int64 → *pb.Room
-	size       atomic.Int64 // bytes cached, estimated by recordBytes
+	mu           sync.Mutex   // orders a miss's fill against an update's eviction
+	userWrites   uint64       // user updates finished; guarded by mu
+	roomWrites   uint64       // room updates finished; guarded by mu
+	memberWrites uint64       // membership updates finished; guarded by mu
+	users        sync.Map     // int64 → *pb.User
+	rooms        sync.Map     // int64 → *pb.Room
+	members      sync.Map     // memberKeyOf → *pb.Member, or noMember when absent
+	size         atomic.Int64 // bytes cached, estimated by recordBytes
 	// maxBytes bounds the cache (the store's memory plan); past it the
 	// cache starts over, which costs only re-reading the records in use.
 	maxBytes int64
@@ -38,6 +44,7 @@ func (c *recordCache) count(n int64) {
 	if c.size.Add(n) > c.maxBytes {
 		c.users.Clear()
 		c.rooms.Clear()
+		c.members.Clear()
 		c.size.Store(0)
 	}
 }
@@ -77,10 +84,86 @@ func (c *recordCache) room(id int64, load func() (*pb.Room, error)) (*pb.Room, e
 	if r, ok := c.rooms.Load(id); ok {
 		return r.(*pb.Room), nil
 	}
+	c.mu.Lock()
+	writes := c.roomWrites
+	c.mu.Unlock()
 	r, err := load()
-	if err == nil {
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.roomWrites == writes {
 		c.rooms.Store(id, r)
 		c.count(recordBytes(r))
 	}
-	return r, err
+	c.mu.Unlock()
+	return r, nil
+}
+
+// forgetMembers evicts memberships of a room just created, in case a
+// read of one cached its absence before the room existed.
+func (c *recordCache) forgetMembers(room int64, users []int64) {
+	c.mu.Lock()
+	c.memberWrites++
+	for _, u := range users {
+		c.members.Delete(memberKeyOf{room, u})
+	}
+	c.mu.Unlock()
+}
+
+// forgetRoom evicts a room whose record changed.
+func (c *recordCache) forgetRoom(room int64) {
+	c.mu.Lock()
+	c.roomWrites++
+	c.rooms.Delete(room)
+	c.mu.Unlock()
+}
+
+// memberKeyOf names a membership in the cache.
+type memberKeyOf struct{ room, user int64 }
+
+// noMember caches a membership that does not exist.
+var noMember = &pb.Member{}
+
+// member returns the cached membership (nil, ErrNotFound when absent), or
+// loads, caches and returns it.
+func (c *recordCache) member(room, user int64, load func() (*pb.Member, error)) (*pb.Member, error) {
+	k := memberKeyOf{room, user}
+	if m, ok := c.members.Load(k); ok {
+		if m == noMember {
+			return nil, ErrNotFound
+		}
+		return m.(*pb.Member), nil
+	}
+	c.mu.Lock()
+	writes := c.memberWrites
+	c.mu.Unlock()
+	m, err := load()
+	cached := m
+	switch {
+	case errors.Is(err, ErrNotFound):
+		cached = noMember
+	case err != nil:
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.memberWrites == writes {
+		c.members.Store(k, cached)
+		c.count(recordOverhead)
+	}
+	c.mu.Unlock()
+	return m, err
+}
+
+// updateMember runs an update of user's membership of room, then evicts
+// it and the room (whose member_count it may change).
+func (c *recordCache) updateMember(room, user int64, update func() error) error {
+	err := update()
+	c.mu.Lock()
+	c.memberWrites++
+	c.roomWrites++
+	c.members.Delete(memberKeyOf{room, user})
+	c.rooms.Delete(room)
+	c.mu.Unlock()
+	return err
 }

@@ -15,6 +15,10 @@ import (
 //	m/<room>/<seq>               → Message
 //	mc/<room>/<user>/<client_id> → seq (client_id idempotency)
 //	rt/<jti>                     → revoked refresh token (expires with the token)
+//	rm/<room>/<user>             → Member
+//	um/<user>/<room>             → empty (the rooms a user is a member of)
+//	rd/<low user>/<high user>    → direct room id
+//	uh/<id>                      → empty: the user hides their email (read at start)
 //	meta/schema, meta/secret, meta/next/<kind>
 var (
 	prefixUser       = []byte("u/")
@@ -24,12 +28,16 @@ var (
 	prefixMessage    = []byte("m/")
 	prefixClientID   = []byte("mc/")
 	prefixRevoked    = []byte("rt/")
+	prefixMember     = []byte("rm/")
+	prefixUserRoom   = []byte("um/")
+	prefixDirect     = []byte("rd/")
+	prefixHideEmail  = []byte("uh/")
 	keySchema        = []byte("meta/schema")
 	keySecret        = []byte("meta/secret")
 	keyNextUser      = []byte("meta/next/user")
 	keyNextRoom      = []byte("meta/next/room")
 	keyMaxMessageID  = []byte("meta/next/message")
-	schemaVersion    = uint64(1)
+	schemaVersion    = uint64(2)
 	maxSeq           = ^uint64(0) >> 1
 	messageKeyLength = len(prefixMessage) + 8 + 1 + 8
 )
@@ -46,6 +54,9 @@ func idKey(prefix []byte, id int64, extra int) []byte {
 
 func userKey(id int64) []byte { return idKey(prefixUser, id, 0) }
 func roomKey(id int64) []byte { return idKey(prefixRoom, id, 0) }
+func hideEmailKey(id int64) []byte {
+	return idKey(prefixHideEmail, id, 0)
+}
 func postKey(post int64) []byte {
 	return idKey(prefixRoomPost, post, 0)
 }
@@ -80,6 +91,32 @@ func ParseMessageKey(k []byte) (room, seq int64, ok bool) {
 func clientIDKey(room, user int64, clientID string) []byte {
 	k := appendUint64(append(idKey(prefixClientID, room, 10+len(clientID)), '/'), uint64(user))
 	return append(append(k, '/'), clientID...)
+}
+
+// pairKey is prefix + a + '/' + b.
+func pairKey(prefix []byte, a, b int64) []byte {
+	return appendUint64(append(idKey(prefix, a, 9), '/'), uint64(b))
+}
+
+// pairPrefix is prefix + a + '/', the prefix of every pairKey(prefix, a, _).
+func pairPrefix(prefix []byte, a int64) []byte {
+	return append(idKey(prefix, a, 1), '/')
+}
+
+// pairSecond reads b back from a pairKey.
+func pairSecond(k []byte) int64 {
+	if len(k) < 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(k[len(k)-8:]))
+}
+
+func memberKey(room, user int64) []byte   { return pairKey(prefixMember, room, user) }
+func userRoomKey(user, room int64) []byte { return pairKey(prefixUserRoom, user, room) }
+
+// directKey names the direct room of two users, whichever opens it.
+func directKey(a, b int64) []byte {
+	return pairKey(prefixDirect, min(a, b), max(a, b))
 }
 
 func revokedKey(jti string) []byte {

@@ -91,11 +91,11 @@ func (s *Store) MessageByClientID(room, user int64, clientID string) (*pb.Messag
 	if err != nil {
 		return nil, fmt.Errorf("message by client id: %w", err)
 	}
-	return m, nil
+	return normalizeMessage(m), nil
 }
 
 func itemMessage(item *badger.Item) (*pb.Message, error) {
 	m := &pb.Message{}
 	err := item.Value(func(b []byte) error { return proto.Unmarshal(b, m) })
-	return m, err
+	return normalizeMessage(m), err
 }

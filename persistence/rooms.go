@@ -8,9 +8,15 @@ import (
 	"livechat/persistence/pb"
 )
 
-// CreateRoom stores r with a new id (written into r). A room with a post
-// fails with ErrPostTaken when another room has the same post.
-func (s *Store) CreateRoom(r *pb.Room) error {
+// CreateRoom stores r with a new id (written into r), its owner as its
+// "owner" member and each of members (ids of existing users) as a
+// "member"; r.MemberCount is set. A room without a kind is public. A room
+// with a post fails with ErrPostTaken when another room, of any kind, has
+// the same post.
+func (s *Store) CreateRoom(r *pb.Room, members ...int64) error {
+	if r.Kind == "" {
+		r.Kind = KindPublic
+	}
 	if err := s.space.admit(accountRecord, true); err != nil {
 		return fmt.Errorf("create room: %w", err)
 	}
@@ -34,11 +40,12 @@ func (s *Store) CreateRoom(r *pb.Room) error {
 				return err
 			}
 		}
-		return setProto(txn, roomKey(id), r)
+		return createRoomTxn(txn, r, members)
 	})
 	if err != nil {
 		return fmt.Errorf("create room: %w", err)
 	}
+	s.cache.forgetMembers(r.Id, append(members[:len(members):len(members)], r.Owner))
 	return nil
 }
 

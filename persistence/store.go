@@ -63,6 +63,7 @@ type Store struct {
 	plan                   memoryPlan
 	space                  *space // nil in memory
 	readOnly               bool   // opened read-only (full volume, or Config.ReadOnly)
+	media                  *Media
 }
 
 // Open opens (creating if needed) the database described by cfg.
@@ -86,6 +87,11 @@ func Open(cfg Config) (*Store, error) {
 		WithSyncWrites(cfg.Durability == DurabilityFsync).
 		WithLogger(badgerLogger{cfg.Logger}).
 		WithNumVersionsToKeep(1).
+		// A deleted message's text must leave the files, not only the
+		// answers: the tables flushed on close are compacted, which drops
+		// the versions a tombstone replaced (compactions drop them from
+		// older tables as they run).
+		WithCompactL0OnClose(true).
 		WithMetricsEnabled(false))
 	if cfg.InMemory {
 		opts.Dir, opts.ValueDir = "", ""
@@ -117,12 +123,19 @@ func Open(cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	s.media = newMedia(cfg, s.space)
 	return s, nil
 }
 
 func (s *Store) init() error {
 	if s.readOnly {
 		return s.db.View(func(txn *badger.Txn) error { return s.readMeta(txn, false) })
+	}
+	if err := s.upgrade(); err != nil {
+		return err
+	}
+	if err := s.indexMessageIDs(); err != nil {
+		return err
 	}
 	return s.db.Update(func(txn *badger.Txn) error { return s.readMeta(txn, true) })
 }
@@ -139,6 +152,9 @@ func (s *Store) readMeta(txn *badger.Txn, write bool) error {
 		}
 	case err != nil:
 		return err
+	case v == 1 && !write:
+		// A read-only copy is not upgraded: its rooms, without a kind,
+		// read as public, and it has no members.
 	case v != schemaVersion:
 		return fmt.Errorf("persistence: schema version %d, this build reads %d", v, schemaVersion)
 	}
@@ -155,6 +171,11 @@ func (s *Store) Close() error {
 	if s.space != nil {
 		s.space.close()
 	}
+	// Compactions drop a replaced version (a deleted message's text) only
+	// below the oldest read in progress, which Badger advances as reads
+	// begin: one read after the last write lets the compaction on close
+	// drop everything the last writes replaced.
+	_ = s.db.View(func(*badger.Txn) error { return nil })
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger: %w", err)
 	}

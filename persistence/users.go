@@ -54,7 +54,11 @@ func (s *Store) UpdateUser(id int64, fn func(u *pb.User) error) (*pb.User, error
 			if err := getProto(txn, userKey(id), u); err != nil {
 				return err
 			}
+			hid := u.HideEmail
 			if err := fn(u); err != nil {
+				return err
+			}
+			if err := setHideEmail(txn, id, hid, u.HideEmail); err != nil {
 				return err
 			}
 			return setProto(txn, userKey(id), u)
@@ -95,4 +99,38 @@ func (s *Store) UserByEmail(email string) (*pb.User, error) {
 		return nil, fmt.Errorf("user by email: %w", err)
 	}
 	return u, nil
+}
+
+// setHideEmail keeps the index of users who hide their email in step with
+// their record, so that a start reads only those users, not every account.
+func setHideEmail(txn *badger.Txn, id int64, was, now bool) error {
+	switch {
+	case now == was:
+		return nil
+	case now:
+		return txn.Set(hideEmailKey(id), nil)
+	default:
+		return txn.Delete(hideEmailKey(id))
+	}
+}
+
+// HiddenEmailUsers returns the ids of the users who hide their email.
+func (s *Store) HiddenEmailUsers() ([]int64, error) {
+	var ids []int64
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchValues = false
+		opts.Prefix = prefixHideEmail
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			ids = append(ids, int64(decodeUint64(k[len(prefixHideEmail):])))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hidden emails: %w", err)
+	}
+	return ids, nil
 }

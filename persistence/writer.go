@@ -64,8 +64,8 @@ type batchState struct {
 }
 
 type appendReq struct {
-	msgs []*pb.Message
-	vals [][]byte // msgs encoded, by the caller: off the writer's serial path
+	recs []Record
+	vals [][]byte // the records' messages encoded, by the caller: off the writer's serial path
 	done func(error)
 	at   time.Time // when Append was called
 	err  error     // refused on its own, before its batch was written
@@ -85,13 +85,27 @@ func (s *Store) NewWriter(cfg WriterConfig) *Writer {
 	return w
 }
 
-// Append queues msgs for the next batch and returns at once. done is called
-// from the writer goroutine once they are durable, or with the error that
-// prevented it; it must not block.
+// Append queues new messages for the next batch and returns at once. done
+// is called from the writer goroutine once they are durable, or with the
+// error that prevented it; it must not block.
 func (w *Writer) Append(msgs []*pb.Message, done func(error)) {
-	vals := make([][]byte, len(msgs))
-	for i, m := range msgs {
-		v, err := proto.Marshal(m)
+	var recs []Record
+	if len(msgs) > 0 {
+		recs = make([]Record, len(msgs))
+		for i, m := range msgs {
+			recs[i] = Record{Message: m}
+		}
+	}
+	w.AppendRecords(recs, done)
+}
+
+// AppendRecords queues a room's log records, in its rev order, for the
+// next batch, like Append. Records of one room must be appended in rev
+// order: they are written, and confirmed, in append order.
+func (w *Writer) AppendRecords(recs []Record, done func(error)) {
+	vals := make([][]byte, len(recs))
+	for i, r := range recs {
+		v, err := proto.Marshal(r.Message)
 		if err != nil {
 			done(fmt.Errorf("encode message: %w", err))
 			return
@@ -104,7 +118,7 @@ func (w *Writer) Append(msgs []*pb.Message, done func(error)) {
 		done(ErrClosed)
 		return
 	}
-	w.queue = append(w.queue, appendReq{msgs: msgs, vals: vals, done: done, at: time.Now()})
+	w.queue = append(w.queue, appendReq{recs: recs, vals: vals, done: done, at: time.Now()})
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -191,10 +205,10 @@ func (w *Writer) take(batch []appendReq) ([]appendReq, []appendReq) {
 	for n < len(w.queue) {
 		r := &w.queue[n]
 		rsize := r.size()
-		if n > 0 && (count+len(r.msgs) > w.maxBatch || size+rsize > w.maxBytes) {
+		if n > 0 && (count+len(r.recs) > w.maxBatch || size+rsize > w.maxBytes) {
 			break
 		}
-		count += len(r.msgs)
+		count += len(r.recs)
 		size += rsize
 		n++
 	}
@@ -243,9 +257,10 @@ func (w *Writer) commit(st *batchState) {
 	})
 }
 
-// entriesPerMessage is how many Badger entries a message may write: itself
-// and its client_id.
-const entriesPerMessage = 2
+// entriesPerMessage is how many Badger entries a record may write: a new
+// message, its client_id, its id index and its room's rev; or a changed
+// message, its old and new change keys and its deletion mark.
+const entriesPerMessage = 4
 
 // entryOverhead is what Badger counts for an entry beyond its value: key,
 // version and metadata, with room for a client_id key.
@@ -267,7 +282,7 @@ func (w *Writer) observeAppends(st *batchState) {
 	}
 	now := time.Now()
 	for _, r := range st.reqs {
-		if len(r.msgs) > 0 {
+		if len(r.recs) > 0 {
 			w.observer.Appended(now.Sub(r.at))
 		}
 	}
@@ -280,14 +295,14 @@ func (w *Writer) observeCommit(began time.Time, st *batchState) {
 	}
 	n := 0
 	for _, r := range st.reqs {
-		n += len(r.msgs)
+		n += len(r.recs)
 	}
 	w.observer.Committed(time.Since(began), n)
 }
 
 func hasMessages(reqs []appendReq) bool {
 	for _, r := range reqs {
-		if len(r.msgs) > 0 {
+		if len(r.recs) > 0 {
 			return true
 		}
 	}
@@ -295,20 +310,36 @@ func hasMessages(reqs []appendReq) bool {
 }
 
 func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
+	var revs map[int64]int64 // room → its highest changed rev in this batch
 	for _, r := range reqs {
 		if r.err != nil {
 			continue
 		}
-		for i, m := range r.msgs {
+		for i, rec := range r.recs {
+			m := rec.Message
 			if err := txn.Set(MessageKey(m.Room, m.Seq), r.vals[i]); err != nil {
 				return fmt.Errorf("write message: %w", err)
 			}
-			if m.ClientId != "" {
-				if err := txn.Set(clientIDKey(m.Room, m.SenderId, m.ClientId), appendUint64(nil, uint64(m.Seq))); err != nil {
-					return fmt.Errorf("write client id: %w", err)
+			if rec.Change == Created {
+				// The hot path: the message carries its rev, and LastRev
+				// reads the newest message's, so rv/ is not written.
+				if err := w.fillCreated(txn, m); err != nil {
+					return err
 				}
+				continue
 			}
-			w.maxID = max(w.maxID, m.Id)
+			if err := fillChanged(txn, rec); err != nil {
+				return err
+			}
+			if revs == nil {
+				revs = make(map[int64]int64)
+			}
+			revs[m.Room] = max(revs[m.Room], m.Rev)
+		}
+	}
+	for room, rev := range revs {
+		if err := txn.Set(roomRevKey(room), appendUint64(nil, uint64(rev))); err != nil {
+			return fmt.Errorf("write room rev: %w", err)
 		}
 	}
 	// Ids are handed out before their batch commits, so batches may commit
@@ -319,25 +350,69 @@ func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
 	return nil
 }
 
-// noteRefused remembers, per room, the lowest seq of a batch refused for a
+// fillCreated writes a new message's indexes: its client_id and its id.
+func (w *Writer) fillCreated(txn *badger.Txn, m *pb.Message) error {
+	if m.ClientId != "" {
+		if err := txn.Set(clientIDKey(m.Room, m.SenderId, m.ClientId), appendUint64(nil, uint64(m.Seq))); err != nil {
+			return fmt.Errorf("write client id: %w", err)
+		}
+	}
+	if err := txn.Set(messageIDKey(m.Id), messageLocation(m.Room, m.Seq)); err != nil {
+		return fmt.Errorf("write message id index: %w", err)
+	}
+	w.maxID = max(w.maxID, m.Id)
+	return nil
+}
+
+// fillChanged moves a changed message's change key to its new rev (one key
+// per message: replay sends each change once), and marks a tombstone.
+func fillChanged(txn *badger.Txn, rec Record) error {
+	m := rec.Message
+	if rec.PrevRev != m.CreatedRev {
+		if err := txn.Delete(changeKey(m.Room, rec.PrevRev)); err != nil {
+			return fmt.Errorf("write change: %w", err)
+		}
+	}
+	if err := txn.Set(changeKey(m.Room, m.Rev), appendUint64(nil, uint64(m.Seq))); err != nil {
+		return fmt.Errorf("write change: %w", err)
+	}
+	if rec.Change == Deleted {
+		if err := txn.Set(deletedKey(m.Room, m.Seq), nil); err != nil {
+			return fmt.Errorf("write deletion: %w", err)
+		}
+	}
+	return nil
+}
+
+// logOrder is a record's place in its room's log: its rev (a message
+// appended without one, by a caller that does not count changes, by seq).
+func logOrder(m *pb.Message) int64 {
+	if m.Rev > 0 {
+		return m.Rev
+	}
+	return m.Seq
+}
+
+// noteRefused remembers, per room, the lowest rev of a batch refused for a
 // full volume.
 func (w *Writer) noteRefused(reqs []appendReq) {
 	for _, r := range reqs {
-		for _, m := range r.msgs {
+		for _, rec := range r.recs {
 			if w.refused == nil {
 				w.refused = make(map[int64]int64)
 			}
-			if low, ok := w.refused[m.Room]; !ok || m.Seq < low {
-				w.refused[m.Room] = m.Seq
+			m := rec.Message
+			if low, ok := w.refused[m.Room]; !ok || logOrder(m) < low {
+				w.refused[m.Room] = logOrder(m)
 			}
 		}
 	}
 }
 
-// gapGuard keeps seq gap-free across a refusal: a room learns that its
-// message was refused only later, so messages it appended meanwhile, with
-// higher seqs, are refused too, even if space returned in between. A
-// message at or below the refused seq comes from the room restarted from
+// gapGuard keeps seq and rev gap-free across a refusal: a room learns that
+// its record was refused only later, so records it appended meanwhile, with
+// higher revs, are refused too, even if space returned in between. A
+// record at or below the refused rev comes from the room restarted from
 // what is stored, and ends the guard. It reports whether any request is
 // left to write.
 func (w *Writer) gapGuard(reqs []appendReq) bool {
@@ -347,17 +422,18 @@ func (w *Writer) gapGuard(reqs []appendReq) bool {
 	left := false
 	for i := range reqs {
 		r := &reqs[i]
-		for _, m := range r.msgs {
+		for _, rec := range r.recs {
+			m := rec.Message
 			low, ok := w.refused[m.Room]
 			switch {
 			case !ok:
-			case m.Seq <= low:
+			case logOrder(m) <= low:
 				delete(w.refused, m.Room)
 			default:
 				r.err = ErrStorageFull
 			}
 		}
-		if r.err == nil && len(r.msgs) > 0 {
+		if r.err == nil && len(r.recs) > 0 {
 			left = true
 		}
 	}

@@ -490,6 +490,7 @@ type UpdateProfile struct {
 	UserId         int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	Nickname       *string                `protobuf:"bytes,2,opt,name=nickname,proto3,oneof" json:"nickname,omitempty"`
 	ProfilePicture *string                `protobuf:"bytes,3,opt,name=profile_picture,json=profilePicture,proto3,oneof" json:"profile_picture,omitempty"`
+	HideEmail      *bool                  `protobuf:"varint,4,opt,name=hide_email,json=hideEmail,proto3,oneof" json:"hide_email,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -543,6 +544,13 @@ func (x *UpdateProfile) GetProfilePicture() string {
 		return *x.ProfilePicture
 	}
 	return ""
+}
+
+func (x *UpdateProfile) GetHideEmail() bool {
+	if x != nil && x.HideEmail != nil {
+		return *x.HideEmail
+	}
+	return false
 }
 
 // UserResult answers Register and UpdateProfile.
@@ -722,6 +730,147 @@ func (x *Joined) GetLastSeq() int64 {
 	return 0
 }
 
+// ChangeMessage asks a room to edit (text) or delete one of its messages,
+// as user_id. The edge has checked that the user may.
+type ChangeMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          int64                  `protobuf:"varint,1,opt,name=room,proto3" json:"room,omitempty"`
+	Seq           int64                  `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	UserId        int64                  `protobuf:"varint,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"` // the new text of an edit
+	Delete        bool                   `protobuf:"varint,5,opt,name=delete,proto3" json:"delete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeMessage) Reset() {
+	*x = ChangeMessage{}
+	mi := &file_actors_pb_messages_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeMessage) ProtoMessage() {}
+
+func (x *ChangeMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeMessage.ProtoReflect.Descriptor instead.
+func (*ChangeMessage) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ChangeMessage) GetRoom() int64 {
+	if x != nil {
+		return x.Room
+	}
+	return 0
+}
+
+func (x *ChangeMessage) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ChangeMessage) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *ChangeMessage) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ChangeMessage) GetDelete() bool {
+	if x != nil {
+		return x.Delete
+	}
+	return false
+}
+
+// MessageChanged answers a ChangeMessage once the change is durable: the
+// message as it now is. unchanged when there was nothing to do (the same
+// text, or a tombstone deleted again).
+type MessageChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Message       *pb.Message            `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	ErrorCode     string                 `protobuf:"bytes,2,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"` // empty on success
+	Unchanged     bool                   `protobuf:"varint,3,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageChanged) Reset() {
+	*x = MessageChanged{}
+	mi := &file_actors_pb_messages_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageChanged) ProtoMessage() {}
+
+func (x *MessageChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageChanged.ProtoReflect.Descriptor instead.
+func (*MessageChanged) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *MessageChanged) GetMessage() *pb.Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *MessageChanged) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *MessageChanged) GetUnchanged() bool {
+	if x != nil {
+		return x.Unchanged
+	}
+	return false
+}
+
 var File_actors_pb_messages_proto protoreflect.FileDescriptor
 
 const file_actors_pb_messages_proto_rawDesc = "" +
@@ -757,13 +906,16 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x03 \x01(\tR\terrorCode\":\n" +
 	"\bRegister\x12.\n" +
-	"\x04user\x18\x01 \x01(\v2\x1a.livechat.persistence.UserR\x04user\"\x98\x01\n" +
+	"\x04user\x18\x01 \x01(\v2\x1a.livechat.persistence.UserR\x04user\"\xcb\x01\n" +
 	"\rUpdateProfile\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1f\n" +
 	"\bnickname\x18\x02 \x01(\tH\x00R\bnickname\x88\x01\x01\x12,\n" +
-	"\x0fprofile_picture\x18\x03 \x01(\tH\x01R\x0eprofilePicture\x88\x01\x01B\v\n" +
+	"\x0fprofile_picture\x18\x03 \x01(\tH\x01R\x0eprofilePicture\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"hide_email\x18\x04 \x01(\bH\x02R\thideEmail\x88\x01\x01B\v\n" +
 	"\t_nicknameB\x12\n" +
-	"\x10_profile_picture\"|\n" +
+	"\x10_profile_pictureB\r\n" +
+	"\v_hide_email\"|\n" +
 	"\n" +
 	"UserResult\x12.\n" +
 	"\x04user\x18\x01 \x01(\v2\x1a.livechat.persistence.UserR\x04user\x12\x1d\n" +
@@ -777,7 +929,18 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\ainvalid\x18\x03 \x01(\tR\ainvalid\"7\n" +
 	"\x06Joined\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\x03R\x04room\x12\x19\n" +
-	"\blast_seq\x18\x02 \x01(\x03R\alastSeqB\x14Z\x12livechat/actors/pbb\x06proto3"
+	"\blast_seq\x18\x02 \x01(\x03R\alastSeq\"z\n" +
+	"\rChangeMessage\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\x03R\x04room\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x17\n" +
+	"\auser_id\x18\x03 \x01(\x03R\x06userId\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x12\x16\n" +
+	"\x06delete\x18\x05 \x01(\bR\x06delete\"\x86\x01\n" +
+	"\x0eMessageChanged\x127\n" +
+	"\amessage\x18\x01 \x01(\v2\x1d.livechat.persistence.MessageR\amessage\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x02 \x01(\tR\terrorCode\x12\x1c\n" +
+	"\tunchanged\x18\x03 \x01(\bR\tunchangedB\x14Z\x12livechat/actors/pbb\x06proto3"
 
 var (
 	file_actors_pb_messages_proto_rawDescOnce sync.Once
@@ -791,34 +954,37 @@ func file_actors_pb_messages_proto_rawDescGZIP() []byte {
 	return file_actors_pb_messages_proto_rawDescData
 }
 
-var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_actors_pb_messages_proto_goTypes = []any{
-	(*Sender)(nil),        // 0: livechat.actors.Sender
-	(*Post)(nil),          // 1: livechat.actors.Post
-	(*Posted)(nil),        // 2: livechat.actors.Posted
-	(*Join)(nil),          // 3: livechat.actors.Join
-	(*Leave)(nil),         // 4: livechat.actors.Leave
-	(*GetRoomState)(nil),  // 5: livechat.actors.GetRoomState
-	(*RoomState)(nil),     // 6: livechat.actors.RoomState
-	(*Register)(nil),      // 7: livechat.actors.Register
-	(*UpdateProfile)(nil), // 8: livechat.actors.UpdateProfile
-	(*UserResult)(nil),    // 9: livechat.actors.UserResult
-	(*Inbound)(nil),       // 10: livechat.actors.Inbound
-	(*Joined)(nil),        // 11: livechat.actors.Joined
-	(*pb.Message)(nil),    // 12: livechat.persistence.Message
-	(*pb.User)(nil),       // 13: livechat.persistence.User
+	(*Sender)(nil),         // 0: livechat.actors.Sender
+	(*Post)(nil),           // 1: livechat.actors.Post
+	(*Posted)(nil),         // 2: livechat.actors.Posted
+	(*Join)(nil),           // 3: livechat.actors.Join
+	(*Leave)(nil),          // 4: livechat.actors.Leave
+	(*GetRoomState)(nil),   // 5: livechat.actors.GetRoomState
+	(*RoomState)(nil),      // 6: livechat.actors.RoomState
+	(*Register)(nil),       // 7: livechat.actors.Register
+	(*UpdateProfile)(nil),  // 8: livechat.actors.UpdateProfile
+	(*UserResult)(nil),     // 9: livechat.actors.UserResult
+	(*Inbound)(nil),        // 10: livechat.actors.Inbound
+	(*Joined)(nil),         // 11: livechat.actors.Joined
+	(*ChangeMessage)(nil),  // 12: livechat.actors.ChangeMessage
+	(*MessageChanged)(nil), // 13: livechat.actors.MessageChanged
+	(*pb.Message)(nil),     // 14: livechat.persistence.Message
+	(*pb.User)(nil),        // 15: livechat.persistence.User
 }
 var file_actors_pb_messages_proto_depIdxs = []int32{
 	0,  // 0: livechat.actors.Post.sender:type_name -> livechat.actors.Sender
-	12, // 1: livechat.actors.Posted.message:type_name -> livechat.persistence.Message
+	14, // 1: livechat.actors.Posted.message:type_name -> livechat.persistence.Message
 	0,  // 2: livechat.actors.Join.user:type_name -> livechat.actors.Sender
-	13, // 3: livechat.actors.Register.user:type_name -> livechat.persistence.User
-	13, // 4: livechat.actors.UserResult.user:type_name -> livechat.persistence.User
-	5,  // [5:5] is the sub-list for method output_type
-	5,  // [5:5] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	15, // 3: livechat.actors.Register.user:type_name -> livechat.persistence.User
+	15, // 4: livechat.actors.UserResult.user:type_name -> livechat.persistence.User
+	14, // 5: livechat.actors.MessageChanged.message:type_name -> livechat.persistence.Message
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_actors_pb_messages_proto_init() }
@@ -833,7 +999,7 @@ func file_actors_pb_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_pb_messages_proto_rawDesc), len(file_actors_pb_messages_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -392,12 +392,14 @@ func (s *roomSocket) onFrame(ctx context.Context, raw []byte) {
 }
 
 // ack forgets the pending message that f echoes. The echo carries no
-// client_id in the original protocol, so sender and text identify it then.
+// client_id in the original protocol, so sender and text identify it then;
+// the sender is the user's email, or "user-<id>" while the user hides it.
 func (s *roomSocket) ack(f serverFrame) {
+	hidden := "user-" + strconv.FormatInt(s.api.user.ID, 10)
 	for i, p := range s.pending {
 		mine := f.ClientID != "" && f.ClientID == p.clientID
 		if f.ClientID == "" {
-			mine = strings.EqualFold(f.Sender, s.api.user.Email) && f.Message == p.text
+			mine = (strings.EqualFold(f.Sender, s.api.user.Email) || f.Sender == hidden) && f.Message == p.text
 		}
 		if mine {
 			s.pending = append(s.pending[:i], s.pending[i+1:]...)

@@ -583,3 +583,22 @@ func (r *tcpRelay) setDown(down bool) {
 		r.conns = nil
 	}
 }
+
+// TestSocketAckWithHiddenEmail: while the user hides their email, the
+// echo's sender is "user-<id>", and it still clears the pending send.
+func TestSocketAckWithHiddenEmail(t *testing.T) {
+	api := &apiClient{user: apiUser{ID: 7, Email: "user7@test.com"}}
+	s := newRoomSocket(api, 1, 4)
+	s.events = make(chan socketEvent, 4)
+	ctx := context.Background()
+	s.enqueue(ctx, "hidden")
+	s.onFrame(ctx, []byte(`{"type":"chat.message","message":"hidden","sender":"user-7","seq":5}`))
+	if len(s.pending) != 0 {
+		t.Errorf("the echo of a hidden sender left %d sends pending", len(s.pending))
+	}
+	s.enqueue(ctx, "spoof")
+	s.onFrame(ctx, []byte(`{"type":"chat.message","message":"spoof","sender":"user-8","seq":6}`))
+	if len(s.pending) != 1 {
+		t.Errorf("another user's message cleared a pending send")
+	}
+}

@@ -34,12 +34,14 @@ type serveConfig struct {
 	roomRate, registerRate                                               int
 	pingInterval, idleTimeout, accessTTL, refreshTTL                     time.Duration
 	roomIdle, writeDelay                                                 time.Duration
-	presenceGrace                                                        time.Duration
+	presenceGrace, receiptInterval                                       time.Duration
 	secureCookie                                                         bool
 	maxUserSockets, maxConnsPerIP, clientPingBurst                       int
 	clientPingRate                                                       float64
 	headerTimeout                                                        time.Duration
 	storageReserve                                                       int
+	maxRoomMembers, memberAddRate                                        int
+	maxAvatarBytes, avatarRate                                           int
 }
 
 // flagSet declares every setting of `livechat serve`, one line each, with
@@ -80,6 +82,10 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.messageBurst, "message-burst", 40, "chat messages a user may send at once above --message-rate")
 	fs.IntVar(&c.strikeBurst, "strike-burst", 10, "rejected (invalid) frames a socket may send before it is closed with 1008; one is forgiven per second")
 	fs.IntVar(&c.roomRate, "room-rate", 10, "room creations per user per minute, 429 above")
+	fs.IntVar(&c.memberAddRate, "member-add-rate", 60, "member additions (joins included) per user per minute, 429 above")
+	fs.IntVar(&c.maxRoomMembers, "max-room-members", 10000, "members a room may have; adding one more is answered 400")
+	fs.IntVar(&c.maxAvatarBytes, "max-avatar-bytes", 2<<20, "profile picture file limit in bytes, 400 above; a multipart profile body may hold it plus 64 KiB, 413 above")
+	fs.IntVar(&c.avatarRate, "avatar-rate", 20, "profile picture uploads per user per hour, 429 above")
 	fs.IntVar(&c.registerRate, "register-rate", 10, "registration requests per client address per minute, 429 above")
 	fs.IntVar(&c.loginRate, "login-rate", 10, "failed login attempts per minute per email (5x per client address); successful logins do not count")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "password hash cost, 4 to 31")
@@ -89,6 +95,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.DurationVar(&c.refreshTTL, "refresh-ttl", 24*time.Hour, "refresh token lifetime")
 	fs.DurationVar(&c.writeDelay, "write-delay", 5*time.Millisecond, "period of the write clock: a socket written within ten periods waits for its next tick, gathering frames into one write; a quiet one is written at once; 0 or negative for none")
 	fs.DurationVar(&c.presenceGrace, "presence-grace", time.Second, "a user whose last socket in a room closes stays online this long: a reconnect within it sends neither leave nor join")
+	fs.DurationVar(&c.receiptInterval, "receipt-interval", time.Second, "a room sends at most one chat.read receipt frame per interval, listing the markers moved meanwhile")
 	fs.IntVar(&c.storageReserve, "storage-reserve", 0, "free bytes kept on the data volume, writes answer 507 below it; 0: derived from the database's file sizes")
 	fs.StringVar(&c.memoryBudget, "memory-budget", "512MiB", "memory for Badger's memtables and caches, recent messages, token cache and working heap, e.g. 512MiB or 1GiB; sockets cost about 10 KiB each on top")
 	fs.DurationVar(&c.roomIdle, "room-idle", 2*time.Minute, "passivate a room idle this long")
@@ -149,12 +156,17 @@ var settingRules = map[string]settingRule{
 	"login-rate":        {min: 1},
 	"room-rate":         {min: 1},
 	"register-rate":     {min: 1},
+	"member-add-rate":   {min: 1},
+	"max-room-members":  {min: 2, why: "a direct room has two members"},
+	"max-avatar-bytes":  {min: 1},
+	"avatar-rate":       {min: 1},
 	"ping-interval":     {min: 0, above: true},
 	"idle-timeout":      {min: 0, above: true},
 	"access-ttl":        {min: 0, above: true},
 	"refresh-ttl":       {min: 0, above: true},
 	"room-idle":         {min: 0, above: true},
 	"presence-grace":    {min: 0, above: true},
+	"receipt-interval":  {min: 0, above: true},
 	"write-delay":       {min: math.Inf(-1)}, // 0 or negative: no write clock (see components)
 }
 
@@ -332,6 +344,8 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			RoomIdleTimeout: c.roomIdle,
 			StrikeBurst:     c.strikeBurst,
 			PresenceGrace:   c.presenceGrace,
+			ReceiptInterval: c.receiptInterval,
+			MaxRoomMembers:  c.maxRoomMembers,
 		}, api.Config{
 			AccessTTL:        c.accessTTL,
 			RefreshTTL:       c.refreshTTL,
@@ -357,7 +371,10 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			MessageRate:      c.messageRate,
 			MessageBurst:     c.messageBurst,
 			RoomRate:         c.roomRate,
+			MemberAddRate:    c.memberAddRate,
 			RegisterRate:     c.registerRate,
+			MaxAvatarBytes:   c.maxAvatarBytes,
+			AvatarRate:       c.avatarRate,
 			LoginRate:        c.loginRate,
 			BcryptCost:       c.bcryptCost,
 		}

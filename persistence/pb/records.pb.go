@@ -33,6 +33,7 @@ type User struct {
 	PasswordHash   []byte                 `protobuf:"bytes,4,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"`
 	ProfilePicture string                 `protobuf:"bytes,5,opt,name=profile_picture,json=profilePicture,proto3" json:"profile_picture,omitempty"` // path under /media/, empty when none
 	DateJoinedUs   int64                  `protobuf:"varint,6,opt,name=date_joined_us,json=dateJoinedUs,proto3" json:"date_joined_us,omitempty"`    // unix microseconds
+	HideEmail      bool                   `protobuf:"varint,7,opt,name=hide_email,json=hideEmail,proto3" json:"hide_email,omitempty"`               // messages show "user-<id>" as the sender
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -109,14 +110,25 @@ func (x *User) GetDateJoinedUs() int64 {
 	return 0
 }
 
+func (x *User) GetHideEmail() bool {
+	if x != nil {
+		return x.HideEmail
+	}
+	return false
+}
+
 // Room is a chat room.
 type Room struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Post          int64                  `protobuf:"varint,3,opt,name=post,proto3" json:"post,omitempty"` // 0 when the room is not about a post
-	Owner         int64                  `protobuf:"varint,4,opt,name=owner,proto3" json:"owner,omitempty"`
-	CreatedAtUs   int64                  `protobuf:"varint,5,opt,name=created_at_us,json=createdAtUs,proto3" json:"created_at_us,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name        string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Post        int64                  `protobuf:"varint,3,opt,name=post,proto3" json:"post,omitempty"` // 0 when the room is not about a post
+	Owner       int64                  `protobuf:"varint,4,opt,name=owner,proto3" json:"owner,omitempty"`
+	CreatedAtUs int64                  `protobuf:"varint,5,opt,name=created_at_us,json=createdAtUs,proto3" json:"created_at_us,omitempty"`
+	// kind is "public", "private" or "direct"; "" (a room stored before
+	// kinds existed) reads as "public". Fixed at creation.
+	Kind          string `protobuf:"bytes,6,opt,name=kind,proto3" json:"kind,omitempty"`
+	MemberCount   int64  `protobuf:"varint,7,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"` // rm/<room>/ records, kept in the same transactions
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -186,6 +198,97 @@ func (x *Room) GetCreatedAtUs() int64 {
 	return 0
 }
 
+func (x *Room) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Room) GetMemberCount() int64 {
+	if x != nil {
+		return x.MemberCount
+	}
+	return 0
+}
+
+// Member is one user's membership of a room (rm/<room>/<user>).
+type Member struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          int64                  `protobuf:"varint,1,opt,name=room,proto3" json:"room,omitempty"`
+	User          int64                  `protobuf:"varint,2,opt,name=user,proto3" json:"user,omitempty"`
+	Role          string                 `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"` // "owner" or "member"
+	JoinedAtUs    int64                  `protobuf:"varint,4,opt,name=joined_at_us,json=joinedAtUs,proto3" json:"joined_at_us,omitempty"`
+	LastReadSeq   int64                  `protobuf:"varint,5,opt,name=last_read_seq,json=lastReadSeq,proto3" json:"last_read_seq,omitempty"` // the user's read marker
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Member) Reset() {
+	*x = Member{}
+	mi := &file_persistence_pb_records_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Member) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Member) ProtoMessage() {}
+
+func (x *Member) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_records_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Member.ProtoReflect.Descriptor instead.
+func (*Member) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_records_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Member) GetRoom() int64 {
+	if x != nil {
+		return x.Room
+	}
+	return 0
+}
+
+func (x *Member) GetUser() int64 {
+	if x != nil {
+		return x.User
+	}
+	return 0
+}
+
+func (x *Member) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Member) GetJoinedAtUs() int64 {
+	if x != nil {
+		return x.JoinedAtUs
+	}
+	return 0
+}
+
+func (x *Member) GetLastReadSeq() int64 {
+	if x != nil {
+		return x.LastReadSeq
+	}
+	return 0
+}
+
 // Message is one chat message of a room. Sender details are a snapshot taken
 // when the message was sent, so history reads need no second lookup.
 type Message struct {
@@ -200,13 +303,22 @@ type Message struct {
 	Text           string                 `protobuf:"bytes,8,opt,name=text,proto3" json:"text,omitempty"`
 	ClientId       string                 `protobuf:"bytes,9,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
 	CreatedAtUs    int64                  `protobuf:"varint,10,opt,name=created_at_us,json=createdAtUs,proto3" json:"created_at_us,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// rev is the room's change counter at this message's latest change (its
+	// creation, an edit or its deletion); created_rev at its creation. Both
+	// are 0 in messages stored before rooms counted changes, which read as
+	// their seq (see normalizeMessage).
+	Rev           int64 `protobuf:"varint,11,opt,name=rev,proto3" json:"rev,omitempty"`
+	EditedAtUs    int64 `protobuf:"varint,12,opt,name=edited_at_us,json=editedAtUs,proto3" json:"edited_at_us,omitempty"`    // 0 when never edited
+	DeletedAtUs   int64 `protobuf:"varint,13,opt,name=deleted_at_us,json=deletedAtUs,proto3" json:"deleted_at_us,omitempty"` // 0 unless a tombstone (text erased)
+	DeletedBy     int64 `protobuf:"varint,14,opt,name=deleted_by,json=deletedBy,proto3" json:"deleted_by,omitempty"`         // the user who deleted it
+	CreatedRev    int64 `protobuf:"varint,15,opt,name=created_rev,json=createdRev,proto3" json:"created_rev,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_persistence_pb_records_proto_msgTypes[2]
+	mi := &file_persistence_pb_records_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -218,7 +330,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_persistence_pb_records_proto_msgTypes[2]
+	mi := &file_persistence_pb_records_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -231,7 +343,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_persistence_pb_records_proto_rawDescGZIP(), []int{2}
+	return file_persistence_pb_records_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Message) GetId() int64 {
@@ -304,24 +416,70 @@ func (x *Message) GetCreatedAtUs() int64 {
 	return 0
 }
 
+func (x *Message) GetRev() int64 {
+	if x != nil {
+		return x.Rev
+	}
+	return 0
+}
+
+func (x *Message) GetEditedAtUs() int64 {
+	if x != nil {
+		return x.EditedAtUs
+	}
+	return 0
+}
+
+func (x *Message) GetDeletedAtUs() int64 {
+	if x != nil {
+		return x.DeletedAtUs
+	}
+	return 0
+}
+
+func (x *Message) GetDeletedBy() int64 {
+	if x != nil {
+		return x.DeletedBy
+	}
+	return 0
+}
+
+func (x *Message) GetCreatedRev() int64 {
+	if x != nil {
+		return x.CreatedRev
+	}
+	return 0
+}
+
 var File_persistence_pb_records_proto protoreflect.FileDescriptor
 
 const file_persistence_pb_records_proto_rawDesc = "" +
 	"\n" +
-	"\x1cpersistence/pb/records.proto\x12\x14livechat.persistence\"\xbc\x01\n" +
+	"\x1cpersistence/pb/records.proto\x12\x14livechat.persistence\"\xdb\x01\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x1a\n" +
 	"\bnickname\x18\x03 \x01(\tR\bnickname\x12#\n" +
 	"\rpassword_hash\x18\x04 \x01(\fR\fpasswordHash\x12'\n" +
 	"\x0fprofile_picture\x18\x05 \x01(\tR\x0eprofilePicture\x12$\n" +
-	"\x0edate_joined_us\x18\x06 \x01(\x03R\fdateJoinedUs\"x\n" +
+	"\x0edate_joined_us\x18\x06 \x01(\x03R\fdateJoinedUs\x12\x1d\n" +
+	"\n" +
+	"hide_email\x18\a \x01(\bR\thideEmail\"\xaf\x01\n" +
 	"\x04Room\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04post\x18\x03 \x01(\x03R\x04post\x12\x14\n" +
 	"\x05owner\x18\x04 \x01(\x03R\x05owner\x12\"\n" +
-	"\rcreated_at_us\x18\x05 \x01(\x03R\vcreatedAtUs\"\x99\x02\n" +
+	"\rcreated_at_us\x18\x05 \x01(\x03R\vcreatedAtUs\x12\x12\n" +
+	"\x04kind\x18\x06 \x01(\tR\x04kind\x12!\n" +
+	"\fmember_count\x18\a \x01(\x03R\vmemberCount\"\x8a\x01\n" +
+	"\x06Member\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\x03R\x04room\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\x03R\x04user\x12\x12\n" +
+	"\x04role\x18\x03 \x01(\tR\x04role\x12 \n" +
+	"\fjoined_at_us\x18\x04 \x01(\x03R\n" +
+	"joinedAtUs\x12\"\n" +
+	"\rlast_read_seq\x18\x05 \x01(\x03R\vlastReadSeq\"\xb1\x03\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04room\x18\x02 \x01(\x03R\x04room\x12\x10\n" +
@@ -333,7 +491,15 @@ const file_persistence_pb_records_proto_rawDesc = "" +
 	"\x04text\x18\b \x01(\tR\x04text\x12\x1b\n" +
 	"\tclient_id\x18\t \x01(\tR\bclientId\x12\"\n" +
 	"\rcreated_at_us\x18\n" +
-	" \x01(\x03R\vcreatedAtUsB\x19Z\x17livechat/persistence/pbb\x06proto3"
+	" \x01(\x03R\vcreatedAtUs\x12\x10\n" +
+	"\x03rev\x18\v \x01(\x03R\x03rev\x12 \n" +
+	"\fedited_at_us\x18\f \x01(\x03R\n" +
+	"editedAtUs\x12\"\n" +
+	"\rdeleted_at_us\x18\r \x01(\x03R\vdeletedAtUs\x12\x1d\n" +
+	"\n" +
+	"deleted_by\x18\x0e \x01(\x03R\tdeletedBy\x12\x1f\n" +
+	"\vcreated_rev\x18\x0f \x01(\x03R\n" +
+	"createdRevB\x19Z\x17livechat/persistence/pbb\x06proto3"
 
 var (
 	file_persistence_pb_records_proto_rawDescOnce sync.Once
@@ -347,11 +513,12 @@ func file_persistence_pb_records_proto_rawDescGZIP() []byte {
 	return file_persistence_pb_records_proto_rawDescData
 }
 
-var file_persistence_pb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_persistence_pb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_persistence_pb_records_proto_goTypes = []any{
 	(*User)(nil),    // 0: livechat.persistence.User
 	(*Room)(nil),    // 1: livechat.persistence.Room
-	(*Message)(nil), // 2: livechat.persistence.Message
+	(*Member)(nil),  // 2: livechat.persistence.Member
+	(*Message)(nil), // 3: livechat.persistence.Message
 }
 var file_persistence_pb_records_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -372,7 +539,7 @@ func file_persistence_pb_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_persistence_pb_records_proto_rawDesc), len(file_persistence_pb_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

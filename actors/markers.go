@@ -1,0 +1,110 @@
+package actors
+
+import (
+	"sync"
+
+	"livechat/persistence"
+)
+
+// markerWriter group-commits read-marker moves. Rooms hand it moves and
+// never wait: one goroutine writes everything queued in one transaction
+// and calls each move's done function, in order, once it is durable. Marker
+// writes stay out of the message writer's transactions on purpose: a marker
+// is read before it is written (it only moves forward, and only while its
+// user is a member), and a conflict with a membership change must never
+// fail a batch of messages.
+type markerWriter struct {
+	store *persistence.Store
+
+	mu      sync.Mutex
+	queue   []markerReq
+	closed  bool
+	wake    chan struct{}
+	stopped chan struct{}
+}
+
+// markerReq is one move. done receives the move as stored (Seq -1 when
+// the user is not a member), the number of deleted messages above the
+// marker, and the error that kept it from being stored.
+type markerReq struct {
+	mv   persistence.ReadMarker
+	done func(mv persistence.ReadMarker, deleted int64, err error)
+}
+
+func newMarkerWriter(store *persistence.Store) *markerWriter {
+	w := &markerWriter{store: store, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// move queues a marker move and returns at once; done must not block.
+func (w *markerWriter) move(mv persistence.ReadMarker, done func(mv persistence.ReadMarker, deleted int64, err error)) {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		done(mv, 0, persistence.ErrClosed)
+		return
+	}
+	w.queue = append(w.queue, markerReq{mv: mv, done: done})
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close writes what is queued, then stops the writer.
+func (w *markerWriter) close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.wake)
+	}
+	w.mu.Unlock()
+	<-w.stopped
+}
+
+// markerBatch bounds the moves of one transaction, far below Badger's
+// transaction limits.
+const markerBatch = 1024
+
+func (w *markerWriter) loop() {
+	defer close(w.stopped)
+	var moves []persistence.ReadMarker
+	for {
+		w.mu.Lock()
+		n := min(len(w.queue), markerBatch)
+		batch := append([]markerReq(nil), w.queue[:n]...)
+		w.queue = w.queue[n:]
+		closed := w.closed
+		w.mu.Unlock()
+		if len(batch) == 0 {
+			if closed {
+				return
+			}
+			<-w.wake
+			continue
+		}
+		moves = moves[:0]
+		for _, r := range batch {
+			moves = append(moves, r.mv)
+		}
+		err := w.store.MoveReadMarkers(moves)
+		for i, r := range batch {
+			if err != nil {
+				r.done(r.mv, 0, err)
+				continue
+			}
+			r.done(moves[i], w.deletedAbove(moves[i]), nil)
+		}
+	}
+}
+
+// deletedAbove counts the deleted messages above a stored marker, which
+// unread_count leaves out.
+func (w *markerWriter) deletedAbove(mv persistence.ReadMarker) int64 {
+	if mv.Seq < 0 {
+		return 0
+	}
+	return deletedAfter(w.store, mv.Room, mv.Seq)
+}
