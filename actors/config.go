@@ -53,6 +53,9 @@ type Config struct {
 	// MaxRoomMembers caps the members of a room; adding one more fails
 	// with ErrRoomFull. Default 10000.
 	MaxRoomMembers int
+	// TypingTimeout is how long a typing indicator lasts without a
+	// refresh; its typing:false follows within a second of it. Default 5s.
+	TypingTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -89,5 +92,8 @@ func (c *Config) setDefaults() {
 	}
 	if c.ReceiptInterval <= 0 {
 		c.ReceiptInterval = time.Second
+	}
+	if c.TypingTimeout <= 0 {
+		c.TypingTimeout = 5 * time.Second
 	}
 }

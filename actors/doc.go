@@ -3,7 +3,7 @@
 // and a user directory for account writes.
 //
 // Concurrency contract: all state of a room (next seq, members, presence,
-// recent messages) is owned by its room actor and changed only through its
+// typing, recent messages) is owned by its room actor and changed only through its
 // mailbox, which makes seq gap-free and delivery order identical for every
 // member. No actor blocks in Receive: disk reads and writes run in goroutines
 // (or in the persistence writer) and report back as messages to self.

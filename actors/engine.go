@@ -230,6 +230,12 @@ func (s *Session) Read(seq int64) {
 	s.e.root.Send(s.pid, &socketRead{seq: seq})
 }
 
+// Typing passes on a chat.typing frame: the user started (true) or stopped
+// typing. The edge applies the socket's typing rate first.
+func (s *Session) Typing(typing bool) {
+	s.e.root.Send(s.pid, &inboundTyping{typing: typing})
+}
+
 // Invalid reports a frame the edge rejected, with what was wrong.
 func (s *Session) Invalid(reason string) {
 	s.e.root.Send(s.pid, &pb.Inbound{Invalid: reason})

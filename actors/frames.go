@@ -176,6 +176,23 @@ func PresenceFrame(join bool, nickname string) []byte {
 	return append(b, '}')
 }
 
+// TypingFrame encodes chat.typing: user (id and nickname) started typing
+// in room, for timeoutMS unless refreshed, or stopped (no timeout_ms).
+func TypingFrame(room, userID int64, nickname string, typing bool, timeoutMS int64) []byte {
+	b := append(make([]byte, 0, 96+len(nickname)), `{"type":"chat.typing","room":`...)
+	b = strconv.AppendInt(b, room, 10)
+	b = append(b, `,"user_id":`...)
+	b = strconv.AppendInt(b, userID, 10)
+	b = append(b, `,"nickname":`...)
+	b = AppendJSONString(b, nickname)
+	if !typing {
+		return append(b, `,"typing":false}`...)
+	}
+	b = append(b, `,"typing":true,"timeout_ms":`...)
+	b = strconv.AppendInt(b, timeoutMS, 10)
+	return append(b, '}')
+}
+
 // ErrorFrame encodes a chat.error frame.
 func ErrorFrame(errorType, message string) []byte {
 	b := append(make([]byte, 0, 64+len(message)), `{"type":"chat.error","error_type":`...)

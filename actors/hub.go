@@ -52,6 +52,8 @@ func (h *hub) Receive(ctx actor.Context) {
 		h.route(ctx, m.Room)
 	case *socketPost:
 		h.route(ctx, m.Room)
+	case *socketTyping:
+		h.route(ctx, m.room)
 	case *localJoin:
 		h.route(ctx, m.Room)
 	case *pb.Leave:

@@ -24,6 +24,17 @@ type localJoin struct {
 // success answer would be one more actor message per post for nothing.
 type socketPost struct{ *pb.Post }
 
+// inboundTyping is a chat.typing frame read from a socket, for its session.
+type inboundTyping struct{ typing bool }
+
+// socketTyping is a chat.typing frame from a socket's session to its room:
+// user started (typing) or stopped typing. It is never stored.
+type socketTyping struct {
+	room   int64
+	user   *pb.Sender
+	typing bool
+}
+
 // persisted reports that the writer made the room's record rev durable
 // (or failed).
 type persisted struct {

@@ -31,6 +31,7 @@ type room struct {
 	members
 	reads
 	roster
+	typists
 	active      bool // work arrived since the last idle check
 	idleTimer   *time.Timer
 	passivating bool
@@ -108,6 +109,9 @@ func (r *room) Receive(ctx actor.Context) {
 	case *presenceTick:
 		r.onPresenceTick(ctx)
 		return
+	case *typingTick:
+		r.onTypingTick(ctx)
+		return
 	case *pb.Post:
 		r.onPost(ctx, m, false)
 	case *socketPost:
@@ -118,6 +122,8 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onMemberStored(ctx, m)
 	case *joinsStored:
 		r.onJoinsStored(ctx, m)
+	case *socketTyping:
+		r.onTyping(ctx, m)
 	case *persisted:
 		r.onPersisted(ctx, m)
 	case *pb.ChangeMessage:
@@ -162,6 +168,7 @@ func (r *room) onStopping(ctx actor.Context) {
 	}
 	r.stopGrace()
 	r.stopReads(ctx)
+	r.stopTypingTimer()
 	for _, m := range r.list {
 		m.sink.Close(CloseInternal, "room restarted, reconnect with since")
 	}

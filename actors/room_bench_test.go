@@ -32,6 +32,7 @@ func (s *countingSink) Send(frame []byte) bool {
 	}
 	return true
 }
+func (s *countingSink) SendDroppable([]byte) bool        { return true }
 func (s *countingSink) SendBacklog(frames [][]byte) bool { return true }
 func (s *countingSink) Close(int, string)                {}
 

@@ -90,26 +90,15 @@ func (ms *members) broadcastEvent(frame []byte, ev Events, except *member) {
 	}
 }
 
-// congested is implemented by sinks that can tell when over half of their
-// outbound limit is unsent: frames that may be dropped (receipts, typing)
-// are not queued for them.
-type congested interface{ Congested() bool }
-
 // broadcastDroppable hands frame to every member whose socket asked for
-// the group ev and is not congested.
+// the group ev, as an optional frame (Sink.SendDroppable): a socket with
+// over half its outbound limit unsent, or catching up on a backlog, goes
+// without it.
 func (ms *members) broadcastDroppable(frame []byte, ev Events) {
 	for _, m := range ms.list {
-		if !m.events.Has(ev) {
-			continue
+		if m.events.Has(ev) && !m.catchingUp {
+			m.sink.SendDroppable(frame)
 		}
-		if c, ok := m.sink.(congested); ok && c.Congested() {
-			continue
-		}
-		if m.catchingUp {
-			m.held = append(m.held, frame)
-			continue
-		}
-		m.sink.Send(frame)
 	}
 }
 

@@ -119,6 +119,7 @@ func (r *room) onPersisted(ctx actor.Context, done *persisted) {
 	r.remember(p.msg, frame, senders.Gen())
 	r.broadcast(frame, nil)
 	r.sendInboxMessage(p.msg)
+	r.stopTyping(p.msg.SenderId, false) // the message says it: no typing:false
 	if p.quiet {
 		r.e.stats.acceptedSocket.Add(1)
 		r.movePosterMarker(ctx, p.msg, nil, nil)

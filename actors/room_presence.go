@@ -65,6 +65,7 @@ func (r *room) userLeft(ctx actor.Context, user int64) {
 	if p.sockets--; p.sockets > 0 {
 		return
 	}
+	r.stopTyping(user, true)
 	r.lastLeave++
 	p.leaveID = r.lastLeave
 	r.leaving = append(r.leaving, pendingLeave{user: user, id: p.leaveID, due: time.Now().Add(r.e.cfg.PresenceGrace)})

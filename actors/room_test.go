@@ -33,6 +33,8 @@ func (s *roomTestSink) Send(frame []byte) bool {
 	return true
 }
 
+func (s *roomTestSink) SendDroppable(frame []byte) bool { return s.Send(frame) }
+
 func (s *roomTestSink) SendBacklog(frames [][]byte) bool {
 	for _, f := range frames {
 		if !s.Send(f) {

@@ -47,6 +47,8 @@ func (s *session) Receive(ctx actor.Context) {
 		s.onJoined(ctx, m)
 	case *pb.Inbound:
 		s.onInbound(ctx, m)
+	case *inboundTyping:
+		s.onTyping(ctx, m)
 	case *pb.Posted:
 		s.onPosted(m)
 	case *socketRead:
@@ -117,6 +119,17 @@ func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
 // toRoom sends msg to the room, through the hub (behind the join) until
 // the join is answered.
 func (s *session) toRoom(ctx actor.Context, msg any) {
+	if s.roomPID != nil {
+		ctx.Request(s.roomPID, msg)
+		return
+	}
+	ctx.Request(s.e.hub, msg)
+}
+
+// onTyping passes a chat.typing frame to the room, in order with the
+// socket's messages (a message ends the indicator that preceded it).
+func (s *session) onTyping(ctx actor.Context, t *inboundTyping) {
+	msg := &socketTyping{room: s.room, user: s.user, typing: t.typing}
 	if s.roomPID != nil {
 		ctx.Request(s.roomPID, msg)
 		return

@@ -8,6 +8,11 @@ type Sink interface {
 	// sink is closed or over its byte limit (the sink then closes itself as a
 	// slow consumer).
 	Send(frame []byte) bool
+	// SendDroppable queues an optional frame (typing, receipts) like Send,
+	// but skips it, without closing anything, when more than half of the
+	// sink's byte limit is unsent: optional frames are the first thing
+	// dropped under pressure. It returns whether the frame was queued.
+	SendDroppable(frame []byte) bool
 	// SendBacklog queues frames of a reconnect backlog, waiting (outside any
 	// actor) while the queue is full. It returns false if the sink closed.
 	SendBacklog(frames [][]byte) bool

@@ -99,6 +99,10 @@ type Config struct {
 	// MessageBurst is how many messages a user may send at once above
 	// MessageRate. Default 40.
 	MessageBurst int
+	// TypingRate is how many chat.typing frames per second a socket may
+	// send (as many at once); past it they are dropped silently, neither
+	// refused nor counted as bad frames. Default 2.
+	TypingRate float64
 	// RoomRate is room creations per user per minute (429 above).
 	// Default 10.
 	RoomRate int
@@ -174,6 +178,9 @@ func (c Config) Defaults() Config {
 		c.MessageRate = 20
 	}
 	setInt(&c.MessageBurst, 40)
+	if c.TypingRate <= 0 {
+		c.TypingRate = 2
+	}
 	setInt(&c.RoomRate, 10)
 	setInt(&c.MemberAddRate, 60)
 	setInt(&c.RegisterRate, 10)

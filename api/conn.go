@@ -83,12 +83,21 @@ func (c *Conn) Send(frame []byte) bool {
 	return true
 }
 
-// Congested reports whether over half of the outbound limit is unsent:
-// frames that may be dropped (receipts) are then not queued.
-func (c *Conn) Congested() bool {
+// SendDroppable implements actors.Sink: it queues an optional frame
+// (typing, receipts) unless more than half of the byte limit is unsent,
+// in which case the frame is dropped and nothing else happens. Optional
+// frames never make a socket a slow consumer.
+func (c *Conn) SendDroppable(frame []byte) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.queued > c.maxBytes/2
+	n := frameSize(len(frame))
+	if c.closing || c.queued > c.maxBytes/2 || c.queued+n > c.maxBytes {
+		c.mu.Unlock()
+		return false
+	}
+	c.enqueueLocked(websocket.TextMessage, frame)
+	c.mu.Unlock()
+	c.stats.queued()
+	return true
 }
 
 // fitsLocked reports whether n more bytes fit in the queue; when they do

@@ -79,3 +79,39 @@ func TestConnGathersBusySocketFramesOnTick(t *testing.T) {
 	}
 	t.Fatal("the frames of a busy socket were not written at the tick")
 }
+
+// TestConnSendDroppableSkipsBusySocket: an optional frame (typing, a
+// receipt) is queued while at most half of the byte limit is unsent, and
+// dropped past it without closing the socket, which still takes the
+// frames everyone gets.
+func TestConnSendDroppableSkipsBusySocket(t *testing.T) {
+	server, client := net.Pipe() // never read: the first write blocks
+	t.Cleanup(func() { _ = server.Close(); _ = client.Close() })
+	const limit = 16 << 10
+	c := newConn(server, limit, 5*time.Second, nil, nil)
+	if !c.SendDroppable([]byte(`{"type":"chat.typing"}`)) {
+		t.Fatal("an optional frame was dropped from an idle socket")
+	}
+	frame := make([]byte, 1000)
+	for c.unsent() <= limit/2 {
+		if !c.Send(frame) {
+			t.Fatalf("Send refused at %d unsent bytes", c.unsent())
+		}
+	}
+	if c.SendDroppable([]byte(`{"type":"chat.typing"}`)) {
+		t.Fatalf("an optional frame was queued with %d of %d bytes unsent", c.unsent(), limit)
+	}
+	if code := c.closeCode(); code != 0 {
+		t.Fatalf("dropping an optional frame closed the socket with %d", code)
+	}
+	if !c.Send([]byte("everyone gets this")) {
+		t.Fatal("a frame for everyone was refused after an optional one was dropped")
+	}
+}
+
+// unsent is how many bytes are queued and not yet taken by the writer.
+func (c *Conn) unsent() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued
+}

@@ -169,6 +169,7 @@ var inboundSeeds = []string{
 	`{"type":"chat.message","message":"hi","client_id":null}`,
 	`{"type":"chat.message","message":"  "}`, `{"type":"chat.message","message":""}`, `{"type":"chat.message"}`,
 	`{"type":"chat.message","message":12}`, `{"type":"chat.message","message":null}`, `{"type":"chat.typing"}`,
+	`{"type":"chat.typing","typing":false}`, `{"type":"chat.typing","typing":"yes"}`, `{"type":"chat.typing","typing":null}`,
 	`{"type":1,"message":"x"}`, `{"message":"x"}`, `[]`, `"x"`, `not json`, ``, `{"type":"chat.message","message":"\ud800"}`,
 	"{\"type\":\"chat.message\",\"message\":\"\xff\xfe\"}", `{"type":"chat.message","message":"x","client_id":7}`,
 	`{"TYPE":"chat.message","Message":"case"}`, `{"type":"chat.message","message":"a","type":"other"}`,
@@ -188,7 +189,7 @@ func FuzzParseInbound(f *testing.F) {
 		in := parseInbound(data, maxChars)
 		text, clientID, problem := in.text, in.clientID, in.problem
 		if problem != "" {
-			if text != "" || clientID != "" || in.token != "" || in.kind != "" {
+			if text != "" || clientID != "" || in.token != "" || in.kind != "" || in.typing {
 				t.Fatalf("%q refused (%s) but returned %q, %q", data, problem, text, clientID)
 			}
 			if !utf8.ValidString(problem) || len(problem) > 1000 {
@@ -202,6 +203,12 @@ func FuzzParseInbound(f *testing.F) {
 		if in.kind == frameRefresh {
 			if in.token == "" || len(in.token) > maxTokenChars || text != "" || clientID != "" {
 				t.Fatalf("accepted auth.refresh %q as %+v", data, in)
+			}
+			return
+		}
+		if in.kind == frameTyping {
+			if in.token != "" || text != "" || clientID != "" {
+				t.Fatalf("accepted chat.typing %q as %+v", data, in)
 			}
 			return
 		}

@@ -20,6 +20,7 @@ const (
 	frameMessage = "chat.message"
 	frameRefresh = "auth.refresh"
 	frameRead    = "chat.read"
+	frameTyping  = "chat.typing"
 )
 
 // inbound is a client frame as sent: fields are raw so that a wrong type is
@@ -30,16 +31,19 @@ type inbound struct {
 	ClientID json.RawMessage `json:"client_id"`
 	Token    json.RawMessage `json:"token"`
 	Seq      json.RawMessage `json:"seq"`
+	Typing   json.RawMessage `json:"typing"`
 }
 
 // inboundFrame is a parsed client frame: a chat.message (text, clientID),
-// an auth.refresh (token), a chat.read (seq), or a problem that says what
-// was wrong, for a chat.error frame. Only the fields of its kind are set.
+// an auth.refresh (token), a chat.read (seq), a chat.typing (typing), or a
+// problem that says what was wrong, for a chat.error frame. Only the fields
+// of its kind are set.
 type inboundFrame struct {
-	kind           string // frameMessage, frameRefresh or frameRead; "" with a problem
+	kind           string // frameMessage, frameRefresh, frameRead or frameTyping; "" with a problem
 	text, clientID string
 	token          string
 	seq            int64
+	typing         bool
 	problem        string
 }
 
@@ -78,6 +82,8 @@ func parseInbound(data []byte, maxChars int) inboundFrame {
 		return parseRefresh(&in)
 	case frameRead:
 		return parseRead(&in)
+	case frameTyping:
+		return parseTyping(&in)
 	}
 	return refused(fmt.Sprintf("unknown type %q", truncate(typ, 40)))
 }
@@ -106,6 +112,17 @@ func parseRead(in *inbound) inboundFrame {
 		return refused("seq must be a non-negative integer")
 	}
 	return inboundFrame{kind: frameRead, seq: seq}
+}
+
+// parseTyping validates chat.typing: typing is a boolean, true when absent.
+func parseTyping(in *inbound) inboundFrame {
+	typing := true
+	if in.Typing != nil {
+		if err := json.Unmarshal(in.Typing, &typing); err != nil || string(in.Typing) == "null" {
+			return refused("typing must be a boolean")
+		}
+	}
+	return inboundFrame{kind: frameTyping, typing: typing}
 }
 
 // parseMessage validates a chat.message's message and client_id.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -35,6 +36,9 @@ func FuzzParseInboundRoundTrip(f *testing.F) {
 		`{"type":"auth.refresh","token":""}`,
 		`{"type":"auth.refresh","token":7}`,
 		`{"type":"auth.refresh"}`,
+		`{"type":"chat.typing"}`,
+		`{"type":"chat.typing","typing":false}`,
+		`{"type":"chat.typing","typing":"yes"}`,
 	} {
 		f.Add([]byte(seed), 10)
 	}
@@ -44,6 +48,16 @@ func FuzzParseInboundRoundTrip(f *testing.F) {
 		if in.kind == frameRefresh {
 			if in.token == "" || in.text != "" || in.problem != "" {
 				t.Fatalf("auth.refresh %q parsed as %+v", data, in)
+			}
+			return
+		}
+		if in.kind == frameTyping {
+			if in.text != "" || in.token != "" || in.problem != "" {
+				t.Fatalf("chat.typing %q parsed as %+v", data, in)
+			}
+			again := fmt.Appendf(nil, `{"type":"chat.typing","typing":%v}`, in.typing)
+			if in2 := parseInbound(again, maxChars); in2.kind != frameTyping || in2.typing != in.typing {
+				t.Fatalf("round trip of %q: %+v", data, in2)
 			}
 			return
 		}

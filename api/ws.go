@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -188,10 +189,11 @@ type socketSession interface {
 
 // roomSocket is a room socket's side of its session actor.
 type roomSocket struct {
-	s    *Server
-	c    *Conn
-	user int64
-	sess *actors.Session
+	s      *Server
+	c      *Conn
+	user   int64
+	sess   *actors.Session
+	typing *rate.Limiter // made on the first chat.typing: many clients never send one
 }
 
 func (r *roomSocket) Invalid(reason string) { r.sess.Invalid(reason) }
@@ -206,6 +208,14 @@ func (r *roomSocket) frame(in inboundFrame) {
 		r.s.refreshSocket(r.c, r, in.token)
 	case in.kind == frameRead:
 		r.sess.Read(in.seq)
+	case in.kind == frameTyping:
+		if r.typing == nil {
+			rps := r.s.cfg.TypingRate
+			r.typing = rate.NewLimiter(rate.Limit(rps), max(1, int(math.Ceil(rps))))
+		}
+		if r.typing.Allow() { // past the rate: dropped silently, not a strike
+			r.sess.Typing(in.typing)
+		}
 	case r.s.waitMessageTurn(r.c, r.user):
 		r.sess.Message(in.text, in.clientID)
 	}

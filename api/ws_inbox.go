@@ -112,6 +112,10 @@ func (in *inboxSocket) Send(frame []byte) bool {
 	return true
 }
 
+// SendDroppable implements actors.Sink. Inbox frames are never optional,
+// so it sends like Send.
+func (in *inboxSocket) SendDroppable(frame []byte) bool { return in.Send(frame) }
+
 // SendBacklog implements actors.Sink; an inbox socket has no backlog.
 func (in *inboxSocket) SendBacklog(frames [][]byte) bool {
 	for _, f := range frames {

@@ -80,6 +80,16 @@ func (t *tracker) observeSeq(seq int64) {
 	t.lastSeq = seq
 }
 
+// warmSeq takes a warm-up message's seq as the start of the room's seq
+// without counting a gap: the generator re-sends warm-up messages until
+// every socket has one, so a socket the server counted late may miss the
+// first ones, and the measured messages all come after.
+func (t *tracker) warmSeq(f frame) {
+	if f.hasSeq && f.seq > t.lastSeq {
+		t.lastSeq = f.seq
+	}
+}
+
 // observation is what observe made of one message.
 type observation int
 

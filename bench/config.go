@@ -20,10 +20,20 @@ const (
 	ScenarioCapacity   = "capacity"
 	ScenarioREST       = "rest"
 	ScenarioChurn      = "churn"
+	// ScenarioInbox is Users users, each a member of RoomsPerUser private
+	// or direct rooms, each with an inbox socket open and room sockets on
+	// RoomSockets of their rooms; messages are posted over REST.
+	ScenarioInbox = "inbox"
+)
+
+// Room kinds of the inbox scenario.
+const (
+	KindPrivate = "private"
+	KindDirect  = "direct"
 )
 
 // Scenarios lists every scenario name, in the order help shows them.
-var Scenarios = []string{ScenarioFanout, ScenarioManyRooms, ScenarioSmallRooms, ScenarioCapacity, ScenarioREST, ScenarioChurn}
+var Scenarios = []string{ScenarioFanout, ScenarioManyRooms, ScenarioSmallRooms, ScenarioInbox, ScenarioCapacity, ScenarioREST, ScenarioChurn}
 
 // maxMessageChars is the server's default message size limit (PROTOCOL.md).
 const maxMessageChars = 4096
@@ -39,7 +49,8 @@ type Config struct {
 	// small-rooms 5, capacity 10, rest 10, churn 1.
 	Rooms int
 	// Members is the number of sockets per room. Default: fanout 100,
-	// many-rooms 5, small-rooms 20.
+	// many-rooms 5, small-rooms 20. Inbox: the members of each private
+	// room (default 4; a direct room has 2).
 	Members int
 	// Senders is the number of sending members per room. Default: 1.
 	Senders int
@@ -49,7 +60,8 @@ type Config struct {
 	// registration hashes passwords slowly on purpose.
 	Users int
 	// Rate is the send rate: messages/s per sender (fanout, many-rooms,
-	// small-rooms; default 10, 2 and 10), requests/s in total (rest; default 0 = unbounded),
+	// small-rooms; default 10, 2 and 10), messages/s in total over all
+	// rooms (inbox; default 20), requests/s in total (rest; default 0 = unbounded),
 	// connects/s in total (churn; default 200).
 	Rate float64
 	// RateMax, when above Rate, raises each sender's rate linearly from Rate
@@ -95,7 +107,34 @@ type Config struct {
 	ProgressNewlines bool
 	// Logger receives diagnostics. Default: discard.
 	Logger *slog.Logger
+
+	// RoomsPerUser is how many rooms each user of the inbox scenario is a
+	// member of. Default 4.
+	RoomsPerUser int
+	// Kind is the kind of the inbox scenario's rooms: KindPrivate
+	// (default) or KindDirect.
+	Kind string
+	// RoomSockets is the share of each user's rooms the inbox scenario
+	// opens a room socket on, besides the user's inbox socket: 0 … 1.
+	// Default 0.25; a negative value means none.
+	RoomSockets float64
+
+	// Typing makes the chat scenarios' senders send chat.typing while
+	// "composing" each message (midway between two, at most once a
+	// second), on sockets opened with events=typing.
+	Typing bool
+	// Read makes every member of the chat scenarios send chat.read with
+	// the seq it received, at most once per ReadEvery, on sockets opened
+	// with events=read.
+	Read bool
+	// ReadEvery spaces a member's chat.read frames. Default 0: after every
+	// message.
+	ReadEvery time.Duration
 }
+
+// typingEvery is the least time between two chat.typing frames of a
+// sender: clients refresh the indicator at most once a second.
+const typingEvery = time.Second
 
 // withDefaults returns a copy of c with every zero field set to the
 // scenario's default.
@@ -135,6 +174,23 @@ func (c Config) withDefaults() Config {
 		def(&c.Rooms, 10)
 		def(&c.Users, 20)
 		def(&c.Concurrency, 16)
+	case ScenarioInbox:
+		def(&c.Users, 20)
+		def(&c.RoomsPerUser, 4)
+		if c.Kind == "" {
+			c.Kind = KindPrivate
+		}
+		if c.Kind == KindDirect {
+			c.Members = 2
+		}
+		def(&c.Members, 4)
+		c.Rooms = inboxRooms(c.Kind, c.Users, c.RoomsPerUser, c.Members)
+		if c.Rate == 0 {
+			c.Rate = 20
+		}
+		if c.RoomSockets == 0 {
+			c.RoomSockets = 0.25
+		}
 	case ScenarioChurn:
 		def(&c.Rooms, 1)
 		def(&c.Conns, 50)
@@ -190,10 +246,46 @@ func (c Config) validate() error {
 		return fmt.Errorf("bench: %d senders per room but only %d members", c.Senders, c.Members)
 	case c.MsgSize < minPayloadSize || c.MsgSize > maxMessageChars:
 		return fmt.Errorf("bench: msg-size %d: want %d..%d", c.MsgSize, minPayloadSize, maxMessageChars)
-	case c.Rate < 0 || c.Duration < 0 || c.Drain < 0:
-		return fmt.Errorf("bench: rate, duration and drain must not be negative")
+	case c.Rate < 0 || c.Duration < 0 || c.Drain < 0 || c.ReadEvery < 0:
+		return fmt.Errorf("bench: rate, duration, drain and read-every must not be negative")
+	case (c.Typing || c.Read) && !isChat(c.Scenario):
+		return fmt.Errorf("bench: --typing and --read apply to fanout, many-rooms and small-rooms")
+	}
+	if c.Scenario == ScenarioInbox {
+		return c.validateInbox()
 	}
 	return nil
+}
+
+// validateInbox checks the room shapes of the inbox scenario.
+func (c Config) validateInbox() error {
+	switch {
+	case c.Kind != KindPrivate && c.Kind != KindDirect:
+		return fmt.Errorf("bench: kind %q: want %s or %s", c.Kind, KindPrivate, KindDirect)
+	case c.RoomsPerUser < 1 || c.Users < 2:
+		return fmt.Errorf("bench: inbox needs at least 2 users and 1 room per user")
+	case c.Kind == KindDirect && (c.RoomsPerUser%2 != 0 || c.RoomsPerUser >= c.Users):
+		return fmt.Errorf("bench: direct rooms: rooms-per-user %d must be even and below users (%d): "+
+			"each user opens rooms with the next rooms-per-user/2 users", c.RoomsPerUser, c.Users)
+	case c.Kind == KindPrivate && (c.Members < 2 || c.Members > c.Users || c.Members > 101):
+		return fmt.Errorf("bench: private rooms of %d members: want 2 … min(users %d, 101)", c.Members, c.Users)
+	case c.RoomSockets > 1:
+		return fmt.Errorf("bench: room-sockets %g: want a share of each user's rooms, 0 … 1", c.RoomSockets)
+	}
+	return nil
+}
+
+// inboxRooms is the number of rooms the inbox scenario creates: every
+// user in roomsPerUser rooms (a few in one more when users × roomsPerUser
+// is not a multiple of the room size).
+func inboxRooms(kind string, users, roomsPerUser, members int) int {
+	if kind == KindDirect {
+		return users * roomsPerUser / 2
+	}
+	if members < 1 {
+		return 1
+	}
+	return max((users*roomsPerUser+members-1)/members, 1)
 }
 
 // isChat reports whether a scenario sends messages over sockets.

@@ -42,22 +42,30 @@ func newWSDialer(d *dialer, timeout time.Duration, idle bool) *websocket.Dialer 
 	}
 }
 
-// socketURL is the room's WebSocket URL with the access token.
-func socketURL(wsBase string, room int64, token string) string {
-	return wsBase + "/ws/chat/" + strconv.FormatInt(room, 10) + "/chat/?token=" + token
+// socketURL is the room's WebSocket URL with the access token and, when
+// not empty, the optional frame groups asked for (events=typing,read).
+func socketURL(wsBase string, room int64, token, events string) string {
+	u := wsBase + "/ws/chat/" + strconv.FormatInt(room, 10) + "/chat/?token=" + token
+	if events != "" {
+		u += "&events=" + events
+	}
+	return u
 }
 
-// openSocket opens one authenticated socket to a room.
-func openSocket(ctx context.Context, wd *websocket.Dialer, wsBase string, room int64, token string) (*websocket.Conn, error) {
-	c, resp, err := wd.DialContext(ctx, socketURL(wsBase, room, token), nil)
+// inboxURL is the user's inbox socket URL with the access token.
+func inboxURL(wsBase, token string) string { return wsBase + "/ws/inbox/?token=" + token }
+
+// openSocket opens one authenticated socket at u; what names it in errors.
+func openSocket(ctx context.Context, wd *websocket.Dialer, u, what string) (*websocket.Conn, error) {
+	c, resp, err := wd.DialContext(ctx, u, nil)
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}
 	if err != nil {
 		if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
-			return nil, fmt.Errorf("open room %d: %w", room, &handshakeError{status: resp.StatusCode})
+			return nil, fmt.Errorf("open %s: %w", what, &handshakeError{status: resp.StatusCode})
 		}
-		return nil, fmt.Errorf("open room %d: %w", room, err)
+		return nil, fmt.Errorf("open %s: %w", what, err)
 	}
 	c.SetReadLimit(1 << 20)
 	return c, nil

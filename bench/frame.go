@@ -18,9 +18,13 @@ type frame struct {
 	message []byte // value of "message", unescaped
 	seq     int64  // value of "seq"
 	hasSeq  bool
+	room    int64 // value of "room" when it is a number (not the object of inbox.room.add)
+	hasRoom bool
+	last    []byte // raw value of "last_message" when it is an object (inbox.message)
 }
 
-// scanFrame extracts "type", "message" and "seq" from a top-level JSON
+// scanFrame extracts "type", "message", "seq", "room" and "last_message"
+// (raw, to be scanned in turn) from a top-level JSON
 // object without decoding the rest: it walks the object's keys and skips
 // the other values. It is exact for frames without escapes in those fields
 // and falls back to encoding/json when a key or one of those strings has an
@@ -93,16 +97,32 @@ func (f *frame) scanValue(b []byte, i int, key []byte) (int, error) {
 			f.message = s
 		}
 		return next, nil
-	case "seq":
+	case "seq", "room":
 		end, err := skipValue(b, i)
 		if err != nil {
 			return 0, err
 		}
 		v, ok := parseUint(b[i:end])
-		if !ok {
+		switch {
+		case ok && key[0] == 's':
+			f.seq, f.hasSeq = v, true
+		case ok:
+			f.room, f.hasRoom = v, true
+		case key[0] == 's' || b[i] != '{':
 			return 0, errNeedsDecode
+		default:
+			f.room, f.hasRoom = 0, false // an object: inbox.room.add's room
 		}
-		f.seq, f.hasSeq = v, true
+		return end, nil
+	case "last_message":
+		end, err := skipValue(b, i)
+		if err != nil {
+			return 0, err
+		}
+		f.last = nil
+		if b[i] == '{' {
+			f.last = b[i:end]
+		}
 		return end, nil
 	}
 	return skipValue(b, i)
@@ -126,6 +146,12 @@ func decodeFrame(b []byte) (frame, error) {
 	f.typ, f.message = str("type"), str("message")
 	if raw, ok := v["seq"]; ok {
 		f.seq, f.hasSeq = parseUint(raw)
+	}
+	if raw, ok := v["room"]; ok {
+		f.room, f.hasRoom = parseUint(raw)
+	}
+	if raw, ok := v["last_message"]; ok && len(raw) > 0 && raw[0] == '{' {
+		f.last = raw
 	}
 	return f, nil
 }

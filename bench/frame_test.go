@@ -17,6 +17,9 @@ var frameSeeds = []string{
 	`{"type":"chat.message","nested":{"message":"no","a":[1,{"seq":5}]},"message":"yes","seq":7}`,
 	`{"seq":1e3,"type":"t"}`, `{"seq":-1}`, `{}`, ` { } `, `[]`, `{"a":}`, `{"a":1`, `{"a" 1}`, `nul`,
 	`{"type":null,"message":5}`, `{"message":"a","message":"b"}`,
+	`{"type":"inbox.message","room":7,"last_message":{"id":981,"seq":58,"sender_id":3,"nickname":"김민수","message":"b1:0:1:2:x","created_at":"2026-11-25T20:15:00.000Z","edited_at":null,"deleted_at":null}}`,
+	`{"type":"inbox.room.add","room":{"id":7,"last_message":null}}`, `{"room":"7","last_message":[1]}`, `{"room":-3}`,
+	`{"type":"chat.read","room":7,"reads":[{"user_id":12,"seq":58}]}`,
 }
 
 func TestScanFrameKnown(t *testing.T) {
@@ -30,6 +33,18 @@ func TestScanFrameKnown(t *testing.T) {
 	}
 	f, err = scanFrame([]byte(frameSeeds[7])) // nested keys are not top-level keys
 	if err != nil || string(f.message) != "yes" || f.seq != 7 {
+		t.Fatalf("got %+v %v", f, err)
+	}
+	f, err = scanFrame([]byte(frameSeeds[19])) // inbox.message: its message is inside last_message
+	if err != nil || string(f.typ) != "inbox.message" || !f.hasRoom || f.room != 7 || f.message != nil || f.hasSeq {
+		t.Fatalf("got %+v %v", f, err)
+	}
+	lm, err := scanFrame(f.last)
+	if err != nil || string(lm.message) != "b1:0:1:2:x" || lm.seq != 58 {
+		t.Fatalf("last_message %+v %v", lm, err)
+	}
+	f, err = scanFrame([]byte(frameSeeds[20])) // inbox.room.add: room is an object
+	if err != nil || f.hasRoom || f.last != nil {
 		t.Fatalf("got %+v %v", f, err)
 	}
 }
@@ -72,5 +87,16 @@ func checkAgainstJSON(t *testing.T, b []byte) {
 	var seq int64
 	if raw, ok := v["seq"]; ok && json.Unmarshal(raw, &seq) == nil && seq >= 0 && got.seq != seq {
 		t.Fatalf("%q: seq = %d, want %d", b, got.seq, seq)
+	}
+	var room int64
+	if raw, ok := v["room"]; ok && json.Unmarshal(raw, &room) == nil && room >= 0 && (!got.hasRoom || got.room != room) {
+		t.Fatalf("%q: room = %d (%v), want %d", b, got.room, got.hasRoom, room)
+	}
+	var last map[string]json.RawMessage
+	if raw, ok := v["last_message"]; ok && json.Unmarshal(raw, &last) == nil && last != nil {
+		var again map[string]json.RawMessage
+		if json.Unmarshal(got.last, &again) != nil || len(again) != len(last) {
+			t.Fatalf("%q: last_message = %q", b, got.last)
+		}
 	}
 }

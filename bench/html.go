@@ -72,6 +72,20 @@ func (r *Report) keyFigures() [][2]string {
 			[2]string{"deliveries /s", fmt.Sprintf("%.0f", m.DeliveriesPerSec)},
 			[2]string{"latency p50 / p99 / p99.9 / max", latencyText(m.Latency)})
 	}
+	if x := r.Inbox; x != nil {
+		f = append(f,
+			[2]string{"inbox deliveries received / expected", fmt.Sprintf("%d / %d", x.Received, x.Expected)},
+			[2]string{"inbox lost", fmt.Sprintf("%d (%.3f%%)", x.Lost, x.LossPct)},
+			[2]string{"inbox duplicates / out of order", fmt.Sprintf("%d / %d", x.Duplicates, x.OutOfOrder)},
+			[2]string{"inbox latency p50 / p99 / p99.9 / max", latencyText(x.Latency)})
+	}
+	if x := r.Extras; x != nil {
+		f = append(f,
+			[2]string{"server CPU / 1k deliveries plain / with extras", fmt.Sprintf("%.2f / %.2f ms (%+.1f%%)",
+				x.Plain.CPUMsPer1kDeliveries, x.With.CPUMsPer1kDeliveries, x.ExtraPct)},
+			[2]string{"typing frames sent / received", fmt.Sprintf("%d / %d", x.TypingSent, x.TypingReceived)},
+			[2]string{"chat.read sent / receipt frames received", fmt.Sprintf("%d / %d", x.ReadsSent, x.ReceiptsReceived)})
+	}
 	if x := r.REST; x != nil {
 		f = append(f,
 			[2]string{"requests (errors)", fmt.Sprintf("%d (%d)", x.Requests, x.Errors)},
@@ -104,7 +118,7 @@ func (r *Report) charts() []chart {
 	if len(r.LatencyTimeline) > 0 {
 		cs = append(cs, r.latencyOverTime())
 	}
-	if len(r.Distribution) > 0 {
+	if len(r.Distribution)+len(r.InboxDistribution) > 0 {
 		cs = append(cs, r.latencyDistribution())
 	}
 	if len(r.Timeline) > 0 {
@@ -129,19 +143,36 @@ func (r *Report) latencyOverTime() chart {
 		p99.xs, p99.ys = append(p99.xs, t), append(p99.ys, s.P99)
 		mx.xs, mx.ys = append(mx.xs, t), append(mx.ys, s.Max)
 	}
-	return chart{title: "Latency over time", xLabel: "seconds since start", yLabel: "latency (ms)",
+	title := "Latency over time"
+	if r.Inbox != nil {
+		title = "Inbox latency over time (inbox.message)"
+	}
+	return chart{title: title, xLabel: "seconds since start", yLabel: "latency (ms)",
 		series: []series{p50, p99, mx}}
 }
 
 // latencyDistribution is the HDR percentile plot: x in "nines".
 func (r *Report) latencyDistribution() chart {
-	var s series
-	s.name = "latency"
-	last := 0.0
-	for _, p := range r.Distribution {
-		x := nines(p.Percentile, last)
-		last = x
-		s.xs, s.ys = append(s.xs, x), append(s.ys, p.Millis)
+	curve := func(name string, pts []PercentilePoint) series {
+		s := series{name: name}
+		last := 0.0
+		for _, p := range pts {
+			x := nines(p.Percentile, last)
+			last = x
+			s.xs, s.ys = append(s.xs, x), append(s.ys, p.Millis)
+		}
+		return s
+	}
+	var ss []series
+	if len(r.Distribution) > 0 {
+		name := "latency"
+		if r.Inbox != nil {
+			name = "room sockets"
+		}
+		ss = append(ss, curve(name, r.Distribution))
+	}
+	if len(r.InboxDistribution) > 0 {
+		ss = append(ss, curve("inbox", r.InboxDistribution))
 	}
 	var ticks []axisTick
 	for k, lbl := range []string{"0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%", "max"} {
@@ -153,7 +184,7 @@ func (r *Report) latencyDistribution() chart {
 	} else if r.Capacity != nil {
 		title = "Connect latency distribution"
 	}
-	return chart{title: title, xLabel: "percentile", yLabel: "latency (ms)", series: []series{s}, xTicks: ticks}
+	return chart{title: title, xLabel: "percentile", yLabel: "latency (ms)", series: ss, xTicks: ticks}
 }
 
 // nines maps a percentile to -log10(1-p): 90% → 1, 99% → 2; 100% is put a

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -16,8 +17,13 @@ type opens struct {
 
 // open opens one socket to room as the user with token, counting it.
 func (e *environment) open(ctx context.Context, o *opens, room int64, token string) (*websocket.Conn, error) {
+	return e.openURL(ctx, o, socketURL(e.wsBase, room, token, e.events), "room "+strconv.FormatInt(room, 10))
+}
+
+// openURL opens the socket at u (what names it in errors), counting it.
+func (e *environment) openURL(ctx context.Context, o *opens, u, what string) (*websocket.Conn, error) {
 	t0 := time.Now()
-	c, err := openSocket(ctx, e.ws, e.wsBase, room, token)
+	c, err := openSocket(ctx, e.ws, u, what)
 	if err != nil && ended(ctx) {
 		return nil, err // cut short by the end of the run: not the server's failure
 	}

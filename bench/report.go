@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,8 @@ type Report struct {
 	Conns      ConnStats `json:"conns"`
 
 	Messages *MessageStats  `json:"messages,omitempty"`
+	Inbox    *InboxStats    `json:"inbox,omitempty"`
+	Extras   *ExtrasStats   `json:"typing_receipts,omitempty"`
 	REST     *RESTStats     `json:"rest,omitempty"`
 	Capacity *CapacityStats `json:"capacity,omitempty"`
 	Server   *ServerStats   `json:"server,omitempty"`
@@ -33,6 +36,8 @@ type Report struct {
 	LatencyTimeline []SecondLatency `json:"latency_timeline,omitempty"`
 	// Distribution is the end-to-end (or request) latency percentile curve.
 	Distribution []PercentilePoint `json:"distribution,omitempty"`
+	// InboxDistribution is the inbox.message latency curve (inbox).
+	InboxDistribution []PercentilePoint `json:"inbox_distribution,omitempty"`
 	// TokenRenewals counts access tokens renewed during the run, each sent
 	// on every open socket of its account (none in a run shorter than the
 	// token lifetime).
@@ -53,6 +58,14 @@ type Settings struct {
 	MsgSize     int     `json:"msg_size,omitempty"`
 	Conns       int     `json:"conns,omitempty"`
 	Concurrency int     `json:"concurrency"`
+	// The inbox scenario's room shapes.
+	RoomsPerUser int     `json:"rooms_per_user,omitempty"`
+	Kind         string  `json:"kind,omitempty"`
+	RoomSockets  float64 `json:"room_sockets,omitempty"`
+	// Typing and receipts load of the chat scenarios.
+	Typing      bool    `json:"typing,omitempty"`
+	Read        bool    `json:"read,omitempty"`
+	ReadEveryMs float64 `json:"read_every_ms,omitempty"`
 }
 
 // ConnStats counts socket opens.
@@ -89,6 +102,71 @@ type MessageStats struct {
 	// DeliveriesPerSec is the average over the send period and the drain.
 	DeliveriesPerSec float64      `json:"deliveries_per_s"`
 	Latency          LatencyStats `json:"latency"`
+}
+
+// InboxStats is the inbox.message accounting of the inbox scenario: every
+// member of a room with an inbox socket open, the sender included, must
+// get one inbox.message per message of the room.
+type InboxStats struct {
+	Kind         string `json:"kind"`
+	Users        int    `json:"users"`
+	RoomsPerUser int    `json:"rooms_per_user"`
+	Rooms        int    `json:"rooms"`
+	// Members is the members of each room.
+	Members int `json:"members"`
+	// InboxSockets and RoomSockets are the sockets that opened.
+	InboxSockets int64 `json:"inbox_sockets"`
+	RoomSockets  int64 `json:"room_sockets"`
+	// Expected is sent × members with an inbox socket, summed over rooms.
+	Expected int64   `json:"expected"`
+	Received int64   `json:"received"`
+	Lost     int64   `json:"lost"`
+	LossPct  float64 `json:"loss_pct"`
+	deliveryCounts
+	DeliveriesPerSec float64      `json:"deliveries_per_s"`
+	Latency          LatencyStats `json:"latency"`
+}
+
+// ExtrasStats is what typing indicators and read receipts cost: a chat
+// run with them sends twice, back to back on the same sockets, first
+// plain, then with them.
+type ExtrasStats struct {
+	Typing      bool       `json:"typing"`
+	Read        bool       `json:"read"`
+	ReadEveryMs float64    `json:"read_every_ms"`
+	Plain       PhaseStats `json:"plain"`
+	With        PhaseStats `json:"with"`
+	// ExtraCPUMsPer1kDeliveries is With's server CPU per 1,000 deliveries
+	// minus Plain's, and ExtraPct that difference in % of Plain's.
+	ExtraCPUMsPer1kDeliveries float64 `json:"extra_cpu_ms_per_1k_deliveries"`
+	ExtraPct                  float64 `json:"extra_pct"`
+	// Frames: chat.typing sent by senders and received by members,
+	// chat.read sent by members and receipt frames received, chat.error
+	// frames received (a server without the extension answers these
+	// frames with one each).
+	TypingSent       int64 `json:"typing_sent"`
+	TypingReceived   int64 `json:"typing_received"`
+	ReadsSent        int64 `json:"reads_sent"`
+	ReadSendErrors   int64 `json:"read_send_errors,omitempty"`
+	ReceiptsReceived int64 `json:"receipts_received"`
+	ErrorsReceived   int64 `json:"errors_received"`
+	// TypingPer1kDeliveries and ReceiptsPer1kDeliveries are the frames
+	// received per 1,000 message deliveries of the phase with them.
+	TypingPer1kDeliveries   float64 `json:"typing_per_1k_deliveries"`
+	ReceiptsPer1kDeliveries float64 `json:"receipts_per_1k_deliveries"`
+}
+
+// PhaseStats is one phase of a run with extras: from its first message
+// to its last delivery plus a short settle.
+type PhaseStats struct {
+	SendSec              float64      `json:"send_s"`
+	ElapsedSec           float64      `json:"elapsed_s"`
+	Sent                 int64        `json:"sent"`
+	Deliveries           int64        `json:"deliveries"`
+	DeliveriesPerSec     float64      `json:"deliveries_per_s"`
+	LoadCPUSeconds       float64      `json:"load_cpu_s,omitempty"`
+	CPUMsPer1kDeliveries float64      `json:"cpu_ms_per_1k_deliveries,omitempty"`
+	Latency              LatencyStats `json:"latency"`
 }
 
 // RESTStats is the outcome of the rest scenario.
@@ -167,6 +245,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if m := r.Messages; m != nil {
 		t.messageRows(m)
 	}
+	if x := r.Inbox; x != nil {
+		t.inboxRows(x)
+	}
+	if x := r.Extras; x != nil {
+		t.extrasRows(x)
+	}
 	if x := r.REST; x != nil {
 		t.restRows(x)
 	}
@@ -241,6 +325,48 @@ func (t *table) messageRows(m *MessageStats) {
 		t.row("stray frames", "misrouted %d, foreign text %d, malformed %d", m.Foreign, m.Unparsed, m.Malformed)
 	}
 	t.latency("latency", m.Latency)
+}
+
+func (t *table) inboxRows(x *InboxStats) {
+	t.row("inbox rooms", "%d %s rooms of %d, %d users in %d rooms each", x.Rooms, x.Kind, x.Members, x.Users, x.RoomsPerUser)
+	t.row("inbox sockets", "%d inbox, %d room sockets", x.InboxSockets, x.RoomSockets)
+	t.row("inbox deliveries", "%d of %d expected, lost %d (%.3f%%), %.0f/s", x.Received, x.Expected, x.Lost, x.LossPct, x.DeliveriesPerSec)
+	t.row("inbox duplicates", "%d", x.Duplicates)
+	t.row("inbox out of order", "%d (seq gaps %d, seq regressions %d)", x.OutOfOrder, x.SeqGaps, x.SeqRegressions)
+	if x.Foreign+x.Unparsed+x.Malformed > 0 {
+		t.row("inbox stray frames", "misrouted %d, foreign text %d, malformed %d", x.Foreign, x.Unparsed, x.Malformed)
+	}
+	t.latency("inbox latency", x.Latency)
+}
+
+func (t *table) extrasRows(x *ExtrasStats) {
+	var what []string
+	if x.Typing {
+		what = append(what, "typing")
+	}
+	switch {
+	case x.Read && x.ReadEveryMs > 0:
+		what = append(what, fmt.Sprintf("read receipts (chat.read every %.0f ms at most)", x.ReadEveryMs))
+	case x.Read:
+		what = append(what, "read receipts (chat.read after every message)")
+	}
+	t.row("extras", "%s, second phase", strings.Join(what, " and "))
+	for _, p := range []struct {
+		label string
+		s     PhaseStats
+	}{{"plain phase", x.Plain}, {"with extras", x.With}} {
+		t.row(p.label, "%d sent, %d deliveries (%.0f/s) in %.1f s; server cpu / 1k del %.2f ms (%.2f s)",
+			p.s.Sent, p.s.Deliveries, p.s.DeliveriesPerSec, p.s.ElapsedSec, p.s.CPUMsPer1kDeliveries, p.s.LoadCPUSeconds)
+		t.latency(p.label+" lat", p.s.Latency)
+	}
+	if x.Plain.CPUMsPer1kDeliveries > 0 && x.With.CPUMsPer1kDeliveries > 0 {
+		t.row("extras cpu / 1k del", "%+.2f ms (%+.1f%%)", x.ExtraCPUMsPer1kDeliveries, x.ExtraPct)
+	}
+	t.row("typing frames", "%d sent, %d received (%.1f per 1k deliveries)", x.TypingSent, x.TypingReceived, x.TypingPer1kDeliveries)
+	t.row("read frames", "%d chat.read sent, %d receipt frames received (%.1f per 1k deliveries)", x.ReadsSent, x.ReceiptsReceived, x.ReceiptsPer1kDeliveries)
+	if x.ErrorsReceived+x.ReadSendErrors > 0 {
+		t.row("chat.error frames", "%d received, %d chat.read writes failed", x.ErrorsReceived, x.ReadSendErrors)
+	}
 }
 
 func (t *table) restRows(x *RESTStats) {

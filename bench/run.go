@@ -31,6 +31,9 @@ type environment struct {
 	ws     *websocket.Dialer
 	limit  FileLimit
 	c      counters
+	// events is the events= value of room sockets: the optional frame
+	// groups the run asks for (typing, read), or "".
+	events string
 }
 
 // Run runs the configured scenario against the server and returns its
@@ -54,10 +57,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration+cfg.Drain+maxRunOverhead)
 	defer cancel()
 	rep := e.newReport()
+	if cfg.Scenario == ScenarioInbox {
+		rep.Settings.RoomsPerUser, rep.Settings.Kind, rep.Settings.RoomSockets = cfg.RoomsPerUser, cfg.Kind, max(cfg.RoomSockets, 0)
+	}
 	var run func(context.Context, *Report) error
 	switch cfg.Scenario {
 	case ScenarioFanout, ScenarioManyRooms, ScenarioSmallRooms:
 		run = e.runChat
+	case ScenarioInbox:
+		run = e.runInbox
 	case ScenarioCapacity:
 		run = e.runCapacity
 	case ScenarioREST:
@@ -91,6 +99,14 @@ func newEnvironment(cfg Config, limit FileLimit) (*environment, error) {
 		wsBase: wsBase(cfg.Server),
 		limit:  limit,
 	}
+	var groups []string
+	if cfg.Typing {
+		groups = append(groups, "typing")
+	}
+	if cfg.Read {
+		groups = append(groups, "read")
+	}
+	e.events = strings.Join(groups, ",")
 	e.dial = newDialer(base.Hostname(), cfg.LocalAddrs, cfg.DialTimeout)
 	e.rest = newRESTClient(base, cfg.Concurrency, e.dial, cfg.DialTimeout)
 	e.ws = newWSDialer(e.dial, cfg.DialTimeout, cfg.Scenario == ScenarioCapacity || cfg.Scenario == ScenarioChurn)
@@ -110,6 +126,7 @@ func (e *environment) newReport() *Report {
 			Rooms: c.Rooms, Members: c.Members, Senders: c.Senders, Users: c.Users,
 			Rate: c.Rate, RateMax: c.RateMax, DurationSec: c.Duration.Seconds(),
 			MsgSize: c.MsgSize, Conns: c.Conns, Concurrency: c.Concurrency,
+			Typing: c.Typing, Read: c.Read, ReadEveryMs: round3(float64(c.ReadEvery) / float64(time.Millisecond)),
 		},
 	}
 }

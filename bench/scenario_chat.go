@@ -35,6 +35,13 @@ type chatRun struct {
 	warmRoom []atomic.Int64
 	readers  sync.WaitGroup
 	deadline time.Time // no socket is read after it
+	// ex counts typing and receipt frames; typingOn makes sendAll's
+	// senders type; phaseRec, when set, records the current phase's
+	// latencies; nextN is each sender's next message number.
+	ex       extras
+	typingOn bool
+	phaseRec atomic.Pointer[recorder]
+	nextN    []int64
 }
 
 // runChat runs the fanout and many-rooms scenarios: the two differ only in
@@ -53,7 +60,14 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 		e: e, rooms: rooms, members: make([][]*member, len(rooms)),
 		sentRoom: make([]atomic.Int64, len(rooms)), warmRoom: make([]atomic.Int64, len(rooms)),
 		opens:    opens{lat: newLockedHist()},
-		deadline: time.Now().Add(e.cfg.Duration + e.cfg.Drain + 2*warmTimeout + 5*time.Minute),
+		deadline: time.Now().Add(2*(e.cfg.Duration+e.cfg.Drain) + 2*warmTimeout + 5*time.Minute),
+		nextN:    make([]int64, len(rooms)*e.cfg.Senders),
+	}
+	cr.ex.readEvery = e.cfg.ReadEvery
+	if e.cfg.Read {
+		if err := e.joinRooms(ctx, users, rooms, need); err != nil {
+			return err
+		}
 	}
 	ph := e.startPhase()
 	cr.rec = newRecorder(ph.start, 2*runtime.GOMAXPROCS(0))
@@ -70,10 +84,18 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 	}
 	cpu0, cpuOK := ph.serverCPU()
 	sendStart := time.Now()
-	cr.sendAll(ctx, sendStart)
-	sendTime := time.Since(sendStart)
-	expected := cr.expected()
-	cr.drain(ctx, expected)
+	var sendTime time.Duration
+	var expected int64
+	if e.cfg.Typing || e.cfg.Read {
+		rep.Extras = cr.sendPhases(ctx, ph)
+		sendTime = time.Duration((rep.Extras.Plain.SendSec + rep.Extras.With.SendSec) * float64(time.Second))
+		expected = cr.expected()
+	} else {
+		cr.sendAll(ctx, sendStart)
+		sendTime = time.Since(sendStart)
+		expected = cr.expected()
+		cr.drain(ctx, expected)
+	}
 	deliverTime := time.Since(sendStart)
 	keys.stop()
 	rep.TokenRenewals = keys.renewals.Load()
@@ -84,6 +106,10 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 	cr.stop()
 	ph.stop(rep)
 	cr.report(rep, expected, sendTime, deliverTime)
+	if x := rep.Extras; x != nil {
+		cr.ex.finish(x)
+		rep.Notes = append(rep.Notes, x.notes()...)
+	}
 	if s, m := rep.Server, rep.Messages; s != nil && cpuOK && cpuOK1 {
 		s.LoadCPUSeconds = round3((cpu1 - cpu0).Seconds())
 		if m.Received > 0 {
@@ -110,6 +136,7 @@ func (cr *chatRun) openAll(ctx context.Context, keys *keyring) {
 		m.rcv = &receiver{
 			conn: c, tr: newTracker(r, e.cfg.Senders), shard: i, rec: cr.rec, c: &e.c,
 			stopping: &cr.stopping, drops: &cr.drops, onWarm: func() { cr.warmRoom[r].Add(1) },
+			ex: &cr.ex, ws: m.conn, phase: &cr.phaseRec,
 		}
 		mu.Lock()
 		cr.members[r] = append(cr.members[r], m)
@@ -159,8 +186,13 @@ func (cr *chatRun) sendAll(ctx context.Context, start time.Time) {
 				offset: time.Duration(float64(interval(cfg.Rate)) * float64(id) / float64(nSenders)),
 				onSent: func() { cr.sentRoom[r].Add(1); cr.e.c.sent.Add(1) },
 				onErr:  func(err error) { cr.sendErrs.add(failReason(err)) },
+				next:   cr.nextN[id], typing: cr.typingOn,
+				onTyping: func() { cr.ex.typingSent.Add(1) },
 			}
-			wg.Go(func() { s.run(ctx, start, stopAt) })
+			wg.Go(func() {
+				s.run(ctx, start, stopAt)
+				cr.nextN[id] = s.next
+			})
 		}
 	}
 	wg.Wait()

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -49,6 +50,16 @@ type sender struct {
 	offset time.Duration // spreads senders' first ticks over one period
 	onSent func()
 	onErr  func(err error)
+	// next is the number of the next message: a run in two phases
+	// continues the numbers, so a receiver sees no duplicate.
+	next int64
+	// post, when set, sends a message instead of conn (REST posts).
+	post func(p payload) error
+	// typing sends chat.typing midway between two messages, while
+	// "composing" the next, at most once per typingEvery; onTyping
+	// counts each.
+	typing   bool
+	onTyping func()
 }
 
 // run sends until stopAt or ctx ends or a write fails.
@@ -69,30 +80,49 @@ func (s *sender) run(ctx context.Context, start, stopAt time.Time) {
 	}
 	stop := time.NewTimer(time.Until(stopAt))
 	defer stop.Stop()
+	compose := time.NewTimer(time.Hour)
+	compose.Stop()
+	defer compose.Stop()
+	var lastTyping time.Time
 	buf := make([]byte, 0, s.size+128)
-	if err := s.send(buf, 0); err != nil { // the first at once, the rest on ticks
-		s.onErr(err)
-		return
-	}
-	s.onSent()
-	for n := int64(1); n < maxPerSender; {
-		select {
-		case <-ctx.Done():
-			return
-		case <-stop.C:
-			return
-		case <-reRate:
-			if p := interval(s.sched.rate(time.Since(start))); p != period {
-				period = p
-				tick.Reset(p)
-			}
-		case <-tick.C:
-			if err := s.send(buf, n); err != nil {
-				s.onErr(err)
+	for first := true; s.next < maxPerSender; {
+		if !first { // the first at once, the rest on ticks
+			select {
+			case <-ctx.Done():
 				return
+			case <-stop.C:
+				return
+			case <-reRate:
+				if p := interval(s.sched.rate(time.Since(start))); p != period {
+					period = p
+					tick.Reset(p)
+				}
+				continue
+			case <-compose.C:
+				if time.Since(lastTyping) >= typingEvery {
+					lastTyping = time.Now()
+					if err := s.conn.write([]byte(`{"type":"chat.typing","typing":true}`)); err != nil {
+						s.onErr(err)
+						return
+					}
+					s.onTyping()
+				}
+				continue
+			case <-tick.C:
 			}
-			s.onSent()
-			n++
+		}
+		first = false
+		if err := s.send(buf, s.next); errors.Is(err, errNotSent) {
+			s.next++ // the server refused it: its number is not reused
+			continue
+		} else if err != nil {
+			s.onErr(err)
+			return
+		}
+		s.onSent()
+		s.next++
+		if s.typing {
+			compose.Reset(period / 2)
 		}
 	}
 }
@@ -100,6 +130,9 @@ func (s *sender) run(ctx context.Context, start, stopAt time.Time) {
 // send writes message n.
 func (s *sender) send(buf []byte, n int64) error {
 	p := payload{sender: s.id, n: n, sent: time.Now().UnixNano()}
+	if s.post != nil {
+		return s.post(p)
+	}
 	buf = appendSendFrame(buf[:0], s.runID, p, s.size)
 	return s.conn.write(buf)
 }

@@ -13,6 +13,7 @@ import (
 // account is a registered, logged-in user: its access token, the refresh
 // token that renews it, and when the access token was asked for.
 type account struct {
+	ID      int64     `json:"id"`
 	Email   string    `json:"email"`
 	Token   string    `json:"token"`
 	Refresh string    `json:"refresh"`
@@ -71,6 +72,9 @@ func (e *environment) setupUser(ctx context.Context, i int) (account, error) {
 	var out struct {
 		Access  string `json:"access"`
 		Refresh string `json:"refresh"`
+		User    struct {
+			ID int64 `json:"id"`
+		} `json:"user"`
 	}
 	login := map[string]string{"email": email, "password": pw}
 	var at time.Time
@@ -84,7 +88,7 @@ func (e *environment) setupUser(ctx context.Context, i int) (account, error) {
 	if out.Access == "" {
 		return account{}, fmt.Errorf("login %s: no access token in the answer", email)
 	}
-	return account{Email: email, Token: out.Access, Refresh: out.Refresh, At: at}, nil
+	return account{ID: out.User.ID, Email: email, Token: out.Access, Refresh: out.Refresh, At: at}, nil
 }
 
 // createRooms creates n rooms, owned round-robin by users.

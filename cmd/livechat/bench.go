@@ -23,6 +23,9 @@ scenarios:
   fanout      few senders, big rooms, fixed or rising rate (--rate, --rate-max)
   many-rooms  many small rooms, one sender per room at a fixed rate
   small-rooms many-rooms at the small-room cell: 5 rooms x 20, 10 msgs/s per room
+  inbox       --users in --rooms-per-user private (or --kind direct) rooms each, every
+              user with an inbox socket and room sockets on --room-sockets of its
+              rooms; --rate msgs/s in total posted over REST
   capacity    open --conns idle sockets and hold them (several processes if needed)
   rest        keep-alive REST: POST /chat/v1/message/ and GET /chat/v1/room/{id}/
   churn       connect and disconnect at --rate opens/s over --conns loops
@@ -31,6 +34,8 @@ examples:
   livechat bench fanout --rooms 1 --members 1000 --rate 5 --rate-max 20 --duration 30s --server-pid $(pidof livechat) --out results/fanout
   livechat bench many-rooms --rooms 500 --members 4 --rate 2 --duration 20s
   livechat bench small-rooms --server-pid $(pidof livechat)    (also --rooms 200 --members 10 --rate 2)
+  livechat bench small-rooms --typing --read --server-pid $(pidof livechat)   (plain, then with typing and receipts)
+  livechat bench inbox --users 50 --rooms-per-user 6 --members 4 --rate 50 --server-pid $(pidof livechat)
   livechat bench capacity --conns 50000 --server-pid $(pidof livechat) --out results/capacity
   livechat bench rest --concurrency 32 --duration 10s
   livechat bench churn --conns 50 --rate 500 --duration 10s
@@ -97,10 +102,11 @@ func newBenchFlags(o *benchOptions) *flag.FlagSet {
 	c := &o.cfg
 	fs.StringVar(&c.Server, "server", "http://127.0.0.1:8000", "server base URL")
 	fs.IntVar(&c.Rooms, "rooms", 0, "rooms (fanout 1, many-rooms 100, small-rooms 5, capacity 10, rest 10, churn 1)")
-	fs.IntVar(&c.Members, "members", 0, "sockets per room (fanout 100, many-rooms 5, small-rooms 20)")
+	fs.IntVar(&c.Members, "members", 0, "sockets per room (fanout 100, many-rooms 5, small-rooms 20); inbox: members of a private room (4)")
 	fs.IntVar(&c.Senders, "senders", 0, "sending members per room (1)")
-	fs.IntVar(&c.Users, "users", 0, "accounts to register; sockets are spread over them (one per socket, at most 200)")
-	fs.Float64Var(&c.Rate, "rate", 0, "msgs/s per sender (fanout 10, many-rooms 2, small-rooms 10); rest: req/s in total (0 = unbounded); churn: opens/s (200)")
+	fs.IntVar(&c.Users, "users", 0, "accounts to register; sockets are spread over them (one per socket, at most 200; inbox 20)")
+	fs.Float64Var(&c.Rate, "rate", 0, "msgs/s per sender (fanout 10, many-rooms 2, small-rooms 10); inbox: msgs/s in total (20); "+
+		"rest: req/s in total (0 = unbounded); churn: opens/s (200)")
 	fs.Float64Var(&c.RateMax, "rate-max", 0, "fanout: raise each sender's rate linearly from --rate to this over --duration")
 	fs.DurationVar(&c.Duration, "duration", 0, "load (or hold) duration (10s)")
 	fs.DurationVar(&c.Drain, "drain", 0, "wait for messages in flight after sending stops (5s)")
@@ -114,6 +120,12 @@ func newBenchFlags(o *benchOptions) *flag.FlagSet {
 	fs.IntVar(&c.PerProcess, "per-process", 0, "capacity: sockets per worker process (18000)")
 	fs.IntVar(&c.Procs, "procs", 0, "capacity: worker processes (0 = as many as the open-files limit needs)")
 	fs.DurationVar(&c.DialTimeout, "dial-timeout", 0, "timeout of one socket open or REST call (10s)")
+	fs.IntVar(&c.RoomsPerUser, "rooms-per-user", 0, "inbox: rooms each user is a member of (4)")
+	fs.StringVar(&c.Kind, "kind", "", "inbox: room kind, private or direct (private)")
+	fs.Float64Var(&c.RoomSockets, "room-sockets", 0, "inbox: share of each user's rooms with a room socket open, 0..1 (0.25; negative = none)")
+	fs.BoolVar(&c.Typing, "typing", false, "chat scenarios: senders send chat.typing while composing (once a second at most); runs a plain phase first")
+	fs.BoolVar(&c.Read, "read", false, "chat scenarios: members send chat.read after receiving; runs a plain phase first")
+	fs.DurationVar(&c.ReadEvery, "read-every", 0, "with --read: least time between a member's chat.read frames (0 = after every message)")
 	fs.StringVar(&o.out, "out", "", "directory for report.json and report.html")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON instead of a table")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live progress line")

@@ -154,10 +154,65 @@ func TestBenchFlags(t *testing.T) {
 		o.out != "x" || !o.json {
 		t.Fatalf("parsed %+v %v", o, err)
 	}
+	o = benchOptions{}
+	fs = newBenchFlags(&o)
+	fs.SetOutput(io.Discard)
+	err = fs.Parse([]string{"--rooms-per-user", "6", "--kind", "direct", "--room-sockets", "0.5", "--typing", "--read", "--read-every", "250ms"})
+	if c := o.cfg; err != nil || c.RoomsPerUser != 6 || c.Kind != "direct" || c.RoomSockets != 0.5 || !c.Typing || !c.Read ||
+		c.ReadEvery != 250*time.Millisecond {
+		t.Fatalf("parsed %+v %v", o, err)
+	}
 	if code := runBench([]string{"fanout", "--no-such-flag"}); code != 2 {
 		t.Fatalf("bad flag: exit %d", code)
 	}
 	if code := runBench([]string{"no-such-scenario", "--quiet"}); code != 1 {
 		t.Fatalf("bad scenario: exit %d", code)
+	}
+}
+
+func TestBenchInboxAgainstServer(t *testing.T) {
+	rep, _ := benchAgainstServer(t, bench.Config{Scenario: bench.ScenarioInbox, Users: 6, RoomsPerUser: 3, Members: 3,
+		Rate: 20, RoomSockets: 0.5})
+	x, m := rep.Inbox, rep.Messages
+	if x == nil || m.Sent == 0 || x.Rooms != 6 || x.InboxSockets != 6 || x.RoomSockets != 12 || rep.Conns.Failed != 0 {
+		t.Fatalf("inbox %+v messages %+v conns %+v", x, m, rep.Conns)
+	}
+	// Every member has an inbox socket, the sender included: 3 per message.
+	if x.Expected != 3*m.Sent || x.Received != x.Expected || x.Duplicates != 0 || x.OutOfOrder != 0 || x.SeqGaps != 0 || x.Foreign != 0 {
+		t.Fatalf("inbox deliveries %+v of %d sent", x, m.Sent)
+	}
+	if m.Expected == 0 || m.Received != m.Expected || m.SeqGaps != 0 || len(rep.Notes) != 0 {
+		t.Fatalf("room sockets %+v, notes %q", m, rep.Notes)
+	}
+	if s := rep.Server; s == nil || s.CPUMsPer1kDeliveries <= 0 || x.Latency.Count != x.Received {
+		t.Fatalf("server %+v latency %+v", s, x.Latency)
+	}
+}
+
+func TestBenchDirectInboxAgainstServer(t *testing.T) {
+	rep, _ := benchAgainstServer(t, bench.Config{Scenario: bench.ScenarioInbox, Kind: bench.KindDirect, Users: 5,
+		RoomsPerUser: 2, Rate: 20, RoomSockets: -1})
+	x, m := rep.Inbox, rep.Messages
+	if x == nil || m.Sent == 0 || x.Rooms != 5 || x.Expected != 2*m.Sent || x.Received != x.Expected || x.SeqGaps != 0 || len(rep.Notes) != 0 {
+		t.Fatalf("inbox %+v messages %+v notes %q", x, m, rep.Notes)
+	}
+}
+
+func TestBenchTypingAndReceiptsAgainstServer(t *testing.T) {
+	rep, _ := benchAgainstServer(t, bench.Config{Scenario: bench.ScenarioManyRooms, Rooms: 2, Members: 4, Rate: 3,
+		Typing: true, Read: true})
+	m, x := rep.Messages, rep.Extras
+	if m.Sent == 0 || m.Received != m.Expected || m.Duplicates != 0 || m.SeqGaps != 0 {
+		t.Fatalf("messages %+v", m)
+	}
+	if x == nil || x.Plain.Deliveries == 0 || x.With.Deliveries == 0 || x.Plain.CPUMsPer1kDeliveries <= 0 || x.With.CPUMsPer1kDeliveries <= 0 {
+		t.Fatalf("phases %+v", x)
+	}
+	// Typing reaches the other 3 members of the room; receipts reach all 4.
+	if x.TypingSent == 0 || x.TypingReceived == 0 || x.TypingReceived > 3*x.TypingSent || x.ReadsSent == 0 || x.ReceiptsReceived == 0 {
+		t.Fatalf("frames %+v", x)
+	}
+	if x.ErrorsReceived != 0 || len(rep.Notes) != 0 {
+		t.Fatalf("chat.error %d, notes %q", x.ErrorsReceived, rep.Notes)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/chzyer/readline"
 )
 
 // The demo accounts created by `livechat client --setup` and selected with
@@ -38,8 +40,8 @@ const clientUsage = `usage:
 
 Without credentials the demo account user1@test.com is used. Without --room the
 first room of the server is used. --password may also come from LIVECHAT_PASSWORD.
-In the interactive client, type a line to send it; quit, /quit, Ctrl-C or
-end of input leaves.
+In the interactive client, type a line to send it; /help lists the commands
+(/dm, /room, /edit, /delete); quit, /quit, Ctrl-C or end of input leaves.
 `
 
 // clientIO carries the three streams so that every mode can be driven from tests
@@ -47,6 +49,12 @@ end of input leaves.
 type clientIO struct {
 	in       io.Reader
 	out, err io.Writer
+	// tty says whether in is a terminal to edit lines on (the interactive
+	// client then shows a prompt).
+	tty ttyMode
+	// rawOut is out before sanitising, for the prompt's own control
+	// sequences; set by clientMain.
+	rawOut io.Writer
 }
 
 // runClient is the entry point of `livechat client`; args are what follows
@@ -57,12 +65,18 @@ func runClient(args []string) int {
 	// After the first Ctrl-C starts a clean shutdown, a second one should kill
 	// the process the usual way rather than be swallowed.
 	go func() { <-ctx.Done(); stop() }()
-	return clientMain(ctx, args, clientIO{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+	tty := ttyNone
+	if readline.DefaultIsTerminal() {
+		tty = ttyReal
+	}
+	return clientMain(ctx, args, clientIO{in: os.Stdin, out: os.Stdout, err: os.Stderr, tty: tty})
 }
 
 // clientMain dispatches to a mode and turns its error into one stderr line.
 func clientMain(ctx context.Context, args []string, std clientIO) int {
-	// Nothing the server sent reaches the terminal unfiltered.
+	// Nothing the server sent reaches the terminal unfiltered: the raw
+	// stream takes only the prompt, whose text is sanitised too.
+	std.rawOut = std.out
 	std.out, std.err = newTerminalWriter(std.out), newTerminalWriter(std.err)
 	mode, opts, err := parseClientArgs(args)
 	if errors.Is(err, flag.ErrHelp) {

@@ -35,7 +35,7 @@ func TestClientRenewsSocketToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	control, _, err := websocket.DefaultDialer.DialContext(ctx, socketURL(other.base, room, other.access, -1), nil)
+	control, _, err := websocket.DefaultDialer.DialContext(ctx, socketURL(other.base, room, other.access, -1, ""), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,7 @@ type apiMessage struct {
 	Room      int64  `json:"room"`
 	Seq       int64  `json:"seq"`
 	Sender    string `json:"sender"`
+	SenderID  int64  `json:"sender_id"`
 	Nickname  string `json:"nickname"`
 	Message   string `json:"message"`
 	CreatedAt string `json:"created_at"`
@@ -305,6 +306,32 @@ func (c *apiClient) postMessage(ctx context.Context, room int64, text string) ([
 		return nil, fmt.Errorf("send failed: %w", err)
 	}
 	return raw, nil
+}
+
+// openDirect opens (or finds) the direct room of the user and another.
+func (c *apiClient) openDirect(ctx context.Context, user int64) (apiRoom, error) {
+	var room apiRoom
+	if _, err := c.do(ctx, http.MethodPost, "/chat/v1/room/direct/", map[string]int64{"user": user}, &room); err != nil {
+		return room, fmt.Errorf("direct room: %w", err)
+	}
+	return room, nil
+}
+
+// editMessage replaces a message's text.
+func (c *apiClient) editMessage(ctx context.Context, id int64, text string) error {
+	_, err := c.do(ctx, http.MethodPatch, "/chat/v1/message/"+strconv.FormatInt(id, 10)+"/", map[string]string{"message": text}, nil)
+	if err != nil {
+		return fmt.Errorf("edit: %w", err)
+	}
+	return nil
+}
+
+// deleteMessage deletes a message (it becomes a tombstone).
+func (c *apiClient) deleteMessage(ctx context.Context, id int64) error {
+	if _, err := c.do(ctx, http.MethodDelete, "/chat/v1/message/"+strconv.FormatInt(id, 10)+"/", nil, nil); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	return nil
 }
 
 // resolveRoom returns the room to use: the one asked for, or the server's

@@ -75,20 +75,41 @@ type serverFrame struct {
 	Type      string `json:"type"`
 	Message   string `json:"message"`
 	Sender    string `json:"sender"`
+	SenderID  int64  `json:"sender_id"`
 	Nickname  string `json:"nickname"`
 	Username  string `json:"username"`
 	ErrorType string `json:"error_type"`
 	ClientID  string `json:"client_id"`
+	ID        int64  `json:"id"`
 	Room      int64  `json:"room"`
 	Seq       int64  `json:"seq"`
 	CreatedAt string `json:"created_at"`
+	EditedAt  string `json:"edited_at"`
+	// chat.typing
+	UserID    int64 `json:"user_id"`
+	Typing    bool  `json:"typing"`
+	TimeoutMS int64 `json:"timeout_ms"`
+	// chat.read
+	Reads []struct {
+		UserID int64 `json:"user_id"`
+		Seq    int64 `json:"seq"`
+	} `json:"reads"`
 }
 
-// clientFrame is the one frame a client sends.
+// clientFrame is a chat.message as the client sends it.
 type clientFrame struct {
 	Type     string `json:"type"`
 	Message  string `json:"message"`
 	ClientID string `json:"client_id,omitempty"`
+}
+
+// signalFrame is an optional frame the client sends: chat.typing or
+// chat.read. Neither is resent after a reconnect: they only say what is
+// true now.
+type signalFrame struct {
+	Type   string `json:"type"`
+	Typing *bool  `json:"typing,omitempty"`
+	Seq    *int64 `json:"seq,omitempty"`
 }
 
 // pendingMessage is a typed message not yet seen echoed by the server. Its
@@ -109,12 +130,14 @@ type pendingMessage struct {
 type roomSocket struct {
 	api     *apiClient
 	room    int64
-	lastSeq int64 // -1: nothing seen and no since asked for
+	lastSeq int64  // -1: nothing seen and no since asked for
+	optIn   string // the events= groups asked for; "" for none
 	dialer  *websocket.Dialer
 	backoff retryBackoff
 
 	events   chan socketEvent
 	outbox   chan string
+	signals  chan signalFrame // chat.typing and chat.read, dropped while disconnected
 	quit     chan struct{}
 	quitOnce sync.Once
 	quitting bool
@@ -134,6 +157,7 @@ func newRoomSocket(api *apiClient, room, since int64) *roomSocket {
 		backoff: retryBackoff{min: 500 * time.Millisecond, max: 10 * time.Second},
 		events:  make(chan socketEvent),
 		outbox:  make(chan string),
+		signals: make(chan signalFrame, 4),
 		quit:    make(chan struct{}),
 	}
 }
@@ -193,7 +217,7 @@ func (s *roomSocket) loop(ctx context.Context) error {
 // dial opens one connection. A refused handshake comes back as an apiError
 // carrying the server's status and message.
 func (s *roomSocket) dial(ctx context.Context) (*websocket.Conn, error) {
-	u := socketURL(s.api.base, s.room, s.api.access, s.lastSeq)
+	u := socketURL(s.api.base, s.room, s.api.access, s.lastSeq, s.optIn)
 	conn, resp, err := s.dialer.DialContext(ctx, u, nil)
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -207,8 +231,9 @@ func (s *roomSocket) dial(ctx context.Context) (*websocket.Conn, error) {
 }
 
 // socketURL derives the room's WebSocket URL from the server's base URL.
-// since < 0 leaves out the replay parameter.
-func socketURL(base *url.URL, room int64, token string, since int64) string {
+// since < 0 leaves out the replay parameter, and an empty optIn the
+// events= one (a server that does not know it ignores it).
+func socketURL(base *url.URL, room int64, token string, since int64, optIn string) string {
 	u := *base
 	u.Scheme = "ws"
 	if base.Scheme == "https" {
@@ -220,6 +245,9 @@ func socketURL(base *url.URL, room int64, token string, since int64) string {
 	q.Set("token", token)
 	if since >= 0 {
 		q.Set("since", strconv.FormatInt(since, 10))
+	}
+	if optIn != "" {
+		q.Set("events", optIn)
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
@@ -250,6 +278,7 @@ func (s *roomSocket) wait(ctx context.Context, cause error) bool {
 			return false
 		case text := <-s.outbox:
 			s.enqueue(ctx, text)
+		case <-s.signals: // stale once connected again
 		case <-t.C:
 			return true
 		}
@@ -313,6 +342,11 @@ func (s *roomSocket) serve(ctx context.Context, conn *websocket.Conn) error {
 					conn.Close()
 					return err
 				}
+			}
+		case sig := <-s.signals:
+			if err := sendSignal(conn, sig); err != nil {
+				conn.Close()
+				return err
 			}
 		case <-ping.C:
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(sockWriteTimeout)); err != nil {
@@ -458,6 +492,28 @@ func sendChatFrame(conn *websocket.Conn, p *pendingMessage) error {
 		return fmt.Errorf("send: %w", err)
 	}
 	return nil
+}
+
+func sendSignal(conn *websocket.Conn, sig signalFrame) error {
+	b, err := json.Marshal(sig)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", sig.Type, err)
+	}
+	_ = conn.SetWriteDeadline(time.Now().Add(sockWriteTimeout))
+	if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	return nil
+}
+
+// signal queues a chat.typing or chat.read without waiting: when the
+// connection is behind, the signal is dropped (the next one says the same
+// or more).
+func (s *roomSocket) signal(sig signalFrame) {
+	select {
+	case s.signals <- sig:
+	default:
+	}
 }
 
 // emit hands an event to the consumer unless the client is shutting down.

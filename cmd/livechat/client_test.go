@@ -113,7 +113,7 @@ func TestServerAndSocketURLs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("parseServerURL(%q): %v", tt.server, err)
 		}
-		if got := socketURL(base, 3, "a.b+c", tt.since); got != tt.want {
+		if got := socketURL(base, 3, "a.b+c", tt.since, ""); got != tt.want {
 			t.Errorf("socketURL(%q, since %d) = %q, want %q", tt.server, tt.since, got, tt.want)
 		}
 	}

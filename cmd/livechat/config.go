@@ -29,12 +29,12 @@ type serveConfig struct {
 	shutdownTimeout                     time.Duration
 
 	maxBody, maxHeader, maxMessageChars, maxFrame, maxOutbound, maxConns int
-	messageRate                                                          float64
+	messageRate, typingRate                                              float64
 	messageBurst, loginRate, bcryptCost, strikeBurst                     int
 	roomRate, registerRate                                               int
 	pingInterval, idleTimeout, accessTTL, refreshTTL                     time.Duration
 	roomIdle, writeDelay                                                 time.Duration
-	presenceGrace, receiptInterval                                       time.Duration
+	presenceGrace, receiptInterval, typingTimeout                        time.Duration
 	secureCookie                                                         bool
 	maxUserSockets, maxConnsPerIP, clientPingBurst                       int
 	clientPingRate                                                       float64
@@ -80,6 +80,8 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.clientPingBurst, "client-ping-burst", 10, "pings a client may send at once")
 	fs.Float64Var(&c.messageRate, "message-rate", 20, "chat messages per second per user, sustained, REST and sockets together (sockets over it are slowed, REST gets 429)")
 	fs.IntVar(&c.messageBurst, "message-burst", 40, "chat messages a user may send at once above --message-rate")
+	fs.Float64Var(&c.typingRate, "typing-rate", 2, "chat.typing frames per second per socket; past it they are dropped silently")
+	fs.DurationVar(&c.typingTimeout, "typing-timeout", 5*time.Second, "a typing indicator not refreshed for this long ends with typing:false")
 	fs.IntVar(&c.strikeBurst, "strike-burst", 10, "rejected (invalid) frames a socket may send before it is closed with 1008; one is forgiven per second")
 	fs.IntVar(&c.roomRate, "room-rate", 10, "room creations per user per minute, 429 above")
 	fs.IntVar(&c.memberAddRate, "member-add-rate", 60, "member additions (joins included) per user per minute, 429 above")
@@ -152,6 +154,8 @@ var settingRules = map[string]settingRule{
 	"client-ping-burst": {min: 1},
 	"message-rate":      {min: 0, above: true},
 	"message-burst":     {min: 1},
+	"typing-rate":       {min: 0, above: true},
+	"typing-timeout":    {min: 0, above: true},
 	"strike-burst":      {min: 1},
 	"login-rate":        {min: 1},
 	"room-rate":         {min: 1},
@@ -346,6 +350,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			PresenceGrace:   c.presenceGrace,
 			ReceiptInterval: c.receiptInterval,
 			MaxRoomMembers:  c.maxRoomMembers,
+			TypingTimeout:   c.typingTimeout,
 		}, api.Config{
 			AccessTTL:        c.accessTTL,
 			RefreshTTL:       c.refreshTTL,
@@ -370,6 +375,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			IdleTimeout:      c.idleTimeout,
 			MessageRate:      c.messageRate,
 			MessageBurst:     c.messageBurst,
+			TypingRate:       c.typingRate,
 			RoomRate:         c.roomRate,
 			MemberAddRate:    c.memberAddRate,
 			RegisterRate:     c.registerRate,
