@@ -3,7 +3,7 @@ package main
 // The rooms browser test drives the page's chat-app features as two people
 // would, each in a browser context of their own: Alice reads English, Bob's
 // browser asks for Korean (ko-KR). Private rooms, the inbox and its badges,
-// read receipts, edits and deletions, direct messages, members, profile
+// typing, read receipts, edits and deletions, direct messages, members, profile
 // pictures and the Korean interface all go through the page.
 
 import (
@@ -78,8 +78,16 @@ func TestBrowserRooms(t *testing.T) {
 	bob.waitJS(`window.__livechat.inbox.rows.get(`+room+`).unread_count === 0 && `+badge+`.hidden`, "Bob's badge cleared")
 	alice.waitJS(`document.querySelector('#messages [data-seq="2"] [data-testid="receipt"]').textContent === "Read by 1"`, "Bob's read receipt on Alice's message")
 
-	bob.send("답장해요")
-	alice.waitMessage("답장해요")
+	// Typing, both ways: each sees the other's typing line in their own
+	// language, and a message ends it.
+	bob.typeInto("#message-input", "입력 중")
+	alice.waitJS(`document.getElementById("typing").textContent === `+jsString(bobNick+" is typing…"), "Bob typing, in English")
+	bob.pressEnter()
+	alice.waitMessage("입력 중")
+	alice.waitJS(`document.getElementById("typing").textContent === ""`, "Bob's typing line gone with his message")
+	alice.typeInto("#message-input", "…")
+	bob.waitJS(`document.getElementById("typing").textContent === `+jsString(aliceNick+"님이 입력 중…"), "Alice typing, in Korean")
+	alice.exec(`document.getElementById("message-input").value = ""`)
 
 	// Alice edits her first message and deletes her second: Bob sees both.
 	alice.do(chromedp.Click(chromedp.CSS(`#messages [data-seq="1"] [data-action="edit-message"]`)))
