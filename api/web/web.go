@@ -9,7 +9,8 @@ import (
 var static embed.FS
 
 // FS holds the page's files rooted at the static directory: index.html,
-// app.js and style.css. It is read-only and safe for concurrent use.
+// style.css, app.js and the modules it imports. It is read-only and safe
+// for concurrent use.
 var FS fs.FS = mustSub(static, "static")
 
 // mustSub roots fsys at dir. fs.Sub fails only for an invalid path, which
