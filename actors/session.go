@@ -113,7 +113,19 @@ func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
 	if in.ClientId != "" && s.resendStored(in.ClientId) {
 		return
 	}
+	s.refreshSender()
 	s.toRoom(ctx, &socketPost{&pb.Post{Room: s.room, Sender: s.user, Text: in.Text, ClientId: in.ClientId}})
+}
+
+// refreshSender takes the user's current nickname and picture (a cached
+// read): a message sent after a profile change shows the new ones, even on
+// a socket opened before it. The socket's identity never changes.
+func (s *session) refreshSender() {
+	u, err := s.e.cfg.Store.UserByID(s.user.UserId)
+	if err != nil || u.Nickname == s.user.Nickname && u.ProfilePicture == s.user.ProfilePicture {
+		return
+	}
+	s.user = &pb.Sender{UserId: s.user.UserId, Email: s.user.Email, Nickname: u.Nickname, ProfilePicture: u.ProfilePicture}
 }
 
 // toRoom sends msg to the room, through the hub (behind the join) until

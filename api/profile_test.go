@@ -251,3 +251,28 @@ func TestHideEmailRendersSenderEverywhere(t *testing.T) {
 	}
 	check("shown-again", a.email)
 }
+
+// A socket opened before a profile change sends its next message with the
+// new nickname: the socket's identity is fixed, its sender details are not.
+func TestProfileChangeReachesOpenSocket(t *testing.T) {
+	t.Parallel()
+	ts := newWSTestServer(t, nil)
+	a := ts.newUser(t, "처음")
+	room := ts.newRoom(t, a)
+	c := ts.dial(t, a, room, "")
+	c.send(t, "before")
+	if f := c.until(t, "before"); f[len(f)-1].Nickname != "처음" {
+		t.Fatalf("first message nickname %q", f[len(f)-1].Nickname)
+	}
+	if status, body := ts.patchProfile(t, a, map[string]any{"nickname": "민수"}); status != http.StatusOK {
+		t.Fatalf("PATCH nickname: %d %v", status, body)
+	}
+	c.send(t, "after")
+	if f := c.until(t, "after"); f[len(f)-1].Nickname != "민수" {
+		t.Fatalf("a message sent after the change carries nickname %q, want 민수", f[len(f)-1].Nickname)
+	}
+	msgs := historyOf(t, ts, a, room)
+	if msgs[0].Nickname != "처음" || msgs[1].Nickname != "민수" {
+		t.Fatalf("history nicknames %q, %q", msgs[0].Nickname, msgs[1].Nickname)
+	}
+}
