@@ -55,6 +55,9 @@ func chatInRoom(ctx context.Context, c *apiClient, roomID int64, in chatInput, p
 		p.status("online: %s", cleanLine(strings.Join(room.Online, ", ")))
 	}
 	v := newChatView(p, c.user)
+	if room.Peer != nil {
+		v.names[room.Peer.ID] = room.Peer.Nickname // receipts name the peer before it writes
+	}
 	// since starts at the newest message shown, so that the socket replays
 	// whatever arrived between this GET and the connection: no gap.
 	var since int64

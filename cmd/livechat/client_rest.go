@@ -37,6 +37,13 @@ type apiRoom struct {
 	Name     string       `json:"name"`
 	Messages []apiMessage `json:"chat_messages"`
 	Online   []string     `json:"online"`
+	Peer     *apiPeer     `json:"peer"` // the other member of a direct room
+}
+
+// apiPeer is the public user object of a direct room's other member.
+type apiPeer struct {
+	ID       int64  `json:"id"`
+	Nickname string `json:"nickname"`
 }
 
 // apiMessage is a stored message as REST returns it.
