@@ -61,8 +61,9 @@ type Store struct {
 	createUser, createRoom sync.Mutex
 	cache                  recordCache
 	plan                   memoryPlan
-	space                  *space // nil in memory
-	readOnly               bool   // opened read-only (full volume, or Config.ReadOnly)
+	space                  *space  // nil in memory
+	mapped                 *mapped // nil in memory
+	readOnly               bool    // opened read-only (full volume, or Config.ReadOnly)
 }
 
 // Open opens (creating if needed) the database described by cfg.
@@ -117,6 +118,9 @@ func Open(cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if !cfg.InMemory {
+		s.mapped = newMapped(cfg.Dir, plan.mapped, cfg.Logger)
+	}
 	return s, nil
 }
 
@@ -154,6 +158,9 @@ func (s *Store) readMeta(txn *badger.Txn, write bool) error {
 func (s *Store) Close() error {
 	if s.space != nil {
 		s.space.close()
+	}
+	if s.mapped != nil {
+		s.mapped.close()
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger: %w", err)
