@@ -153,7 +153,7 @@ func (m *Metrics) watchCaches(s *Server) {
 		f.gaugeFunc(held, heldHelp, l, func() float64 { h, _ := fn(); return float64(h) })
 		f.gaugeFunc(capacity, capHelp, l, func() float64 { _, c := fn(); return float64(c) })
 	}
-	cache("badger_block", func() (int64, int64) { st := s.store.CacheStats(); return st.BlockCacheUsed, st.BlockCacheMax })
+	cache("badger_mapped", func() (int64, int64) { st := s.store.CacheStats(); return st.MappedUsed, st.MappedMax })
 	cache("badger_index", func() (int64, int64) { st := s.store.CacheStats(); return st.IndexCacheUsed, st.IndexCacheMax })
 	cache("records", func() (int64, int64) { st := s.store.CacheStats(); return st.RecordCacheUsed, st.RecordCacheMax })
 	cache("recent_messages", s.engine.RecentBytes)

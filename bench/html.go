@@ -249,9 +249,18 @@ func (r *Report) timelineSeries(k timelineSeries) (series, bool) {
 // serverOverTime charts the server's RSS and CPU.
 func (r *Report) serverOverTime() chart {
 	rss, cpu := series{name: "RSS (MB)"}, series{name: "CPU (% of a core)"}
+	anon, file := series{name: "anonymous (MB)"}, series{name: "mapped files (MB)"}
+	split := false
 	for _, p := range r.Timeline {
 		rss.xs, rss.ys = append(rss.xs, p.T), append(rss.ys, p.ServerRSSMB)
 		cpu.xs, cpu.ys = append(cpu.xs, p.T), append(cpu.ys, p.ServerCPUPct)
+		anon.xs, anon.ys = append(anon.xs, p.T), append(anon.ys, p.ServerAnonMB)
+		file.xs, file.ys = append(file.xs, p.T), append(file.ys, p.ServerFileMB)
+		split = split || p.ServerAnonMB > 0
 	}
-	return chart{title: "Server resources", xLabel: "seconds since start", yLabel: "MB / %", series: []series{rss, cpu}}
+	all := []series{rss, cpu}
+	if split {
+		all = []series{rss, anon, file, cpu}
+	}
+	return chart{title: "Server resources", xLabel: "seconds since start", yLabel: "MB / %", series: all}
 }

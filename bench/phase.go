@@ -69,12 +69,18 @@ func (p *phase) stop(rep *Report) {
 		RSSStartMB: mb(p.serverStart.RSS),
 		RSSPeakMB:  mb(max(p.s.peakRSS, end.RSS)),
 		RSSEndMB:   mb(end.RSS),
+		AnonPeakMB: mb(max(p.s.peakAnon, end.Anon)),
 		FDsStart:   p.serverStart.FDs,
 		FDsEnd:     end.FDs,
 	}
 	if wall > 0 {
 		st.CPUPct = round3(100 * cpu / wall)
 	}
+	peak := p.s.peak
+	if end.RSS > peak.RSS {
+		peak = end
+	}
+	st.RSSPeakAnonMB, st.RSSPeakFileMB = mb(peak.Anon), mb(peak.File)
 	st.MaxOpenFiles = p.serverFiles
 	rep.Server = st
 }

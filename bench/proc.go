@@ -21,7 +21,11 @@ type procSample struct {
 	At  time.Time
 	CPU time.Duration // user + system CPU time since the process started
 	RSS int64         // resident set size, bytes
-	FDs int           // open file descriptors; -1 when unreadable
+	// Anon and File split RSS: anonymous memory (the heap, stacks) and
+	// pages of files mapped from disk, which the kernel may reclaim;
+	// both 0 when the kernel does not report them.
+	Anon, File int64
+	FDs        int // open file descriptors; -1 when unreadable
 }
 
 // readProc samples process pid from /proc.
@@ -42,6 +46,7 @@ func readProc(pid int) (procSample, error) {
 	if s.RSS, err = parseStatusRSS(status); err != nil {
 		return s, err
 	}
+	s.Anon, s.File = parseStatusKB(status, "RssAnon:"), parseStatusKB(status, "RssFile:")
 	if ents, err := os.ReadDir(dir + "/fd"); err == nil {
 		s.FDs = len(ents)
 	}
@@ -87,6 +92,27 @@ func parseStatusRSS(b []byte) (int64, error) {
 		return kb * 1024, nil
 	}
 	return 0, fmt.Errorf("status: no VmRSS (a kernel thread or a zombie?): %w", errProcFormat)
+}
+
+// parseStatusKB returns the "Name: 123 kB" line of a /proc/PID/status file
+// in bytes, or 0 when it is missing or malformed.
+func parseStatusKB(b []byte, name string) int64 {
+	for line := range bytes.Lines(b) {
+		rest, ok := bytes.CutPrefix(line, []byte(name))
+		if !ok {
+			continue
+		}
+		f := bytes.Fields(rest)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return 0
+		}
+		kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil {
+			return 0
+		}
+		return kb * 1024
+	}
+	return 0
 }
 
 // readMaxOpenFiles returns the soft "Max open files" of process pid.

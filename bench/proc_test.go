@@ -46,6 +46,18 @@ func TestParseStatusRSS(t *testing.T) {
 	}
 }
 
+// RSS splits into anonymous memory and mapped files; a kernel that does not
+// report them gives 0.
+func TestParseStatusRSSSplit(t *testing.T) {
+	status := []byte("VmRSS:\t    1234 kB\nRssAnon:\t     1000 kB\nRssFile:\t      200 kB\nRssShmem:\t       34 kB\n")
+	if anon, file := parseStatusKB(status, "RssAnon:"), parseStatusKB(status, "RssFile:"); anon != 1000*1024 || file != 200*1024 {
+		t.Fatalf("anon %d, file %d", anon, file)
+	}
+	if got := parseStatusKB([]byte("VmRSS:\t 1 kB\n"), "RssAnon:"); got != 0 {
+		t.Fatalf("missing RssAnon: %d", got)
+	}
+}
+
 func TestParseLimitsNoFile(t *testing.T) {
 	b := []byte("Limit                     Soft Limit           Hard Limit           Units\n" +
 		"Max processes             127000               127000               processes\n" +

@@ -38,6 +38,10 @@ type TimePoint struct {
 	// (100 = one core), when its pid is known.
 	ServerRSSMB  float64 `json:"server_rss_mb,omitempty"`
 	ServerCPUPct float64 `json:"server_cpu_pct,omitempty"`
+	// ServerAnonMB and ServerFileMB split ServerRSSMB: anonymous memory
+	// and pages of files mapped from disk.
+	ServerAnonMB float64 `json:"server_rss_anon_mb,omitempty"`
+	ServerFileMB float64 `json:"server_rss_file_mb,omitempty"`
 }
 
 // sampler reads the counters (and the server's /proc) once per second,
@@ -54,6 +58,8 @@ type sampler struct {
 	prev     snapshot
 	prevProc procSample
 	peakRSS  int64
+	peak     procSample // the sample of the peak RSS
+	peakAnon int64
 }
 
 // snapshot is a copy of the counters at one instant.
@@ -76,7 +82,7 @@ func newSampler(start time.Time, c *counters, cfg Config) *sampler {
 	s.prev = c.snapshot()
 	if s.serverPID > 0 {
 		s.prevProc, _ = readProc(s.serverPID)
-		s.peakRSS = s.prevProc.RSS
+		s.peakRSS, s.peak, s.peakAnon = s.prevProc.RSS, s.prevProc, s.prevProc.Anon
 	}
 	return s
 }
@@ -117,7 +123,11 @@ func (s *sampler) tick() {
 		if ps, err := readProc(s.serverPID); err == nil {
 			p.ServerRSSMB = float64(ps.RSS) / (1 << 20)
 			p.ServerCPUPct = 100 * (ps.CPU - s.prevProc.CPU).Seconds() / ps.At.Sub(s.prevProc.At).Seconds()
-			s.prevProc, s.peakRSS = ps, max(s.peakRSS, ps.RSS)
+			p.ServerAnonMB, p.ServerFileMB = float64(ps.Anon)/(1<<20), float64(ps.File)/(1<<20)
+			if ps.RSS > s.peakRSS {
+				s.peakRSS, s.peak = ps.RSS, ps
+			}
+			s.prevProc, s.peakAnon = ps, max(s.peakAnon, ps.Anon)
 		}
 	}
 	s.timeline = append(s.timeline, p)

@@ -197,15 +197,21 @@ type CapacityStats struct {
 
 // ServerStats is the server's resource use over the load, from /proc.
 type ServerStats struct {
-	PID          int     `json:"pid"`
-	CPUSeconds   float64 `json:"cpu_s"`
-	CPUPct       float64 `json:"cpu_pct"`
-	RSSStartMB   float64 `json:"rss_start_mb"`
-	RSSPeakMB    float64 `json:"rss_peak_mb"`
-	RSSEndMB     float64 `json:"rss_end_mb"`
-	FDsStart     int     `json:"fds_start"`
-	FDsEnd       int     `json:"fds_end"`
-	MaxOpenFiles int64   `json:"max_open_files"`
+	PID        int     `json:"pid"`
+	CPUSeconds float64 `json:"cpu_s"`
+	CPUPct     float64 `json:"cpu_pct"`
+	RSSStartMB float64 `json:"rss_start_mb"`
+	RSSPeakMB  float64 `json:"rss_peak_mb"`
+	RSSEndMB   float64 `json:"rss_end_mb"`
+	// RSSPeakAnonMB and RSSPeakFileMB split the peak RSS sample into
+	// anonymous memory and pages of files mapped from disk (which the
+	// kernel may reclaim); AnonPeakMB is the most anonymous memory seen.
+	RSSPeakAnonMB float64 `json:"rss_peak_anon_mb,omitempty"`
+	RSSPeakFileMB float64 `json:"rss_peak_file_mb,omitempty"`
+	AnonPeakMB    float64 `json:"anon_peak_mb,omitempty"`
+	FDsStart      int     `json:"fds_start"`
+	FDsEnd        int     `json:"fds_end"`
+	MaxOpenFiles  int64   `json:"max_open_files"`
 	// LoadCPUSeconds is the server's CPU from the first message sent to the
 	// last delivered (setup, connects and warm-up left out), and
 	// CPUMsPer1kDeliveries that CPU per 1,000 deliveries: what one delivery
@@ -263,6 +269,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 			t.row("server cpu / 1k del", "%.2f ms (%.2f s while sending and delivering)", s.CPUMsPer1kDeliveries, s.LoadCPUSeconds)
 		}
 		t.row("server rss", "start %.1f MB, peak %.1f MB, end %.1f MB", s.RSSStartMB, s.RSSPeakMB, s.RSSEndMB)
+		if s.AnonPeakMB > 0 {
+			t.row("server rss split", "at the peak %.1f MB anonymous + %.1f MB mapped files; anonymous peak %.1f MB", s.RSSPeakAnonMB, s.RSSPeakFileMB, s.AnonPeakMB)
+		}
 		t.row("server fds", "start %d, end %d, limit %d", s.FDsStart, s.FDsEnd, s.MaxOpenFiles)
 	}
 	t.row("client", "cpu %.2f s, rss %.1f MB, %d process(es)", r.Client.CPUSeconds, r.Client.RSSMB, r.Client.Processes)

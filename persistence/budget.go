@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/badger/v4/skl"
 )
 
@@ -18,16 +19,16 @@ const DefaultMemoryBudget = 256 << 20
 // memtables become too small to hold a useful transaction.
 const MinMemoryBudget = 16 << 20
 
-// The store's budget is divided in eighths: memtables 2, block cache 3,
-// index cache 1, record cache 1, and 1 left for what Badger allocates
-// outside them (compaction's table builders, iterators, the write channel).
-// The block cache gets the largest share because history pages and room
-// loads read recent messages back from the newest tables.
+// The store's budget is divided in eighths: memtables 2, index cache 1,
+// record cache 1, compactions 2, and 2 for the pages of Badger's files
+// mapped from disk (memtable logs and tables), which count in the
+// process's RSS as much as its heap does.
 const (
 	memtableEighths   = 2
-	blockCacheEighths = 3
 	indexCacheEighths = 1
 	recordEighths     = 1
+	compactionEighths = 2
+	mappedEighths     = 2
 )
 
 // numMemtables is Badger's NumMemtables: how many full memtables may wait
@@ -44,13 +45,40 @@ const memtablesAtMost = numMemtables + 2
 // for that batch's skiplist nodes, all at creation.
 const arenaPercent = 130
 
+// numCompactors is Badger's NumCompactors, its least: two compactions at
+// once (one of them for level 0) instead of Badger's four.
+const numCompactors = 2
+
+// buildersPerCompaction is how many tables a compaction may hold in memory
+// at once: Badger builds each range of a compaction (up to 6) on its own
+// goroutine, and together with the finished tables waiting for their write
+// to disk they are at most 8 more than the ranges.
+const buildersPerCompaction = 16
+
+// builderPercent is what a table in the making holds over its size: Badger
+// allocates twice the table's size up front (and the Go runtime clears it,
+// touching every page, when it reuses the memory).
+const builderPercent = 200
+
+// Badger's tables are at least minTableSize and at most its default 2 MiB.
+const (
+	minTableSize = 128 << 10
+	maxTableSize = 2 << 20
+)
+
 // memoryPlan is how a store budget is divided.
 type memoryPlan struct {
 	budget       int64
 	memTableSize int64
-	blockCache   int64
 	indexCache   int64
 	records      int64
+	// compaction is what Badger's compactions hold in memory: the tables
+	// they build, tableSize each at the base level.
+	compaction int64
+	tableSize  int64
+	// mapped is how much of Badger's files may stay resident through
+	// their memory maps; the tables' pages past it are given back.
+	mapped int64
 }
 
 func planMemory(budget int64) memoryPlan {
@@ -59,14 +87,22 @@ func planMemory(budget int64) memoryPlan {
 	}
 	budget = max(budget, MinMemoryBudget)
 	eighth := budget / 8
-	return memoryPlan{
+	p := memoryPlan{
 		budget:       budget,
 		memTableSize: memtableEighths * eighth * 100 / (memtablesAtMost * arenaPercent),
-		blockCache:   blockCacheEighths * eighth,
 		indexCache:   indexCacheEighths * eighth,
 		records:      recordEighths * eighth,
+		compaction:   compactionEighths * eighth,
+		mapped:       mappedEighths * eighth,
 	}
+	p.tableSize = p.compaction * 100 / (numCompactors * buildersPerCompaction * builderPercent)
+	p.tableSize = min(max(p.tableSize, minTableSize), maxTableSize)
+	return p
 }
+
+// MappedShare is how much of a store budget goes to the pages of Badger's
+// files mapped from disk. The Go runtime's memory limit leaves it out.
+func MappedShare(budget int64) int64 { return planMemory(budget).mapped }
 
 // maxValueThreshold keeps every value inside the LSM tree (Badger's own
 // maximum): chat messages are at most a few KiB, and a value in the LSM tree
@@ -75,14 +111,24 @@ const maxValueThreshold = 1 << 20
 
 // badgerOptions applies the plan to Badger's options. Everything Badger
 // holds in memory is bounded by it: memtables by their size and count,
-// decompressed blocks by the block cache, and table indexes and bloom
-// filters by the index cache (with no index cache Badger keeps every
-// table's index in memory, which grows with the data).
+// compactions by their number and the size of the tables they build, and
+// table indexes and bloom filters by the index cache (with no index cache
+// Badger keeps every table's index in memory, which grows with the data).
+//
+// Tables are not compressed: a table being built holds each block twice,
+// as written and compressed, until the table is on disk, so compressed
+// tables of chat text (3 times smaller) held several times their size in
+// memory, across up to buildersPerCompaction tables per compaction. Without
+// compression a table in the making holds its own size, and Badger reads
+// blocks straight from the mapped tables, so it needs no block cache.
 func (p memoryPlan) badgerOptions(opts badger.Options) badger.Options {
 	opts = opts.
 		WithMemTableSize(p.memTableSize).
 		WithNumMemtables(numMemtables).
-		WithBlockCacheSize(p.blockCache).
+		WithNumCompactors(numCompactors).
+		WithBaseTableSize(p.tableSize).
+		WithCompression(options.None).
+		WithBlockCacheSize(0).
 		WithIndexCacheSize(p.indexCache)
 	// A value must fit in one batch, which Badger caps at 15% of a memtable;
 	// larger ones go to the value log.
@@ -108,9 +154,14 @@ type CacheStats struct {
 	// be in memory at once (each allocates 1.3 times its size).
 	MemTableSize int64
 	MemTablesMax int
-	// BlockCacheMax and BlockCacheUsed are the block cache's capacity and
-	// the cost it holds.
-	BlockCacheMax, BlockCacheUsed int64
+	// TableSize is the size of the tables compactions write to the base
+	// level, which bounds what they hold in memory.
+	TableSize int64
+	// MappedMax is how much of Badger's files may stay resident through
+	// their memory maps, and MappedUsed how much was, last measured (each
+	// second; zero in memory). MappedTrims counts the times the tables'
+	// pages were given back to keep within MappedMax.
+	MappedMax, MappedUsed, MappedTrims int64
 	// IndexCacheMax and IndexCacheUsed are the same for table indexes and
 	// bloom filters.
 	IndexCacheMax, IndexCacheUsed int64
@@ -128,17 +179,16 @@ func (s *Store) CacheStats() CacheStats {
 		Budget:          s.plan.budget,
 		MemTableSize:    s.plan.memTableSize,
 		MemTablesMax:    memtablesAtMost,
+		TableSize:       s.plan.tableSize,
+		MappedMax:       s.plan.mapped,
 		RecordCacheMax:  s.cache.maxBytes,
 		RecordCacheUsed: s.cache.size.Load(),
 	}
-	if c, err := s.db.CacheMaxCost(badger.BlockCache, -1); err == nil {
-		st.BlockCacheMax = c
+	if s.mapped != nil {
+		st.MappedUsed, st.MappedTrims = s.mapped.resident.Load(), s.mapped.trims.Load()
 	}
 	if c, err := s.db.CacheMaxCost(badger.IndexCache, -1); err == nil {
 		st.IndexCacheMax = c
-	}
-	if m := s.db.BlockCacheMetrics(); m != nil {
-		st.BlockCacheUsed = int64(m.CostAdded()) - int64(m.CostEvicted())
 	}
 	if m := s.db.IndexCacheMetrics(); m != nil {
 		st.IndexCacheUsed = int64(m.CostAdded()) - int64(m.CostEvicted())

@@ -10,13 +10,15 @@ import (
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"livechat/persistence/pb"
 )
 
 // A small budget (the store's half of a 64 MiB server budget) reaches the
-// Badger that Open starts: the memtables, block cache and index cache it
-// really runs with add up to no more than the budget.
+// Badger that Open starts: the memtables, index cache, records, the tables
+// compactions build and the mapped files' share add up to no more than the
+// budget.
 func TestMemoryBudgetSizesBadger(t *testing.T) {
 	const budget = 32 << 20
 	s, err := Open(Config{Dir: t.TempDir(), MemoryBudget: budget, Logger: discardLog})
@@ -29,33 +31,65 @@ func TestMemoryBudgetSizesBadger(t *testing.T) {
 	if opts.NumMemtables != numMemtables {
 		t.Errorf("NumMemtables %d, want %d", opts.NumMemtables, numMemtables)
 	}
-	blockCache, err := s.db.CacheMaxCost(badger.BlockCache, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	indexCache, err := s.db.CacheMaxCost(badger.IndexCache, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if blockCache == 0 || indexCache == 0 {
-		t.Fatalf("block cache %d, index cache %d: both must be bounded, non-zero", blockCache, indexCache)
+	if indexCache == 0 {
+		t.Fatalf("index cache %d: must be bounded, non-zero", indexCache)
 	}
 	memtables := int64(memtablesAtMost) * opts.MemTableSize * arenaPercent / 100
+	builders := int64(opts.NumCompactors*buildersPerCompaction) * opts.BaseTableSize * builderPercent / 100
 	st := s.CacheStats()
-	total := memtables + blockCache + indexCache + st.RecordCacheMax
-	t.Logf("memtable %d KiB (%d at most), block cache %d KiB, index cache %d KiB, records %d KiB: %d of %d KiB",
-		opts.MemTableSize>>10, memtablesAtMost, blockCache>>10, indexCache>>10, st.RecordCacheMax>>10, total>>10, budget>>10)
+	total := memtables + indexCache + st.RecordCacheMax + builders + st.MappedMax
+	t.Logf("memtable %d KiB (%d at most), index cache %d KiB, records %d KiB, compactions %d KiB, mapped %d KiB: %d of %d KiB",
+		opts.MemTableSize>>10, memtablesAtMost, indexCache>>10, st.RecordCacheMax>>10, builders>>10, st.MappedMax>>10, total>>10, budget>>10)
 	if total > budget {
-		t.Errorf("memtables, caches and records take %d bytes, over the %d budget", total, budget)
+		t.Errorf("memtables, caches, records, compactions and mapped files take %d bytes, over the %d budget", total, budget)
 	}
-	if opts.MemTableSize >= 64<<20/8 || blockCache >= 256<<20/8 {
-		t.Errorf("memtable %d, block cache %d: Badger's defaults (64 MiB, 256 MiB) were not replaced", opts.MemTableSize, blockCache)
+	if opts.MemTableSize >= 64<<20/8 {
+		t.Errorf("memtable %d: Badger's default (64 MiB) was not replaced", opts.MemTableSize)
 	}
-	if st.Budget != budget || st.BlockCacheMax != blockCache || st.IndexCacheMax != indexCache || st.MemTableSize != opts.MemTableSize {
+	if st.Budget != budget || st.IndexCacheMax != indexCache || st.MemTableSize != opts.MemTableSize || st.TableSize != opts.BaseTableSize {
 		t.Errorf("CacheStats %+v disagrees with Badger's options", st)
 	}
 	if opts.ValueThreshold > opts.MemTableSize*15/100 {
 		t.Errorf("value threshold %d does not fit a batch of a %d memtable", opts.ValueThreshold, opts.MemTableSize)
+	}
+}
+
+// What a compaction holds in memory comes from the budget: two compactors
+// instead of Badger's four, tables sized so that every table they may
+// build at once fits the compaction share, and no compression, so that a
+// table in the making holds its own size (a compressed one holds each block
+// twice, several times the table's size for chat text). For a 64 MiB
+// server (32 MiB store) and the default.
+func TestMemoryBudgetBoundsCompaction(t *testing.T) {
+	for _, tc := range []struct {
+		budget    int64
+		tableSize int64
+		mapped    int64
+	}{
+		{32 << 20, 128 << 10, 8 << 20},
+		{DefaultMemoryBudget, 1 << 20, 64 << 20},
+	} {
+		p := planMemory(tc.budget)
+		opts := p.badgerOptions(badger.DefaultOptions(""))
+		if opts.NumCompactors != 2 {
+			t.Errorf("budget %d: NumCompactors %d, want 2", tc.budget, opts.NumCompactors)
+		}
+		if opts.Compression != options.None || opts.BlockCacheSize != 0 {
+			t.Errorf("budget %d: compression %v, block cache %d; want none and none", tc.budget, opts.Compression, opts.BlockCacheSize)
+		}
+		if opts.BaseTableSize != tc.tableSize {
+			t.Errorf("budget %d: BaseTableSize %d, want %d", tc.budget, opts.BaseTableSize, tc.tableSize)
+		}
+		if builders := int64(opts.NumCompactors*buildersPerCompaction) * opts.BaseTableSize * builderPercent / 100; builders > p.compaction {
+			t.Errorf("budget %d: compactions may hold %d bytes, over their share %d", tc.budget, builders, p.compaction)
+		}
+		if got := MappedShare(tc.budget); got != tc.mapped || got != p.mapped {
+			t.Errorf("budget %d: mapped share %d (plan %d), want %d", tc.budget, got, p.mapped, tc.mapped)
+		}
 	}
 }
 

@@ -61,8 +61,9 @@ type Store struct {
 	createUser, createRoom sync.Mutex
 	cache                  recordCache
 	plan                   memoryPlan
-	space                  *space // nil in memory
-	readOnly               bool   // opened read-only (full volume, or Config.ReadOnly)
+	space                  *space  // nil in memory
+	mapped                 *mapped // nil in memory
+	readOnly               bool    // opened read-only (full volume, or Config.ReadOnly)
 	media                  *Media
 }
 
@@ -124,6 +125,9 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.media = newMedia(cfg, s.space)
+	if !cfg.InMemory {
+		s.mapped = newMapped(cfg.Dir, plan.mapped, cfg.Logger)
+	}
 	return s, nil
 }
 
@@ -176,6 +180,9 @@ func (s *Store) Close() error {
 	// begin: one read after the last write lets the compaction on close
 	// drop everything the last writes replaced.
 	_ = s.db.View(func(*badger.Txn) error { return nil })
+	if s.mapped != nil {
+		s.mapped.close()
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger: %w", err)
 	}

@@ -18,9 +18,10 @@ import (
 // and rooms) half, the rooms' recent messages an eighth, verified tokens a
 // sixty-fourth; the rest is the working heap (requests in flight, actors'
 // mailboxes, room members) and the garbage collector's headroom. Sockets
-// cost perSocketBytes each on top.
+// cost perSocketBytes each on top. Part of the store's half, mapped, is
+// pages of Badger's files mapped from disk rather than Go memory.
 type memoryBudget struct {
-	total, store, recent, tokens int64
+	total, store, recent, tokens, mapped int64
 }
 
 // minMemoryBudget is the smallest budget accepted: the store's half must
@@ -42,15 +43,20 @@ func parseMemoryBudget(s string) (memoryBudget, error) {
 		return memoryBudget{}, fmt.Errorf("memory budget %q: at least %s", s, humanize.IBytes(minMemoryBudget))
 	}
 	total := int64(n)
-	return memoryBudget{total: total, store: total / 2, recent: total / 8, tokens: total / 64}, nil
+	store := total / 2
+	return memoryBudget{total: total, store: store, recent: total / 8, tokens: total / 64, mapped: persistence.MappedShare(store)}, nil
 }
 
 // softLimit is the Go runtime's memory limit for a server with conns open
+// sockets: the budget but the share of Badger's mapped files, which the
+// runtime does not see (they count in RSS, not in its heap), plus the
 // sockets.
-func (b memoryBudget) softLimit(conns int) int64 { return b.total + int64(conns)*perSocketBytes }
+func (b memoryBudget) softLimit(conns int) int64 {
+	return b.total - b.mapped + int64(conns)*perSocketBytes
+}
 
 // keepMemoryLimit sets the Go runtime's soft memory limit to the budget
-// plus the open sockets' cost, following the socket count until ctx ends,
+// (less the mapped files' share) plus the open sockets' cost, following the socket count until ctx ends,
 // so that the garbage collector works harder before the heap passes what
 // the budget promised rather than after. A GOMEMLIMIT in the environment
 // is the operator's choice and is left alone.
