@@ -2,6 +2,7 @@ package actors
 
 import (
 	"sync"
+	"time"
 
 	"livechat/persistence"
 )
@@ -16,11 +17,13 @@ import (
 type markerWriter struct {
 	store *persistence.Store
 
-	mu      sync.Mutex
-	queue   []markerReq
-	closed  bool
-	wake    chan struct{}
-	stopped chan struct{}
+	mu        sync.Mutex
+	queue     []markerReq
+	eager     bool      // some queued move is not lazy
+	firstLazy time.Time // when the oldest queued lazy move was queued
+	closed    bool
+	wake      chan struct{}
+	stopped   chan struct{}
 }
 
 // markerReq is one move. done receives the move as stored (Seq -1 when
@@ -28,8 +31,15 @@ type markerWriter struct {
 // marker, and the error that kept it from being stored.
 type markerReq struct {
 	mv   persistence.ReadMarker
+	lazy bool // may wait up to markerHold for company (see move)
 	done func(mv persistence.ReadMarker, deleted int64, err error)
 }
+
+// markerHold is how long a lazy move may wait to share a transaction. A
+// marker moved by a socket post is lazy: nothing waits for it (the post's
+// chat.message already says the poster read the room), and with one
+// transaction per post every message would cost two disk syncs.
+const markerHold = 250 * time.Millisecond
 
 func newMarkerWriter(store *persistence.Store) *markerWriter {
 	w := &markerWriter{store: store, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
@@ -37,15 +47,21 @@ func newMarkerWriter(store *persistence.Store) *markerWriter {
 	return w
 }
 
-// move queues a marker move and returns at once; done must not block.
-func (w *markerWriter) move(mv persistence.ReadMarker, done func(mv persistence.ReadMarker, deleted int64, err error)) {
+// move queues a marker move and returns at once; done must not block. A
+// lazy move is written with the next eager one, or markerHold after it was
+// queued, whichever comes first; done then reports no deleted count.
+func (w *markerWriter) move(mv persistence.ReadMarker, lazy bool, done func(mv persistence.ReadMarker, deleted int64, err error)) {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		done(mv, 0, persistence.ErrClosed)
 		return
 	}
-	w.queue = append(w.queue, markerReq{mv: mv, done: done})
+	if len(w.queue) == 0 {
+		w.firstLazy = time.Now()
+	}
+	w.queue = append(w.queue, markerReq{mv: mv, lazy: lazy, done: done})
+	w.eager = w.eager || !lazy
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
@@ -71,11 +87,27 @@ const markerBatch = 1024
 func (w *markerWriter) loop() {
 	defer close(w.stopped)
 	var moves []persistence.ReadMarker
+	hold := time.NewTimer(time.Hour)
+	hold.Stop()
 	for {
 		w.mu.Lock()
+		if wait := markerHold - time.Since(w.firstLazy); len(w.queue) > 0 && !w.eager && !w.closed && wait > 0 {
+			w.mu.Unlock()
+			hold.Reset(wait)
+			select {
+			case <-w.wake:
+			case <-hold.C:
+			}
+			hold.Stop()
+			continue
+		}
 		n := min(len(w.queue), markerBatch)
 		batch := append([]markerReq(nil), w.queue[:n]...)
 		w.queue = w.queue[n:]
+		w.eager = false
+		for _, r := range w.queue {
+			w.eager = w.eager || !r.lazy
+		}
 		closed := w.closed
 		w.mu.Unlock()
 		if len(batch) == 0 {
@@ -93,6 +125,10 @@ func (w *markerWriter) loop() {
 		for i, r := range batch {
 			if err != nil {
 				r.done(r.mv, 0, err)
+				continue
+			}
+			if r.lazy {
+				r.done(moves[i], 0, nil)
 				continue
 			}
 			r.done(moves[i], w.deletedAbove(moves[i]), nil)

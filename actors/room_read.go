@@ -168,7 +168,7 @@ func (r *room) applyQueued(ctx actor.Context, user int64, rd *reader) {
 		return
 	}
 	rd.marker, rd.wrote = seq, time.Now()
-	r.writeMarker(ctx, &markerStored{user: user}, seq)
+	r.writeMarker(ctx, &markerStored{user: user}, seq, false)
 }
 
 // onMarkRead applies a REST mark at once: it is answered once durable.
@@ -185,7 +185,7 @@ func (r *room) onMarkRead(ctx actor.Context, m *markRead) {
 	// Written even when it does not move: the answer must not come before
 	// an earlier write of the marker it reports is durable.
 	rd.marker, rd.wrote = max(rd.marker, seq), time.Now()
-	r.writeMarker(ctx, &markerStored{user: m.user, replyTo: ctx.Sender()}, rd.marker)
+	r.writeMarker(ctx, &markerStored{user: m.user, replyTo: ctx.Sender()}, rd.marker, false)
 }
 
 // movePosterMarker moves a poster's marker to their message: writing in a
@@ -197,16 +197,19 @@ func (r *room) movePosterMarker(ctx actor.Context, msg *pspb.Message, replyTo *a
 		return false
 	}
 	rd.marker = msg.Seq
-	r.writeMarker(ctx, &markerStored{user: msg.SenderId, byPost: true, replyTo: replyTo, posted: posted}, msg.Seq)
+	// A socket post's move is lazy: nothing waits for it, and it shares a
+	// transaction with other moves. A REST post is answered once its move
+	// is durable, so that the poster's next read shows the room read.
+	r.writeMarker(ctx, &markerStored{user: msg.SenderId, byPost: true, replyTo: replyTo, posted: posted}, msg.Seq, replyTo == nil)
 	return replyTo != nil
 }
 
 // writeMarker hands a marker move to the marker writer; done comes back as
 // a message to the room.
-func (r *room) writeMarker(ctx actor.Context, done *markerStored, seq int64) {
+func (r *room) writeMarker(ctx actor.Context, done *markerStored, seq int64, lazy bool) {
 	r.busy++
 	self, root := ctx.Self(), r.e.root
-	r.e.markers.move(persistence.ReadMarker{Room: r.id, User: done.user, Seq: seq}, func(mv persistence.ReadMarker, deleted int64, err error) {
+	r.e.markers.move(persistence.ReadMarker{Room: r.id, User: done.user, Seq: seq}, lazy, func(mv persistence.ReadMarker, deleted int64, err error) {
 		done.stored, done.moved, done.deleted, done.err = mv.Seq, mv.Moved, deleted, err
 		root.Send(self, done)
 	})
@@ -303,7 +306,7 @@ func (r *room) stopReads(ctx actor.Context) {
 	for user, rd := range r.readers {
 		if rd.queued > rd.marker {
 			rd.marker = rd.queued
-			r.e.markers.move(persistence.ReadMarker{Room: r.id, User: user, Seq: rd.queued}, func(persistence.ReadMarker, int64, error) {})
+			r.e.markers.move(persistence.ReadMarker{Room: r.id, User: user, Seq: rd.queued}, false, func(persistence.ReadMarker, int64, error) {})
 		}
 	}
 }
