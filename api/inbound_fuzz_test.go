@@ -39,6 +39,11 @@ func FuzzParseInboundRoundTrip(f *testing.F) {
 		`{"type":"chat.typing"}`,
 		`{"type":"chat.typing","typing":false}`,
 		`{"type":"chat.typing","typing":"yes"}`,
+		`{"type":"chat.read","seq":58}`,
+		`{"type":"chat.read","seq":-1}`,
+		`{"type":"chat.read","seq":1.5}`,
+		`{"type":"chat.read","seq":"3"}`,
+		`{"type":"chat.read"}`,
 	} {
 		f.Add([]byte(seed), 10)
 	}
@@ -57,6 +62,16 @@ func FuzzParseInboundRoundTrip(f *testing.F) {
 			}
 			again := fmt.Appendf(nil, `{"type":"chat.typing","typing":%v}`, in.typing)
 			if in2 := parseInbound(again, maxChars); in2.kind != frameTyping || in2.typing != in.typing {
+				t.Fatalf("round trip of %q: %+v", data, in2)
+			}
+			return
+		}
+		if in.kind == frameRead {
+			if in.seq < 0 || in.text != "" || in.token != "" || in.problem != "" {
+				t.Fatalf("chat.read %q parsed as %+v", data, in)
+			}
+			again := fmt.Appendf(nil, `{"type":"chat.read","seq":%d}`, in.seq)
+			if in2 := parseInbound(again, maxChars); in2.kind != frameRead || in2.seq != in.seq {
 				t.Fatalf("round trip of %q: %+v", data, in2)
 			}
 			return
