@@ -16,13 +16,7 @@ import (
 // Korean wrapped between words; one that asks for English gets English.
 // The online list greys out while the socket is down.
 func TestBrowserKoreanUI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped with -short")
-	}
-	requireChromium(t)
-	base := startTestServer(t)
-	shots := artifactsDir(t)
-	browser := startBrowser(t)
+	base, shots, browser := startBrowserTest(t)
 
 	alice := openPage(t, browser, "alice-en", shots, 1280, 800, false)
 	minsu := openPage(t, browser, "minsu-ko", shots, 390, 844, true)

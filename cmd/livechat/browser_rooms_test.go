@@ -21,13 +21,7 @@ import (
 )
 
 func TestBrowserRooms(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped with -short")
-	}
-	requireChromium(t)
-	base := startTestServer(t)
-	shots := artifactsDir(t)
-	browser := startBrowser(t)
+	base, shots, browser := startBrowserTest(t)
 
 	alice := openPage(t, browser, "alice", shots, 1280, 800, false)
 	bob := openPage(t, browser, "bob", shots, 1280, 800, false)

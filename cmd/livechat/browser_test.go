@@ -37,13 +37,7 @@ const chromiumPath = "/usr/bin/chromium"
 const stepTimeout = 15 * time.Second
 
 func TestBrowserChat(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped with -short")
-	}
-	requireChromium(t)
-	base := startTestServer(t)
-	shots := artifactsDir(t)
-	browser := startBrowser(t)
+	base, shots, browser := startBrowserTest(t)
 
 	// Alice on a laptop, Bob on a phone: both layouts get exercised.
 	alice := openPage(t, browser, "alice", shots, 1280, 800, false)
@@ -208,6 +202,18 @@ func TestBrowserChat(t *testing.T) {
 // open socket: the socket it opened outlives its first token, while a
 // socket opened later with a token of the same lifetime, never refreshed,
 // is closed with 4001.
+// startBrowserTest starts what a browser test needs: a server, a folder
+// for screenshots and a browser. It skips with -short; without Chromium it
+// fails in CI and skips elsewhere (requireChromium).
+func startBrowserTest(t *testing.T) (base, shots string, browser context.Context) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped with -short")
+	}
+	requireChromium(t)
+	return startTestServer(t), artifactsDir(t), startBrowser(t)
+}
+
 func TestBrowserRenewsSocketToken(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped with -short")
