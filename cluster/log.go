@@ -1,0 +1,160 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Log names: one stream holds the cluster's log, on one subject.
+const (
+	logStream  = "LC_LOG"
+	logSubject = "lc.log"
+)
+
+// Node is one member of a cluster: its NATS server (embedded unless
+// Config.NATSURL), a connection to it, and the replicated log.
+type Node struct {
+	cfg    Config
+	server *server.Server // nil with an external NATS
+	conn   *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+}
+
+// Start starts this node's NATS server, or connects to the external one,
+// and opens the log, creating it on first start. It returns once the log
+// has a leader: with an embedded server, when a majority of the
+// configured nodes are up.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	cfg.setDefaults()
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg}
+	url := cfg.NATSURL
+	if url == "" {
+		ns, err := startEmbedded(cfg)
+		if err != nil {
+			return nil, err
+		}
+		n.server, url = ns, ns.ClientURL()
+	}
+	conn, err := nats.Connect(url, nats.Name("livechat-"+cfg.Node), nats.MaxReconnects(-1))
+	if err != nil {
+		n.Close()
+		return nil, fmt.Errorf("cluster: connect %s: %w", url, err)
+	}
+	n.conn = conn
+	if n.js, err = jetstream.New(conn); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("cluster: jetstream: %w", err)
+	}
+	if err := n.openLog(ctx); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+// openLog creates or opens the log stream, retrying while the JetStream
+// cluster elects its leaders.
+func (n *Node) openLog(ctx context.Context) error {
+	cfg := jetstream.StreamConfig{
+		Name:        logStream,
+		Subjects:    []string{logSubject},
+		Storage:     jetstream.FileStorage,
+		Replicas:    n.cfg.Replicas,
+		Duplicates:  2 * time.Minute, // a retried append within it is stored once
+		MaxMsgSize:  n.cfg.MaxPayload,
+		AllowDirect: true,
+	}
+	for {
+		attempt, cancel := context.WithTimeout(ctx, 3*time.Second)
+		s, err := n.js.CreateOrUpdateStream(attempt, cfg)
+		cancel()
+		if err == nil {
+			n.stream = s
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: open the log: %w (last: %v)", ctx.Err(), err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Append stores entry in the log and returns its position once the
+// log's quorum holds it. id makes a retried append idempotent within
+// two minutes: the same id is stored once.
+func (n *Node) Append(ctx context.Context, id string, entry []byte) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
+	defer cancel()
+	ack, err := n.js.Publish(ctx, logSubject, entry, jetstream.WithMsgID(id))
+	if err != nil {
+		return 0, fmt.Errorf("cluster: append: %w", err)
+	}
+	return ack.Sequence, nil
+}
+
+// Follow calls apply with every entry of the log from position from on,
+// in log order, each once, until ctx ends or apply fails. It is how a
+// node replays the log into its store and then keeps up with it.
+func (n *Node) Follow(ctx context.Context, from uint64, apply func(seq uint64, entry []byte) error) error {
+	cons, err := n.js.OrderedConsumer(ctx, logStream, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   max(from, 1),
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: follow the log: %w", err)
+	}
+	msgs, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("cluster: follow the log: %w", err)
+	}
+	defer msgs.Stop()
+	go func() { <-ctx.Done(); msgs.Stop() }()
+	for {
+		m, err := msgs.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return ctx.Err()
+			}
+			return fmt.Errorf("cluster: follow the log: %w", err)
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return fmt.Errorf("cluster: log entry: %w", err)
+		}
+		if err := apply(md.Sequence.Stream, m.Data()); err != nil {
+			return err
+		}
+	}
+}
+
+// LastSeq is the log's newest position: a reader that has applied it has
+// seen every write acknowledged before the call.
+func (n *Node) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := n.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: log info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// Close disconnects and stops the embedded server.
+func (n *Node) Close() {
+	if n.conn != nil {
+		n.conn.Close()
+	}
+	if n.server != nil {
+		n.server.Shutdown()
+		n.server.WaitForShutdown()
+	}
+}
