@@ -55,7 +55,7 @@ bench-smoke:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
 generate:
-	protoc --proto_path=. --go_out=. --go_opt=module=livechat persistence/pb/records.proto actors/pb/messages.proto
+	protoc --proto_path=. --go_out=. --go_opt=module=livechat persistence/pb/records.proto persistence/pb/commands.proto actors/pb/messages.proto
 
 clean:
 	rm -f $(BIN)
