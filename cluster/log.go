@@ -25,6 +25,9 @@ type Node struct {
 	conn   *nats.Conn
 	js     jetstream.JetStream
 	stream jetstream.Stream
+	// life ends when the node closes: it stops following the log.
+	life  context.Context
+	close context.CancelFunc
 }
 
 // Start starts this node's NATS server, or connects to the external one,
@@ -37,6 +40,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg}
+	n.life, n.close = context.WithCancel(context.Background())
 	url := cfg.NATSURL
 	if url == "" {
 		ns, err := startEmbedded(cfg)
@@ -150,6 +154,7 @@ func (n *Node) LastSeq(ctx context.Context) (uint64, error) {
 
 // Close disconnects and stops the embedded server.
 func (n *Node) Close() {
+	n.close()
 	if n.conn != nil {
 		n.conn.Close()
 	}

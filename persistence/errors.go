@@ -6,6 +6,9 @@ import "errors"
 var (
 	// ErrNotFound means the record does not exist.
 	ErrNotFound = errors.New("persistence: not found")
+	// ErrUnavailable means a replica could not reach its cluster's log:
+	// the write may or may not be stored.
+	ErrUnavailable = errors.New("persistence: the cluster's log is unavailable")
 	// ErrEmailTaken means another account already has that email.
 	ErrEmailTaken = errors.New("persistence: email already registered")
 	// ErrPostTaken means another room already exists for that post.

@@ -37,6 +37,7 @@ var (
 	keyNextUser      = []byte("meta/next/user")
 	keyNextRoom      = []byte("meta/next/room")
 	keyMaxMessageID  = []byte("meta/next/message")
+	keyApplied       = []byte("meta/applied") // cluster mode: the log position applied last
 	schemaVersion    = uint64(2)
 	maxSeq           = ^uint64(0) >> 1
 	messageKeyLength = len(prefixMessage) + 8 + 1 + 8

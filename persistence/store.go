@@ -1,7 +1,6 @@
 package persistence
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
+
+	"livechat/persistence/pb"
 )
 
 // Durability says when a write counts as done.
@@ -65,6 +66,8 @@ type Store struct {
 	mapped                 *mapped // nil in memory
 	readOnly               bool    // opened read-only (full volume, or Config.ReadOnly)
 	media                  *Media
+	repl                   Replicator // cluster mode; nil on a single node
+	applying               applying   // cluster mode: the command being applied
 }
 
 // Open opens (creating if needed) the database described by cfg.
@@ -190,7 +193,8 @@ func (s *Store) Close() error {
 }
 
 // Secret returns the token signing secret kept in the database, creating a
-// random one on first use.
+// random one on first use (on a replica, the first one the cluster's log
+// holds).
 func (s *Store) Secret() ([]byte, error) {
 	var secret []byte
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -209,7 +213,27 @@ func (s *Store) Secret() ([]byte, error) {
 	if err := s.space.admit(smallRecord, true); err != nil {
 		return nil, fmt.Errorf("persistence: secret: %w", err)
 	}
-	err = s.db.Update(func(txn *badger.Txn) error {
+	fresh, err := newSecret()
+	if err != nil {
+		return nil, fmt.Errorf("persistence: secret: %w", err)
+	}
+	var v any
+	if s.repl != nil {
+		v, err = s.propose(&pb.Command{Op: &pb.Command_InitSecret{InitSecret: fresh}})
+	} else {
+		v, err = s.initSecret(fresh)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("persistence: secret: %w", err)
+	}
+	return v.([]byte), nil
+}
+
+// initSecret stores fresh as the secret unless one is stored, and returns
+// the stored one.
+func (s *Store) initSecret(fresh []byte) ([]byte, error) {
+	var secret []byte
+	err := s.update(func(txn *badger.Txn) error {
 		item, err := txn.Get(keySecret)
 		if err == nil {
 			secret, err = item.ValueCopy(nil)
@@ -218,16 +242,10 @@ func (s *Store) Secret() ([]byte, error) {
 		if !errors.Is(err, badger.ErrKeyNotFound) {
 			return err
 		}
-		secret = make([]byte, 32)
-		if _, err := rand.Read(secret); err != nil {
-			return err
-		}
+		secret = fresh
 		return txn.Set(keySecret, secret)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("persistence: secret: %w", err)
-	}
-	return secret, nil
+	return secret, err
 }
 
 // RevokeToken records that the token with this jti may no longer be used.
@@ -240,7 +258,20 @@ func (s *Store) RevokeToken(jti string, expires time.Time) error {
 	if err := s.space.admit(smallRecord, true); err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error {
+	if s.repl != nil {
+		_, err := s.propose(&pb.Command{Op: &pb.Command_Revoke{Revoke: &pb.Revoke{Jti: jti, ExpiresUs: expires.UnixMicro()}}})
+		return err
+	}
+	return s.revokeLocal(jti, expires)
+}
+
+// revokeLocal stores a revocation that expires with its token.
+func (s *Store) revokeLocal(jti string, expires time.Time) error {
+	ttl := time.Until(expires)
+	if ttl <= 0 {
+		return nil
+	}
+	return s.update(func(txn *badger.Txn) error {
 		return txn.SetEntry(badger.NewEntry(revokedKey(jti), []byte{1}).WithTTL(ttl))
 	})
 }
@@ -303,8 +334,14 @@ func setProto(txn *badger.Txn, key []byte, m proto.Message) error {
 // update runs fn in a read-write transaction, retrying on Badger conflicts so
 // that concurrent writers serialize instead of failing.
 func (s *Store) update(fn func(txn *badger.Txn) error) error {
+	stamped := func(txn *badger.Txn) error {
+		if err := fn(txn); err != nil {
+			return err
+		}
+		return s.applying.stamp(txn)
+	}
 	for attempt := 0; ; attempt++ {
-		err := s.db.Update(fn)
+		err := s.db.Update(stamped)
 		if !errors.Is(err, badger.ErrConflict) || attempt >= 100 {
 			return err
 		}

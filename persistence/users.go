@@ -15,6 +15,19 @@ func (s *Store) CreateUser(u *pb.User) error {
 	if err := s.space.admit(accountRecord, true); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
+	if s.repl != nil {
+		v, err := s.propose(&pb.Command{Op: &pb.Command_CreateUser{CreateUser: u}})
+		if err != nil {
+			return fmt.Errorf("create user: %w", err)
+		}
+		u.Id = v.(int64)
+		return nil
+	}
+	return s.createUserLocal(u)
+}
+
+// createUserLocal stores u in this store, with a new id.
+func (s *Store) createUserLocal(u *pb.User) error {
 	s.createUser.Lock()
 	defer s.createUser.Unlock()
 	err := s.update(func(txn *badger.Txn) error {

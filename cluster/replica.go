@@ -1,0 +1,161 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"livechat/persistence"
+	"livechat/persistence/pb"
+)
+
+// Replica keeps a store applying the cluster's log, and carries the
+// store's writes into it (it is the store's persistence.Replicator).
+type Replica struct {
+	node     *Node
+	store    *persistence.Store
+	instance string // this run of this node: name and a random tag
+	next     atomic.Uint64
+
+	mu      sync.Mutex
+	waiting map[uint64]chan persistence.Outcome
+	applied uint64        // the last log entry applied
+	moved   chan struct{} // closed and replaced whenever applied moves
+	err     error         // why applying stopped; the replica is then unusable
+}
+
+// Replicate replays the log into store from where store left off, keeps
+// applying it from then on, and makes store write through it. It returns
+// once store has applied everything the log held when it was called.
+func (n *Node) Replicate(ctx context.Context, store *persistence.Store) (*Replica, error) {
+	pos, err := store.Applied()
+	if err != nil {
+		return nil, err
+	}
+	tag := make([]byte, 6)
+	_, _ = rand.Read(tag)
+	r := &Replica{node: n, store: store, instance: n.cfg.Node + "/" + hex.EncodeToString(tag),
+		waiting: map[uint64]chan persistence.Outcome{}, applied: pos.Seq, moved: make(chan struct{})}
+	if pos.Seq > 0 {
+		r.applied = pos.Seq - 1 // that entry may be part-applied: it is read again
+	}
+	go func() {
+		err := n.Follow(n.life, r.applied+1, func(seq uint64, data []byte) error { return r.apply(seq, data, pos) })
+		if err == nil {
+			err = errors.New("cluster: node closed")
+		}
+		r.stop(err)
+	}()
+	store.Replicate(r)
+	if err := r.Sync(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// apply applies one log entry and answers the commands this run proposed.
+func (r *Replica) apply(seq uint64, data []byte, skip persistence.LogPosition) error {
+	e := &pb.Entry{}
+	if err := proto.Unmarshal(data, e); err != nil {
+		return fmt.Errorf("cluster: log entry %d: %w", seq, err)
+	}
+	outs, err := r.store.ApplyEntry(seq, e, skip)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.Node == r.instance {
+		for i, c := range e.Commands {
+			if w, ok := r.waiting[c.Proposal]; ok {
+				delete(r.waiting, c.Proposal)
+				w <- outs[i]
+			}
+		}
+	}
+	r.applied = seq
+	close(r.moved)
+	r.moved = make(chan struct{})
+	return nil
+}
+
+// stop records why the replica stopped applying and wakes every waiter.
+func (r *Replica) stop(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.err = err
+	close(r.moved)
+	r.moved = make(chan struct{})
+}
+
+// Err is why the replica stopped applying the log, nil while it applies.
+// A replica that stopped has diverged or lost its node: restart the node.
+func (r *Replica) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// Propose implements persistence.Replicator.
+func (r *Replica) Propose(cmd *pb.Command) (any, error) {
+	cmd.Proposal = r.next.Add(1)
+	data, err := proto.Marshal(&pb.Entry{Node: r.instance, Commands: []*pb.Command{cmd}})
+	if err != nil {
+		return nil, err
+	}
+	answer := make(chan persistence.Outcome, 1)
+	r.mu.Lock()
+	r.waiting[cmd.Proposal] = answer
+	r.mu.Unlock()
+	forget := func() {
+		r.mu.Lock()
+		delete(r.waiting, cmd.Proposal)
+		r.mu.Unlock()
+	}
+	id := fmt.Sprintf("%s/%d", r.instance, cmd.Proposal)
+	if _, err := r.node.Append(context.Background(), id, data); err != nil {
+		forget()
+		return nil, fmt.Errorf("%w: %v", persistence.ErrUnavailable, err)
+	}
+	select {
+	case out := <-answer:
+		return out.Value, out.Err
+	case <-time.After(r.node.cfg.Timeout):
+		forget()
+		return nil, fmt.Errorf("%w: stored, not applied here within %s", persistence.ErrUnavailable, r.node.cfg.Timeout)
+	}
+}
+
+// Sync implements persistence.Replicator: it waits until this replica
+// has applied the log's last entry as of the call.
+func (r *Replica) Sync() error {
+	ctx, cancel := context.WithTimeout(context.Background(), r.node.cfg.Timeout)
+	defer cancel()
+	last, err := r.node.LastSeq(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %v", persistence.ErrUnavailable, err)
+	}
+	for {
+		r.mu.Lock()
+		applied, moved, stopped := r.applied, r.moved, r.err
+		r.mu.Unlock()
+		switch {
+		case applied >= last:
+			return nil
+		case stopped != nil:
+			return fmt.Errorf("%w: %v", persistence.ErrUnavailable, stopped)
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: applied %d of %d", persistence.ErrUnavailable, applied, last)
+		}
+	}
+}

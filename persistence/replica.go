@@ -1,0 +1,157 @@
+package persistence
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"livechat/persistence/pb"
+)
+
+// Replicator carries a store's writes through a replicated log (cluster
+// mode). The store proposes a write as a command; every node's store
+// applies the log's commands in log order (ApplyEntry), so every replica
+// decides each write the same way.
+type Replicator interface {
+	// Propose appends cmd to the log and waits until this node has applied
+	// it, returning what applying it returned.
+	Propose(cmd *pb.Command) (any, error)
+	// Sync waits until this node has applied every command the log held
+	// when it was called: a read after it sees every write answered before.
+	Sync() error
+}
+
+// Replicate makes s a replica: from now on its writes of accounts and
+// tokens go through r. Call it before serving.
+func (s *Store) Replicate(r Replicator) { s.repl = r }
+
+// Sync waits, on a replica, until it has applied every write the cluster
+// answered before the call; a single node returns at once.
+func (s *Store) Sync() error {
+	if s.repl == nil {
+		return nil
+	}
+	return s.repl.Sync()
+}
+
+// LogPosition is a command's place in the log: its entry's sequence
+// number and its index in the entry.
+type LogPosition struct {
+	Seq   uint64
+	Index int
+}
+
+// Applied is the position of the last command this store applied that
+// wrote something (zero before any): a replica resumes the log there,
+// skipping that entry's commands up to Index.
+func (s *Store) Applied() (LogPosition, error) {
+	var pos LogPosition
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyApplied)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(b []byte) error {
+			if len(b) != 16 {
+				return fmt.Errorf("applied position: %d bytes", len(b))
+			}
+			pos = LogPosition{Seq: binary.BigEndian.Uint64(b), Index: int(binary.BigEndian.Uint64(b[8:]))}
+			return nil
+		})
+	})
+	if err != nil {
+		return pos, fmt.Errorf("persistence: applied position: %w", err)
+	}
+	return pos, nil
+}
+
+// applying is the position of the command being applied, stamped into
+// every transaction it commits (see update), so that a replica's state and
+// its place in the log never disagree after a crash.
+type applying struct{ p atomic.Pointer[LogPosition] }
+
+func (a *applying) stamp(txn *badger.Txn) error {
+	pos := a.p.Load()
+	if pos == nil {
+		return nil
+	}
+	b := binary.BigEndian.AppendUint64(nil, pos.Seq)
+	return txn.Set(keyApplied, binary.BigEndian.AppendUint64(b, uint64(pos.Index)))
+}
+
+// Outcome is what applying one command returned.
+type Outcome struct {
+	Value any
+	Err   error
+}
+
+// ApplyEntry applies the commands of the log entry at seq, in order,
+// skipping those at or before skip (a position already applied). A
+// command the state refuses (an email taken) is an Outcome error, the same
+// on every replica; an error returned means this replica could not apply
+// the entry (its disk failed) and must stop, since it would diverge.
+func (s *Store) ApplyEntry(seq uint64, e *pb.Entry, skip LogPosition) ([]Outcome, error) {
+	outs := make([]Outcome, len(e.Commands))
+	for i, c := range e.Commands {
+		if seq < skip.Seq || (seq == skip.Seq && i <= skip.Index) {
+			outs[i].Err = errAlreadyApplied
+			continue
+		}
+		s.applying.p.Store(&LogPosition{Seq: seq, Index: i})
+		v, err := s.apply(c)
+		s.applying.p.Store(nil)
+		if err != nil && !refusal(err) {
+			return nil, fmt.Errorf("persistence: apply log entry %d command %d: %w", seq, i, err)
+		}
+		outs[i] = Outcome{Value: v, Err: err}
+	}
+	return outs, nil
+}
+
+// errAlreadyApplied answers a command a replica applied before it restarted.
+var errAlreadyApplied = errors.New("persistence: command applied before restart")
+
+// refusal reports an error that the state decided, the same way on
+// every replica, rather than a failure of this one.
+func refusal(err error) bool {
+	return errors.Is(err, ErrEmailTaken) || errors.Is(err, errUnknownCommand)
+}
+
+var errUnknownCommand = errors.New("persistence: unknown log command (written by a newer version)")
+
+func (s *Store) apply(c *pb.Command) (any, error) {
+	switch op := c.Op.(type) {
+	case *pb.Command_CreateUser:
+		err := s.createUserLocal(op.CreateUser)
+		return op.CreateUser.Id, err
+	case *pb.Command_InitSecret:
+		return s.initSecret(op.InitSecret)
+	case *pb.Command_Revoke:
+		return nil, s.revokeLocal(op.Revoke.Jti, time.UnixMicro(op.Revoke.ExpiresUs))
+	}
+	return nil, errUnknownCommand
+}
+
+// propose sends cmd through the replicator.
+func (s *Store) propose(cmd *pb.Command) (any, error) {
+	v, err := s.repl.Propose(cmd)
+	if err != nil && !refusal(err) && !errors.Is(err, ErrUnavailable) {
+		err = fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return v, err
+}
+
+// newSecret is a random token signing key.
+func newSecret() ([]byte, error) {
+	secret := make([]byte, 32)
+	_, err := rand.Read(secret)
+	return secret, err
+}
