@@ -163,3 +163,95 @@ func TestReplicaResumes(t *testing.T) {
 		}
 	}
 }
+
+// TestRoomsAcrossReplicas creates rooms, memberships and read markers
+// through different nodes, some at once, and checks every replica holds
+// the same: one room per post, one direct room per pair, members and
+// markers as the last write through any node left them.
+func TestRoomsAcrossReplicas(t *testing.T) {
+	nodes := startAll(t, testCluster(t, 3))
+	stores := replicas(t, nodes)
+	var users []int64
+	for k := range 3 {
+		u := &pb.User{Email: fmt.Sprintf("r%d@example.com", k)}
+		if err := stores[k].CreateUser(u); err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u.Id)
+	}
+
+	// Two nodes create a room for the same post at once: one wins.
+	rooms := make([]*pb.Room, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			rooms[i] = &pb.Room{Name: fmt.Sprint("post room ", i), Post: 77, Owner: users[i]}
+			errs[i] = stores[i].CreateRoom(rooms[i])
+		})
+	}
+	wg.Wait()
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won = i
+		case !errors.Is(err, persistence.ErrPostTaken):
+			t.Fatalf("create through node %d: %v", i+1, err)
+		}
+	}
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Fatalf("two creations for one post: %v, %v", errs[0], errs[1])
+	}
+	room := rooms[won].Id
+
+	// Both ends open their direct room at once, through different nodes.
+	direct := make([]*pb.Room, 2)
+	for i := range 2 {
+		wg.Go(func() {
+			var err error
+			if direct[i], _, err = stores[i+1].OpenDirect(users[i], users[1-i], 1); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() || direct[0].Id != direct[1].Id {
+		t.Fatalf("direct rooms %v and %v", direct[0], direct[1])
+	}
+
+	if _, added, err := stores[2].AddMember(&pb.Member{Room: room, User: users[2], Role: persistence.RoleMember}, 10); err != nil || !added {
+		t.Fatalf("add member through node 3: %v, %v", added, err)
+	}
+	moves := []persistence.ReadMarker{{Room: room, User: users[2], Seq: 5}}
+	if err := stores[0].MoveReadMarkers(moves); err != nil || !moves[0].Moved || moves[0].Seq != 5 {
+		t.Fatalf("marker through node 1: %+v, %v", moves, err)
+	}
+	if err := stores[1].RemoveMember(room, users[won]); err != nil {
+		t.Fatal(err)
+	}
+	if err := stores[1].RemoveMember(room, users[won]); !errors.Is(err, persistence.ErrNotFound) {
+		t.Fatalf("removing a member twice: %v", err)
+	}
+
+	for i, st := range stores {
+		if err := st.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		r, err := st.RoomByID(room)
+		if err != nil || r.Post != 77 || r.MemberCount != 1 {
+			t.Fatalf("replica %d: room %+v, %v", i, r, err)
+		}
+		m, err := st.Member(room, users[2])
+		if err != nil || m.LastReadSeq != 5 {
+			t.Fatalf("replica %d: member %+v, %v", i, m, err)
+		}
+		if _, err := st.Member(room, users[won]); !errors.Is(err, persistence.ErrNotFound) {
+			t.Fatalf("replica %d: a removed member: %v", i, err)
+		}
+		d, err := st.RoomByID(direct[0].Id)
+		if err != nil || d.Kind != persistence.KindDirect || d.MemberCount != 2 {
+			t.Fatalf("replica %d: direct room %+v, %v", i, d, err)
+		}
+	}
+}

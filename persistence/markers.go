@@ -30,6 +30,23 @@ func (s *Store) MoveReadMarkers(moves []ReadMarker) error {
 	if err := s.space.admit(smallRecord, true); err != nil {
 		return fmt.Errorf("move read markers: %w", err)
 	}
+	if s.repl != nil {
+		cmd := &pb.MoveMarkers{Markers: make([]*pb.Marker, len(moves))}
+		for i, mv := range moves {
+			cmd.Markers[i] = &pb.Marker{Room: mv.Room, User: mv.User, Seq: mv.Seq}
+		}
+		v, err := s.propose(&pb.Command{Op: &pb.Command_MoveMarkers{MoveMarkers: cmd}})
+		if err != nil {
+			return fmt.Errorf("move read markers: %w", err)
+		}
+		copy(moves, v.([]ReadMarker))
+		return nil
+	}
+	return s.moveReadMarkersLocal(moves)
+}
+
+// moveReadMarkersLocal is MoveReadMarkers in this store.
+func (s *Store) moveReadMarkersLocal(moves []ReadMarker) error {
 	asked := make([]int64, len(moves))
 	for i := range moves {
 		asked[i] = moves[i].Seq

@@ -84,6 +84,26 @@ func (s *Store) OpenDirect(a, b, createdAtUs int64) (room *pb.Room, created bool
 	if err := s.space.admit(accountRecord, true); err != nil {
 		return nil, false, fmt.Errorf("open direct room: %w", err)
 	}
+	if s.repl != nil {
+		v, err := s.propose(&pb.Command{Op: &pb.Command_OpenDirect{OpenDirect: &pb.OpenDirect{A: a, B: b, CreatedAtUs: createdAtUs}}})
+		if err != nil {
+			return nil, false, err
+		}
+		d := v.(directOpened)
+		return d.room, d.created, nil
+	}
+	return s.openDirectLocal(a, b, createdAtUs)
+}
+
+// directOpened is what OpenDirect answers.
+type directOpened struct {
+	room    *pb.Room
+	created bool
+}
+
+// openDirectLocal opens the direct room of a and b in this store.
+func (s *Store) openDirectLocal(a, b, createdAtUs int64) (room *pb.Room, created bool, err error) {
+	var existing int64
 	s.createRoom.Lock()
 	defer s.createRoom.Unlock()
 	r := &pb.Room{Owner: a, CreatedAtUs: createdAtUs, Kind: KindDirect}
@@ -200,6 +220,26 @@ func (s *Store) AddMember(m *pb.Member, maxMembers int) (member *pb.Member, adde
 	if err := s.space.admit(smallRecord, true); err != nil {
 		return nil, false, fmt.Errorf("add member: %w", err)
 	}
+	if s.repl != nil {
+		v, err := s.propose(&pb.Command{Op: &pb.Command_AddMembers{AddMembers: &pb.AddMembers{
+			Room: m.Room, Members: []*pb.Member{m}, MaxMembers: int64(maxMembers), Single: true}}})
+		if err != nil {
+			return nil, false, fmt.Errorf("add member: %w", err)
+		}
+		a := v.(memberAdded)
+		return a.member, a.added, nil
+	}
+	return s.addMemberLocal(m, maxMembers)
+}
+
+// memberAdded is what AddMember answers.
+type memberAdded struct {
+	member *pb.Member
+	added  bool
+}
+
+// addMemberLocal is AddMember in this store.
+func (s *Store) addMemberLocal(m *pb.Member, maxMembers int) (member *pb.Member, added bool, err error) {
 	err = s.cache.updateMember(m.Room, m.User, func() error {
 		return s.update(func(txn *badger.Txn) error {
 			member, added = m, false
@@ -242,6 +282,19 @@ func (s *Store) AddMembers(room int64, ms []*pb.Member, maxMembers int) (added [
 	if err := s.space.admit(int64(len(ms))*smallRecord, true); err != nil {
 		return nil, fmt.Errorf("add members: %w", err)
 	}
+	if s.repl != nil {
+		v, err := s.propose(&pb.Command{Op: &pb.Command_AddMembers{AddMembers: &pb.AddMembers{
+			Room: room, Members: ms, MaxMembers: int64(maxMembers)}}})
+		if err != nil {
+			return nil, fmt.Errorf("add members: %w", err)
+		}
+		return v.([]bool), nil
+	}
+	return s.addMembersLocal(room, ms, maxMembers)
+}
+
+// addMembersLocal is AddMembers in this store.
+func (s *Store) addMembersLocal(room int64, ms []*pb.Member, maxMembers int) (added []bool, err error) {
 	err = s.update(func(txn *badger.Txn) error {
 		added = make([]bool, len(ms))
 		r := &pb.Room{}
@@ -286,6 +339,18 @@ func (s *Store) RemoveMember(room, user int64) error {
 	if err := s.space.admit(smallRecord, true); err != nil {
 		return fmt.Errorf("remove member: %w", err)
 	}
+	if s.repl != nil {
+		_, err := s.propose(&pb.Command{Op: &pb.Command_RemoveMember{RemoveMember: &pb.RemoveMember{Room: room, User: user}}})
+		if err != nil {
+			return fmt.Errorf("remove member: %w", err)
+		}
+		return nil
+	}
+	return s.removeMemberLocal(room, user)
+}
+
+// removeMemberLocal is RemoveMember in this store.
+func (s *Store) removeMemberLocal(room, user int64) error {
 	err := s.cache.updateMember(room, user, func() error {
 		return s.update(func(txn *badger.Txn) error {
 			if _, err := txn.Get(memberKey(room, user)); errors.Is(err, badger.ErrKeyNotFound) {

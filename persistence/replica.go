@@ -122,7 +122,12 @@ var errAlreadyApplied = errors.New("persistence: command applied before restart"
 // refusal reports an error that the state decided, the same way on
 // every replica, rather than a failure of this one.
 func refusal(err error) bool {
-	return errors.Is(err, ErrEmailTaken) || errors.Is(err, errUnknownCommand)
+	for _, r := range []error{ErrEmailTaken, ErrPostTaken, ErrNotFound, ErrRoomFull, errUnknownCommand} {
+		if errors.Is(err, r) {
+			return true
+		}
+	}
+	return false
 }
 
 var errUnknownCommand = errors.New("persistence: unknown log command (written by a newer version)")
@@ -132,6 +137,28 @@ func (s *Store) apply(c *pb.Command) (any, error) {
 	case *pb.Command_CreateUser:
 		err := s.createUserLocal(op.CreateUser)
 		return op.CreateUser.Id, err
+	case *pb.Command_CreateRoom:
+		r := op.CreateRoom.Room
+		return r, s.createRoomLocal(r, op.CreateRoom.Members)
+	case *pb.Command_OpenDirect:
+		d := op.OpenDirect
+		room, created, err := s.openDirectLocal(d.A, d.B, d.CreatedAtUs)
+		return directOpened{room, created}, err
+	case *pb.Command_AddMembers:
+		a := op.AddMembers
+		if a.Single && len(a.Members) == 1 {
+			m, added, err := s.addMemberLocal(a.Members[0], int(a.MaxMembers))
+			return memberAdded{m, added}, err
+		}
+		return s.addMembersLocal(a.Room, a.Members, int(a.MaxMembers))
+	case *pb.Command_RemoveMember:
+		return nil, s.removeMemberLocal(op.RemoveMember.Room, op.RemoveMember.User)
+	case *pb.Command_MoveMarkers:
+		moves := make([]ReadMarker, len(op.MoveMarkers.Markers))
+		for i, m := range op.MoveMarkers.Markers {
+			moves[i] = ReadMarker{Room: m.Room, User: m.User, Seq: m.Seq}
+		}
+		return moves, s.moveReadMarkersLocal(moves)
 	case *pb.Command_InitSecret:
 		return s.initSecret(op.InitSecret)
 	case *pb.Command_Revoke:

@@ -20,6 +20,20 @@ func (s *Store) CreateRoom(r *pb.Room, members ...int64) error {
 	if err := s.space.admit(accountRecord, true); err != nil {
 		return fmt.Errorf("create room: %w", err)
 	}
+	if s.repl != nil {
+		v, err := s.propose(&pb.Command{Op: &pb.Command_CreateRoom{CreateRoom: &pb.CreateRoom{Room: r, Members: members}}})
+		if err != nil {
+			return fmt.Errorf("create room: %w", err)
+		}
+		stored := v.(*pb.Room)
+		r.Id, r.MemberCount = stored.Id, stored.MemberCount
+		return nil
+	}
+	return s.createRoomLocal(r, members)
+}
+
+// createRoomLocal stores r in this store, with a new id.
+func (s *Store) createRoomLocal(r *pb.Room, members []int64) error {
 	s.createRoom.Lock()
 	defer s.createRoom.Unlock()
 	err := s.update(func(txn *badger.Txn) error {

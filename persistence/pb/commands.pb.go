@@ -85,6 +85,11 @@ type Command struct {
 	// Types that are valid to be assigned to Op:
 	//
 	//	*Command_CreateUser
+	//	*Command_CreateRoom
+	//	*Command_OpenDirect
+	//	*Command_AddMembers
+	//	*Command_RemoveMember
+	//	*Command_MoveMarkers
 	//	*Command_Revoke
 	//	*Command_InitSecret
 	Op            isCommand_Op `protobuf_oneof:"op"`
@@ -145,6 +150,51 @@ func (x *Command) GetCreateUser() *User {
 	return nil
 }
 
+func (x *Command) GetCreateRoom() *CreateRoom {
+	if x != nil {
+		if x, ok := x.Op.(*Command_CreateRoom); ok {
+			return x.CreateRoom
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetOpenDirect() *OpenDirect {
+	if x != nil {
+		if x, ok := x.Op.(*Command_OpenDirect); ok {
+			return x.OpenDirect
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetAddMembers() *AddMembers {
+	if x != nil {
+		if x, ok := x.Op.(*Command_AddMembers); ok {
+			return x.AddMembers
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetRemoveMember() *RemoveMember {
+	if x != nil {
+		if x, ok := x.Op.(*Command_RemoveMember); ok {
+			return x.RemoveMember
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetMoveMarkers() *MoveMarkers {
+	if x != nil {
+		if x, ok := x.Op.(*Command_MoveMarkers); ok {
+			return x.MoveMarkers
+		}
+	}
+	return nil
+}
+
 func (x *Command) GetRevoke() *Revoke {
 	if x != nil {
 		if x, ok := x.Op.(*Command_Revoke); ok {
@@ -171,6 +221,26 @@ type Command_CreateUser struct {
 	CreateUser *User `protobuf:"bytes,2,opt,name=create_user,json=createUser,proto3,oneof"`
 }
 
+type Command_CreateRoom struct {
+	CreateRoom *CreateRoom `protobuf:"bytes,4,opt,name=create_room,json=createRoom,proto3,oneof"`
+}
+
+type Command_OpenDirect struct {
+	OpenDirect *OpenDirect `protobuf:"bytes,5,opt,name=open_direct,json=openDirect,proto3,oneof"`
+}
+
+type Command_AddMembers struct {
+	AddMembers *AddMembers `protobuf:"bytes,6,opt,name=add_members,json=addMembers,proto3,oneof"`
+}
+
+type Command_RemoveMember struct {
+	RemoveMember *RemoveMember `protobuf:"bytes,7,opt,name=remove_member,json=removeMember,proto3,oneof"`
+}
+
+type Command_MoveMarkers struct {
+	MoveMarkers *MoveMarkers `protobuf:"bytes,8,opt,name=move_markers,json=moveMarkers,proto3,oneof"`
+}
+
 type Command_Revoke struct {
 	Revoke *Revoke `protobuf:"bytes,9,opt,name=revoke,proto3,oneof"`
 }
@@ -180,6 +250,16 @@ type Command_InitSecret struct {
 }
 
 func (*Command_CreateUser) isCommand_Op() {}
+
+func (*Command_CreateRoom) isCommand_Op() {}
+
+func (*Command_OpenDirect) isCommand_Op() {}
+
+func (*Command_AddMembers) isCommand_Op() {}
+
+func (*Command_RemoveMember) isCommand_Op() {}
+
+func (*Command_MoveMarkers) isCommand_Op() {}
 
 func (*Command_Revoke) isCommand_Op() {}
 
@@ -237,6 +317,345 @@ func (x *Revoke) GetExpiresUs() int64 {
 	return 0
 }
 
+type CreateRoom struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          *Room                  `protobuf:"bytes,1,opt,name=room,proto3" json:"room,omitempty"`
+	Members       []int64                `protobuf:"varint,2,rep,packed,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRoom) Reset() {
+	*x = CreateRoom{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRoom) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRoom) ProtoMessage() {}
+
+func (x *CreateRoom) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRoom.ProtoReflect.Descriptor instead.
+func (*CreateRoom) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CreateRoom) GetRoom() *Room {
+	if x != nil {
+		return x.Room
+	}
+	return nil
+}
+
+func (x *CreateRoom) GetMembers() []int64 {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+type OpenDirect struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	A             int64                  `protobuf:"varint,1,opt,name=a,proto3" json:"a,omitempty"`
+	B             int64                  `protobuf:"varint,2,opt,name=b,proto3" json:"b,omitempty"`
+	CreatedAtUs   int64                  `protobuf:"varint,3,opt,name=created_at_us,json=createdAtUs,proto3" json:"created_at_us,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenDirect) Reset() {
+	*x = OpenDirect{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenDirect) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenDirect) ProtoMessage() {}
+
+func (x *OpenDirect) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenDirect.ProtoReflect.Descriptor instead.
+func (*OpenDirect) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *OpenDirect) GetA() int64 {
+	if x != nil {
+		return x.A
+	}
+	return 0
+}
+
+func (x *OpenDirect) GetB() int64 {
+	if x != nil {
+		return x.B
+	}
+	return 0
+}
+
+func (x *OpenDirect) GetCreatedAtUs() int64 {
+	if x != nil {
+		return x.CreatedAtUs
+	}
+	return 0
+}
+
+// AddMembers adds each member not in the room yet while it has fewer
+// than max_members (0: no limit). single is the AddMember form, which
+// answers the existing membership.
+type AddMembers struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          int64                  `protobuf:"varint,1,opt,name=room,proto3" json:"room,omitempty"`
+	Members       []*Member              `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
+	MaxMembers    int64                  `protobuf:"varint,3,opt,name=max_members,json=maxMembers,proto3" json:"max_members,omitempty"`
+	Single        bool                   `protobuf:"varint,4,opt,name=single,proto3" json:"single,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddMembers) Reset() {
+	*x = AddMembers{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddMembers) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddMembers) ProtoMessage() {}
+
+func (x *AddMembers) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddMembers.ProtoReflect.Descriptor instead.
+func (*AddMembers) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AddMembers) GetRoom() int64 {
+	if x != nil {
+		return x.Room
+	}
+	return 0
+}
+
+func (x *AddMembers) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *AddMembers) GetMaxMembers() int64 {
+	if x != nil {
+		return x.MaxMembers
+	}
+	return 0
+}
+
+func (x *AddMembers) GetSingle() bool {
+	if x != nil {
+		return x.Single
+	}
+	return false
+}
+
+type RemoveMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          int64                  `protobuf:"varint,1,opt,name=room,proto3" json:"room,omitempty"`
+	User          int64                  `protobuf:"varint,2,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveMember) Reset() {
+	*x = RemoveMember{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveMember) ProtoMessage() {}
+
+func (x *RemoveMember) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveMember.ProtoReflect.Descriptor instead.
+func (*RemoveMember) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RemoveMember) GetRoom() int64 {
+	if x != nil {
+		return x.Room
+	}
+	return 0
+}
+
+func (x *RemoveMember) GetUser() int64 {
+	if x != nil {
+		return x.User
+	}
+	return 0
+}
+
+type Marker struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Room          int64                  `protobuf:"varint,1,opt,name=room,proto3" json:"room,omitempty"`
+	User          int64                  `protobuf:"varint,2,opt,name=user,proto3" json:"user,omitempty"`
+	Seq           int64                  `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Marker) Reset() {
+	*x = Marker{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Marker) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Marker) ProtoMessage() {}
+
+func (x *Marker) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Marker.ProtoReflect.Descriptor instead.
+func (*Marker) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Marker) GetRoom() int64 {
+	if x != nil {
+		return x.Room
+	}
+	return 0
+}
+
+func (x *Marker) GetUser() int64 {
+	if x != nil {
+		return x.User
+	}
+	return 0
+}
+
+func (x *Marker) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+type MoveMarkers struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Markers       []*Marker              `protobuf:"bytes,1,rep,name=markers,proto3" json:"markers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoveMarkers) Reset() {
+	*x = MoveMarkers{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoveMarkers) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoveMarkers) ProtoMessage() {}
+
+func (x *MoveMarkers) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoveMarkers.ProtoReflect.Descriptor instead.
+func (*MoveMarkers) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *MoveMarkers) GetMarkers() []*Marker {
+	if x != nil {
+		return x.Markers
+	}
+	return nil
+}
+
 var File_persistence_pb_commands_proto protoreflect.FileDescriptor
 
 const file_persistence_pb_commands_proto_rawDesc = "" +
@@ -244,11 +663,19 @@ const file_persistence_pb_commands_proto_rawDesc = "" +
 	"\x1dpersistence/pb/commands.proto\x12\x14livechat.persistence\x1a\x1cpersistence/pb/records.proto\"V\n" +
 	"\x05Entry\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x129\n" +
-	"\bcommands\x18\x02 \x03(\v2\x1d.livechat.persistence.CommandR\bcommands\"\xc5\x01\n" +
+	"\bcommands\x18\x02 \x03(\v2\x1d.livechat.persistence.CommandR\bcommands\"\xa7\x04\n" +
 	"\aCommand\x12\x1a\n" +
 	"\bproposal\x18\x01 \x01(\x04R\bproposal\x12=\n" +
 	"\vcreate_user\x18\x02 \x01(\v2\x1a.livechat.persistence.UserH\x00R\n" +
-	"createUser\x126\n" +
+	"createUser\x12C\n" +
+	"\vcreate_room\x18\x04 \x01(\v2 .livechat.persistence.CreateRoomH\x00R\n" +
+	"createRoom\x12C\n" +
+	"\vopen_direct\x18\x05 \x01(\v2 .livechat.persistence.OpenDirectH\x00R\n" +
+	"openDirect\x12C\n" +
+	"\vadd_members\x18\x06 \x01(\v2 .livechat.persistence.AddMembersH\x00R\n" +
+	"addMembers\x12I\n" +
+	"\rremove_member\x18\a \x01(\v2\".livechat.persistence.RemoveMemberH\x00R\fremoveMember\x12F\n" +
+	"\fmove_markers\x18\b \x01(\v2!.livechat.persistence.MoveMarkersH\x00R\vmoveMarkers\x126\n" +
 	"\x06revoke\x18\t \x01(\v2\x1c.livechat.persistence.RevokeH\x00R\x06revoke\x12!\n" +
 	"\vinit_secret\x18\n" +
 	" \x01(\fH\x00R\n" +
@@ -257,7 +684,32 @@ const file_persistence_pb_commands_proto_rawDesc = "" +
 	"\x06Revoke\x12\x10\n" +
 	"\x03jti\x18\x01 \x01(\tR\x03jti\x12\x1d\n" +
 	"\n" +
-	"expires_us\x18\x02 \x01(\x03R\texpiresUsB\x19Z\x17livechat/persistence/pbb\x06proto3"
+	"expires_us\x18\x02 \x01(\x03R\texpiresUs\"V\n" +
+	"\n" +
+	"CreateRoom\x12.\n" +
+	"\x04room\x18\x01 \x01(\v2\x1a.livechat.persistence.RoomR\x04room\x12\x18\n" +
+	"\amembers\x18\x02 \x03(\x03R\amembers\"L\n" +
+	"\n" +
+	"OpenDirect\x12\f\n" +
+	"\x01a\x18\x01 \x01(\x03R\x01a\x12\f\n" +
+	"\x01b\x18\x02 \x01(\x03R\x01b\x12\"\n" +
+	"\rcreated_at_us\x18\x03 \x01(\x03R\vcreatedAtUs\"\x91\x01\n" +
+	"\n" +
+	"AddMembers\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\x03R\x04room\x126\n" +
+	"\amembers\x18\x02 \x03(\v2\x1c.livechat.persistence.MemberR\amembers\x12\x1f\n" +
+	"\vmax_members\x18\x03 \x01(\x03R\n" +
+	"maxMembers\x12\x16\n" +
+	"\x06single\x18\x04 \x01(\bR\x06single\"6\n" +
+	"\fRemoveMember\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\x03R\x04room\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\x03R\x04user\"B\n" +
+	"\x06Marker\x12\x12\n" +
+	"\x04room\x18\x01 \x01(\x03R\x04room\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\x03R\x04user\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x03R\x03seq\"E\n" +
+	"\vMoveMarkers\x126\n" +
+	"\amarkers\x18\x01 \x03(\v2\x1c.livechat.persistence.MarkerR\amarkersB\x19Z\x17livechat/persistence/pbb\x06proto3"
 
 var (
 	file_persistence_pb_commands_proto_rawDescOnce sync.Once
@@ -271,22 +723,38 @@ func file_persistence_pb_commands_proto_rawDescGZIP() []byte {
 	return file_persistence_pb_commands_proto_rawDescData
 }
 
-var file_persistence_pb_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_persistence_pb_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_persistence_pb_commands_proto_goTypes = []any{
-	(*Entry)(nil),   // 0: livechat.persistence.Entry
-	(*Command)(nil), // 1: livechat.persistence.Command
-	(*Revoke)(nil),  // 2: livechat.persistence.Revoke
-	(*User)(nil),    // 3: livechat.persistence.User
+	(*Entry)(nil),        // 0: livechat.persistence.Entry
+	(*Command)(nil),      // 1: livechat.persistence.Command
+	(*Revoke)(nil),       // 2: livechat.persistence.Revoke
+	(*CreateRoom)(nil),   // 3: livechat.persistence.CreateRoom
+	(*OpenDirect)(nil),   // 4: livechat.persistence.OpenDirect
+	(*AddMembers)(nil),   // 5: livechat.persistence.AddMembers
+	(*RemoveMember)(nil), // 6: livechat.persistence.RemoveMember
+	(*Marker)(nil),       // 7: livechat.persistence.Marker
+	(*MoveMarkers)(nil),  // 8: livechat.persistence.MoveMarkers
+	(*User)(nil),         // 9: livechat.persistence.User
+	(*Room)(nil),         // 10: livechat.persistence.Room
+	(*Member)(nil),       // 11: livechat.persistence.Member
 }
 var file_persistence_pb_commands_proto_depIdxs = []int32{
-	1, // 0: livechat.persistence.Entry.commands:type_name -> livechat.persistence.Command
-	3, // 1: livechat.persistence.Command.create_user:type_name -> livechat.persistence.User
-	2, // 2: livechat.persistence.Command.revoke:type_name -> livechat.persistence.Revoke
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1,  // 0: livechat.persistence.Entry.commands:type_name -> livechat.persistence.Command
+	9,  // 1: livechat.persistence.Command.create_user:type_name -> livechat.persistence.User
+	3,  // 2: livechat.persistence.Command.create_room:type_name -> livechat.persistence.CreateRoom
+	4,  // 3: livechat.persistence.Command.open_direct:type_name -> livechat.persistence.OpenDirect
+	5,  // 4: livechat.persistence.Command.add_members:type_name -> livechat.persistence.AddMembers
+	6,  // 5: livechat.persistence.Command.remove_member:type_name -> livechat.persistence.RemoveMember
+	8,  // 6: livechat.persistence.Command.move_markers:type_name -> livechat.persistence.MoveMarkers
+	2,  // 7: livechat.persistence.Command.revoke:type_name -> livechat.persistence.Revoke
+	10, // 8: livechat.persistence.CreateRoom.room:type_name -> livechat.persistence.Room
+	11, // 9: livechat.persistence.AddMembers.members:type_name -> livechat.persistence.Member
+	7,  // 10: livechat.persistence.MoveMarkers.markers:type_name -> livechat.persistence.Marker
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_persistence_pb_commands_proto_init() }
@@ -297,6 +765,11 @@ func file_persistence_pb_commands_proto_init() {
 	file_persistence_pb_records_proto_init()
 	file_persistence_pb_commands_proto_msgTypes[1].OneofWrappers = []any{
 		(*Command_CreateUser)(nil),
+		(*Command_CreateRoom)(nil),
+		(*Command_OpenDirect)(nil),
+		(*Command_AddMembers)(nil),
+		(*Command_RemoveMember)(nil),
+		(*Command_MoveMarkers)(nil),
 		(*Command_Revoke)(nil),
 		(*Command_InitSecret)(nil),
 	}
@@ -306,7 +779,7 @@ func file_persistence_pb_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_persistence_pb_commands_proto_rawDesc), len(file_persistence_pb_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
