@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -252,6 +253,45 @@ func TestRoomsAcrossReplicas(t *testing.T) {
 		d, err := st.RoomByID(direct[0].Id)
 		if err != nil || d.Kind != persistence.KindDirect || d.MemberCount != 2 {
 			t.Fatalf("replica %d: direct room %+v, %v", i, d, err)
+		}
+	}
+}
+
+// TestProfileUpdatesDoNotLoseEachOther changes one account through two
+// nodes at once, each a different field: the log's compare-and-set makes
+// the later one read again, so every replica ends with both changes.
+func TestProfileUpdatesDoNotLoseEachOther(t *testing.T) {
+	nodes := startAll(t, testCluster(t, 3))
+	stores := replicas(t, nodes)
+	u := &pb.User{Email: "p@example.com", Nickname: "before"}
+	if err := stores[0].CreateUser(u); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			st := stores[1+i%2]
+			_, err := st.UpdateUser(u.Id, func(v *pb.User) error {
+				if i%2 == 0 {
+					v.Nickname += "n"
+				} else {
+					v.ProfilePicture += "p"
+				}
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, st := range stores {
+		if err := st.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.UserByID(u.Id)
+		if err != nil || got.Nickname != "before"+strings.Repeat("n", 10) || got.ProfilePicture != strings.Repeat("p", 10) {
+			t.Fatalf("replica %d: %+v, %v", i, got, err)
 		}
 	}
 }

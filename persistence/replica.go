@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
 
 	"livechat/persistence/pb"
 )
@@ -122,7 +123,7 @@ var errAlreadyApplied = errors.New("persistence: command applied before restart"
 // refusal reports an error that the state decided, the same way on
 // every replica, rather than a failure of this one.
 func refusal(err error) bool {
-	for _, r := range []error{ErrEmailTaken, ErrPostTaken, ErrNotFound, ErrRoomFull, errUnknownCommand} {
+	for _, r := range []error{ErrEmailTaken, ErrPostTaken, ErrNotFound, ErrRoomFull, errChanged, errUnknownCommand} {
 		if errors.Is(err, r) {
 			return true
 		}
@@ -137,6 +138,13 @@ func (s *Store) apply(c *pb.Command) (any, error) {
 	case *pb.Command_CreateUser:
 		err := s.createUserLocal(op.CreateUser)
 		return op.CreateUser.Id, err
+	case *pb.Command_UpdateUser:
+		up := op.UpdateUser
+		return s.updateUserLocal(up.User.Id, up.Expect, func(u *pb.User) error {
+			proto.Reset(u)
+			proto.Merge(u, up.User)
+			return nil
+		})
 	case *pb.Command_CreateRoom:
 		r := op.CreateRoom.Room
 		return r, s.createRoomLocal(r, op.CreateRoom.Members)

@@ -60,6 +60,7 @@ type Store struct {
 	// counter in its transaction, and concurrent ones would all conflict on
 	// that key. Ids stay dense (1, 2, 3…) across restarts.
 	createUser, createRoom sync.Mutex
+	updateUser             sync.Mutex // cluster mode: this node's profile updates take turns
 	cache                  recordCache
 	plan                   memoryPlan
 	space                  *space  // nil in memory

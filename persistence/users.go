@@ -1,9 +1,13 @@
 package persistence
 
 import (
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
 
 	"livechat/persistence/pb"
 )
@@ -60,12 +64,61 @@ func (s *Store) UpdateUser(id int64, fn func(u *pb.User) error) (*pb.User, error
 	if err := s.space.admit(accountRecord, true); err != nil {
 		return nil, fmt.Errorf("update user: %w", err)
 	}
+	if s.repl != nil {
+		return s.updateUserReplicated(id, fn)
+	}
+	return s.updateUserLocal(id, nil, fn)
+}
+
+// errChanged refuses a compare-and-set whose record changed since it was read.
+var errChanged = errors.New("persistence: changed meanwhile")
+
+// updateUserReplicated reads the user, applies fn, and proposes the result
+// as a compare-and-set, reading again when another write came first.
+// Updates through one node take turns, so that only other nodes' updates
+// can make one read again; a retry waits a random few milliseconds.
+func (s *Store) updateUserReplicated(id int64, fn func(u *pb.User) error) (*pb.User, error) {
+	s.updateUser.Lock()
+	defer s.updateUser.Unlock()
+	for try := range 8 {
+		if try > 0 {
+			time.Sleep(time.Duration(rand.Int64N(int64(try) * int64(5*time.Millisecond))))
+		}
+		if err := s.Sync(); err != nil {
+			return nil, fmt.Errorf("update user: %w", err)
+		}
+		old, err := s.readUser(id)
+		if err != nil {
+			return nil, fmt.Errorf("update user: %w", err)
+		}
+		u := proto.Clone(old).(*pb.User)
+		if err := fn(u); err != nil {
+			return nil, fmt.Errorf("update user: %w", err)
+		}
+		v, err := s.propose(&pb.Command{Op: &pb.Command_UpdateUser{UpdateUser: &pb.UpdateUser{Expect: old, User: u}}})
+		if errors.Is(err, errChanged) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("update user: %w", err)
+		}
+		return v.(*pb.User), nil
+	}
+	return nil, fmt.Errorf("update user: %w: concurrent updates kept winning", ErrUnavailable)
+}
+
+// updateUserLocal is UpdateUser in this store; with expect set, it
+// refuses with errChanged unless the user is stored as expect.
+func (s *Store) updateUserLocal(id int64, expect *pb.User, fn func(u *pb.User) error) (*pb.User, error) {
 	var u *pb.User
 	err := s.cache.updateUser(id, func() error {
 		return s.update(func(txn *badger.Txn) error {
 			u = &pb.User{}
 			if err := getProto(txn, userKey(id), u); err != nil {
 				return err
+			}
+			if expect != nil && !proto.Equal(u, expect) {
+				return errChanged
 			}
 			hid := u.HideEmail
 			if err := fn(u); err != nil {

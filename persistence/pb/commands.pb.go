@@ -85,6 +85,7 @@ type Command struct {
 	// Types that are valid to be assigned to Op:
 	//
 	//	*Command_CreateUser
+	//	*Command_UpdateUser
 	//	*Command_CreateRoom
 	//	*Command_OpenDirect
 	//	*Command_AddMembers
@@ -145,6 +146,15 @@ func (x *Command) GetCreateUser() *User {
 	if x != nil {
 		if x, ok := x.Op.(*Command_CreateUser); ok {
 			return x.CreateUser
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetUpdateUser() *UpdateUser {
+	if x != nil {
+		if x, ok := x.Op.(*Command_UpdateUser); ok {
+			return x.UpdateUser
 		}
 	}
 	return nil
@@ -221,6 +231,10 @@ type Command_CreateUser struct {
 	CreateUser *User `protobuf:"bytes,2,opt,name=create_user,json=createUser,proto3,oneof"`
 }
 
+type Command_UpdateUser struct {
+	UpdateUser *UpdateUser `protobuf:"bytes,3,opt,name=update_user,json=updateUser,proto3,oneof"`
+}
+
 type Command_CreateRoom struct {
 	CreateRoom *CreateRoom `protobuf:"bytes,4,opt,name=create_room,json=createRoom,proto3,oneof"`
 }
@@ -250,6 +264,8 @@ type Command_InitSecret struct {
 }
 
 func (*Command_CreateUser) isCommand_Op() {}
+
+func (*Command_UpdateUser) isCommand_Op() {}
 
 func (*Command_CreateRoom) isCommand_Op() {}
 
@@ -656,6 +672,60 @@ func (x *MoveMarkers) GetMarkers() []*Marker {
 	return nil
 }
 
+// UpdateUser replaces a user if it is still stored as expect, the user
+// the proposer read: a compare-and-set.
+type UpdateUser struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Expect        *User                  `protobuf:"bytes,1,opt,name=expect,proto3" json:"expect,omitempty"`
+	User          *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateUser) Reset() {
+	*x = UpdateUser{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateUser) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateUser) ProtoMessage() {}
+
+func (x *UpdateUser) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateUser.ProtoReflect.Descriptor instead.
+func (*UpdateUser) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UpdateUser) GetExpect() *User {
+	if x != nil {
+		return x.Expect
+	}
+	return nil
+}
+
+func (x *UpdateUser) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
 var File_persistence_pb_commands_proto protoreflect.FileDescriptor
 
 const file_persistence_pb_commands_proto_rawDesc = "" +
@@ -663,11 +733,13 @@ const file_persistence_pb_commands_proto_rawDesc = "" +
 	"\x1dpersistence/pb/commands.proto\x12\x14livechat.persistence\x1a\x1cpersistence/pb/records.proto\"V\n" +
 	"\x05Entry\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x129\n" +
-	"\bcommands\x18\x02 \x03(\v2\x1d.livechat.persistence.CommandR\bcommands\"\xa7\x04\n" +
+	"\bcommands\x18\x02 \x03(\v2\x1d.livechat.persistence.CommandR\bcommands\"\xec\x04\n" +
 	"\aCommand\x12\x1a\n" +
 	"\bproposal\x18\x01 \x01(\x04R\bproposal\x12=\n" +
 	"\vcreate_user\x18\x02 \x01(\v2\x1a.livechat.persistence.UserH\x00R\n" +
 	"createUser\x12C\n" +
+	"\vupdate_user\x18\x03 \x01(\v2 .livechat.persistence.UpdateUserH\x00R\n" +
+	"updateUser\x12C\n" +
 	"\vcreate_room\x18\x04 \x01(\v2 .livechat.persistence.CreateRoomH\x00R\n" +
 	"createRoom\x12C\n" +
 	"\vopen_direct\x18\x05 \x01(\v2 .livechat.persistence.OpenDirectH\x00R\n" +
@@ -709,7 +781,11 @@ const file_persistence_pb_commands_proto_rawDesc = "" +
 	"\x04user\x18\x02 \x01(\x03R\x04user\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x03R\x03seq\"E\n" +
 	"\vMoveMarkers\x126\n" +
-	"\amarkers\x18\x01 \x03(\v2\x1c.livechat.persistence.MarkerR\amarkersB\x19Z\x17livechat/persistence/pbb\x06proto3"
+	"\amarkers\x18\x01 \x03(\v2\x1c.livechat.persistence.MarkerR\amarkers\"p\n" +
+	"\n" +
+	"UpdateUser\x122\n" +
+	"\x06expect\x18\x01 \x01(\v2\x1a.livechat.persistence.UserR\x06expect\x12.\n" +
+	"\x04user\x18\x02 \x01(\v2\x1a.livechat.persistence.UserR\x04userB\x19Z\x17livechat/persistence/pbb\x06proto3"
 
 var (
 	file_persistence_pb_commands_proto_rawDescOnce sync.Once
@@ -723,7 +799,7 @@ func file_persistence_pb_commands_proto_rawDescGZIP() []byte {
 	return file_persistence_pb_commands_proto_rawDescData
 }
 
-var file_persistence_pb_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_persistence_pb_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_persistence_pb_commands_proto_goTypes = []any{
 	(*Entry)(nil),        // 0: livechat.persistence.Entry
 	(*Command)(nil),      // 1: livechat.persistence.Command
@@ -734,27 +810,31 @@ var file_persistence_pb_commands_proto_goTypes = []any{
 	(*RemoveMember)(nil), // 6: livechat.persistence.RemoveMember
 	(*Marker)(nil),       // 7: livechat.persistence.Marker
 	(*MoveMarkers)(nil),  // 8: livechat.persistence.MoveMarkers
-	(*User)(nil),         // 9: livechat.persistence.User
-	(*Room)(nil),         // 10: livechat.persistence.Room
-	(*Member)(nil),       // 11: livechat.persistence.Member
+	(*UpdateUser)(nil),   // 9: livechat.persistence.UpdateUser
+	(*User)(nil),         // 10: livechat.persistence.User
+	(*Room)(nil),         // 11: livechat.persistence.Room
+	(*Member)(nil),       // 12: livechat.persistence.Member
 }
 var file_persistence_pb_commands_proto_depIdxs = []int32{
 	1,  // 0: livechat.persistence.Entry.commands:type_name -> livechat.persistence.Command
-	9,  // 1: livechat.persistence.Command.create_user:type_name -> livechat.persistence.User
-	3,  // 2: livechat.persistence.Command.create_room:type_name -> livechat.persistence.CreateRoom
-	4,  // 3: livechat.persistence.Command.open_direct:type_name -> livechat.persistence.OpenDirect
-	5,  // 4: livechat.persistence.Command.add_members:type_name -> livechat.persistence.AddMembers
-	6,  // 5: livechat.persistence.Command.remove_member:type_name -> livechat.persistence.RemoveMember
-	8,  // 6: livechat.persistence.Command.move_markers:type_name -> livechat.persistence.MoveMarkers
-	2,  // 7: livechat.persistence.Command.revoke:type_name -> livechat.persistence.Revoke
-	10, // 8: livechat.persistence.CreateRoom.room:type_name -> livechat.persistence.Room
-	11, // 9: livechat.persistence.AddMembers.members:type_name -> livechat.persistence.Member
-	7,  // 10: livechat.persistence.MoveMarkers.markers:type_name -> livechat.persistence.Marker
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	10, // 1: livechat.persistence.Command.create_user:type_name -> livechat.persistence.User
+	9,  // 2: livechat.persistence.Command.update_user:type_name -> livechat.persistence.UpdateUser
+	3,  // 3: livechat.persistence.Command.create_room:type_name -> livechat.persistence.CreateRoom
+	4,  // 4: livechat.persistence.Command.open_direct:type_name -> livechat.persistence.OpenDirect
+	5,  // 5: livechat.persistence.Command.add_members:type_name -> livechat.persistence.AddMembers
+	6,  // 6: livechat.persistence.Command.remove_member:type_name -> livechat.persistence.RemoveMember
+	8,  // 7: livechat.persistence.Command.move_markers:type_name -> livechat.persistence.MoveMarkers
+	2,  // 8: livechat.persistence.Command.revoke:type_name -> livechat.persistence.Revoke
+	11, // 9: livechat.persistence.CreateRoom.room:type_name -> livechat.persistence.Room
+	12, // 10: livechat.persistence.AddMembers.members:type_name -> livechat.persistence.Member
+	7,  // 11: livechat.persistence.MoveMarkers.markers:type_name -> livechat.persistence.Marker
+	10, // 12: livechat.persistence.UpdateUser.expect:type_name -> livechat.persistence.User
+	10, // 13: livechat.persistence.UpdateUser.user:type_name -> livechat.persistence.User
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_persistence_pb_commands_proto_init() }
@@ -765,6 +845,7 @@ func file_persistence_pb_commands_proto_init() {
 	file_persistence_pb_records_proto_init()
 	file_persistence_pb_commands_proto_msgTypes[1].OneofWrappers = []any{
 		(*Command_CreateUser)(nil),
+		(*Command_UpdateUser)(nil),
 		(*Command_CreateRoom)(nil),
 		(*Command_OpenDirect)(nil),
 		(*Command_AddMembers)(nil),
@@ -779,7 +860,7 @@ func file_persistence_pb_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_persistence_pb_commands_proto_rawDesc), len(file_persistence_pb_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
