@@ -113,6 +113,10 @@ func TestLogReplicatedInOneOrder(t *testing.T) {
 			t.Fatalf("%s read %q, want %q", n.cfg.Node, got, want)
 		}
 	}
+	info, err := nodes[0].stream.Info(ctx)
+	if err != nil || info.Config.Replicas != 3 {
+		t.Fatalf("the log's replicas: %v, %v; want 3", info, err)
+	}
 	last, err := nodes[2].LastSeq(ctx)
 	if err != nil || last != uint64(len(want)) {
 		t.Fatalf("last seq %d, %v; want %d", last, err, len(want))

@@ -35,9 +35,9 @@ func (s *Store) MoveReadMarkers(moves []ReadMarker) error {
 		for i, mv := range moves {
 			cmd.Markers[i] = &pb.Marker{Room: mv.Room, User: mv.User, Seq: mv.Seq}
 		}
-		v, err := s.propose(&pb.Command{Op: &pb.Command_MoveMarkers{MoveMarkers: cmd}})
+		v, err := s.propose("move read markers", &pb.Command{Op: &pb.Command_MoveMarkers{MoveMarkers: cmd}})
 		if err != nil {
-			return fmt.Errorf("move read markers: %w", err)
+			return err
 		}
 		copy(moves, v.([]ReadMarker))
 		return nil

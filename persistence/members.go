@@ -85,7 +85,7 @@ func (s *Store) OpenDirect(a, b, createdAtUs int64) (room *pb.Room, created bool
 		return nil, false, fmt.Errorf("open direct room: %w", err)
 	}
 	if s.repl != nil {
-		v, err := s.propose(&pb.Command{Op: &pb.Command_OpenDirect{OpenDirect: &pb.OpenDirect{A: a, B: b, CreatedAtUs: createdAtUs}}})
+		v, err := s.propose("open direct room", &pb.Command{Op: &pb.Command_OpenDirect{OpenDirect: &pb.OpenDirect{A: a, B: b, CreatedAtUs: createdAtUs}}})
 		if err != nil {
 			return nil, false, err
 		}
@@ -221,10 +221,10 @@ func (s *Store) AddMember(m *pb.Member, maxMembers int) (member *pb.Member, adde
 		return nil, false, fmt.Errorf("add member: %w", err)
 	}
 	if s.repl != nil {
-		v, err := s.propose(&pb.Command{Op: &pb.Command_AddMembers{AddMembers: &pb.AddMembers{
+		v, err := s.propose("add member", &pb.Command{Op: &pb.Command_AddMembers{AddMembers: &pb.AddMembers{
 			Room: m.Room, Members: []*pb.Member{m}, MaxMembers: int64(maxMembers), Single: true}}})
 		if err != nil {
-			return nil, false, fmt.Errorf("add member: %w", err)
+			return nil, false, err
 		}
 		a := v.(memberAdded)
 		return a.member, a.added, nil
@@ -283,10 +283,10 @@ func (s *Store) AddMembers(room int64, ms []*pb.Member, maxMembers int) (added [
 		return nil, fmt.Errorf("add members: %w", err)
 	}
 	if s.repl != nil {
-		v, err := s.propose(&pb.Command{Op: &pb.Command_AddMembers{AddMembers: &pb.AddMembers{
+		v, err := s.propose("add members", &pb.Command{Op: &pb.Command_AddMembers{AddMembers: &pb.AddMembers{
 			Room: room, Members: ms, MaxMembers: int64(maxMembers)}}})
 		if err != nil {
-			return nil, fmt.Errorf("add members: %w", err)
+			return nil, err
 		}
 		return v.([]bool), nil
 	}
@@ -340,11 +340,8 @@ func (s *Store) RemoveMember(room, user int64) error {
 		return fmt.Errorf("remove member: %w", err)
 	}
 	if s.repl != nil {
-		_, err := s.propose(&pb.Command{Op: &pb.Command_RemoveMember{RemoveMember: &pb.RemoveMember{Room: room, User: user}}})
-		if err != nil {
-			return fmt.Errorf("remove member: %w", err)
-		}
-		return nil
+		_, err := s.propose("remove member", &pb.Command{Op: &pb.Command_RemoveMember{RemoveMember: &pb.RemoveMember{Room: room, User: user}}})
+		return err
 	}
 	return s.removeMemberLocal(room, user)
 }

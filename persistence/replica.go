@@ -103,8 +103,7 @@ func (s *Store) ApplyEntry(seq uint64, e *pb.Entry, skip LogPosition) ([]Outcome
 	outs := make([]Outcome, len(e.Commands))
 	for i, c := range e.Commands {
 		if seq < skip.Seq || (seq == skip.Seq && i <= skip.Index) {
-			outs[i].Err = errAlreadyApplied
-			continue
+			continue // applied before a restart: no one waits for it
 		}
 		s.applying.p.Store(&LogPosition{Seq: seq, Index: i})
 		v, err := s.apply(c)
@@ -116,9 +115,6 @@ func (s *Store) ApplyEntry(seq uint64, e *pb.Entry, skip LogPosition) ([]Outcome
 	}
 	return outs, nil
 }
-
-// errAlreadyApplied answers a command a replica applied before it restarted.
-var errAlreadyApplied = errors.New("persistence: command applied before restart")
 
 // refusal reports an error that the state decided, the same way on
 // every replica, rather than a failure of this one.
@@ -175,13 +171,19 @@ func (s *Store) apply(c *pb.Command) (any, error) {
 	return nil, errUnknownCommand
 }
 
-// propose sends cmd through the replicator.
-func (s *Store) propose(cmd *pb.Command) (any, error) {
+// propose sends cmd, the write named op, through the replicator. A
+// refusal comes back as the local write returned it, already named; a log
+// out of reach is ErrUnavailable, named here.
+func (s *Store) propose(op string, cmd *pb.Command) (any, error) {
 	v, err := s.repl.Propose(cmd)
-	if err != nil && !refusal(err) && !errors.Is(err, ErrUnavailable) {
-		err = fmt.Errorf("%w: %v", ErrUnavailable, err)
+	switch {
+	case err == nil || refusal(err):
+		return v, err
+	case errors.Is(err, ErrUnavailable):
+		return nil, fmt.Errorf("%s: %w", op, err)
+	default:
+		return nil, fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
 	}
-	return v, err
 }
 
 // newSecret is a random token signing key.

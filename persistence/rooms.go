@@ -21,9 +21,9 @@ func (s *Store) CreateRoom(r *pb.Room, members ...int64) error {
 		return fmt.Errorf("create room: %w", err)
 	}
 	if s.repl != nil {
-		v, err := s.propose(&pb.Command{Op: &pb.Command_CreateRoom{CreateRoom: &pb.CreateRoom{Room: r, Members: members}}})
+		v, err := s.propose("create room", &pb.Command{Op: &pb.Command_CreateRoom{CreateRoom: &pb.CreateRoom{Room: r, Members: members}}})
 		if err != nil {
-			return fmt.Errorf("create room: %w", err)
+			return err
 		}
 		stored := v.(*pb.Room)
 		r.Id, r.MemberCount = stored.Id, stored.MemberCount

@@ -218,16 +218,17 @@ func (s *Store) Secret() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("persistence: secret: %w", err)
 	}
-	var v any
 	if s.repl != nil {
-		v, err = s.propose(&pb.Command{Op: &pb.Command_InitSecret{InitSecret: fresh}})
-	} else {
-		v, err = s.initSecret(fresh)
+		v, err := s.propose("persistence: secret", &pb.Command{Op: &pb.Command_InitSecret{InitSecret: fresh}})
+		if err != nil {
+			return nil, err
+		}
+		return v.([]byte), nil
 	}
-	if err != nil {
+	if secret, err = s.initSecret(fresh); err != nil {
 		return nil, fmt.Errorf("persistence: secret: %w", err)
 	}
-	return v.([]byte), nil
+	return secret, nil
 }
 
 // initSecret stores fresh as the secret unless one is stored, and returns
@@ -260,7 +261,7 @@ func (s *Store) RevokeToken(jti string, expires time.Time) error {
 		return err
 	}
 	if s.repl != nil {
-		_, err := s.propose(&pb.Command{Op: &pb.Command_Revoke{Revoke: &pb.Revoke{Jti: jti, ExpiresUs: expires.UnixMicro()}}})
+		_, err := s.propose("revoke token", &pb.Command{Op: &pb.Command_Revoke{Revoke: &pb.Revoke{Jti: jti, ExpiresUs: expires.UnixMicro()}}})
 		return err
 	}
 	return s.revokeLocal(jti, expires)

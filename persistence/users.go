@@ -20,9 +20,9 @@ func (s *Store) CreateUser(u *pb.User) error {
 		return fmt.Errorf("create user: %w", err)
 	}
 	if s.repl != nil {
-		v, err := s.propose(&pb.Command{Op: &pb.Command_CreateUser{CreateUser: u}})
+		v, err := s.propose("create user", &pb.Command{Op: &pb.Command_CreateUser{CreateUser: u}})
 		if err != nil {
-			return fmt.Errorf("create user: %w", err)
+			return err
 		}
 		u.Id = v.(int64)
 		return nil
@@ -95,12 +95,12 @@ func (s *Store) updateUserReplicated(id int64, fn func(u *pb.User) error) (*pb.U
 		if err := fn(u); err != nil {
 			return nil, fmt.Errorf("update user: %w", err)
 		}
-		v, err := s.propose(&pb.Command{Op: &pb.Command_UpdateUser{UpdateUser: &pb.UpdateUser{Expect: old, User: u}}})
+		v, err := s.propose("update user", &pb.Command{Op: &pb.Command_UpdateUser{UpdateUser: &pb.UpdateUser{Expect: old, User: u}}})
 		if errors.Is(err, errChanged) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("update user: %w", err)
+			return nil, err
 		}
 		return v.(*pb.User), nil
 	}
