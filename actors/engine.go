@@ -24,9 +24,9 @@ type Engine struct {
 	hub    *actor.PID
 	dir    *actor.PID
 
-	// states holds each running room's last answered state (room id →
-	// *roomView), so that reading a room that has not changed since its
-	// last read needs no actor round trip.
+	// states holds each running room's last answered state and its actor
+	// (room id → *roomView), so that reading a room that has not changed
+	// since its last read needs no actor round trip.
 	states sync.Map
 
 	// recentBytes is the memory held by every running room's ring.
@@ -265,3 +265,11 @@ func (e *Engine) CreateRoom(r *pspb.Room, members ...int64) error {
 
 // MaxRoomMembers is the most members a room may have (Config.MaxRoomMembers).
 func (e *Engine) MaxRoomMembers() int { return e.cfg.MaxRoomMembers }
+
+// running returns the actor of room if it is running on this node.
+func (e *Engine) running(room int64) *actor.PID {
+	if v, ok := e.states.Load(room); ok {
+		return v.(*roomView).pid
+	}
+	return nil
+}

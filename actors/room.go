@@ -53,6 +53,7 @@ type pendingPost struct {
 // Senders it was rendered with are current, so it is never stale.
 type roomView struct {
 	state atomic.Pointer[viewState]
+	pid   *actor.PID // the room's actor, set before the view is published
 }
 
 // viewState is a published state and the generation of the Senders its
@@ -153,6 +154,7 @@ func (r *room) Receive(ctx actor.Context) {
 }
 
 func (r *room) onStarted(ctx actor.Context) {
+	r.view.pid = ctx.Self()
 	r.e.states.Store(r.id, r.view)
 	r.scheduleIdleCheck(ctx)
 }
