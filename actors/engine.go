@@ -23,6 +23,9 @@ type Engine struct {
 	root   *actor.RootContext
 	hub    *actor.PID
 	dir    *actor.PID
+	// replicated is cluster mode: rooms append through the cluster's log
+	// and deliver what it applies (room_log.go).
+	replicated bool
 
 	// states holds each running room's last answered state and its actor
 	// (room id → *roomView), so that reading a room that has not changed
@@ -85,6 +88,10 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.dir, err = e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newDirectory(e) }), "users")
 	if err != nil {
 		return nil, fmt.Errorf("actors: spawn directory: %w", err)
+	}
+	if cfg.Store.Replicated() {
+		e.replicated = true
+		cfg.Store.ObserveLog(logObserver{e})
 	}
 	return e, nil
 }

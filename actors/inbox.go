@@ -60,6 +60,14 @@ func (in *inboxes) remove(user int64, sink Sink) {
 	}
 }
 
+// empty reports that no inbox socket is open (a hint: one may open at
+// once).
+func (in *inboxes) empty() bool {
+	empty := true
+	in.users.Range(func(any, any) bool { empty = false; return false })
+	return empty
+}
+
 // lookup returns user's inbox sockets, nil when the user has none.
 func (in *inboxes) lookup(user int64) *inboxUser {
 	v, ok := in.users.Load(user)

@@ -25,6 +25,7 @@ type room struct {
 	recent     *ring
 	view       *roomView      // the state last answered, published for readers
 	pending    []*pendingPost // assigned, waiting for the writer, in rev order
+	proposing  int            // cluster mode: proposals to the log in flight
 	clientIDs  map[clientKey]int64
 	edits
 
@@ -149,6 +150,14 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onMarkerStored(ctx, m)
 	case *receiptTick:
 		r.onReceiptTick()
+	case *applied:
+		r.onApplied(ctx, m)
+	case *proposed:
+		r.onProposed(ctx, m)
+	case *membersApplied:
+		r.onMembersApplied(ctx)
+	case *logCatchUp:
+		r.onLogCatchUp(ctx, m)
 	}
 	r.active = true
 }
@@ -156,6 +165,11 @@ func (r *room) Receive(ctx actor.Context) {
 func (r *room) onStarted(ctx actor.Context) {
 	r.view.pid = ctx.Self()
 	r.e.states.Store(r.id, r.view)
+	if r.e.replicated {
+		// From here on the node's log observer reaches the room; what it
+		// applied while the room loaded is read back now.
+		ctx.Send(ctx.Self(), &logCatchUp{rev: r.durableRev})
+	}
 	r.scheduleIdleCheck(ctx)
 }
 
@@ -192,7 +206,7 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 // leave waiting to be announced, no membership change under way and no
 // work since the last check: it has been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && len(r.leaving) == 0 && !r.changing() && r.loads == 0 && !r.active && r.readsIdle()
+	return len(r.list) == 0 && len(r.pending) == 0 && r.proposing == 0 && len(r.leaving) == 0 && !r.changing() && r.loads == 0 && !r.active && r.readsIdle()
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {

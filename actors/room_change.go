@@ -113,8 +113,6 @@ func (r *room) applyChange(ctx actor.Context, c *pb.ChangeMessage, cur *pspb.Mes
 		return
 	}
 	next := proto.Clone(cur).(*pspb.Message)
-	r.rev++
-	next.Rev = r.rev
 	change := persistence.Edited
 	if c.Delete {
 		change = persistence.Deleted
@@ -125,6 +123,12 @@ func (r *room) applyChange(ctx actor.Context, c *pb.ChangeMessage, cur *pspb.Mes
 		next.Text = c.Text
 		next.EditedAtUs = time.Now().UnixMicro()
 	}
+	if r.e.replicated { // the log's apply takes the rev
+		r.proposeRecord(ctx, &pendingPost{msg: next, change: change, replyTo: to}, persistence.Record{Change: change, Message: next})
+		return
+	}
+	r.rev++
+	next.Rev = r.rev
 	r.latest[next.Seq] = &changedMessage{msg: next}
 	r.pending = append(r.pending, &pendingPost{msg: next, change: change, replyTo: to})
 	r.appendRecord(ctx, persistence.Record{Change: change, Message: next, PrevRev: cur.Rev})

@@ -40,6 +40,10 @@ func (r *room) post(ctx actor.Context, p *pb.Post, quiet bool, from *actor.PID, 
 		r.reply(ctx, from, &pb.Posted{ErrorCode: writeCode(err)})
 		return
 	}
+	if r.e.replicated {
+		r.propose(ctx, p, quiet, from)
+		return
+	}
 	r.nextSeq++
 	r.rev++
 	m := &pspb.Message{

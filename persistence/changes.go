@@ -120,33 +120,38 @@ func (s *Store) MessageByID(id int64) (*pb.Message, error) {
 // changes were counted start at their last seq.
 func (s *Store) LastRev(room int64) (int64, error) {
 	var rev int64
-	err := s.db.View(func(txn *badger.Txn) error {
-		v, err := getUint64(txn, roomRevKey(room))
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		rev = int64(v)
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: roomMessagesPrefix(room), PrefetchValues: false})
-		it.Seek(MessageKey(room, int64(maxSeq)))
-		if it.Valid() {
-			m, err := itemMessage(it.Item())
-			if err != nil {
-				it.Close()
-				return err
-			}
-			rev = max(rev, m.CreatedRev)
-		}
-		it.Close()
-		it = txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: roomPairPrefix(prefixChange, room), PrefetchValues: false})
-		defer it.Close()
-		it.Seek(changeKey(room, int64(maxSeq)))
-		if it.Valid() {
-			rev = max(rev, lastUint64(it.Item().Key()))
-		}
-		return nil
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		rev, err = lastRev(txn, room)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("last rev of room %d: %w", room, err)
+	}
+	return rev, nil
+}
+
+func lastRev(txn *badger.Txn, room int64) (int64, error) {
+	v, err := getUint64(txn, roomRevKey(room))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	rev := int64(v)
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: roomMessagesPrefix(room), PrefetchValues: false})
+	it.Seek(MessageKey(room, int64(maxSeq)))
+	if it.Valid() {
+		m, err := itemMessage(it.Item())
+		if err != nil {
+			it.Close()
+			return 0, err
+		}
+		rev = max(rev, m.CreatedRev)
+	}
+	it.Close()
+	it = txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: roomPairPrefix(prefixChange, room), PrefetchValues: false})
+	defer it.Close()
+	it.Seek(changeKey(room, int64(maxSeq)))
+	if it.Valid() {
+		rev = max(rev, lastUint64(it.Item().Key()))
 	}
 	return rev, nil
 }

@@ -9,6 +9,8 @@ var (
 	// ErrUnavailable means a replica could not reach its cluster's log:
 	// the write may or may not be stored.
 	ErrUnavailable = errors.New("persistence: the cluster's log is unavailable")
+	// ErrMessageDeleted means a change reached a deleted message.
+	ErrMessageDeleted = errors.New("persistence: message deleted")
 	// ErrEmailTaken means another account already has that email.
 	ErrEmailTaken = errors.New("persistence: email already registered")
 	// ErrPostTaken means another room already exists for that post.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"livechat/persistence/pb"
 )
 
 // Media keeps the files served under /media/ (profile pictures): under
@@ -18,6 +20,9 @@ import (
 type Media struct {
 	dir   string // <data dir>/media; empty in memory
 	space *space // the store's reserve; nil in memory
+	// store proposes puts and removals through its cluster's log when it
+	// is a replica, so that every node holds every file.
+	store *Store
 
 	mu  sync.RWMutex
 	mem map[string][]byte // in memory only
@@ -57,6 +62,22 @@ func cleanName(name string) (string, error) {
 // (or with the volume full) it fails with ErrStorageFull and leaves
 // nothing behind.
 func (m *Media) Put(name string, data []byte) error {
+	if m.store != nil && m.store.repl != nil {
+		if _, err := cleanName(name); err != nil {
+			return err
+		}
+		if m.space != nil {
+			if err := m.space.admit(int64(len(data))+4096, true); err != nil {
+				return fmt.Errorf("media: %w", err)
+			}
+		}
+		_, err := m.store.propose("media", &pb.Command{Op: &pb.Command_MediaPut{MediaPut: &pb.MediaPut{Name: name, Data: data}}})
+		return err
+	}
+	return m.putLocal(name, data)
+}
+
+func (m *Media) putLocal(name string, data []byte) error {
 	name, err := cleanName(name)
 	if err != nil {
 		return err
@@ -125,6 +146,17 @@ func (m *Media) Get(name string) ([]byte, error) {
 
 // Remove deletes the file called name; a missing file is not an error.
 func (m *Media) Remove(name string) error {
+	if m.store != nil && m.store.repl != nil {
+		if _, err := cleanName(name); err != nil {
+			return err
+		}
+		_, err := m.store.propose("media", &pb.Command{Op: &pb.Command_MediaRemove{MediaRemove: name}})
+		return err
+	}
+	return m.removeLocal(name)
+}
+
+func (m *Media) removeLocal(name string) error {
 	name, err := cleanName(name)
 	if err != nil {
 		return err

@@ -137,13 +137,15 @@ func (s *Store) openDirectLocal(a, b, createdAtUs int64) (room *pb.Room, created
 // Member returns user's membership of room, or ErrNotFound. The result is
 // shared and must not be modified.
 func (s *Store) Member(room, user int64) (*pb.Member, error) {
-	return s.cache.member(room, user, func() (*pb.Member, error) {
-		m := &pb.Member{}
-		err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, memberKey(room, user), m) })
-		if err != nil {
-			return nil, fmt.Errorf("member %d of room %d: %w", user, room, err)
-		}
-		return m, nil
+	return caughtUp(s, func() (*pb.Member, error) {
+		return s.cache.member(room, user, func() (*pb.Member, error) {
+			m := &pb.Member{}
+			err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, memberKey(room, user), m) })
+			if err != nil {
+				return nil, fmt.Errorf("member %d of room %d: %w", user, room, err)
+			}
+			return m, nil
+		})
 	})
 }
 

@@ -21,18 +21,24 @@ func (s *Store) NextMessageID() int64 { return s.nextID.Add(1) }
 func (s *Store) LastSeq(room int64) (int64, error) {
 	var seq int64
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: roomMessagesPrefix(room)})
-		defer it.Close()
-		it.Seek(MessageKey(room, int64(maxSeq)))
-		if it.Valid() {
-			_, seq, _ = ParseMessageKey(it.Item().Key())
-		}
+		seq = lastSeq(txn, room)
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("last seq of room %d: %w", room, err)
 	}
 	return seq, nil
+}
+
+func lastSeq(txn *badger.Txn, room int64) int64 {
+	it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: roomMessagesPrefix(room)})
+	defer it.Close()
+	it.Seek(MessageKey(room, int64(maxSeq)))
+	if !it.Valid() {
+		return 0
+	}
+	_, seq, _ := ParseMessageKey(it.Item().Key())
+	return seq
 }
 
 // MessagesBefore returns up to limit messages of room with seq < before,

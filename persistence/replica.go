@@ -40,6 +40,21 @@ func (s *Store) Sync() error {
 	return s.repl.Sync()
 }
 
+// caughtUp reads with read and, on a replica that finds nothing, reads
+// again once it has applied what the cluster answered before: a room, an
+// account or a membership another node just created may not have reached
+// this node yet.
+func caughtUp[T any](s *Store, read func() (T, error)) (T, error) {
+	v, err := read()
+	if s.repl == nil || !errors.Is(err, ErrNotFound) {
+		return v, err
+	}
+	if serr := s.repl.Sync(); serr != nil {
+		return v, err
+	}
+	return read()
+}
+
 // LogPosition is a command's place in the log: its entry's sequence
 // number and its index in the entry.
 type LogPosition struct {
@@ -111,15 +126,33 @@ func (s *Store) ApplyEntry(seq uint64, e *pb.Entry, skip LogPosition) ([]Outcome
 		if err != nil && !refusal(err) {
 			return nil, fmt.Errorf("persistence: apply log entry %d command %d: %w", seq, i, err)
 		}
+		if o, room := s.observer.get(), membersOf(c); err == nil && room != 0 && o != nil {
+			o.MembersChanged(room)
+		}
 		outs[i] = Outcome{Value: v, Err: err}
 	}
 	return outs, nil
 }
 
+// membersOf is the room whose members c changes, 0 for none (a new
+// room has no actor to tell).
+func membersOf(c *pb.Command) int64 {
+	switch op := c.Op.(type) {
+	case *pb.Command_AddMembers:
+		if len(op.AddMembers.Members) > 0 {
+			return op.AddMembers.Members[0].Room
+		}
+		return op.AddMembers.Room
+	case *pb.Command_RemoveMember:
+		return op.RemoveMember.Room
+	}
+	return 0
+}
+
 // refusal reports an error that the state decided, the same way on
 // every replica, rather than a failure of this one.
 func refusal(err error) bool {
-	for _, r := range []error{ErrEmailTaken, ErrPostTaken, ErrNotFound, ErrRoomFull, errChanged, errUnknownCommand} {
+	for _, r := range []error{ErrEmailTaken, ErrPostTaken, ErrNotFound, ErrRoomFull, ErrMessageDeleted, errChanged, errUnknownCommand} {
 		if errors.Is(err, r) {
 			return true
 		}
@@ -167,6 +200,12 @@ func (s *Store) apply(c *pb.Command) (any, error) {
 		return s.initSecret(op.InitSecret)
 	case *pb.Command_Revoke:
 		return nil, s.revokeLocal(op.Revoke.Jti, time.UnixMicro(op.Revoke.ExpiresUs))
+	case *pb.Command_Append:
+		return s.appendLocal(op.Append.Records)
+	case *pb.Command_MediaPut:
+		return nil, s.media.putLocal(op.MediaPut.Name, op.MediaPut.Data)
+	case *pb.Command_MediaRemove:
+		return nil, s.media.removeLocal(op.MediaRemove)
 	}
 	return nil, errUnknownCommand
 }

@@ -66,7 +66,9 @@ func (s *Store) createRoomLocal(r *pb.Room, members []int64) error {
 // RoomByID returns the room with id, or ErrNotFound. The result is shared
 // and must not be modified.
 func (s *Store) RoomByID(id int64) (*pb.Room, error) {
-	return s.cache.room(id, func() (*pb.Room, error) { return s.readRoom(id) })
+	return caughtUp(s, func() (*pb.Room, error) {
+		return s.cache.room(id, func() (*pb.Room, error) { return s.readRoom(id) })
+	})
 }
 
 func (s *Store) readRoom(id int64) (*pb.Room, error) {

@@ -67,8 +67,9 @@ type Store struct {
 	mapped                 *mapped // nil in memory
 	readOnly               bool    // opened read-only (full volume, or Config.ReadOnly)
 	media                  *Media
-	repl                   Replicator // cluster mode; nil on a single node
-	applying               applying   // cluster mode: the command being applied
+	repl                   Replicator  // cluster mode; nil on a single node
+	applying               applying    // cluster mode: the command being applied
+	observer               observerBox // cluster mode: told what the log changed
 }
 
 // Open opens (creating if needed) the database described by cfg.
@@ -129,6 +130,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.media = newMedia(cfg, s.space)
+	s.media.store = s
 	if !cfg.InMemory {
 		s.mapped = newMapped(cfg.Dir, plan.mapped, cfg.Logger)
 	}

@@ -139,7 +139,9 @@ func (s *Store) updateUserLocal(id int64, expect *pb.User, fn func(u *pb.User) e
 // UserByID returns the user with id, or ErrNotFound. The result is shared
 // and must not be modified.
 func (s *Store) UserByID(id int64) (*pb.User, error) {
-	return s.cache.user(id, func() (*pb.User, error) { return s.readUser(id) })
+	return caughtUp(s, func() (*pb.User, error) {
+		return s.cache.user(id, func() (*pb.User, error) { return s.readUser(id) })
+	})
 }
 
 func (s *Store) readUser(id int64) (*pb.User, error) {
@@ -153,6 +155,10 @@ func (s *Store) readUser(id int64) (*pb.User, error) {
 
 // UserByEmail returns the user with email (case-insensitive), or ErrNotFound.
 func (s *Store) UserByEmail(email string) (*pb.User, error) {
+	return caughtUp(s, func() (*pb.User, error) { return s.userByEmail(email) })
+}
+
+func (s *Store) userByEmail(email string) (*pb.User, error) {
 	u := &pb.User{}
 	err := s.db.View(func(txn *badger.Txn) error {
 		id, err := getUint64(txn, emailKey(email))

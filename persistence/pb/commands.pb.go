@@ -93,6 +93,9 @@ type Command struct {
 	//	*Command_MoveMarkers
 	//	*Command_Revoke
 	//	*Command_InitSecret
+	//	*Command_Append
+	//	*Command_MediaPut
+	//	*Command_MediaRemove
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -223,6 +226,33 @@ func (x *Command) GetInitSecret() []byte {
 	return nil
 }
 
+func (x *Command) GetAppend() *Append {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Append); ok {
+			return x.Append
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetMediaPut() *MediaPut {
+	if x != nil {
+		if x, ok := x.Op.(*Command_MediaPut); ok {
+			return x.MediaPut
+		}
+	}
+	return nil
+}
+
+func (x *Command) GetMediaRemove() string {
+	if x != nil {
+		if x, ok := x.Op.(*Command_MediaRemove); ok {
+			return x.MediaRemove
+		}
+	}
+	return ""
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -263,6 +293,18 @@ type Command_InitSecret struct {
 	InitSecret []byte `protobuf:"bytes,10,opt,name=init_secret,json=initSecret,proto3,oneof"`
 }
 
+type Command_Append struct {
+	Append *Append `protobuf:"bytes,11,opt,name=append,proto3,oneof"`
+}
+
+type Command_MediaPut struct {
+	MediaPut *MediaPut `protobuf:"bytes,12,opt,name=media_put,json=mediaPut,proto3,oneof"`
+}
+
+type Command_MediaRemove struct {
+	MediaRemove string `protobuf:"bytes,13,opt,name=media_remove,json=mediaRemove,proto3,oneof"`
+}
+
 func (*Command_CreateUser) isCommand_Op() {}
 
 func (*Command_UpdateUser) isCommand_Op() {}
@@ -281,6 +323,167 @@ func (*Command_Revoke) isCommand_Op() {}
 
 func (*Command_InitSecret) isCommand_Op() {}
 
+func (*Command_Append) isCommand_Op() {}
+
+func (*Command_MediaPut) isCommand_Op() {}
+
+func (*Command_MediaRemove) isCommand_Op() {}
+
+// Append adds records to rooms' logs. A new message comes without id,
+// seq or rev: applying it decides them, and finds a resend of a client_id
+// its sender used before. A change (an edit, a deletion) names its
+// message by room and seq and carries the new text, or the deletion's
+// time and author; applying it reads the message and takes the room's
+// next rev.
+type Append struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Records       []*LogRecord           `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Append) Reset() {
+	*x = Append{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Append) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Append) ProtoMessage() {}
+
+func (x *Append) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Append.ProtoReflect.Descriptor instead.
+func (*Append) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Append) GetRecords() []*LogRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+type LogRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Change        uint32                 `protobuf:"varint,1,opt,name=change,proto3" json:"change,omitempty"` // persistence.Change
+	Message       *Message               `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogRecord) Reset() {
+	*x = LogRecord{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogRecord) ProtoMessage() {}
+
+func (x *LogRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogRecord.ProtoReflect.Descriptor instead.
+func (*LogRecord) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LogRecord) GetChange() uint32 {
+	if x != nil {
+		return x.Change
+	}
+	return 0
+}
+
+func (x *LogRecord) GetMessage() *Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+// MediaPut stores a media file (a picture) on every node.
+type MediaPut struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MediaPut) Reset() {
+	*x = MediaPut{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MediaPut) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MediaPut) ProtoMessage() {}
+
+func (x *MediaPut) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MediaPut.ProtoReflect.Descriptor instead.
+func (*MediaPut) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *MediaPut) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MediaPut) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 type Revoke struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Jti           string                 `protobuf:"bytes,1,opt,name=jti,proto3" json:"jti,omitempty"`
@@ -291,7 +494,7 @@ type Revoke struct {
 
 func (x *Revoke) Reset() {
 	*x = Revoke{}
-	mi := &file_persistence_pb_commands_proto_msgTypes[2]
+	mi := &file_persistence_pb_commands_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -303,7 +506,7 @@ func (x *Revoke) String() string {
 func (*Revoke) ProtoMessage() {}
 
 func (x *Revoke) ProtoReflect() protoreflect.Message {
-	mi := &file_persistence_pb_commands_proto_msgTypes[2]
+	mi := &file_persistence_pb_commands_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -316,7 +519,7 @@ func (x *Revoke) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Revoke.ProtoReflect.Descriptor instead.
 func (*Revoke) Descriptor() ([]byte, []int) {
-	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{2}
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Revoke) GetJti() string {
@@ -343,7 +546,7 @@ type CreateRoom struct {
 
 func (x *CreateRoom) Reset() {
 	*x = CreateRoom{}
-	mi := &file_persistence_pb_commands_proto_msgTypes[3]
+	mi := &file_persistence_pb_commands_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -355,7 +558,7 @@ func (x *CreateRoom) String() string {
 func (*CreateRoom) ProtoMessage() {}
 
 func (x *CreateRoom) ProtoReflect() protoreflect.Message {
-	mi := &file_persistence_pb_commands_proto_msgTypes[3]
+	mi := &file_persistence_pb_commands_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -368,7 +571,7 @@ func (x *CreateRoom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRoom.ProtoReflect.Descriptor instead.
 func (*CreateRoom) Descriptor() ([]byte, []int) {
-	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{3}
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateRoom) GetRoom() *Room {
@@ -396,7 +599,7 @@ type OpenDirect struct {
 
 func (x *OpenDirect) Reset() {
 	*x = OpenDirect{}
-	mi := &file_persistence_pb_commands_proto_msgTypes[4]
+	mi := &file_persistence_pb_commands_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -408,7 +611,7 @@ func (x *OpenDirect) String() string {
 func (*OpenDirect) ProtoMessage() {}
 
 func (x *OpenDirect) ProtoReflect() protoreflect.Message {
-	mi := &file_persistence_pb_commands_proto_msgTypes[4]
+	mi := &file_persistence_pb_commands_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -421,7 +624,7 @@ func (x *OpenDirect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDirect.ProtoReflect.Descriptor instead.
 func (*OpenDirect) Descriptor() ([]byte, []int) {
-	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{4}
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *OpenDirect) GetA() int64 {
@@ -460,7 +663,7 @@ type AddMembers struct {
 
 func (x *AddMembers) Reset() {
 	*x = AddMembers{}
-	mi := &file_persistence_pb_commands_proto_msgTypes[5]
+	mi := &file_persistence_pb_commands_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -472,7 +675,7 @@ func (x *AddMembers) String() string {
 func (*AddMembers) ProtoMessage() {}
 
 func (x *AddMembers) ProtoReflect() protoreflect.Message {
-	mi := &file_persistence_pb_commands_proto_msgTypes[5]
+	mi := &file_persistence_pb_commands_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -485,7 +688,7 @@ func (x *AddMembers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMembers.ProtoReflect.Descriptor instead.
 func (*AddMembers) Descriptor() ([]byte, []int) {
-	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{5}
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AddMembers) GetRoom() int64 {
@@ -526,7 +729,7 @@ type RemoveMember struct {
 
 func (x *RemoveMember) Reset() {
 	*x = RemoveMember{}
-	mi := &file_persistence_pb_commands_proto_msgTypes[6]
+	mi := &file_persistence_pb_commands_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +741,7 @@ func (x *RemoveMember) String() string {
 func (*RemoveMember) ProtoMessage() {}
 
 func (x *RemoveMember) ProtoReflect() protoreflect.Message {
-	mi := &file_persistence_pb_commands_proto_msgTypes[6]
+	mi := &file_persistence_pb_commands_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +754,7 @@ func (x *RemoveMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveMember.ProtoReflect.Descriptor instead.
 func (*RemoveMember) Descriptor() ([]byte, []int) {
-	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{6}
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RemoveMember) GetRoom() int64 {
@@ -579,7 +782,7 @@ type Marker struct {
 
 func (x *Marker) Reset() {
 	*x = Marker{}
-	mi := &file_persistence_pb_commands_proto_msgTypes[7]
+	mi := &file_persistence_pb_commands_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -591,7 +794,7 @@ func (x *Marker) String() string {
 func (*Marker) ProtoMessage() {}
 
 func (x *Marker) ProtoReflect() protoreflect.Message {
-	mi := &file_persistence_pb_commands_proto_msgTypes[7]
+	mi := &file_persistence_pb_commands_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -604,7 +807,7 @@ func (x *Marker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Marker.ProtoReflect.Descriptor instead.
 func (*Marker) Descriptor() ([]byte, []int) {
-	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{7}
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Marker) GetRoom() int64 {
@@ -637,7 +840,7 @@ type MoveMarkers struct {
 
 func (x *MoveMarkers) Reset() {
 	*x = MoveMarkers{}
-	mi := &file_persistence_pb_commands_proto_msgTypes[8]
+	mi := &file_persistence_pb_commands_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -649,7 +852,7 @@ func (x *MoveMarkers) String() string {
 func (*MoveMarkers) ProtoMessage() {}
 
 func (x *MoveMarkers) ProtoReflect() protoreflect.Message {
-	mi := &file_persistence_pb_commands_proto_msgTypes[8]
+	mi := &file_persistence_pb_commands_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -662,7 +865,7 @@ func (x *MoveMarkers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MoveMarkers.ProtoReflect.Descriptor instead.
 func (*MoveMarkers) Descriptor() ([]byte, []int) {
-	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{8}
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *MoveMarkers) GetMarkers() []*Marker {
@@ -684,7 +887,7 @@ type UpdateUser struct {
 
 func (x *UpdateUser) Reset() {
 	*x = UpdateUser{}
-	mi := &file_persistence_pb_commands_proto_msgTypes[9]
+	mi := &file_persistence_pb_commands_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +899,7 @@ func (x *UpdateUser) String() string {
 func (*UpdateUser) ProtoMessage() {}
 
 func (x *UpdateUser) ProtoReflect() protoreflect.Message {
-	mi := &file_persistence_pb_commands_proto_msgTypes[9]
+	mi := &file_persistence_pb_commands_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +912,7 @@ func (x *UpdateUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateUser.ProtoReflect.Descriptor instead.
 func (*UpdateUser) Descriptor() ([]byte, []int) {
-	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{9}
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateUser) GetExpect() *User {
@@ -733,7 +936,7 @@ const file_persistence_pb_commands_proto_rawDesc = "" +
 	"\x1dpersistence/pb/commands.proto\x12\x14livechat.persistence\x1a\x1cpersistence/pb/records.proto\"V\n" +
 	"\x05Entry\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x129\n" +
-	"\bcommands\x18\x02 \x03(\v2\x1d.livechat.persistence.CommandR\bcommands\"\xec\x04\n" +
+	"\bcommands\x18\x02 \x03(\v2\x1d.livechat.persistence.CommandR\bcommands\"\x88\x06\n" +
 	"\aCommand\x12\x1a\n" +
 	"\bproposal\x18\x01 \x01(\x04R\bproposal\x12=\n" +
 	"\vcreate_user\x18\x02 \x01(\v2\x1a.livechat.persistence.UserH\x00R\n" +
@@ -751,8 +954,19 @@ const file_persistence_pb_commands_proto_rawDesc = "" +
 	"\x06revoke\x18\t \x01(\v2\x1c.livechat.persistence.RevokeH\x00R\x06revoke\x12!\n" +
 	"\vinit_secret\x18\n" +
 	" \x01(\fH\x00R\n" +
-	"initSecretB\x04\n" +
-	"\x02op\"9\n" +
+	"initSecret\x126\n" +
+	"\x06append\x18\v \x01(\v2\x1c.livechat.persistence.AppendH\x00R\x06append\x12=\n" +
+	"\tmedia_put\x18\f \x01(\v2\x1e.livechat.persistence.MediaPutH\x00R\bmediaPut\x12#\n" +
+	"\fmedia_remove\x18\r \x01(\tH\x00R\vmediaRemoveB\x04\n" +
+	"\x02op\"C\n" +
+	"\x06Append\x129\n" +
+	"\arecords\x18\x01 \x03(\v2\x1f.livechat.persistence.LogRecordR\arecords\"\\\n" +
+	"\tLogRecord\x12\x16\n" +
+	"\x06change\x18\x01 \x01(\rR\x06change\x127\n" +
+	"\amessage\x18\x02 \x01(\v2\x1d.livechat.persistence.MessageR\amessage\"2\n" +
+	"\bMediaPut\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"9\n" +
 	"\x06Revoke\x12\x10\n" +
 	"\x03jti\x18\x01 \x01(\tR\x03jti\x12\x1d\n" +
 	"\n" +
@@ -799,42 +1013,50 @@ func file_persistence_pb_commands_proto_rawDescGZIP() []byte {
 	return file_persistence_pb_commands_proto_rawDescData
 }
 
-var file_persistence_pb_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_persistence_pb_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_persistence_pb_commands_proto_goTypes = []any{
 	(*Entry)(nil),        // 0: livechat.persistence.Entry
 	(*Command)(nil),      // 1: livechat.persistence.Command
-	(*Revoke)(nil),       // 2: livechat.persistence.Revoke
-	(*CreateRoom)(nil),   // 3: livechat.persistence.CreateRoom
-	(*OpenDirect)(nil),   // 4: livechat.persistence.OpenDirect
-	(*AddMembers)(nil),   // 5: livechat.persistence.AddMembers
-	(*RemoveMember)(nil), // 6: livechat.persistence.RemoveMember
-	(*Marker)(nil),       // 7: livechat.persistence.Marker
-	(*MoveMarkers)(nil),  // 8: livechat.persistence.MoveMarkers
-	(*UpdateUser)(nil),   // 9: livechat.persistence.UpdateUser
-	(*User)(nil),         // 10: livechat.persistence.User
-	(*Room)(nil),         // 11: livechat.persistence.Room
-	(*Member)(nil),       // 12: livechat.persistence.Member
+	(*Append)(nil),       // 2: livechat.persistence.Append
+	(*LogRecord)(nil),    // 3: livechat.persistence.LogRecord
+	(*MediaPut)(nil),     // 4: livechat.persistence.MediaPut
+	(*Revoke)(nil),       // 5: livechat.persistence.Revoke
+	(*CreateRoom)(nil),   // 6: livechat.persistence.CreateRoom
+	(*OpenDirect)(nil),   // 7: livechat.persistence.OpenDirect
+	(*AddMembers)(nil),   // 8: livechat.persistence.AddMembers
+	(*RemoveMember)(nil), // 9: livechat.persistence.RemoveMember
+	(*Marker)(nil),       // 10: livechat.persistence.Marker
+	(*MoveMarkers)(nil),  // 11: livechat.persistence.MoveMarkers
+	(*UpdateUser)(nil),   // 12: livechat.persistence.UpdateUser
+	(*User)(nil),         // 13: livechat.persistence.User
+	(*Message)(nil),      // 14: livechat.persistence.Message
+	(*Room)(nil),         // 15: livechat.persistence.Room
+	(*Member)(nil),       // 16: livechat.persistence.Member
 }
 var file_persistence_pb_commands_proto_depIdxs = []int32{
 	1,  // 0: livechat.persistence.Entry.commands:type_name -> livechat.persistence.Command
-	10, // 1: livechat.persistence.Command.create_user:type_name -> livechat.persistence.User
-	9,  // 2: livechat.persistence.Command.update_user:type_name -> livechat.persistence.UpdateUser
-	3,  // 3: livechat.persistence.Command.create_room:type_name -> livechat.persistence.CreateRoom
-	4,  // 4: livechat.persistence.Command.open_direct:type_name -> livechat.persistence.OpenDirect
-	5,  // 5: livechat.persistence.Command.add_members:type_name -> livechat.persistence.AddMembers
-	6,  // 6: livechat.persistence.Command.remove_member:type_name -> livechat.persistence.RemoveMember
-	8,  // 7: livechat.persistence.Command.move_markers:type_name -> livechat.persistence.MoveMarkers
-	2,  // 8: livechat.persistence.Command.revoke:type_name -> livechat.persistence.Revoke
-	11, // 9: livechat.persistence.CreateRoom.room:type_name -> livechat.persistence.Room
-	12, // 10: livechat.persistence.AddMembers.members:type_name -> livechat.persistence.Member
-	7,  // 11: livechat.persistence.MoveMarkers.markers:type_name -> livechat.persistence.Marker
-	10, // 12: livechat.persistence.UpdateUser.expect:type_name -> livechat.persistence.User
-	10, // 13: livechat.persistence.UpdateUser.user:type_name -> livechat.persistence.User
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	13, // 1: livechat.persistence.Command.create_user:type_name -> livechat.persistence.User
+	12, // 2: livechat.persistence.Command.update_user:type_name -> livechat.persistence.UpdateUser
+	6,  // 3: livechat.persistence.Command.create_room:type_name -> livechat.persistence.CreateRoom
+	7,  // 4: livechat.persistence.Command.open_direct:type_name -> livechat.persistence.OpenDirect
+	8,  // 5: livechat.persistence.Command.add_members:type_name -> livechat.persistence.AddMembers
+	9,  // 6: livechat.persistence.Command.remove_member:type_name -> livechat.persistence.RemoveMember
+	11, // 7: livechat.persistence.Command.move_markers:type_name -> livechat.persistence.MoveMarkers
+	5,  // 8: livechat.persistence.Command.revoke:type_name -> livechat.persistence.Revoke
+	2,  // 9: livechat.persistence.Command.append:type_name -> livechat.persistence.Append
+	4,  // 10: livechat.persistence.Command.media_put:type_name -> livechat.persistence.MediaPut
+	3,  // 11: livechat.persistence.Append.records:type_name -> livechat.persistence.LogRecord
+	14, // 12: livechat.persistence.LogRecord.message:type_name -> livechat.persistence.Message
+	15, // 13: livechat.persistence.CreateRoom.room:type_name -> livechat.persistence.Room
+	16, // 14: livechat.persistence.AddMembers.members:type_name -> livechat.persistence.Member
+	10, // 15: livechat.persistence.MoveMarkers.markers:type_name -> livechat.persistence.Marker
+	13, // 16: livechat.persistence.UpdateUser.expect:type_name -> livechat.persistence.User
+	13, // 17: livechat.persistence.UpdateUser.user:type_name -> livechat.persistence.User
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_persistence_pb_commands_proto_init() }
@@ -853,6 +1075,9 @@ func file_persistence_pb_commands_proto_init() {
 		(*Command_MoveMarkers)(nil),
 		(*Command_Revoke)(nil),
 		(*Command_InitSecret)(nil),
+		(*Command_Append)(nil),
+		(*Command_MediaPut)(nil),
+		(*Command_MediaRemove)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -860,7 +1085,7 @@ func file_persistence_pb_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_persistence_pb_commands_proto_rawDesc), len(file_persistence_pb_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

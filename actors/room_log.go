@@ -1,0 +1,266 @@
+package actors
+
+import (
+	"errors"
+	"math"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"livechat/actors/pb"
+	"livechat/persistence"
+	pspb "livechat/persistence/pb"
+)
+
+// Cluster mode. The store is a replica of the cluster's log: a room does
+// not number its messages, it proposes them to the log, whose apply gives
+// each its id, seq and rev identically on every node, and finds client_id
+// resends from any node. Every node's room delivers what its node applies,
+// its own posts and other nodes' alike, in log order, so sockets on
+// different nodes see one seq order however many nodes serve the room.
+// The poster is answered from the apply's outcome.
+
+// applied carries records the node applied to the room's log.
+type applied struct{ recs []persistence.AppliedRecord }
+
+// proposed is the outcome of one of the room's proposals.
+type proposed struct {
+	post *pendingPost
+	rec  persistence.AppliedRecord
+	err  error
+}
+
+// membersApplied says the node applied a membership change of the room.
+type membersApplied struct{}
+
+// logCatchUp makes a room that just started deliver what the node applied
+// while it was loading.
+type logCatchUp struct{ rev int64 }
+
+// logObserver hands what the node applies to the rooms running on it.
+type logObserver struct{ e *Engine }
+
+// RecordsApplied implements persistence.LogObserver. The applying
+// goroutine sends every room's records in log order to its mailbox; a
+// room that is not running reads them from the store when it starts, but
+// its members' inbox sockets on this node still hear of new messages.
+func (o logObserver) RecordsApplied(room int64, recs []persistence.AppliedRecord) {
+	if pid := o.e.running(room); pid != nil {
+		o.e.root.Send(pid, &applied{recs: recs})
+		return
+	}
+	o.e.inboxApplied(room, recs)
+}
+
+// MembersChanged implements persistence.LogObserver.
+func (o logObserver) MembersChanged(room int64) {
+	if pid := o.e.running(room); pid != nil {
+		o.e.root.Send(pid, &membersApplied{})
+	}
+}
+
+// inboxApplied sends inbox.message frames for new messages of a room not
+// running on this node to its members' inbox sockets here.
+func (e *Engine) inboxApplied(room int64, recs []persistence.AppliedRecord) {
+	if e.inboxes.empty() {
+		return
+	}
+	ids, err := e.cfg.Store.MemberIDs(room)
+	if err != nil {
+		e.log.Error("room: members for inbox", "room", room, "err", err)
+		return
+	}
+	for _, rec := range recs {
+		if rec.Change != persistence.Created || rec.Duplicate {
+			continue
+		}
+		var frame []byte
+		for _, user := range ids {
+			if u := e.inboxes.lookup(user); u != nil {
+				if frame == nil {
+					frame = InboxMessageFrame(rec.Message)
+				}
+				u.send(frame)
+			}
+		}
+	}
+}
+
+// propose hands a post to the cluster's log.
+func (r *room) propose(ctx actor.Context, p *pb.Post, quiet bool, from *actor.PID) {
+	m := &pspb.Message{
+		Room:           r.id,
+		SenderId:       p.Sender.UserId,
+		SenderEmail:    p.Sender.Email,
+		Nickname:       p.Sender.Nickname,
+		ProfilePicture: p.Sender.ProfilePicture,
+		Text:           p.Text,
+		ClientId:       p.ClientId,
+		CreatedAtUs:    time.Now().UnixMicro(),
+	}
+	r.proposeRecord(ctx, &pendingPost{msg: m, replyTo: from, quiet: quiet}, persistence.Record{Message: m})
+}
+
+// proposeRecord appends one record through the log; its outcome comes
+// back as proposed.
+func (r *room) proposeRecord(ctx actor.Context, p *pendingPost, rec persistence.Record) {
+	r.proposing++
+	self, root := ctx.Self(), r.e.root
+	r.e.cfg.Store.ProposeRecord(rec, func(a persistence.AppliedRecord, err error) {
+		root.Send(self, &proposed{post: p, rec: a, err: err})
+	})
+}
+
+// onProposed answers a proposal from its outcome. Its record reaches the
+// room's sockets through onApplied, like every other node's.
+func (r *room) onProposed(ctx actor.Context, d *proposed) {
+	r.proposing--
+	p := d.post
+	if d.err != nil {
+		r.e.log.Warn("room: append through the log failed", "room", r.id, "err", d.err)
+		code := writeCode(d.err)
+		switch {
+		case errors.Is(d.err, persistence.ErrMessageDeleted):
+			code = CodeDeleted
+		case errors.Is(d.err, persistence.ErrNotFound):
+			code = CodeNotFound
+		}
+		r.fail(ctx, p, code)
+		return
+	}
+	m := d.rec.Message
+	switch {
+	case p.change != persistence.Created:
+		r.reply(ctx, p.replyTo, &pb.MessageChanged{Message: m})
+	case d.rec.Duplicate:
+		r.reply(ctx, p.replyTo, &pb.Posted{Message: m, Duplicate: true})
+	case p.quiet:
+		r.e.stats.acceptedSocket.Add(1)
+		r.movePosterMarker(ctx, m, nil, nil)
+	default:
+		if !r.movePosterMarker(ctx, m, p.replyTo, &pb.Posted{Message: m}) {
+			r.reply(ctx, p.replyTo, &pb.Posted{Message: m})
+		}
+	}
+}
+
+// onApplied delivers records the node applied, in log order.
+func (r *room) onApplied(ctx actor.Context, a *applied) {
+	for _, rec := range a.recs {
+		switch {
+		case rec.Duplicate:
+		case rec.Change == persistence.Created:
+			if !r.deliverApplied(ctx, rec.Message) {
+				return
+			}
+		default:
+			r.changeApplied(rec.Message)
+		}
+	}
+}
+
+// deliverApplied delivers a new message the log applied, after any the
+// room missed while it loaded. It reports false when the room had to stop.
+func (r *room) deliverApplied(ctx actor.Context, m *pspb.Message) bool {
+	if m.Seq <= r.delivered {
+		return true
+	}
+	if m.Seq > r.delivered+1 && !r.catchUp(ctx, m.Seq-1) {
+		return false
+	}
+	senders := r.e.senders.load()
+	frame := MessageFrame(m, senders)
+	r.nextSeq, r.delivered = m.Seq, m.Seq
+	r.rev, r.durableRev = max(r.rev, m.Rev), max(r.durableRev, m.Rev)
+	r.remember(m, frame, senders.Gen())
+	if m.ClientId != "" {
+		r.clientIDs[clientKey{m.SenderId, m.ClientId}] = m.Seq
+	}
+	r.broadcast(frame, nil)
+	r.sendInboxMessage(m)
+	r.stopTyping(m.SenderId, false)
+	return true
+}
+
+// catchUp delivers, from the store, the messages after the last delivered
+// up to seq upTo: those applied before the room registered for them.
+func (r *room) catchUp(ctx actor.Context, upTo int64) bool {
+	for r.delivered < upTo {
+		msgs, err := r.e.cfg.Store.MessagesAfter(r.id, r.delivered, int(min(upTo-r.delivered, 256)))
+		if err == nil && len(msgs) == 0 {
+			err = persistence.ErrNotFound
+		}
+		if err != nil {
+			r.e.log.Error("room: catch up with the log", "room", r.id, "after", r.delivered, "err", err)
+			ctx.Stop(ctx.Self())
+			return false
+		}
+		for _, m := range msgs {
+			if m.Seq > upTo {
+				break
+			}
+			r.deliverApplied(ctx, m)
+		}
+	}
+	return true
+}
+
+// changeApplied delivers an edit or a deletion the log applied.
+func (r *room) changeApplied(m *pspb.Message) {
+	r.rev, r.durableRev = max(r.rev, m.Rev), max(r.durableRev, m.Rev)
+	if rc, ok := r.recent.find(m.Seq); ok && rc.msg.Rev >= m.Rev {
+		return // the ring already shows it, or a later change
+	}
+	senders := r.e.senders.load()
+	if r.recent.replace(recent{msg: m, frame: MessageFrame(m, senders), senders: senders.Gen()}) {
+		r.changed()
+	}
+	r.broadcastEvent(ChangeFrame(m), EventEdit, nil)
+}
+
+// onLogCatchUp delivers what the node applied to the room between its
+// load and its registration: new messages, and changes since rev.
+func (r *room) onLogCatchUp(ctx actor.Context, c *logCatchUp) {
+	last, err := r.e.cfg.Store.LastSeq(r.id)
+	if err == nil && last > r.delivered && !r.catchUp(ctx, last) {
+		return
+	}
+	var changes []*pspb.Message
+	if err == nil {
+		changes, err = r.e.cfg.Store.ChangesAfter(r.id, c.rev, math.MaxInt64, r.delivered, 1000)
+	}
+	if err != nil {
+		r.e.log.Error("room: catch up with the log", "room", r.id, "err", err)
+		ctx.Stop(ctx.Self())
+		return
+	}
+	for _, m := range changes {
+		r.changeApplied(m)
+	}
+}
+
+// onMembersApplied reloads the room's members after the node applied a
+// change to them; a member removed through another node loses its
+// sockets here, as through this one.
+func (r *room) onMembersApplied(ctx actor.Context) {
+	ids, err := r.e.cfg.Store.MemberIDs(r.id)
+	if err != nil {
+		r.e.log.Error("room: reload members", "room", r.id, "err", err)
+		return
+	}
+	now := make(map[int64]struct{}, len(ids))
+	for _, id := range ids {
+		now[id] = struct{}{}
+	}
+	for id := range r.ids {
+		if _, ok := now[id]; ok || (r.current != nil && r.current.user == id) {
+			continue // a change of this node's announces itself (onMemberStored)
+		}
+		r.forgetReader(id)
+		r.e.inboxes.send(id, InboxRoomRemoveFrame(r.id))
+		if r.kind() != persistence.KindPublic {
+			r.closeSocketsOf(ctx, id)
+		}
+	}
+	r.ids = now
+}

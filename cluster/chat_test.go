@@ -1,0 +1,233 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"livechat/actors"
+	"livechat/api"
+	"livechat/persistence"
+)
+
+// chatNode is one node of an in-process cluster: a store replica, its
+// engine and its HTTP front end on 127.0.0.1:0.
+type chatNode struct {
+	url string
+}
+
+var chatSecret = []byte("livechat-cluster-test-secret-0123456789")
+
+// chatNodes starts LiveChat on every node of an embedded cluster.
+func chatNodes(t *testing.T, nodes []*Node) []chatNode {
+	t.Helper()
+	out := make([]chatNode, len(nodes))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for i, st := range replicas(t, nodes) {
+		writer := st.NewWriter(persistence.WriterConfig{})
+		engine, err := actors.NewEngine(actors.Config{Store: st, Writer: writer, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := api.New(api.Config{Secret: chatSecret, BcryptCost: 4, Logger: log,
+			LoginRate: 1e6, RegisterRate: 1e6, RoomRate: 1e6, MessageRate: 1e6, MessageBurst: 1e6}, st, engine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+			engine.Shutdown()
+			writer.Close()
+		})
+		out[i] = chatNode{url: "http://" + ln.Addr().String()}
+	}
+	return out
+}
+
+// call sends a JSON request and decodes the JSON answer into out (when
+// not nil), failing the test on a status other than want.
+func (n chatNode) call(t *testing.T, method, path, token string, body any, want int, out any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, n.url+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s on %s: %d %s, want %d", method, path, n.url, res.StatusCode, b, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+// account registers email through n and logs in through m.
+func account(t *testing.T, n, m chatNode, email string) string {
+	t.Helper()
+	n.call(t, "POST", "/user/v1/register/", "", map[string]string{"email": email, "password1": "correct-horse-battery",
+		"password2": "correct-horse-battery", "nickname": email[:3]}, 201, nil)
+	var login struct{ Access string }
+	m.call(t, "POST", "/user/v1/login/", "", map[string]string{"email": email, "password": "correct-horse-battery"}, 200, &login)
+	return login.Access
+}
+
+type wireMessage struct {
+	Type     string `json:"type"`
+	Message  string `json:"message"`
+	Seq      int64  `json:"seq"`
+	ID       int64  `json:"id"`
+	ClientID string `json:"client_id"`
+}
+
+// TestChatAcrossNodes opens a socket to one room on each of three nodes,
+// posts through every node over REST and over the sockets at once, and
+// checks that every socket sees every message once in one seq order, that
+// history is the same on every node, and that a client_id resend through
+// another node returns the original.
+func TestChatAcrossNodes(t *testing.T) {
+	nodes := chatNodes(t, startAll(t, testCluster(t, 3)))
+	tokens := make([]string, 3)
+	for i := range nodes {
+		tokens[i] = account(t, nodes[i], nodes[(i+1)%3], fmt.Sprintf("user%d@example.com", i))
+	}
+	var room struct{ ID int64 }
+	nodes[2].call(t, "POST", "/chat/v1/room/", tokens[2], map[string]any{"name": "across"}, 201, &room)
+
+	socks := make([]*websocket.Conn, 3)
+	for i, n := range nodes {
+		url := fmt.Sprintf("ws%s/ws/chat/%d/chat/?token=%s", n.url[4:], room.ID, tokens[i])
+		c, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			t.Fatalf("socket on node %d: %v", i+1, err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		socks[i] = c
+	}
+
+	const perNode = 20 // each node: perNode over REST and perNode over its socket
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() {
+			for k := range perNode {
+				n.call(t, "POST", "/chat/v1/message/", tokens[i], map[string]any{"room": room.ID, "message": fmt.Sprintf("rest %d/%d", i, k)}, 201, nil)
+			}
+		})
+		for k := range perNode {
+			frame := map[string]string{"type": "chat.message", "message": fmt.Sprintf("ws %d/%d", i, k), "client_id": fmt.Sprintf("c%d-%d", i, k)}
+			if err := socks[i].WriteJSON(frame); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wg.Wait()
+
+	const total = 3 * 2 * perNode
+	var seen [3][]wireMessage
+	for i, c := range socks {
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		for len(seen[i]) < total {
+			var m wireMessage
+			if err := c.ReadJSON(&m); err != nil {
+				t.Fatalf("socket %d after %d messages: %v", i+1, len(seen[i]), err)
+			}
+			if m.Type == "chat.message" {
+				seen[i] = append(seen[i], m)
+			}
+		}
+	}
+	for i := range seen {
+		for k, m := range seen[i] {
+			if m.Seq != int64(k+1) {
+				t.Fatalf("socket %d: message %d has seq %d", i+1, k+1, m.Seq)
+			}
+			if m != seen[0][k] {
+				t.Fatalf("socket %d saw %+v at %d, socket 1 %+v", i+1, m, k+1, seen[0][k])
+			}
+		}
+	}
+
+	// A resend of a stored client_id through another node is the original.
+	if err := socks[1].WriteJSON(map[string]string{"type": "chat.message", "message": "again", "client_id": "c0-3"}); err != nil {
+		t.Fatal(err)
+	}
+	// user1 resends user0's client id: a different sender, so a new message;
+	// user0's own resend through node 3 must return the original.
+	var resend *websocket.Conn
+	url := fmt.Sprintf("ws%s/ws/chat/%d/chat/?token=%s", nodes[2].url[4:], room.ID, tokens[0])
+	resend, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resend.Close()
+	if err := resend.WriteJSON(map[string]string{"type": "chat.message", "message": "again", "client_id": "c0-3"}); err != nil {
+		t.Fatal(err)
+	}
+	var original wireMessage
+	for _, m := range seen[0] {
+		if m.Message == "ws 0/3" {
+			original = m
+		}
+	}
+	// The resend socket sees user1's new message and its own echo: the
+	// original, not a new message.
+	_ = resend.SetReadDeadline(time.Now().Add(20 * time.Second))
+	var gotEcho, gotNew bool
+	for !gotEcho || !gotNew {
+		var m wireMessage
+		if err := resend.ReadJSON(&m); err != nil {
+			t.Fatalf("resend socket (echo %v, new %v): %v", gotEcho, gotNew, err)
+		}
+		switch {
+		case m.Type != "chat.message":
+		case m.Message == "again" && m.Seq == total+1:
+			gotNew = true
+		case m == original:
+			gotEcho = true
+		default:
+			t.Fatalf("resend socket got %+v", m)
+		}
+	}
+
+	for i, n := range nodes {
+		var hist []wireMessage
+		n.call(t, "GET", fmt.Sprintf("/chat/v1/room/%d/messages/?limit=200", room.ID), tokens[i], nil, 200, &hist)
+		if len(hist) != total+1 {
+			t.Fatalf("node %d history: %d messages, want %d", i+1, len(hist), total+1)
+		}
+		for k, m := range hist[:total] {
+			if m.Seq != int64(k+1) || m.Message != seen[0][k].Message || m.ID != seen[0][k].ID {
+				t.Fatalf("node %d history at %d: %+v, the sockets saw %+v", i+1, k+1, m, seen[0][k])
+			}
+		}
+	}
+}
