@@ -13,6 +13,9 @@ type Config struct {
 	Store *persistence.Store
 	// Writer makes messages durable. Required.
 	Writer *persistence.Writer
+	// Bus carries rooms' ephemeral events between cluster nodes (presence,
+	// typing, receipts, membership frames). Nil on a single node.
+	Bus Bus
 	// Logger for actor events. Default slog.Default().
 	Logger *slog.Logger
 	// RequestTimeout bounds a request from an edge (REST handler) to an

@@ -2,6 +2,8 @@ package actors
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,6 +28,8 @@ type Engine struct {
 	// replicated is cluster mode: rooms append through the cluster's log
 	// and deliver what it applies (room_log.go).
 	replicated bool
+	// instance names this engine's run to the other nodes on the bus.
+	instance string
 
 	// states holds each running room's last answered state and its actor
 	// (room id → *roomView), so that reading a room that has not changed
@@ -67,7 +71,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("actors: %w", err)
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, markers: newMarkerWriter(cfg.Store), senders: newSenderBook(hidden)}
+	e := &Engine{cfg: cfg, log: cfg.Logger, markers: newMarkerWriter(cfg.Store), senders: newSenderBook(hidden), instance: newInstance()}
 	// The actor library logs every dead letter at info level; replies to a
 	// socket that just closed are routine, so only its warnings pass.
 	e.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
@@ -279,4 +283,11 @@ func (e *Engine) running(room int64) *actor.PID {
 		return v.(*roomView).pid
 	}
 	return nil
+}
+
+// newInstance is a random name for this engine's run.
+func newInstance() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -158,6 +158,12 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onMembersApplied(ctx)
 	case *logCatchUp:
 		r.onLogCatchUp(ctx, m)
+	case *busEvent:
+		r.onBusEvent(m)
+		return // another node's activity keeps no room here alive
+	case *busTick:
+		r.onBusTick(ctx)
+		return
 	}
 	r.active = true
 }
@@ -170,6 +176,7 @@ func (r *room) onStarted(ctx actor.Context) {
 		// applied while the room loaded is read back now.
 		ctx.Send(ctx.Self(), &logCatchUp{rev: r.durableRev})
 	}
+	r.startBus(ctx)
 	r.scheduleIdleCheck(ctx)
 }
 
@@ -185,6 +192,7 @@ func (r *room) onStopping(ctx actor.Context) {
 	r.stopGrace()
 	r.stopReads(ctx)
 	r.stopTypingTimer()
+	r.stopBus()
 	for _, m := range r.list {
 		m.sink.Close(CloseInternal, "room restarted, reconnect with since")
 	}

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"slices"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -36,10 +37,14 @@ type members struct {
 	index  map[string]int      // pid id → position in list
 	online map[int64]*presence // announced as joined, leave not yet announced
 	graces
+	// Cluster mode: the room's presence on the other nodes (room_bus.go).
+	remote    map[string]*remoteNode // node → its online users
+	busCancel func()                 // unsubscribes; nil off the bus
+	busTimer  *time.Timer
 }
 
 func newMembers() members {
-	return members{index: make(map[string]int), online: make(map[int64]*presence)}
+	return members{index: make(map[string]int), online: make(map[int64]*presence), remote: map[string]*remoteNode{}}
 }
 
 func (ms *members) add(m *member) {
@@ -110,6 +115,16 @@ func (ms *members) onlineNicknames() []string {
 	es := make([]entry, 0, len(ms.online))
 	for id, p := range ms.online {
 		es = append(es, entry{id, p.nickname})
+	}
+	for _, rn := range ms.remote {
+		for id, nick := range rn.users {
+			if ms.online[id] == nil {
+				es = append(es, entry{id, nick})
+			}
+		}
+	}
+	if len(ms.remote) > 1 { // a user online on two other nodes is listed once
+		es = slices.CompactFunc(slices.SortedFunc(slices.Values(es), func(a, b entry) int { return int(a.id - b.id) }), func(a, b entry) bool { return a.id == b.id })
 	}
 	slices.SortFunc(es, func(a, b entry) int { return int(a.id - b.id) })
 	out := make([]string, len(es))

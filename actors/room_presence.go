@@ -50,7 +50,10 @@ func (r *room) userJoined(u *pb.Sender) {
 		p = &presence{nickname: u.Nickname}
 		r.online[u.UserId] = p
 		r.changed()
-		r.broadcast(PresenceFrame(true, p.nickname), nil)
+		if !r.onlineElsewhere(u.UserId) {
+			r.broadcast(PresenceFrame(true, p.nickname), nil)
+		}
+		r.publish(&pb.RoomEvent{Up: []*pb.Online{{User: u.UserId, Nickname: p.nickname}}})
 	}
 	p.sockets++
 	p.leaveID = 0 // back within the grace: the queued leave no longer applies
@@ -85,7 +88,10 @@ func (r *room) onPresenceTick(ctx actor.Context) {
 		if p := r.online[l.user]; p != nil && p.sockets == 0 && p.leaveID == l.id {
 			delete(r.online, l.user)
 			r.changed()
-			r.broadcast(PresenceFrame(false, p.nickname), nil)
+			if !r.onlineElsewhere(l.user) {
+				r.broadcast(PresenceFrame(false, p.nickname), nil)
+			}
+			r.publish(&pb.RoomEvent{Down: []int64{l.user}})
 		}
 	}
 	r.leaving = append(r.leaving[:0], r.leaving[n:]...)

@@ -275,7 +275,9 @@ func (r *room) sendReceipts() {
 	slices.SortFunc(reads, func(a, b Receipt) int { return int(a.User - b.User) })
 	clear(r.receipts)
 	r.lastReceipt = time.Now()
-	r.broadcastDroppable(ReceiptFrame(r.id, reads), EventRead)
+	frame := ReceiptFrame(r.id, reads)
+	r.broadcastDroppable(frame, EventRead)
+	r.publishFrame(frame, EventRead, true, 0)
 }
 
 // sendInboxMessage hands a new message's inbox.message to every member

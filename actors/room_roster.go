@@ -185,7 +185,9 @@ func (r *room) onJoinsStored(ctx actor.Context, st *joinsStored) {
 		case st.err != nil:
 		case st.added[i]:
 			r.ids[c.user] = struct{}{}
-			r.broadcastEvent(MemberAddFrame(r.id, st.users[i], st.members[i].Role, c.by), EventMember, nil)
+			frame := MemberAddFrame(r.id, st.users[i], st.members[i].Role, c.by)
+			r.broadcastEvent(frame, EventMember, nil)
+			r.publishFrame(frame, EventMember, false, 0)
 		default:
 			res.err = ErrRoomFull
 		}
@@ -207,12 +209,16 @@ func (r *room) onMemberStored(ctx actor.Context, st *memberStored) {
 		switch {
 		case c.add && st.added:
 			r.ids[c.user] = struct{}{}
-			r.broadcastEvent(MemberAddFrame(r.id, st.user, st.member.Role, c.by), EventMember, nil)
+			frame := MemberAddFrame(r.id, st.user, st.member.Role, c.by)
+			r.broadcastEvent(frame, EventMember, nil)
+			r.publishFrame(frame, EventMember, false, 0)
 		case !c.add:
 			delete(r.ids, c.user)
 			r.forgetReader(c.user)
 			r.e.inboxes.send(c.user, InboxRoomRemoveFrame(r.id))
-			r.broadcastEvent(MemberRemoveFrame(r.id, st.user, c.by), EventMember, nil)
+			frame := MemberRemoveFrame(r.id, st.user, c.by)
+			r.broadcastEvent(frame, EventMember, nil)
+			r.publishFrame(frame, EventMember, false, 0)
 			if r.kind() != persistence.KindPublic {
 				r.closeSocketsOf(ctx, c.user)
 			}

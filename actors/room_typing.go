@@ -123,6 +123,7 @@ func (r *room) onTypingTick(ctx actor.Context) {
 // or with half its outbound limit unsent, goes without: the indicator is
 // ephemeral and receivers expire it by themselves.
 func (r *room) broadcastTyping(frame []byte, user int64) {
+	r.publishFrame(frame, EventTyping, true, user)
 	for _, m := range r.list {
 		if m.user.UserId != user && m.events.Has(EventTyping) && !m.catchingUp {
 			m.sink.SendDroppable(frame)

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,7 +37,7 @@ func chatNodes(t *testing.T, nodes []*Node) []chatNode {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for i, st := range replicas(t, nodes) {
 		writer := st.NewWriter(persistence.WriterConfig{})
-		engine, err := actors.NewEngine(actors.Config{Store: st, Writer: writer, Logger: log})
+		engine, err := actors.NewEngine(actors.Config{Store: st, Writer: writer, Logger: log, Bus: nodes[i].Bus()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,10 +97,23 @@ func (n chatNode) call(t *testing.T, method, path, token string, body any, want 
 func account(t *testing.T, n, m chatNode, email string) string {
 	t.Helper()
 	n.call(t, "POST", "/user/v1/register/", "", map[string]string{"email": email, "password1": "correct-horse-battery",
-		"password2": "correct-horse-battery", "nickname": email[:3]}, 201, nil)
+		"password2": "correct-horse-battery", "nickname": strings.Split(email, "@")[0]}, 201, nil)
 	var login struct{ Access string }
 	m.call(t, "POST", "/user/v1/login/", "", map[string]string{"email": email, "password": "correct-horse-battery"}, 200, &login)
 	return login.Access
+}
+
+// dial opens a socket to room on n as the owner of token.
+func (n chatNode) dial(t *testing.T, room int64, token, query string) *websocket.Conn {
+	t.Helper()
+	url := fmt.Sprintf("ws%s/ws/chat/%d/chat/?token=%s%s", n.url[4:], room, token, query)
+	c, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatalf("socket on %s: %v", n.url, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	return c
 }
 
 type wireMessage struct {
@@ -229,5 +244,74 @@ func TestChatAcrossNodes(t *testing.T) {
 				t.Fatalf("node %d history at %d: %+v, the sockets saw %+v", i+1, k+1, m, seen[0][k])
 			}
 		}
+	}
+}
+
+type wireEvent struct {
+	Type     string `json:"type"`
+	Username string `json:"username"`
+	UserID   int64  `json:"user_id"`
+	Typing   bool   `json:"typing"`
+}
+
+// next reads c's next frame of one of types.
+func next(t *testing.T, c *websocket.Conn, types ...string) wireEvent {
+	t.Helper()
+	for {
+		var ev wireEvent
+		if err := c.ReadJSON(&ev); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if slices.Contains(types, ev.Type) {
+			return ev
+		}
+	}
+}
+
+// TestPresenceAcrossNodes checks that join and leave are announced once
+// per user across nodes, that the online list spans nodes, and that typing
+// reaches sockets on other nodes.
+func TestPresenceAcrossNodes(t *testing.T) {
+	nodes := chatNodes(t, startAll(t, testCluster(t, 3)))
+	watcher := account(t, nodes[0], nodes[0], "watcher@example.com")
+	mover := account(t, nodes[1], nodes[2], "mover@example.com")
+	var room struct{ ID int64 }
+	nodes[0].call(t, "POST", "/chat/v1/room/", watcher, map[string]any{"name": "presence"}, 201, &room)
+
+	w := nodes[0].dial(t, room.ID, watcher, "&events=typing")
+	presence := []string{"chat.user.join", "chat.user.leave"}
+	m2 := nodes[1].dial(t, room.ID, mover, "")
+	if ev := next(t, w, presence...); ev != (wireEvent{Type: "chat.user.join", Username: "mover"}) {
+		t.Fatalf("a join on node 2 seen on node 1 as %+v", ev)
+	}
+	m3 := nodes[2].dial(t, room.ID, mover, "")
+
+	// The online list of any node holds both, once each.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var detail struct{ Online []string }
+		nodes[2].call(t, "GET", fmt.Sprintf("/chat/v1/room/%d/", room.ID), mover, nil, 200, &detail)
+		if slices.Equal(detail.Online, []string{"watcher", "mover"}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("online on node 3: %v", detail.Online)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	if err := m2.WriteJSON(map[string]any{"type": "chat.typing", "typing": true}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, w, append(presence, "chat.typing")...); ev.Type != "chat.typing" || !ev.Typing {
+		t.Fatalf("typing on node 2 seen on node 1 as %+v", ev)
+	}
+
+	// Closing one of mover's two sockets announces nothing; closing the
+	// other announces one leave, on node 1 too, after the grace.
+	_ = m2.Close()
+	_ = m3.Close()
+	if ev := next(t, w, presence...); ev != (wireEvent{Type: "chat.user.leave", Username: "mover"}) {
+		t.Fatalf("after mover's last socket closed, node 1 saw %+v", ev)
 	}
 }

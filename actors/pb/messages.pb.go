@@ -871,6 +871,169 @@ func (x *MessageChanged) GetUnchanged() bool {
 	return false
 }
 
+// RoomEvent is an ephemeral event of a room sent between the nodes that
+// serve it (cluster mode): a node's presence in the room, or a frame for
+// every node's sockets. Not stored.
+type RoomEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`                                // the sending node's run (Engine instance)
+	Up            []*Online              `protobuf:"bytes,2,rep,name=up,proto3" json:"up,omitempty"`                                    // users now online in the room on that node
+	Down          []int64                `protobuf:"varint,3,rep,packed,name=down,proto3" json:"down,omitempty"`                        // users no longer online there
+	Snapshot      bool                   `protobuf:"varint,4,opt,name=snapshot,proto3" json:"snapshot,omitempty"`                       // up is the node's whole online set: replace
+	Ask           bool                   `protobuf:"varint,5,opt,name=ask,proto3" json:"ask,omitempty"`                                 // the sender wants every node's snapshot
+	Frame         []byte                 `protobuf:"bytes,6,opt,name=frame,proto3" json:"frame,omitempty"`                              // a frame for the room's sockets
+	Events        uint32                 `protobuf:"varint,7,opt,name=events,proto3" json:"events,omitempty"`                           // the frame's group (Events); 0: every socket
+	Droppable     bool                   `protobuf:"varint,8,opt,name=droppable,proto3" json:"droppable,omitempty"`                     // an optional frame (typing, receipts)
+	ExceptUser    int64                  `protobuf:"varint,9,opt,name=except_user,json=exceptUser,proto3" json:"except_user,omitempty"` // not to this user's sockets (typing)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomEvent) Reset() {
+	*x = RoomEvent{}
+	mi := &file_actors_pb_messages_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomEvent) ProtoMessage() {}
+
+func (x *RoomEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomEvent.ProtoReflect.Descriptor instead.
+func (*RoomEvent) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RoomEvent) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *RoomEvent) GetUp() []*Online {
+	if x != nil {
+		return x.Up
+	}
+	return nil
+}
+
+func (x *RoomEvent) GetDown() []int64 {
+	if x != nil {
+		return x.Down
+	}
+	return nil
+}
+
+func (x *RoomEvent) GetSnapshot() bool {
+	if x != nil {
+		return x.Snapshot
+	}
+	return false
+}
+
+func (x *RoomEvent) GetAsk() bool {
+	if x != nil {
+		return x.Ask
+	}
+	return false
+}
+
+func (x *RoomEvent) GetFrame() []byte {
+	if x != nil {
+		return x.Frame
+	}
+	return nil
+}
+
+func (x *RoomEvent) GetEvents() uint32 {
+	if x != nil {
+		return x.Events
+	}
+	return 0
+}
+
+func (x *RoomEvent) GetDroppable() bool {
+	if x != nil {
+		return x.Droppable
+	}
+	return false
+}
+
+func (x *RoomEvent) GetExceptUser() int64 {
+	if x != nil {
+		return x.ExceptUser
+	}
+	return 0
+}
+
+type Online struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          int64                  `protobuf:"varint,1,opt,name=user,proto3" json:"user,omitempty"`
+	Nickname      string                 `protobuf:"bytes,2,opt,name=nickname,proto3" json:"nickname,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Online) Reset() {
+	*x = Online{}
+	mi := &file_actors_pb_messages_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Online) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Online) ProtoMessage() {}
+
+func (x *Online) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_pb_messages_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Online.ProtoReflect.Descriptor instead.
+func (*Online) Descriptor() ([]byte, []int) {
+	return file_actors_pb_messages_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Online) GetUser() int64 {
+	if x != nil {
+		return x.User
+	}
+	return 0
+}
+
+func (x *Online) GetNickname() string {
+	if x != nil {
+		return x.Nickname
+	}
+	return ""
+}
+
 var File_actors_pb_messages_proto protoreflect.FileDescriptor
 
 const file_actors_pb_messages_proto_rawDesc = "" +
@@ -940,7 +1103,21 @@ const file_actors_pb_messages_proto_rawDesc = "" +
 	"\amessage\x18\x01 \x01(\v2\x1d.livechat.persistence.MessageR\amessage\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\x02 \x01(\tR\terrorCode\x12\x1c\n" +
-	"\tunchanged\x18\x03 \x01(\bR\tunchangedB\x14Z\x12livechat/actors/pbb\x06proto3"
+	"\tunchanged\x18\x03 \x01(\bR\tunchanged\"\xf7\x01\n" +
+	"\tRoomEvent\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12'\n" +
+	"\x02up\x18\x02 \x03(\v2\x17.livechat.actors.OnlineR\x02up\x12\x12\n" +
+	"\x04down\x18\x03 \x03(\x03R\x04down\x12\x1a\n" +
+	"\bsnapshot\x18\x04 \x01(\bR\bsnapshot\x12\x10\n" +
+	"\x03ask\x18\x05 \x01(\bR\x03ask\x12\x14\n" +
+	"\x05frame\x18\x06 \x01(\fR\x05frame\x12\x16\n" +
+	"\x06events\x18\a \x01(\rR\x06events\x12\x1c\n" +
+	"\tdroppable\x18\b \x01(\bR\tdroppable\x12\x1f\n" +
+	"\vexcept_user\x18\t \x01(\x03R\n" +
+	"exceptUser\"8\n" +
+	"\x06Online\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\x03R\x04user\x12\x1a\n" +
+	"\bnickname\x18\x02 \x01(\tR\bnicknameB\x14Z\x12livechat/actors/pbb\x06proto3"
 
 var (
 	file_actors_pb_messages_proto_rawDescOnce sync.Once
@@ -954,7 +1131,7 @@ func file_actors_pb_messages_proto_rawDescGZIP() []byte {
 	return file_actors_pb_messages_proto_rawDescData
 }
 
-var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_actors_pb_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_actors_pb_messages_proto_goTypes = []any{
 	(*Sender)(nil),         // 0: livechat.actors.Sender
 	(*Post)(nil),           // 1: livechat.actors.Post
@@ -970,21 +1147,24 @@ var file_actors_pb_messages_proto_goTypes = []any{
 	(*Joined)(nil),         // 11: livechat.actors.Joined
 	(*ChangeMessage)(nil),  // 12: livechat.actors.ChangeMessage
 	(*MessageChanged)(nil), // 13: livechat.actors.MessageChanged
-	(*pb.Message)(nil),     // 14: livechat.persistence.Message
-	(*pb.User)(nil),        // 15: livechat.persistence.User
+	(*RoomEvent)(nil),      // 14: livechat.actors.RoomEvent
+	(*Online)(nil),         // 15: livechat.actors.Online
+	(*pb.Message)(nil),     // 16: livechat.persistence.Message
+	(*pb.User)(nil),        // 17: livechat.persistence.User
 }
 var file_actors_pb_messages_proto_depIdxs = []int32{
 	0,  // 0: livechat.actors.Post.sender:type_name -> livechat.actors.Sender
-	14, // 1: livechat.actors.Posted.message:type_name -> livechat.persistence.Message
+	16, // 1: livechat.actors.Posted.message:type_name -> livechat.persistence.Message
 	0,  // 2: livechat.actors.Join.user:type_name -> livechat.actors.Sender
-	15, // 3: livechat.actors.Register.user:type_name -> livechat.persistence.User
-	15, // 4: livechat.actors.UserResult.user:type_name -> livechat.persistence.User
-	14, // 5: livechat.actors.MessageChanged.message:type_name -> livechat.persistence.Message
-	6,  // [6:6] is the sub-list for method output_type
-	6,  // [6:6] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	17, // 3: livechat.actors.Register.user:type_name -> livechat.persistence.User
+	17, // 4: livechat.actors.UserResult.user:type_name -> livechat.persistence.User
+	16, // 5: livechat.actors.MessageChanged.message:type_name -> livechat.persistence.Message
+	15, // 6: livechat.actors.RoomEvent.up:type_name -> livechat.actors.Online
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_actors_pb_messages_proto_init() }
@@ -999,7 +1179,7 @@ func file_actors_pb_messages_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_pb_messages_proto_rawDesc), len(file_actors_pb_messages_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
