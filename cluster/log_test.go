@@ -12,7 +12,7 @@ import (
 )
 
 // freeAddr reserves a loopback port by listening on it and closing.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -23,7 +23,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // testCluster is the configuration of n embedded nodes on loopback.
-func testCluster(t *testing.T, n int) []Config {
+func testCluster(t testing.TB, n int) []Config {
 	t.Helper()
 	dir := t.TempDir()
 	routes := make([]string, n)
@@ -45,7 +45,7 @@ func testCluster(t *testing.T, n int) []Config {
 }
 
 // startAll starts every node at once: each waits for a quorum.
-func startAll(t *testing.T, cfgs []Config) []*Node {
+func startAll(t testing.TB, cfgs []Config) []*Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

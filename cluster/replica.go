@@ -29,6 +29,9 @@ type Replica struct {
 	applied uint64        // the last log entry applied
 	moved   chan struct{} // closed and replaced whenever applied moves
 	err     error         // why applying stopped; the replica is then unusable
+
+	cancel  context.CancelFunc // stops following the log
+	stopped chan struct{}      // closed once it has stopped
 }
 
 // Replicate replays the log into store from where store left off, keeps
@@ -46,10 +49,13 @@ func (n *Node) Replicate(ctx context.Context, store *persistence.Store) (*Replic
 	if pos.Seq > 0 {
 		r.applied = pos.Seq - 1 // that entry may be part-applied: it is read again
 	}
+	follow, cancel := context.WithCancel(n.life)
+	r.cancel, r.stopped = cancel, make(chan struct{})
 	go func() {
-		err := n.Follow(n.life, r.applied+1, func(seq uint64, data []byte) error { return r.apply(seq, data, pos) })
-		if err == nil {
-			err = errors.New("cluster: node closed")
+		defer close(r.stopped)
+		err := n.Follow(follow, r.applied+1, func(seq uint64, data []byte) error { return r.apply(seq, data, pos) })
+		if err == nil || follow.Err() != nil {
+			err = errors.New("cluster: replica closed")
 		}
 		r.stop(err)
 	}()
@@ -58,6 +64,13 @@ func (n *Node) Replicate(ctx context.Context, store *persistence.Store) (*Replic
 		return nil, err
 	}
 	return r, nil
+}
+
+// Close stops applying the log and returns once no entry is being
+// applied: close the replica before its store.
+func (r *Replica) Close() {
+	r.cancel()
+	<-r.stopped
 }
 
 // apply applies one log entry and answers the commands this run proposed.

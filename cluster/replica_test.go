@@ -14,7 +14,7 @@ import (
 )
 
 // replicas starts a store replica on each node.
-func replicas(t *testing.T, nodes []*Node) []*persistence.Store {
+func replicas(t testing.TB, nodes []*Node) []*persistence.Store {
 	t.Helper()
 	stores := make([]*persistence.Store, len(nodes))
 	for i, n := range nodes {
@@ -23,9 +23,11 @@ func replicas(t *testing.T, nodes []*Node) []*persistence.Store {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = st.Close() })
-		if _, err := n.Replicate(context.Background(), st); err != nil {
+		r, err := n.Replicate(context.Background(), st)
+		if err != nil {
 			t.Fatalf("replicate on %s: %v", n.cfg.Node, err)
 		}
+		t.Cleanup(r.Close)
 		stores[i] = st
 	}
 	return stores
