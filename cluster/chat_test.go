@@ -191,46 +191,27 @@ func TestChatAcrossNodes(t *testing.T) {
 		}
 	}
 
-	// A resend of a stored client_id through another node is the original.
-	if err := socks[1].WriteJSON(map[string]string{"type": "chat.message", "message": "again", "client_id": "c0-3"}); err != nil {
-		t.Fatal(err)
-	}
-	// user1 resends user0's client id: a different sender, so a new message;
-	// user0's own resend through node 3 must return the original.
-	var resend *websocket.Conn
-	url := fmt.Sprintf("ws%s/ws/chat/%d/chat/?token=%s", nodes[2].url[4:], room.ID, tokens[0])
-	resend, _, err := websocket.DefaultDialer.Dial(url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resend.Close()
-	if err := resend.WriteJSON(map[string]string{"type": "chat.message", "message": "again", "client_id": "c0-3"}); err != nil {
-		t.Fatal(err)
-	}
+	// user0's resend of a stored client_id through node 3 must return the
+	// original; user1 sending user0's client_id is a different sender, so
+	// a new message.
 	var original wireMessage
 	for _, m := range seen[0] {
 		if m.Message == "ws 0/3" {
 			original = m
 		}
 	}
-	// The resend socket sees user1's new message and its own echo: the
-	// original, not a new message.
-	_ = resend.SetReadDeadline(time.Now().Add(20 * time.Second))
-	var gotEcho, gotNew bool
-	for !gotEcho || !gotNew {
-		var m wireMessage
-		if err := resend.ReadJSON(&m); err != nil {
-			t.Fatalf("resend socket (echo %v, new %v): %v", gotEcho, gotNew, err)
-		}
-		switch {
-		case m.Type != "chat.message":
-		case m.Message == "again" && m.Seq == total+1:
-			gotNew = true
-		case m == original:
-			gotEcho = true
-		default:
-			t.Fatalf("resend socket got %+v", m)
-		}
+	resend := nodes[2].dial(t, room.ID, tokens[0], "")
+	if err := resend.WriteJSON(map[string]string{"type": "chat.message", "message": "again", "client_id": "c0-3"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := nextMessage(t, resend); m != original {
+		t.Fatalf("a resend through another node answered %+v, want the original %+v", m, original)
+	}
+	if err := socks[1].WriteJSON(map[string]string{"type": "chat.message", "message": "again", "client_id": "c0-3"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := nextMessage(t, resend); m.Message != "again" || m.Seq != total+1 {
+		t.Fatalf("another sender's message with the same client_id: %+v, want a new message", m)
 	}
 
 	for i, n := range nodes {
@@ -243,6 +224,20 @@ func TestChatAcrossNodes(t *testing.T) {
 			if m.Seq != int64(k+1) || m.Message != seen[0][k].Message || m.ID != seen[0][k].ID {
 				t.Fatalf("node %d history at %d: %+v, the sockets saw %+v", i+1, k+1, m, seen[0][k])
 			}
+		}
+	}
+}
+
+// nextMessage reads c's next chat.message.
+func nextMessage(t *testing.T, c *websocket.Conn) wireMessage {
+	t.Helper()
+	for {
+		var m wireMessage
+		if err := c.ReadJSON(&m); err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		if m.Type == "chat.message" {
+			return m
 		}
 	}
 }
