@@ -14,7 +14,8 @@ import (
 // second: the cluster's message throughput with every node on this
 // machine's two cores.
 func BenchmarkReplicatedAppend(b *testing.B) {
-	stores := replicas(b, startAll(b, testCluster(b, 3)))
+	nodes := startAll(b, testCluster(b, 3))
+	stores := replicas(b, nodes)
 	const rooms = 16
 	for r := range rooms {
 		if err := stores[0].CreateRoom(&pb.Room{Name: "bench", Owner: 1, Id: int64(r + 1)}); err != nil {
@@ -26,6 +27,7 @@ func BenchmarkReplicatedAppend(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	routed := routeMsgs(b, nodes)
 	b.ResetTimer()
 	var wg sync.WaitGroup
 	work := make(chan int, 1024)
@@ -50,4 +52,22 @@ func BenchmarkReplicatedAppend(b *testing.B) {
 	close(work)
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(routeMsgs(b, nodes)-routed)/float64(b.N), "route-msgs/msg")
+}
+
+// routeMsgs is how many messages the nodes' NATS servers sent each other
+// so far: everything that crossed between nodes (log replication and
+// acknowledgements, consumer deliveries, events).
+func routeMsgs(b *testing.B, nodes []*Node) int64 {
+	var n int64
+	for _, node := range nodes {
+		rz, err := node.server.Routez(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range rz.Routes {
+			n += r.OutMsgs
+		}
+	}
+	return n
 }
