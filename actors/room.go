@@ -152,10 +152,12 @@ func (r *room) Receive(ctx actor.Context) {
 		r.onReceiptTick()
 	case *applied:
 		r.onApplied(ctx, m)
+		return // other nodes' traffic keeps no room here alive
 	case *proposed:
 		r.onProposed(ctx, m)
 	case *membersApplied:
 		r.onMembersApplied(ctx)
+		return
 	case *logCatchUp:
 		r.onLogCatchUp(ctx, m)
 	case *busEvent:
