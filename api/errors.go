@@ -113,6 +113,11 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 		// From any layer: every write checks the store's reserve.
 		s.metrics.Refused("storage_full")
 		e = errStorageFull
+	} else if errors.Is(err, persistence.ErrUnavailable) {
+		// Cluster mode: the log has no quorum within its timeout (a node
+		// cut off, a leader election); the write may or may not be stored.
+		s.logRateLimited(slog.LevelWarn, "cluster log unavailable", slog.String("route", s.routeLabel(ctx.Path())), slog.Any("err", err))
+		e = errUnavailable
 	} else if !errors.As(err, &e) {
 		s.logRateLimited(slog.LevelError, "internal error", slog.String("method", methodLabel(ctx.Method())),
 			slog.String("route", s.routeLabel(ctx.Path())), slog.Any("err", err))

@@ -184,6 +184,11 @@ func (s *Server) history(ctx *fasthttp.RequestCtx, req *request) error {
 		writeRaw(ctx, fasthttp.StatusOK, []byte("[]")) // nothing is below seq 1
 		return nil
 	}
+	// Cluster mode: history shows every message any node acknowledged
+	// before this request.
+	if err := s.store.Sync(); err != nil {
+		return err
+	}
 	msgs, err := s.store.MessagesBefore(req.id, before, int(limit))
 	if err != nil {
 		return err

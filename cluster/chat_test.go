@@ -25,7 +25,10 @@ import (
 // chatNode is one node of an in-process cluster: a store replica, its
 // engine and its HTTP front end on 127.0.0.1:0.
 type chatNode struct {
-	url string
+	url  string
+	node *Node
+	// stop takes the node out at once: its front end, engine and log.
+	stop func()
 }
 
 var chatSecret = []byte("livechat-cluster-test-secret-0123456789")
@@ -51,14 +54,19 @@ func chatNodes(t *testing.T, nodes []*Node) []chatNode {
 			t.Fatal(err)
 		}
 		go func() { _ = srv.Serve(ln) }()
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(ctx)
-			engine.Shutdown()
-			writer.Close()
-		})
-		out[i] = chatNode{url: "http://" + ln.Addr().String()}
+		var once sync.Once
+		stop := func() {
+			once.Do(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				nodes[i].Close()
+				_ = srv.Shutdown(ctx)
+				engine.Shutdown()
+				writer.Close()
+			})
+		}
+		t.Cleanup(stop)
+		out[i] = chatNode{url: "http://" + ln.Addr().String(), node: nodes[i], stop: stop}
 	}
 	return out
 }

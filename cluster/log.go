@@ -96,16 +96,43 @@ func (n *Node) openLog(ctx context.Context) error {
 
 // Append stores entry in the log and returns its position once the
 // log's quorum holds it. id makes a retried append idempotent within
-// two minutes: the same id is stored once.
+// two minutes: the same id is stored once. While the log has no leader
+// (an election after a node's loss) it retries with the same id until
+// Timeout.
 func (n *Node) Append(ctx context.Context, id string, entry []byte) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
-	ack, err := n.js.Publish(ctx, logSubject, entry, jetstream.WithMsgID(id))
-	if err != nil {
-		return 0, fmt.Errorf("cluster: append: %w", err)
+	for {
+		attempt, cancelAttempt := context.WithTimeout(ctx, appendAttempt)
+		ack, err := n.js.Publish(attempt, logSubject, entry, jetstream.WithMsgID(id))
+		cancelAttempt()
+		if err == nil {
+			return ack.Sequence, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("cluster: append: %w", err)
+		case <-n.life.Done():
+			return 0, fmt.Errorf("cluster: append: node closed: %w", err)
+		case <-time.After(appendRetry):
+		}
 	}
-	return ack.Sequence, nil
 }
+
+// followExpiry and followHeartbeat pace the log's follower: it pulls for
+// followExpiry at a time and takes the leader for lost after two missed
+// heartbeats.
+const (
+	followExpiry    = 2 * time.Second
+	followHeartbeat = 500 * time.Millisecond
+)
+
+// appendAttempt bounds one publish: a leader that answers at all answers
+// within milliseconds, so a longer wait means it is gone.
+const appendAttempt = time.Second
+
+// appendRetry is the pause between attempts while the log elects a leader.
+const appendRetry = 100 * time.Millisecond
 
 // Follow calls apply with every entry of the log from position from on,
 // in log order, each once, until ctx ends or apply fails. It is how a
@@ -118,7 +145,10 @@ func (n *Node) Follow(ctx context.Context, from uint64, apply func(seq uint64, e
 	if err != nil {
 		return fmt.Errorf("cluster: follow the log: %w", err)
 	}
-	msgs, err := cons.Messages()
+	// A short heartbeat: a follower whose log leader died notices in about
+	// a second and resumes from the new one (the library's default, 5 s,
+	// let a node's writes wait ~10 s for their own apply after a loss).
+	msgs, err := cons.Messages(jetstream.PullExpiry(followExpiry), jetstream.PullHeartbeat(followHeartbeat))
 	if err != nil {
 		return fmt.Errorf("cluster: follow the log: %w", err)
 	}
