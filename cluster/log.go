@@ -67,7 +67,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 }
 
 // openLog creates or opens the log stream, retrying while the JetStream
-// cluster elects its leaders.
+// cluster elects its leaders. The meta leader answers the creation before
+// the stream has a leader of its own: it is open once the stream answers.
 func (n *Node) openLog(ctx context.Context) error {
 	cfg := jetstream.StreamConfig{
 		Name:        logStream,
@@ -81,6 +82,9 @@ func (n *Node) openLog(ctx context.Context) error {
 	for {
 		attempt, cancel := context.WithTimeout(ctx, 3*time.Second)
 		s, err := n.js.CreateOrUpdateStream(attempt, cfg)
+		if err == nil {
+			_, err = s.Info(attempt)
+		}
 		cancel()
 		if err == nil {
 			n.stream = s

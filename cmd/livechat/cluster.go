@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"livechat/cluster"
+	"livechat/persistence"
+)
+
+// member is this process's part in a cluster (--cluster-node): its node
+// and the store's replica of the cluster's log, watched by the isolation
+// guard. A nil *member is a single node: every method is then a no-op.
+type member struct {
+	node    *cluster.Node
+	replica *cluster.Replica
+	// isolated receives once why the guard gave up on this node.
+	isolated chan error
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+// clusterConfig is the cluster.Config of --cluster-*; the log's files go
+// under the data directory.
+func (c serveConfig) clusterConfig(log *slog.Logger) cluster.Config {
+	return cluster.Config{
+		Node:        c.clusterNode,
+		Name:        c.clusterName,
+		Dir:         filepath.Join(c.dataDir, "cluster"),
+		Listen:      c.clusterListen,
+		RouteListen: c.clusterRoutes,
+		Peers:       splitList(c.clusterPeers),
+		NATSURL:     c.clusterNATSURL,
+		Replicas:    c.clusterReplicas,
+		Sync:        c.durability == "fsync",
+		Logger:      log.With("component", "cluster"),
+	}
+}
+
+// checkCluster refuses cluster settings that cannot work, at parse time.
+func (c serveConfig) checkCluster() error {
+	if c.clusterNode == "" {
+		return nil
+	}
+	if c.inMemory {
+		return errors.New("--cluster-node: a cluster node keeps the cluster's log on disk, under --data; it cannot run --in-memory")
+	}
+	cc := c.clusterConfig(slog.New(slog.DiscardHandler))
+	return cc.Check()
+}
+
+// joinCluster makes store a replica of the cluster's log when
+// --cluster-node is set (nil otherwise): it starts this node, waits for
+// the cluster's quorum, replays the log into store, and starts the
+// isolation guard. It returns before anything is served, so that every
+// read sees the cluster's state and every write goes through its log.
+func joinCluster(ctx context.Context, cfg serveConfig, store *persistence.Store, log *slog.Logger) (*member, error) {
+	if cfg.clusterNode == "" {
+		return nil, nil
+	}
+	cc := cfg.clusterConfig(log)
+	log.Info("joining the cluster: waiting for a majority of its nodes", "node", cc.Node, "cluster", cc.Name,
+		"listen", cc.Listen, "routes", cc.RouteListen, "peers", cc.Peers, "nats_url", cc.NATSURL)
+	start := time.Now()
+	node, err := cluster.Start(ctx, cc)
+	if err != nil {
+		return nil, err
+	}
+	replica, err := node.Replicate(ctx, store)
+	if err != nil {
+		node.Close()
+		return nil, fmt.Errorf("cluster: replay the log: %w", err)
+	}
+	guardCtx, stop := context.WithCancel(context.Background())
+	m := &member{node: node, replica: replica, isolated: make(chan error, 1), stop: stop, done: make(chan struct{})}
+	g := guard{probe: m.probe, failed: replica.Err, every: time.Second, exitAfter: cfg.clusterIsolationExit, log: log}
+	go func() {
+		defer close(m.done)
+		if err := g.run(guardCtx); err != nil {
+			m.isolated <- err
+		}
+	}()
+	log.Info("joined the cluster", "node", cc.Node, "took", time.Since(start).Round(time.Millisecond))
+	return m, nil
+}
+
+// probe asks the log for its last position: it answers only while the
+// log has a leader reachable from this node, that is while this node is
+// on the side of a quorum.
+func (m *member) probe(ctx context.Context) error {
+	_, err := m.node.LastSeq(ctx)
+	return err
+}
+
+// Isolated receives why the node must stop (nil channel for a single
+// node: it never receives).
+func (m *member) Isolated() <-chan error {
+	if m == nil {
+		return nil
+	}
+	return m.isolated
+}
+
+// Close stops the guard and leaves the cluster. Call it after the server
+// and the engine have stopped, before the store closes.
+func (m *member) Close() {
+	if m == nil {
+		return
+	}
+	m.stop()
+	<-m.done
+	m.node.Close()
+}
+
+// guard watches a node's hold on the cluster. A node cut off from the
+// quorum cannot write anything (each write fails after the log's
+// timeout), and one whose replica stopped applying the log would serve
+// stale reads; the design's answer to both is to exit and let the
+// supervisor start a fresh process, which replays the log and rejoins.
+type guard struct {
+	probe     func(context.Context) error // nil while the log is reachable
+	failed    func() error                // non-nil once the replica stopped applying
+	every     time.Duration               // between probes
+	exitAfter time.Duration               // of failed probes in a row
+	log       *slog.Logger
+}
+
+// run probes until ctx ends (nil) or the node must exit (why). Only
+// probes made count: a process paused (SIGSTOP) and resumed starts
+// counting at its first failed probe after the pause, not before it.
+func (g guard) run(ctx context.Context) error {
+	tick := time.NewTicker(g.every)
+	defer tick.Stop()
+	var failingSince time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if err := g.failed(); err != nil {
+			g.log.Error("cluster: this node stopped applying the log; exiting for a restart", "err", err)
+			return fmt.Errorf("cluster: the replica stopped applying the log: %w", err)
+		}
+		pctx, cancel := context.WithTimeout(ctx, max(g.every, 2*time.Second))
+		err := g.probe(pctx)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil:
+			if !failingSince.IsZero() {
+				g.log.Info("cluster: the log is reachable again", "after", time.Since(failingSince).Round(time.Millisecond))
+				failingSince = time.Time{}
+			}
+		case failingSince.IsZero():
+			failingSince = time.Now()
+			g.log.Warn("cluster: the log is out of reach; writes fail until it is back", "err", err, "exit_after", g.exitAfter)
+		case time.Since(failingSince) >= g.exitAfter:
+			g.log.Error("cluster: the log has been out of reach too long; exiting for a restart", "for", time.Since(failingSince).Round(time.Second), "err", err)
+			return fmt.Errorf("cluster: isolated from the cluster's quorum for %s: %w", g.exitAfter, err)
+		}
+	}
+}
