@@ -75,6 +75,10 @@ func joinCluster(ctx context.Context, cfg serveConfig, store *persistence.Store,
 		node.Close()
 		return nil, fmt.Errorf("cluster: replay the log: %w", err)
 	}
+	if err := firstWrite(ctx, store, replica, log); err != nil {
+		node.Close()
+		return nil, err
+	}
 	guardCtx, stop := context.WithCancel(context.Background())
 	m := &member{node: node, replica: replica, isolated: make(chan error, 1), stop: stop, done: make(chan struct{})}
 	g := guard{probe: m.probe, failed: replica.Err, every: time.Second, exitAfter: cfg.clusterIsolationExit, log: log}
@@ -86,6 +90,37 @@ func joinCluster(ctx context.Context, cfg serveConfig, store *persistence.Store,
 	}()
 	log.Info("joined the cluster", "node", cc.Node, "took", time.Since(start).Round(time.Millisecond))
 	return m, nil
+}
+
+// firstWriteWait bounds firstWrite: a fresh cluster elects the log's
+// leaders while its nodes start, and a write may wait for that.
+const firstWriteWait = 60 * time.Second
+
+// firstWrite makes sure the cluster has its token signing secret (the
+// first node to ask creates it through the log; the others read it back)
+// before this node serves, retrying while the log is unavailable: on a
+// fresh cluster a node's first write can be stored and not yet applied
+// within the log's timeout. Creating the secret is idempotent (the first
+// in the log wins), so retrying is safe. It is also this node's proof
+// that its replica applies the log.
+func firstWrite(ctx context.Context, store *persistence.Store, replica *cluster.Replica, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, firstWriteWait)
+	defer cancel()
+	for {
+		if err := replica.Err(); err != nil {
+			return fmt.Errorf("cluster: this node stopped applying the log: %w", err)
+		}
+		_, err := store.Secret()
+		if err == nil || !errors.Is(err, persistence.ErrUnavailable) {
+			return err
+		}
+		log.Warn("cluster: the first write is not through yet; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: no write through the log within %s: %w", firstWriteWait, err)
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // probe asks the log for its last position: it answers only while the
