@@ -123,13 +123,8 @@ func firstWrite(ctx context.Context, store *persistence.Store, replica *cluster.
 	}
 }
 
-// probe asks the log for its last position: it answers only while the
-// log has a leader reachable from this node, that is while this node is
-// on the side of a quorum.
-func (m *member) probe(ctx context.Context) error {
-	_, err := m.node.LastSeq(ctx)
-	return err
-}
+// probe asks the log whether it has a quorum, as seen from this node.
+func (m *member) probe(ctx context.Context) error { return m.node.Quorum(ctx) }
 
 // Isolated receives why the node must stop (nil channel for a single
 // node: it never receives).
