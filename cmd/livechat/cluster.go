@@ -70,7 +70,9 @@ func joinCluster(ctx context.Context, cfg serveConfig, store *persistence.Store,
 	if err != nil {
 		return nil, err
 	}
-	replica, err := node.Replicate(ctx, store)
+	replayCtx, cancel := context.WithTimeout(ctx, firstWriteWait)
+	replica, err := node.Replicate(replayCtx, store)
+	cancel()
 	if err != nil {
 		node.Close()
 		return nil, fmt.Errorf("cluster: replay the log: %w", err)
@@ -92,8 +94,9 @@ func joinCluster(ctx context.Context, cfg serveConfig, store *persistence.Store,
 	return m, nil
 }
 
-// firstWriteWait bounds firstWrite: a fresh cluster elects the log's
-// leaders while its nodes start, and a write may wait for that.
+// firstWriteWait bounds the replay of the log and firstWrite: a fresh
+// cluster elects the log's leaders while its nodes start, and a node's
+// first reads and writes of the log may wait for that (5 s and more).
 const firstWriteWait = 60 * time.Second
 
 // firstWrite makes sure the cluster has its token signing secret (the
