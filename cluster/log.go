@@ -111,6 +111,13 @@ func (n *Node) Append(ctx context.Context, id string, entry []byte) (uint64, err
 	return ack.Sequence, nil
 }
 
+// Heartbeats of the log's reader: a reader whose consumer went with its
+// server notices within two of them.
+const (
+	followHeartbeat = 500 * time.Millisecond
+	followExpiry    = 5 * time.Second // at least twice the heartbeat
+)
+
 // Follow calls apply with every entry of the log from position from on,
 // in log order, each once, until ctx ends or apply fails. It is how a
 // node replays the log into its store and then keeps up with it.
@@ -122,7 +129,12 @@ func (n *Node) Follow(ctx context.Context, from uint64, apply func(seq uint64, e
 	if err != nil {
 		return fmt.Errorf("cluster: follow the log: %w", err)
 	}
-	msgs, err := cons.Messages()
+	// The consumer lives on one server of the stream's, not necessarily
+	// this node's: when that server goes, the reader notices only by
+	// missed heartbeats and then recreates the consumer elsewhere. The
+	// library's 5 s heartbeat (10 s to notice) would stall this node's
+	// applies, and every write answered through them, for that long.
+	msgs, err := cons.Messages(jetstream.PullExpiry(followExpiry), jetstream.PullHeartbeat(followHeartbeat))
 	if err != nil {
 		return fmt.Errorf("cluster: follow the log: %w", err)
 	}

@@ -69,12 +69,13 @@ func Start(t testing.TB, opts Options) *Cluster {
 	return c
 }
 
-// cleanup kills every node and, when the test failed, shows their logs.
+// cleanup kills every node and, when the test failed (or
+// LIVECHAT_CLUSTERTEST_LOGS is set), shows the end of their logs.
 func (c *Cluster) cleanup(t testing.TB) {
 	for _, n := range c.Nodes {
 		n.kill()
 	}
-	if !t.Failed() {
+	if !t.Failed() && os.Getenv("LIVECHAT_CLUSTERTEST_LOGS") == "" {
 		return
 	}
 	for _, n := range c.Nodes {

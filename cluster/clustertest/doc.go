@@ -5,7 +5,8 @@
 // (SIGKILL), stop (SIGTERM), pause (SIGSTOP), resume and restart them.
 //
 // Every wait is bounded. Every node is killed when the test ends, passed
-// or failed, and a failed test gets the end of each node's log.
+// or failed, and a failed test gets the end of each node's log (any test
+// does with LIVECHAT_CLUSTERTEST_LOGS=1).
 //
 // A Cluster and its Nodes are for one test goroutine; Node.URL and
 // Node.Addr may be called from any goroutine.
