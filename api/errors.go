@@ -114,9 +114,10 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 		s.metrics.Refused("storage_full")
 		e = errStorageFull
 	} else if errors.Is(err, persistence.ErrUnavailable) {
-		// Cluster mode: the log has no quorum within its timeout (a node
-		// cut off, a leader election); the write may or may not be stored.
-		s.logRateLimited(slog.LevelWarn, "cluster log unavailable", slog.String("route", s.routeLabel(ctx.Path())), slog.Any("err", err))
+		// From any layer: a cluster node's write the log's quorum did
+		// not take (it may still be stored; a retry is safe).
+		s.logRateLimited(slog.LevelWarn, "cluster log unavailable", slog.String("method", methodLabel(ctx.Method())),
+			slog.String("route", s.routeLabel(ctx.Path())), slog.Any("err", err))
 		e = errUnavailable
 	} else if !errors.As(err, &e) {
 		s.logRateLimited(slog.LevelError, "internal error", slog.String("method", methodLabel(ctx.Method())),

@@ -282,6 +282,13 @@ func (s *Server) refreshClaims(ctx *fasthttp.RequestCtx) (*claims, error) {
 	if err != nil {
 		return nil, errRefreshInvalid
 	}
+	// In a cluster, a logout answered by another node must hold here
+	// too: read the revocations once this replica has applied every
+	// write answered before (a single node returns at once; a refresh is
+	// rare enough to pay the round trip).
+	if err := s.store.Sync(); err != nil {
+		return nil, err
+	}
 	revoked, err := s.store.IsRevoked(c.ID)
 	if err != nil {
 		return nil, err

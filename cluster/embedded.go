@@ -29,6 +29,10 @@ func startEmbedded(cfg Config) (*server.Server, error) {
 		NoSigs:                 true, // the process's signals are LiveChat's
 		DisableJetStreamBanner: true,
 		SyncAlways:             cfg.Sync,
+		// A peer that is down is retried every second; its failures are
+		// logged once a minute (the default is every one), so that a
+		// node's log still says something else while a peer is away.
+		ReconnectErrorReports: 60,
 	}
 	if len(cfg.Peers) > 0 || cfg.RouteListen != "" {
 		rhost, rport, err := splitAddr(cfg.RouteListen)

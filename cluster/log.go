@@ -67,7 +67,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 }
 
 // openLog creates or opens the log stream, retrying while the JetStream
-// cluster elects its leaders.
+// cluster elects its leaders. The meta leader answers the creation before
+// the stream has a leader of its own: it is open once the stream answers.
 func (n *Node) openLog(ctx context.Context) error {
 	cfg := jetstream.StreamConfig{
 		Name:        logStream,
@@ -81,6 +82,9 @@ func (n *Node) openLog(ctx context.Context) error {
 	for {
 		attempt, cancel := context.WithTimeout(ctx, 3*time.Second)
 		s, err := n.js.CreateOrUpdateStream(attempt, cfg)
+		if err == nil {
+			_, err = s.Info(attempt)
+		}
 		cancel()
 		if err == nil {
 			n.stream = s
@@ -145,9 +149,11 @@ func (n *Node) Follow(ctx context.Context, from uint64, apply func(seq uint64, e
 	if err != nil {
 		return fmt.Errorf("cluster: follow the log: %w", err)
 	}
-	// A short heartbeat: a follower whose log leader died notices in about
-	// a second and resumes from the new one (the library's default, 5 s,
-	// let a node's writes wait ~10 s for their own apply after a loss).
+	// The consumer lives on one server of the stream's, not necessarily
+	// this node's: when that server goes, the reader notices only by
+	// missed heartbeats and then recreates the consumer elsewhere. The
+	// library's 5 s heartbeat (10 s to notice) would stall this node's
+	// applies, and every write answered through them, for that long.
 	msgs, err := cons.Messages(jetstream.PullExpiry(followExpiry), jetstream.PullHeartbeat(followHeartbeat))
 	if err != nil {
 		return fmt.Errorf("cluster: follow the log: %w", err)

@@ -36,7 +36,8 @@ type Replica struct {
 
 // Replicate replays the log into store from where store left off, keeps
 // applying it from then on, and makes store write through it. It returns
-// once store has applied everything the log held when it was called.
+// once store has applied everything the log held when it was called, or
+// with an error once ctx ends first.
 func (n *Node) Replicate(ctx context.Context, store *persistence.Store) (*Replica, error) {
 	pos, err := store.Applied()
 	if err != nil {
@@ -60,10 +61,18 @@ func (n *Node) Replicate(ctx context.Context, store *persistence.Store) (*Replic
 		r.stop(err)
 	}()
 	store.Replicate(r)
-	if err := r.Sync(); err != nil {
-		return nil, err
+	// A node that has just started may take longer than one Sync to get
+	// its first entries (its reader of the log waits for the cluster's
+	// leaders): wait as long as ctx allows, unless applying failed.
+	for {
+		err := r.Sync()
+		switch {
+		case err == nil:
+			return r, nil
+		case r.Err() != nil || ctx.Err() != nil:
+			return nil, err
+		}
 	}
-	return r, nil
 }
 
 // Close stops applying the log and returns once no entry is being

@@ -42,6 +42,12 @@ type serveConfig struct {
 	storageReserve                                                       int
 	maxRoomMembers, memberAddRate                                        int
 	maxAvatarBytes, avatarRate                                           int
+
+	// Cluster mode (cluster.go): on when clusterNode is set.
+	clusterNode, clusterName, clusterListen, clusterRoutes string
+	clusterPeers, clusterNATSURL                           string
+	clusterReplicas                                        int
+	clusterIsolationExit                                   time.Duration
 }
 
 // flagSet declares every setting of `livechat serve`, one line each, with
@@ -101,6 +107,14 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.storageReserve, "storage-reserve", 0, "free bytes kept on the data volume, writes answer 507 below it; 0: derived from the database's file sizes")
 	fs.StringVar(&c.memoryBudget, "memory-budget", "512MiB", "memory for Badger's memtables and caches, recent messages, token cache and working heap, e.g. 512MiB or 1GiB; sockets cost about 10 KiB each on top")
 	fs.DurationVar(&c.roomIdle, "room-idle", 2*time.Minute, "passivate a room idle this long")
+	fs.StringVar(&c.clusterNode, "cluster-node", "", "this node's name in a cluster, unique and stable; empty: a single node (no cluster)")
+	fs.StringVar(&c.clusterName, "cluster-name", "livechat", "the cluster's name, the same on every node")
+	fs.StringVar(&c.clusterListen, "cluster-listen", "127.0.0.1:4222", "the embedded NATS server's client address (cluster mode)")
+	fs.StringVar(&c.clusterRoutes, "cluster-routes", "127.0.0.1:6222", "the address other nodes' NATS servers connect to (cluster mode)")
+	fs.StringVar(&c.clusterPeers, "cluster-peers", "", "the other nodes' --cluster-routes addresses, comma-separated (cluster mode)")
+	fs.StringVar(&c.clusterNATSURL, "cluster-nats-url", "", "use this external NATS cluster, with JetStream, instead of an embedded server (cluster mode)")
+	fs.IntVar(&c.clusterReplicas, "cluster-replicas", 0, "copies of the cluster's log, 1 to 5; 0: 3, or the node count when fewer")
+	fs.DurationVar(&c.clusterIsolationExit, "cluster-isolation-exit", 15*time.Second, "exit (status 1, for the supervisor to restart the node) once the cluster's log has been out of reach this long, or at once when the node stops applying it (cluster mode)")
 	return fs
 }
 
@@ -172,6 +186,10 @@ var settingRules = map[string]settingRule{
 	"presence-grace":    {min: 0, above: true},
 	"receipt-interval":  {min: 0, above: true},
 	"write-delay":       {min: math.Inf(-1)}, // 0 or negative: no write clock (see components)
+	"cluster-replicas":  {min: 0, max: 5},
+	// Below a few seconds a Raft election (4-7 s after a leader dies)
+	// would restart every node that waits for it.
+	"cluster-isolation-exit": {min: float64(5 * time.Second), why: "a leader election takes several seconds"},
 }
 
 // parseServeFlags reads the settings from the command line and, for each
@@ -216,6 +234,9 @@ func parseServeFlags(args []string, getenv func(string) string) (serveConfig, er
 	}
 	if _, err := parseMemoryBudget(c.memoryBudget); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", cmp.Or(from["memory-budget"], "default of --memory-budget"), err))
+	}
+	if err := c.checkCluster(); err != nil {
+		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
 }

@@ -1,6 +1,7 @@
 // Command livechat is the LiveChat chat engine: `serve` runs the server,
 // `client` is a terminal chat client, `bench` a load generator that speaks
-// the wire protocol, `backup` and `restore` copy the database, `version`
+// the wire protocol, `backup` and `restore` copy the database, `cluster
+// local` runs a cluster of serve processes on one machine, `version`
 // prints the build.
 package main
 
@@ -18,6 +19,7 @@ commands:
   bench     load generator over real sockets (bench --help)
   backup    copy the database, running or stopped (backup --help)
   restore   load a backup into an empty data directory (restore --help)
+  cluster   run a cluster of nodes on this machine (cluster local --help)
   version   print the version
 `
 
@@ -41,6 +43,8 @@ func run(args []string) int {
 		return runBackup(args[1:])
 	case "restore":
 		return runRestore(args[1:])
+	case "cluster":
+		return runCluster(args[1:])
 	case "version", "--version", "-version":
 		fmt.Println("livechat", buildVersion(version, debug.ReadBuildInfo))
 		return 0

@@ -55,9 +55,10 @@ func runServe(args []string) int {
 	return 0
 }
 
-// serve runs the server until ctx ends, then shuts down in order: stop
-// accepting and finish REST requests, close sockets with 1001, stop the
-// actors, flush the writer, close the database.
+// serve runs the server until ctx ends (or, in a cluster, until the node
+// is isolated: an error), then shuts down in order: stop accepting and
+// finish REST requests, close sockets with 1001, stop the actors, leave
+// the cluster, flush the writer, close the database.
 func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(net.Addr)) error {
 	soft, _, err := raiseFileLimit()
 	if err != nil {
@@ -88,7 +89,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 	// owner's only, as the data directory is.
 	syscall.Umask(0o077)
 	store, err := persistence.Open(persistence.Config{
-		Dir: cfg.dataDir, InMemory: cfg.inMemory, Durability: persistence.Durability(cfg.durability), Logger: log,
+		Dir: cfg.dataDir, InMemory: cfg.inMemory, Durability: cfg.storeDurability(), Logger: log,
 		MemoryBudget: budget.store, StorageReserve: int64(cfg.storageReserve),
 	})
 	if err != nil {
@@ -104,6 +105,18 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 			log.Error("close store", "err", err)
 		}
 	}()
+	// In a cluster, the store becomes a replica before anything reads it
+	// (the signing secret is the cluster's), and leaves the cluster after
+	// the engine and server stopped (defers run last first).
+	member, err := joinCluster(ctx, cfg, store, log)
+	if err != nil && ctx.Err() != nil {
+		log.Info("stopped while joining the cluster", "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer member.Close()
 	secret := []byte(cfg.secret)
 	if len(secret) == 0 {
 		if secret, err = store.Secret(); err != nil {
@@ -113,6 +126,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 	actorCfg, apiCfg := cfg.components()
 	actorCfg.Store, actorCfg.Writer, actorCfg.Logger = store, writer, log
 	actorCfg.RecentBytes = budget.recent
+	actorCfg.Bus = member.Bus()
 	engine, err := actors.NewEngine(actorCfg)
 	if err != nil {
 		return err
@@ -142,14 +156,16 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	ready(ln.Addr())
+	var stopped error
 	select {
 	case <-ctx.Done():
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
+	case stopped = <-member.Isolated():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	return errors.Join(stopped, srv.Shutdown(shutdownCtx))
 }
 
 // fdReserve is how many file descriptors are kept for everything but

@@ -1,0 +1,133 @@
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"livechat/cluster"
+)
+
+// Options shape a test cluster.
+type Options struct {
+	// Nodes is how many nodes. Default 3.
+	Nodes int
+	// Args are extra `livechat serve` flags given to every node, after
+	// the cluster's own (so they may override them).
+	Args []string
+	// ReadyWait bounds a node's start, until it answers /healthz: it
+	// waits for a majority of the nodes first. Default 60 s.
+	ReadyWait time.Duration
+}
+
+// baseArgs are every test node's flags before Options.Args: metrics
+// off (no port to share), quick shutdown, no fsync (tests kill
+// processes, they do not cut power).
+var baseArgs = []string{"--metrics-addr", "", "--shutdown-timeout", "5s", "--durability", "os"}
+
+// Cluster is a running test cluster.
+type Cluster struct {
+	Nodes []*Node
+	dir   string
+}
+
+// Start starts a cluster of opts.Nodes nodes and returns once every node
+// answers /healthz. The nodes are killed when the test ends.
+func Start(t testing.TB, opts Options) *Cluster {
+	t.Helper()
+	if opts.Nodes == 0 {
+		opts.Nodes = 3
+	}
+	if opts.ReadyWait == 0 {
+		opts.ReadyWait = 60 * time.Second
+	}
+	bin := Binary(t)
+	c := &Cluster{dir: t.TempDir()}
+	local := make([]cluster.LocalNode, opts.Nodes)
+	for i := range local {
+		local[i] = cluster.LocalNode{Name: fmt.Sprintf("node%d", i+1),
+			HTTP: freeAddr(t), Client: freeAddr(t), Route: freeAddr(t)}
+	}
+	for _, l := range local {
+		args := append(append(l.ServeArgs(local, c.dir), baseArgs...), opts.Args...)
+		c.Nodes = append(c.Nodes, &Node{t: t, local: l, bin: bin, args: args,
+			logPath: filepath.Join(c.dir, l.Name+".log"), readyWait: opts.ReadyWait})
+	}
+	t.Cleanup(func() { c.cleanup(t) })
+	for _, n := range c.Nodes {
+		n.start()
+	}
+	for _, n := range c.Nodes {
+		n.waitReady()
+	}
+	return c
+}
+
+// cleanup kills every node and, when the test failed (or
+// LIVECHAT_CLUSTERTEST_LOGS is set), shows the end of their logs.
+func (c *Cluster) cleanup(t testing.TB) {
+	for _, n := range c.Nodes {
+		n.kill()
+	}
+	if !t.Failed() && os.Getenv("LIVECHAT_CLUSTERTEST_LOGS") == "" {
+		return
+	}
+	for _, n := range c.Nodes {
+		t.Logf("--- %s log (last %d lines) ---\n%s", n.Name(), logTail, n.LogTail(logTail))
+	}
+}
+
+// logTail is how many lines of each node's log a failed test shows.
+const logTail = 120
+
+// freeAddr is a loopback address with a port free now: the kernel
+// picks it, and it is let go for the node to take.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// healthy reports whether addr answers GET /healthz with 200.
+func healthy(ctx context.Context, addr string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// tail is the last n lines of b.
+func tail(b []byte, n int) string {
+	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// readLog is a node's whole log file so far.
+func readLog(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return []byte("(no log: " + err.Error() + ")")
+	}
+	return b
+}
