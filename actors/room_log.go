@@ -59,6 +59,16 @@ func (o logObserver) MembersChanged(room int64) {
 	}
 }
 
+// UserChanged implements persistence.LogObserver: an account changed
+// through any node hides or shows its email in what this node renders
+// from now on.
+func (o logObserver) UserChanged(u *pspb.User) {
+	hide := u.HideEmail
+	if err := o.e.senders.set(u.Id, func() (bool, error) { return hide, nil }); err != nil {
+		o.e.log.Error("senders: apply a profile change", "user", u.Id, "err", err)
+	}
+}
+
 // inboxApplied sends inbox.message frames for new messages of a room not
 // running on this node to its members' inbox sockets here.
 func (e *Engine) inboxApplied(room int64, recs []persistence.AppliedRecord) {

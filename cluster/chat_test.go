@@ -318,3 +318,65 @@ func TestPresenceAcrossNodes(t *testing.T) {
 		t.Fatalf("after mover's last socket closed, node 1 saw %+v", ev)
 	}
 }
+
+// TestChangesAcrossNodes edits and deletes a message through other nodes
+// than the one it was posted to, and hides an account's email through a
+// third: every node's sockets and reads show each change.
+func TestChangesAcrossNodes(t *testing.T) {
+	nodes := chatNodes(t, startAll(t, testCluster(t, 3)))
+	token := account(t, nodes[0], nodes[1], "editor@example.com")
+	var room struct{ ID int64 }
+	nodes[0].call(t, "POST", "/chat/v1/room/", token, map[string]any{"name": "edits"}, 201, &room)
+	watch := nodes[1].dial(t, room.ID, token, "&events=edit")
+
+	var msg struct {
+		ID     int64
+		Seq    int64
+		Sender string
+	}
+	nodes[0].call(t, "POST", "/chat/v1/message/", token, map[string]any{"room": room.ID, "message": "first"}, 201, &msg)
+	if m := nextMessage(t, watch); m.Seq != msg.Seq || m.Message != "first" {
+		t.Fatalf("node 2 socket: %+v", m)
+	}
+	nodes[2].call(t, "PATCH", fmt.Sprintf("/chat/v1/message/%d/", msg.ID), token, map[string]any{"message": "edited"}, 200, nil)
+	var ev struct {
+		Type    string
+		Seq     int64
+		Message string
+	}
+	for ev.Type != "chat.message.update" {
+		if err := watch.ReadJSON(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ev.Seq != msg.Seq || ev.Message != "edited" {
+		t.Fatalf("an edit through node 3 seen on node 2 as %+v", ev)
+	}
+	nodes[0].call(t, "DELETE", fmt.Sprintf("/chat/v1/message/%d/", msg.ID), token, nil, 204, nil)
+	for ev.Type != "chat.message.delete" {
+		if err := watch.ReadJSON(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got struct {
+		Message   string
+		DeletedAt *string `json:"deleted_at"`
+		Sender    string
+	}
+	nodes[1].call(t, "GET", fmt.Sprintf("/chat/v1/message/%d/", msg.ID), token, nil, 200, &got)
+	if got.Message != "" || got.DeletedAt == nil {
+		t.Fatalf("node 2 shows the deleted message as %+v", got)
+	}
+	// A deleted message cannot be edited, whichever node is asked.
+	nodes[1].call(t, "PATCH", fmt.Sprintf("/chat/v1/message/%d/", msg.ID), token, map[string]any{"message": "again"}, 400, nil)
+
+	var me struct{ ID int64 }
+	nodes[2].call(t, "PATCH", "/user/v1/profile/", token, map[string]any{"hide_email": true}, 200, &me)
+	want := fmt.Sprintf("user-%d", me.ID)
+	for i, n := range nodes {
+		n.call(t, "GET", fmt.Sprintf("/chat/v1/message/%d/", msg.ID), token, nil, 200, &got)
+		if got.Sender != want {
+			t.Fatalf("node %d renders the sender as %q after hide_email through node 3, want %q", i+1, got.Sender, want)
+		}
+	}
+}

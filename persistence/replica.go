@@ -126,8 +126,13 @@ func (s *Store) ApplyEntry(seq uint64, e *pb.Entry, skip LogPosition) ([]Outcome
 		if err != nil && !refusal(err) {
 			return nil, fmt.Errorf("persistence: apply log entry %d command %d: %w", seq, i, err)
 		}
-		if o, room := s.observer.get(), membersOf(c); err == nil && room != 0 && o != nil {
-			o.MembersChanged(room)
+		if o := s.observer.get(); err == nil && o != nil {
+			if room := membersOf(c); room != 0 {
+				o.MembersChanged(room)
+			}
+			if up, ok := c.Op.(*pb.Command_UpdateUser); ok {
+				o.UserChanged(up.UpdateUser.User)
+			}
 		}
 		outs[i] = Outcome{Value: v, Err: err}
 	}

@@ -30,6 +30,8 @@ type AppliedRecord struct {
 type LogObserver interface {
 	RecordsApplied(room int64, recs []AppliedRecord)
 	MembersChanged(room int64)
+	// UserChanged is an account as an update left it.
+	UserChanged(u *pb.User)
 }
 
 // ObserveLog makes o the store's log observer (cluster mode). Call it
