@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"slices"
@@ -378,5 +381,49 @@ func TestChangesAcrossNodes(t *testing.T) {
 		if got.Sender != want {
 			t.Fatalf("node %d renders the sender as %q after hide_email through node 3, want %q", i+1, got.Sender, want)
 		}
+	}
+}
+
+// TestPictureAcrossNodes uploads a profile picture through one node and
+// fetches it from another.
+func TestPictureAcrossNodes(t *testing.T) {
+	nodes := chatNodes(t, startAll(t, testCluster(t, 2)))
+	token := account(t, nodes[0], nodes[0], "painter@example.com")
+	img := image.NewRGBA(image.Rect(0, 0, 16, 16))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i)
+	}
+	var file bytes.Buffer
+	if err := png.Encode(&file, img); err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	part, _ := w.CreateFormFile("profile_picture", "me.png")
+	_, _ = part.Write(file.Bytes())
+	_ = w.Close()
+	req, _ := http.NewRequest("PATCH", nodes[0].url+"/user/v1/profile/", &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var me struct {
+		URL string `json:"profile_picture_url"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&me)
+	res.Body.Close()
+	if err != nil || res.StatusCode != 200 || me.URL == "" {
+		t.Fatalf("upload: %d %v %+v", res.StatusCode, err, me)
+	}
+	got, err := http.Get(nodes[1].url + me.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	if got.StatusCode != 200 || len(b) == 0 {
+		t.Fatalf("the picture from the other node: %d, %d bytes", got.StatusCode, len(b))
 	}
 }
