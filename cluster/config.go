@@ -28,7 +28,9 @@ type Config struct {
 	// JetStream instead of an embedded server; Listen, RouteListen and
 	// Peers are then unused.
 	NATSURL string
-	// Replicas is the log's replica count. Default min(3, nodes).
+	// Replicas is the log's replica count when this node creates it (an
+	// existing log keeps its own). Default min(3, nodes); with NATSURL, 3
+	// (set 1 for a single NATS server).
 	Replicas int
 	// Sync makes JetStream fsync every write before it acknowledges it
 	// (sync_interval: always), the cluster's --durability fsync.
@@ -46,7 +48,11 @@ func (c *Config) setDefaults() {
 	if c.Name == "" {
 		c.Name = "livechat"
 	}
-	if c.Replicas <= 0 {
+	switch {
+	case c.Replicas > 0:
+	case c.NATSURL != "":
+		c.Replicas = 3
+	default:
 		c.Replicas = min(3, len(c.Peers)+1)
 	}
 	if c.Timeout <= 0 {

@@ -81,7 +81,13 @@ func (n *Node) openLog(ctx context.Context) error {
 	}
 	for {
 		attempt, cancel := context.WithTimeout(ctx, 3*time.Second)
-		s, err := n.js.CreateOrUpdateStream(attempt, cfg)
+		// An existing log is opened as it is: a node never changes its
+		// replicas or limits (an external NATS node with no peers would
+		// otherwise turn an R3 log into R1).
+		s, err := n.js.Stream(attempt, logStream)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			s, err = n.js.CreateStream(attempt, cfg)
+		}
 		if err == nil {
 			_, err = s.Info(attempt)
 		}

@@ -113,7 +113,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.clusterRoutes, "cluster-routes", "127.0.0.1:6222", "the address other nodes' NATS servers connect to (cluster mode)")
 	fs.StringVar(&c.clusterPeers, "cluster-peers", "", "the other nodes' --cluster-routes addresses, comma-separated (cluster mode)")
 	fs.StringVar(&c.clusterNATSURL, "cluster-nats-url", "", "use this external NATS cluster, with JetStream, instead of an embedded server (cluster mode)")
-	fs.IntVar(&c.clusterReplicas, "cluster-replicas", 0, "copies of the cluster's log, 1 to 5; 0: 3, or the node count when fewer")
+	fs.IntVar(&c.clusterReplicas, "cluster-replicas", 0, "copies of the cluster's log when this node creates it, 1 to 5; 0: 3, or the node count when fewer (with --cluster-nats-url: 3)")
 	fs.DurationVar(&c.clusterIsolationExit, "cluster-isolation-exit", 15*time.Second, "exit (status 1, for the supervisor to restart the node) once the cluster's log has been out of reach this long, or at once when the node stops applying it (cluster mode)")
 	return fs
 }
