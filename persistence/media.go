@@ -210,3 +210,41 @@ func spaceError(err error) error {
 	}
 	return err
 }
+
+// Walk calls fn with every media file, by name.
+func (m *Media) Walk(fn func(name string, data []byte) error) error {
+	if m.dir == "" {
+		m.mu.RLock()
+		names := make([]string, 0, len(m.mem))
+		for n := range m.mem {
+			names = append(names, n)
+		}
+		m.mu.RUnlock()
+		for _, n := range names {
+			if b, err := m.Get(n); err == nil {
+				if err := fn(n, b); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	err := filepath.WalkDir(m.dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".upload-") {
+			return err
+		}
+		rel, err := filepath.Rel(m.dir, path)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return fn(filepath.ToSlash(rel), b)
+	})
+	if os.IsNotExist(err) {
+		return nil
+	}
+	return err
+}

@@ -211,6 +211,8 @@ func (s *Store) apply(c *pb.Command) (any, error) {
 		return nil, s.media.putLocal(op.MediaPut.Name, op.MediaPut.Data)
 	case *pb.Command_MediaRemove:
 		return nil, s.media.removeLocal(op.MediaRemove)
+	case *pb.Command_Import:
+		return nil, s.importLocal(op.Import.Keys)
 	}
 	return nil, errUnknownCommand
 }

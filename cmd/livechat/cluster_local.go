@@ -21,6 +21,7 @@ import (
 )
 
 const clusterUsage = `usage: livechat cluster local --nodes N --dir DIR [--base-port P] [-- serve flags]
+       livechat cluster import --from DIR --nats-url URL   (see cluster import --help)
 
 Runs a cluster of N nodes on this machine: N livechat serve processes on
 127.0.0.1, node1 … nodeN, each with its data in DIR/nodeI. With base port P
@@ -43,6 +44,9 @@ const localReadyWait = 90 * time.Second
 
 // runCluster is `livechat cluster`.
 func runCluster(args []string) int {
+	if len(args) > 0 && args[0] == "import" {
+		return runClusterImport(args[1:])
+	}
 	if len(args) == 0 || args[0] != "local" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			fmt.Print(clusterUsage)

@@ -96,6 +96,7 @@ type Command struct {
 	//	*Command_Append
 	//	*Command_MediaPut
 	//	*Command_MediaRemove
+	//	*Command_Import
 	Op            isCommand_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -253,6 +254,15 @@ func (x *Command) GetMediaRemove() string {
 	return ""
 }
 
+func (x *Command) GetImport() *Import {
+	if x != nil {
+		if x, ok := x.Op.(*Command_Import); ok {
+			return x.Import
+		}
+	}
+	return nil
+}
+
 type isCommand_Op interface {
 	isCommand_Op()
 }
@@ -305,6 +315,10 @@ type Command_MediaRemove struct {
 	MediaRemove string `protobuf:"bytes,13,opt,name=media_remove,json=mediaRemove,proto3,oneof"`
 }
 
+type Command_Import struct {
+	Import *Import `protobuf:"bytes,14,opt,name=import,proto3,oneof"`
+}
+
 func (*Command_CreateUser) isCommand_Op() {}
 
 func (*Command_UpdateUser) isCommand_Op() {}
@@ -328,6 +342,8 @@ func (*Command_Append) isCommand_Op() {}
 func (*Command_MediaPut) isCommand_Op() {}
 
 func (*Command_MediaRemove) isCommand_Op() {}
+
+func (*Command_Import) isCommand_Op() {}
 
 // Append adds records to rooms' logs. A new message comes without id,
 // seq or rev: applying it decides them, and finds a resend of a client_id
@@ -929,6 +945,113 @@ func (x *UpdateUser) GetUser() *User {
 	return nil
 }
 
+// Import writes records of a single-node database, as they are, into a
+// cluster that holds no account and no room yet (livechat cluster
+// import): ids, seqs and revs are kept.
+type Import struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          []*ImportedKey         `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Import) Reset() {
+	*x = Import{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Import) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Import) ProtoMessage() {}
+
+func (x *Import) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Import.ProtoReflect.Descriptor instead.
+func (*Import) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Import) GetKeys() []*ImportedKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+type ImportedKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           []byte                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Value         []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	ExpiresAt     uint64                 `protobuf:"varint,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"` // Unix seconds; 0: never (revoked tokens expire)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportedKey) Reset() {
+	*x = ImportedKey{}
+	mi := &file_persistence_pb_commands_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportedKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportedKey) ProtoMessage() {}
+
+func (x *ImportedKey) ProtoReflect() protoreflect.Message {
+	mi := &file_persistence_pb_commands_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportedKey.ProtoReflect.Descriptor instead.
+func (*ImportedKey) Descriptor() ([]byte, []int) {
+	return file_persistence_pb_commands_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ImportedKey) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *ImportedKey) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *ImportedKey) GetExpiresAt() uint64 {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return 0
+}
+
 var File_persistence_pb_commands_proto protoreflect.FileDescriptor
 
 const file_persistence_pb_commands_proto_rawDesc = "" +
@@ -936,7 +1059,7 @@ const file_persistence_pb_commands_proto_rawDesc = "" +
 	"\x1dpersistence/pb/commands.proto\x12\x14livechat.persistence\x1a\x1cpersistence/pb/records.proto\"V\n" +
 	"\x05Entry\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x129\n" +
-	"\bcommands\x18\x02 \x03(\v2\x1d.livechat.persistence.CommandR\bcommands\"\x88\x06\n" +
+	"\bcommands\x18\x02 \x03(\v2\x1d.livechat.persistence.CommandR\bcommands\"\xc0\x06\n" +
 	"\aCommand\x12\x1a\n" +
 	"\bproposal\x18\x01 \x01(\x04R\bproposal\x12=\n" +
 	"\vcreate_user\x18\x02 \x01(\v2\x1a.livechat.persistence.UserH\x00R\n" +
@@ -957,7 +1080,8 @@ const file_persistence_pb_commands_proto_rawDesc = "" +
 	"initSecret\x126\n" +
 	"\x06append\x18\v \x01(\v2\x1c.livechat.persistence.AppendH\x00R\x06append\x12=\n" +
 	"\tmedia_put\x18\f \x01(\v2\x1e.livechat.persistence.MediaPutH\x00R\bmediaPut\x12#\n" +
-	"\fmedia_remove\x18\r \x01(\tH\x00R\vmediaRemoveB\x04\n" +
+	"\fmedia_remove\x18\r \x01(\tH\x00R\vmediaRemove\x126\n" +
+	"\x06import\x18\x0e \x01(\v2\x1c.livechat.persistence.ImportH\x00R\x06importB\x04\n" +
 	"\x02op\"C\n" +
 	"\x06Append\x129\n" +
 	"\arecords\x18\x01 \x03(\v2\x1f.livechat.persistence.LogRecordR\arecords\"\\\n" +
@@ -999,7 +1123,14 @@ const file_persistence_pb_commands_proto_rawDesc = "" +
 	"\n" +
 	"UpdateUser\x122\n" +
 	"\x06expect\x18\x01 \x01(\v2\x1a.livechat.persistence.UserR\x06expect\x12.\n" +
-	"\x04user\x18\x02 \x01(\v2\x1a.livechat.persistence.UserR\x04userB\x19Z\x17livechat/persistence/pbb\x06proto3"
+	"\x04user\x18\x02 \x01(\v2\x1a.livechat.persistence.UserR\x04user\"?\n" +
+	"\x06Import\x125\n" +
+	"\x04keys\x18\x01 \x03(\v2!.livechat.persistence.ImportedKeyR\x04keys\"T\n" +
+	"\vImportedKey\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\fR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\x04R\texpiresAtB\x19Z\x17livechat/persistence/pbb\x06proto3"
 
 var (
 	file_persistence_pb_commands_proto_rawDescOnce sync.Once
@@ -1013,7 +1144,7 @@ func file_persistence_pb_commands_proto_rawDescGZIP() []byte {
 	return file_persistence_pb_commands_proto_rawDescData
 }
 
-var file_persistence_pb_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_persistence_pb_commands_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_persistence_pb_commands_proto_goTypes = []any{
 	(*Entry)(nil),        // 0: livechat.persistence.Entry
 	(*Command)(nil),      // 1: livechat.persistence.Command
@@ -1028,14 +1159,16 @@ var file_persistence_pb_commands_proto_goTypes = []any{
 	(*Marker)(nil),       // 10: livechat.persistence.Marker
 	(*MoveMarkers)(nil),  // 11: livechat.persistence.MoveMarkers
 	(*UpdateUser)(nil),   // 12: livechat.persistence.UpdateUser
-	(*User)(nil),         // 13: livechat.persistence.User
-	(*Message)(nil),      // 14: livechat.persistence.Message
-	(*Room)(nil),         // 15: livechat.persistence.Room
-	(*Member)(nil),       // 16: livechat.persistence.Member
+	(*Import)(nil),       // 13: livechat.persistence.Import
+	(*ImportedKey)(nil),  // 14: livechat.persistence.ImportedKey
+	(*User)(nil),         // 15: livechat.persistence.User
+	(*Message)(nil),      // 16: livechat.persistence.Message
+	(*Room)(nil),         // 17: livechat.persistence.Room
+	(*Member)(nil),       // 18: livechat.persistence.Member
 }
 var file_persistence_pb_commands_proto_depIdxs = []int32{
 	1,  // 0: livechat.persistence.Entry.commands:type_name -> livechat.persistence.Command
-	13, // 1: livechat.persistence.Command.create_user:type_name -> livechat.persistence.User
+	15, // 1: livechat.persistence.Command.create_user:type_name -> livechat.persistence.User
 	12, // 2: livechat.persistence.Command.update_user:type_name -> livechat.persistence.UpdateUser
 	6,  // 3: livechat.persistence.Command.create_room:type_name -> livechat.persistence.CreateRoom
 	7,  // 4: livechat.persistence.Command.open_direct:type_name -> livechat.persistence.OpenDirect
@@ -1045,18 +1178,20 @@ var file_persistence_pb_commands_proto_depIdxs = []int32{
 	5,  // 8: livechat.persistence.Command.revoke:type_name -> livechat.persistence.Revoke
 	2,  // 9: livechat.persistence.Command.append:type_name -> livechat.persistence.Append
 	4,  // 10: livechat.persistence.Command.media_put:type_name -> livechat.persistence.MediaPut
-	3,  // 11: livechat.persistence.Append.records:type_name -> livechat.persistence.LogRecord
-	14, // 12: livechat.persistence.LogRecord.message:type_name -> livechat.persistence.Message
-	15, // 13: livechat.persistence.CreateRoom.room:type_name -> livechat.persistence.Room
-	16, // 14: livechat.persistence.AddMembers.members:type_name -> livechat.persistence.Member
-	10, // 15: livechat.persistence.MoveMarkers.markers:type_name -> livechat.persistence.Marker
-	13, // 16: livechat.persistence.UpdateUser.expect:type_name -> livechat.persistence.User
-	13, // 17: livechat.persistence.UpdateUser.user:type_name -> livechat.persistence.User
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	13, // 11: livechat.persistence.Command.import:type_name -> livechat.persistence.Import
+	3,  // 12: livechat.persistence.Append.records:type_name -> livechat.persistence.LogRecord
+	16, // 13: livechat.persistence.LogRecord.message:type_name -> livechat.persistence.Message
+	17, // 14: livechat.persistence.CreateRoom.room:type_name -> livechat.persistence.Room
+	18, // 15: livechat.persistence.AddMembers.members:type_name -> livechat.persistence.Member
+	10, // 16: livechat.persistence.MoveMarkers.markers:type_name -> livechat.persistence.Marker
+	15, // 17: livechat.persistence.UpdateUser.expect:type_name -> livechat.persistence.User
+	15, // 18: livechat.persistence.UpdateUser.user:type_name -> livechat.persistence.User
+	14, // 19: livechat.persistence.Import.keys:type_name -> livechat.persistence.ImportedKey
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_persistence_pb_commands_proto_init() }
@@ -1078,6 +1213,7 @@ func file_persistence_pb_commands_proto_init() {
 		(*Command_Append)(nil),
 		(*Command_MediaPut)(nil),
 		(*Command_MediaRemove)(nil),
+		(*Command_Import)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1085,7 +1221,7 @@ func file_persistence_pb_commands_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_persistence_pb_commands_proto_rawDesc), len(file_persistence_pb_commands_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
