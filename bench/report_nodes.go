@@ -165,16 +165,15 @@ func (t *table) nodeRow(n NodeStats) {
 	if !n.Sampled {
 		return
 	}
-	pid := ""
+	who := ""
 	if n.PID > 0 {
-		pid = fmt.Sprintf("pid %d: ", n.PID)
+		who = fmt.Sprintf("pid %d: ", n.PID)
 	}
-	died := ""
 	if n.Died {
-		died = " DIED;"
+		who += "DIED (figures to its last sample); "
 	}
-	t.row("", "%s%s rss %.1f MB → %.1f MB held (peak %.1f, end %.1f): %s/socket (growth %s)",
-		pid, died, n.RSSStartMB, n.RSSHeldMB, n.RSSPeakMB, n.RSSEndMB, kib(n.RSSPerSocketBytes), kib(n.GrowthPerSocketBytes))
+	t.row("", "%srss %.1f MB → %.1f MB held (peak %.1f, end %.1f): %s/socket (growth %s)",
+		who, n.RSSStartMB, n.RSSHeldMB, n.RSSPeakMB, n.RSSEndMB, kib(n.RSSPerSocketBytes), kib(n.GrowthPerSocketBytes))
 	limit := ""
 	if n.MaxOpenFiles > 0 {
 		limit = fmt.Sprintf(" (limit %d)", n.MaxOpenFiles)

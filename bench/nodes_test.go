@@ -1,0 +1,225 @@
+package bench
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// fakeCluster is one fakeServer served on several listeners: nodes that
+// share every room and account, as a cluster's nodes do. It records which
+// node each registration and each room socket came to.
+type fakeCluster struct {
+	fs        *fakeServer
+	urls      []string
+	mu        sync.Mutex
+	registers []int             // per node
+	sockets   []int             // per node
+	roomNodes map[string][]bool // room id → nodes with a socket in it
+}
+
+// startFakeCluster serves a fakeServer on n listeners until the test ends.
+func startFakeCluster(t *testing.T, n int) *fakeCluster {
+	t.Helper()
+	_, fs := startFakeServer(t) // its own listener is not used
+	fc := &fakeCluster{fs: fs, registers: make([]int, n), sockets: make([]int, n), roomNodes: map[string][]bool{}}
+	for i := range n {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { fc.seen(i, ctx); fs.handle(ctx) }}
+		go func() { _ = srv.Serve(ln) }()
+		t.Cleanup(func() { _ = srv.Shutdown() })
+		fc.urls = append(fc.urls, "http://"+ln.Addr().String())
+	}
+	return fc
+}
+
+// seen records a request to node i.
+func (fc *fakeCluster) seen(i int, ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	switch {
+	case path == "/user/v1/register/":
+		fc.registers[i]++
+	case strings.HasPrefix(path, "/ws/chat/"):
+		fc.sockets[i]++
+		room := strings.Split(path, "/")[3]
+		if fc.roomNodes[room] == nil {
+			fc.roomNodes[room] = make([]bool, len(fc.sockets))
+		}
+		fc.roomNodes[room][i] = true
+	}
+}
+
+// targets are the cluster's nodes, all sampled as this process.
+func (fc *fakeCluster) targets() []Target {
+	ts := make([]Target, len(fc.urls))
+	for i, u := range fc.urls {
+		ts[i] = Target{Name: "n" + strconv.Itoa(i+1), URL: u, PID: os.Getpid()}
+	}
+	return ts
+}
+
+// runCluster runs cfg against fc's nodes with test-sized defaults.
+func runCluster(t *testing.T, fc *fakeCluster, cfg Config) *Report {
+	t.Helper()
+	cfg.Targets = fc.targets()
+	if cfg.Duration == 0 {
+		cfg.Duration = time.Second
+	}
+	cfg.Drain = 3 * time.Second
+	cfg.LocalAddrs = 4
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return rep
+}
+
+// assertNodes checks the per-node section: sockets held per node as
+// want, every node's process read with the sockets held, and the totals.
+func assertNodes(t *testing.T, rep *Report, want []int64) {
+	t.Helper()
+	if len(rep.Nodes) != len(want) || rep.NodesTotal == nil {
+		t.Fatalf("nodes %+v total %+v", rep.Nodes, rep.NodesTotal)
+	}
+	var sum int64
+	var rss float64
+	for i, n := range rep.Nodes {
+		if n.Name != "n"+strconv.Itoa(i+1) || n.SocketsHeld != want[i] || n.SocketsOK != want[i] || n.SocketsFailed != 0 || n.Dropped != 0 {
+			t.Fatalf("node %d: %+v, want %d sockets held", i, n, want[i])
+		}
+		if !n.Sampled || n.PID != os.Getpid() || n.RSSHeldMB <= 0 || n.FDsHeld <= 0 || n.MaxOpenFiles <= 0 || n.Died {
+			t.Fatalf("node %d process figures: %+v", i, n)
+		}
+		if got := n.RSSHeldMB * (1 << 20) / float64(n.SocketsHeld); got < 0.99*n.RSSPerSocketBytes || got > 1.01*n.RSSPerSocketBytes {
+			t.Fatalf("node %d: %.0f bytes per socket, want RSS held / sockets held = %.0f", i, n.RSSPerSocketBytes, got)
+		}
+		sum += n.SocketsHeld
+		rss += n.RSSHeldMB
+	}
+	tot := rep.NodesTotal
+	if tot.SocketsHeld != sum || tot.RSSHeldMB < 0.99*rss || tot.RSSHeldMB > 1.01*rss || tot.RSSPerSocketBytes <= 0 {
+		t.Fatalf("totals %+v, want %d sockets and %.1f MB", tot, sum, rss)
+	}
+	if s := rep.Server; s == nil || s.PID != 0 || len(s.PIDs) != len(want) || s.RSSStartMB <= 0 {
+		t.Fatalf("server totals %+v", rep.Server)
+	}
+	var table strings.Builder
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"node n1", "node n2", "all nodes", "held (peak", "/socket"} {
+		if !strings.Contains(table.String(), s) {
+			t.Fatalf("table has no %q:\n%s", s, table.String())
+		}
+	}
+}
+
+func TestManyRoomsOverTwoNodes(t *testing.T) {
+	fc := startFakeCluster(t, 2)
+	rep := runCluster(t, fc, Config{Scenario: ScenarioManyRooms, Rooms: 3, Members: 4, Rate: 10})
+	// Every member of every room gets every message, whichever node it is on.
+	assertClean(t, rep)
+	if want := rep.Messages.Sent * 4; rep.Messages.Expected != want {
+		t.Fatalf("expected %d, want sent×members = %d", rep.Messages.Expected, want)
+	}
+	assertNodes(t, rep, []int64{6, 6})
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.sockets[0] != 6 || fc.sockets[1] != 6 || fc.registers[0] != 6 || fc.registers[1] != 6 {
+		t.Fatalf("sockets per node %v, registrations per node %v: want 6 and 6", fc.sockets, fc.registers)
+	}
+	if len(fc.roomNodes) != 3 {
+		t.Fatalf("sockets in %d rooms", len(fc.roomNodes))
+	}
+	for room, on := range fc.roomNodes {
+		if !on[0] || !on[1] {
+			t.Fatalf("room %s has sockets on nodes %v: want every room to span both", room, on)
+		}
+	}
+	if ok := strings.Contains(rep.ServerURL, fc.urls[0]) && strings.Contains(rep.ServerURL, fc.urls[1]); !ok {
+		t.Fatalf("server url %q", rep.ServerURL)
+	}
+}
+
+func TestCapacityWorkersOverTwoNodes(t *testing.T) {
+	t.Setenv(workerEnv, "1")
+	fc := startFakeCluster(t, 2)
+	rep := runCluster(t, fc, Config{Scenario: ScenarioCapacity, Conns: 61, Procs: 2, Duration: 500 * time.Millisecond,
+		WorkerCommand: []string{os.Args[0]}})
+	if c := rep.Capacity; c == nil || c.Held != 61 || c.Processes != 2 || c.BytesPerConn == 0 {
+		t.Fatalf("capacity %+v", rep.Capacity)
+	}
+	// Sockets 0, 2, 4 … go to the first node whichever worker opens them.
+	assertNodes(t, rep, []int64{31, 30})
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.sockets[0] != 31 || fc.sockets[1] != 30 {
+		t.Fatalf("sockets per node %v", fc.sockets)
+	}
+}
+
+func TestOneServerHasNoNodeSection(t *testing.T) {
+	rep := runFake(t, Config{Scenario: ScenarioCapacity, Conns: 10, Duration: 100 * time.Millisecond}, nil)
+	if rep.Nodes != nil || rep.NodesTotal != nil || rep.Server == nil || rep.Server.PID != os.Getpid() || rep.Server.PIDs != nil {
+		t.Fatalf("nodes %+v, server %+v", rep.Nodes, rep.Server)
+	}
+	var table strings.Builder
+	if err := rep.WriteTable(&table); err != nil || strings.Contains(table.String(), "node ") {
+		t.Fatalf("table: %v\n%s", err, table.String())
+	}
+}
+
+func TestTargets(t *testing.T) {
+	c := Config{Scenario: ScenarioFanout, Server: "http://127.0.0.1:1, http://127.0.0.1:2"}.withDefaults()
+	if len(c.Targets) != 2 || c.Targets[1] != (Target{Name: "node2", URL: "http://127.0.0.1:2"}) || c.validate() != nil {
+		t.Fatalf("targets %+v: %v", c.Targets, c.validate())
+	}
+	one := Config{Scenario: ScenarioFanout, Server: "http://127.0.0.1:1", ServerPID: 7}.withDefaults()
+	if len(one.Targets) != 1 || one.Targets[0].PID != 7 || one.Server != "http://127.0.0.1:1" {
+		t.Fatalf("one target %+v", one)
+	}
+	for _, bad := range []Config{
+		{Scenario: ScenarioFanout, Server: "http://127.0.0.1:1,http://127.0.0.1:2", ServerPID: 7},
+		{Scenario: ScenarioFanout, Server: "http://127.0.0.1:1,ftp://x"},
+		{Scenario: ScenarioFanout, Targets: []Target{{URL: "127.0.0.1:1"}}},
+	} {
+		if err := bad.withDefaults().validate(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nodes.json")
+	nodes := `[{"name":"node1","http":"127.0.0.1:8001","pid":11},{"name":"node2","http":"http://127.0.0.1:8002","pid":12}]`
+	if err := os.WriteFile(path, []byte(nodes), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := ReadNodes(path)
+	want := []Target{{"node1", "http://127.0.0.1:8001", 11}, {"node2", "http://127.0.0.1:8002", 12}}
+	if err != nil || len(ts) != 2 || ts[0] != want[0] || ts[1] != want[1] {
+		t.Fatalf("ReadNodes: %+v, %v", ts, err)
+	}
+	for _, bad := range []string{`[]`, `{"name":"x"}`, `[{"name":"node1","pid":1}]`} {
+		if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ReadNodes(path); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
