@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,27 +17,33 @@ import (
 
 // fakeCluster is one fakeServer served on several listeners: nodes that
 // share every room and account, as a cluster's nodes do. It records which
-// node each registration and each room socket came to.
+// node each registration and each room socket came to. With lag, nodes
+// other than the first serve a room only lag after its creation, as a
+// cluster's replicas apply its log a moment apart.
 type fakeCluster struct {
 	fs        *fakeServer
 	urls      []string
+	lag       time.Duration
 	mu        sync.Mutex
 	registers []int             // per node
 	sockets   []int             // per node
 	roomNodes map[string][]bool // room id → nodes with a socket in it
+	created   map[string]time.Time
+	lagged    int // requests answered 404 for lag
 }
 
 // startFakeCluster serves a fakeServer on n listeners until the test ends.
 func startFakeCluster(t *testing.T, n int) *fakeCluster {
 	t.Helper()
 	_, fs := startFakeServer(t) // its own listener is not used
-	fc := &fakeCluster{fs: fs, registers: make([]int, n), sockets: make([]int, n), roomNodes: map[string][]bool{}}
+	fc := &fakeCluster{fs: fs, registers: make([]int, n), sockets: make([]int, n), roomNodes: map[string][]bool{},
+		created: map[string]time.Time{}}
 	for i := range n {
 		ln, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { fc.seen(i, ctx); fs.handle(ctx) }}
+		srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { fc.handle(i, ctx) }}
 		go func() { _ = srv.Serve(ln) }()
 		t.Cleanup(func() { _ = srv.Shutdown() })
 		fc.urls = append(fc.urls, "http://"+ln.Addr().String())
@@ -44,9 +51,51 @@ func startFakeCluster(t *testing.T, n int) *fakeCluster {
 	return fc
 }
 
-// seen records a request to node i.
-func (fc *fakeCluster) seen(i int, ctx *fasthttp.RequestCtx) {
+// handle serves a request to node i.
+func (fc *fakeCluster) handle(i int, ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
+	if fc.notYet(i, path) {
+		reply(ctx, 404, map[string]any{"detail": "Not found."})
+		return
+	}
+	fc.seen(i, path)
+	fc.fs.handle(ctx)
+	if path == "/chat/v1/room/" && ctx.Response.StatusCode() == 201 {
+		var out struct {
+			ID int64 `json:"id"`
+		}
+		_ = json.Unmarshal(ctx.Response.Body(), &out)
+		fc.mu.Lock()
+		fc.created[strconv.FormatInt(out.ID, 10)] = time.Now()
+		fc.mu.Unlock()
+	}
+}
+
+// notYet reports whether node i does not serve the room of path yet.
+func (fc *fakeCluster) notYet(i int, path string) bool {
+	parts := strings.Split(path, "/")
+	var room string
+	switch {
+	case i == 0 || fc.lag == 0:
+		return false
+	case strings.HasPrefix(path, "/ws/chat/") && len(parts) > 3:
+		room = parts[3]
+	case strings.HasPrefix(path, "/chat/v1/room/") && len(parts) == 6 && parts[5] == "":
+		room = parts[4]
+	default:
+		return false
+	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if time.Since(fc.created[room]) < fc.lag {
+		fc.lagged++
+		return true
+	}
+	return false
+}
+
+// seen records a request to node i.
+func (fc *fakeCluster) seen(i int, path string) {
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
 	switch {
@@ -153,6 +202,19 @@ func TestManyRoomsOverTwoNodes(t *testing.T) {
 	}
 	if ok := strings.Contains(rep.ServerURL, fc.urls[0]) && strings.Contains(rep.ServerURL, fc.urls[1]); !ok {
 		t.Fatalf("server url %q", rep.ServerURL)
+	}
+}
+
+func TestSocketsWaitForEveryNodeToServeTheRooms(t *testing.T) {
+	fc := startFakeCluster(t, 2)
+	fc.lag = 700 * time.Millisecond
+	rep := runCluster(t, fc, Config{Scenario: ScenarioFanout, Members: 6, Rate: 10})
+	assertClean(t, rep) // no socket failed with the lagging node's 404
+	assertNodes(t, rep, []int64{3, 3})
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.lagged == 0 {
+		t.Fatal("the lagging node was never asked before it served the room")
 	}
 }
 

@@ -139,6 +139,9 @@ func (e *environment) setup(ctx context.Context, rep *Report) ([]account, []int6
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := e.awaitNodes(ctx, rooms, func(j int) string { return users[j%len(users)].Token }); err != nil {
+		return nil, nil, err
+	}
 	rep.SetupSec = round3(time.Since(t0).Seconds())
 	return users, rooms, nil
 }

@@ -64,6 +64,9 @@ func (e *environment) runInbox(ctx context.Context, rep *Report) error {
 	if err != nil {
 		return err
 	}
+	if err := e.awaitNodes(ctx, rooms, func(j int) string { return users[l.members[j][0]].Token }); err != nil {
+		return err
+	}
 	rep.SetupSec = round3(time.Since(t0).Seconds())
 	type roomSock struct{ user, room int }
 	var plan []roomSock
