@@ -187,6 +187,14 @@ func TestManyRoomsOverTwoNodes(t *testing.T) {
 		t.Fatalf("expected %d, want sent×members = %d", rep.Messages.Expected, want)
 	}
 	assertNodes(t, rep, []int64{6, 6})
+	for i, n := range rep.Nodes {
+		if n.Expected == 0 || n.Received != n.Expected || n.Lost != 0 || n.Duplicates != 0 {
+			t.Fatalf("node %d deliveries %+v", i, n)
+		}
+	}
+	if tot := rep.NodesTotal; tot.Expected != rep.Messages.Expected || tot.Received != rep.Messages.Received {
+		t.Fatalf("node totals %+v, messages %+v", tot, rep.Messages)
+	}
 	fc.mu.Lock()
 	defer fc.mu.Unlock()
 	if fc.sockets[0] != 6 || fc.sockets[1] != 6 || fc.registers[0] != 6 || fc.registers[1] != 6 {
@@ -202,6 +210,23 @@ func TestManyRoomsOverTwoNodes(t *testing.T) {
 	}
 	if ok := strings.Contains(rep.ServerURL, fc.urls[0]) && strings.Contains(rep.ServerURL, fc.urls[1]); !ok {
 		t.Fatalf("server url %q", rep.ServerURL)
+	}
+}
+
+func TestLossIsCountedPerNode(t *testing.T) {
+	fc := startFakeCluster(t, 2)
+	fc.fs.dropEvery = 3 // the room's last socket misses every third message
+	rep := runCluster(t, fc, Config{Scenario: ScenarioFanout, Members: 5, Rate: 30})
+	m := rep.Messages
+	if m.Lost == 0 || m.Received+m.Lost != m.Expected {
+		t.Fatalf("loss not accounted: %+v", m)
+	}
+	var lost, expected int64
+	for _, n := range rep.Nodes {
+		lost, expected = lost+n.Lost, expected+n.Expected
+	}
+	if lost != m.Lost || expected != m.Expected || rep.NodesTotal.Lost != m.Lost {
+		t.Fatalf("per-node loss %d of %d expected, want %d of %d: %+v", lost, expected, m.Lost, m.Expected, rep.Nodes)
 	}
 }
 

@@ -17,6 +17,14 @@ type NodeStats struct {
 	SocketsFailed int64 `json:"sockets_failed"`
 	SocketsHeld   int64 `json:"sockets_held"`
 	Dropped       int64 `json:"dropped"`
+	// Expected, Received, Lost, Duplicates and OutOfOrder are the chat
+	// scenarios' deliveries to the members on this node (the run's totals
+	// are in messages).
+	Expected   int64 `json:"expected,omitempty"`
+	Received   int64 `json:"received,omitempty"`
+	Lost       int64 `json:"lost,omitempty"`
+	Duplicates int64 `json:"duplicates,omitempty"`
+	OutOfOrder int64 `json:"out_of_order,omitempty"`
 	// The node's process, from /proc: RSS at the start of the load, with
 	// the sockets held, at its peak and at the end; RSSPerSocketBytes is
 	// its whole RSS with the sockets held divided by them (what a socket
@@ -162,6 +170,10 @@ func (t *table) nodeRow(n NodeStats) {
 		where = "  " + n.URL
 	}
 	t.row(label, "sockets %d held, %d ok, %d failed, %d dropped%s", n.SocketsHeld, n.SocketsOK, n.SocketsFailed, n.Dropped, where)
+	if n.Expected > 0 {
+		t.row("", "deliveries %d of %d expected, lost %d, duplicates %d, out of order %d",
+			n.Received, n.Expected, n.Lost, n.Duplicates, n.OutOfOrder)
+	}
 	if !n.Sampled {
 		return
 	}
