@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -308,5 +309,49 @@ func TestTargets(t *testing.T) {
 		if _, err := ReadNodes(path); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+func TestNodeWithoutProcess(t *testing.T) {
+	fc := startFakeCluster(t, 2)
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil { // its pid is free once it has been reaped
+		t.Fatal(err)
+	}
+	cfg := Config{Scenario: ScenarioCapacity, Conns: 10, Duration: 100 * time.Millisecond, LocalAddrs: 4,
+		Targets: []Target{{URL: fc.urls[0], PID: os.Getpid()}, {URL: fc.urls[1], PID: gone.Process.Pid}}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := rep.Nodes[0], rep.Nodes[1]
+	if !a.Sampled || a.Died || a.RSSHeldMB <= 0 || a.SocketsHeld != 5 || b.Sampled || b.SocketsHeld != 5 || a.Name != "node1" {
+		t.Fatalf("nodes %+v", rep.Nodes)
+	}
+	if rep.Server != nil { // a sum over some of the nodes would pass for all of them
+		t.Fatalf("server totals %+v from one node of two", rep.Server)
+	}
+	if len(rep.Notes) != 1 || !strings.Contains(rep.Notes[0], "node2's process") {
+		t.Fatalf("notes %q", rep.Notes)
+	}
+}
+
+func TestNodeThatDiedIsNamed(t *testing.T) {
+	e := &environment{nodes: []*node{{Target: Target{Name: "a", PID: 10}}, {Target: Target{Name: "b", PID: 11}}}}
+	start := procSample{At: time.Now(), RSS: 10 << 20, CPU: time.Second}
+	last := procSample{At: start.At.Add(time.Second), RSS: 20 << 20, CPU: 2 * time.Second}
+	p := &phase{e: e, pids: []int{10, 11}, nodeStart: []procSample{start, start}, nodeFiles: []int64{100, 100},
+		s: &sampler{nodePeak: []int64{0, 30 << 20}, nodeLast: []procSample{last, last}}}
+	end := []procSample{last, {}}
+	if note := p.diedNote(end); !strings.Contains(note, "b (pid 11)") || strings.Contains(note, "a (pid") {
+		t.Fatalf("note %q", note)
+	}
+	var ns NodeStats
+	ns.PID = 11
+	p.nodeServer(&ns, 1, end)
+	if !ns.Died || !ns.Sampled || ns.RSSEndMB != 20 || ns.RSSPeakMB != 30 || ns.CPUSeconds != 1 {
+		t.Fatalf("died node %+v", ns)
 	}
 }

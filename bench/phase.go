@@ -92,12 +92,11 @@ func (p *phase) stop(rep *Report) {
 	close(p.done)
 	p.wg.Wait()
 	rep.Timeline = p.s.timeline
-	var each []procSample
-	defer func() { p.nodesReport(rep, each) }()
+	end, each, err := readProcs(p.pids)
+	defer p.nodesReport(rep, each)
 	if !p.serverOK {
 		return
 	}
-	end, each, err := readProcs(p.pids)
 	if err != nil {
 		rep.Notes = append(rep.Notes, p.diedNote(each))
 		end = p.s.prevProc // the last sample taken while they all ran

@@ -68,6 +68,10 @@ func (p *phase) nodesReport(rep *Report, each []procSample) {
 			ns.SocketsHeld = p.held.counts[i].Live
 		}
 		p.nodeServer(&ns, i, each)
+		if ns.PID > 0 && !ns.Sampled {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("node %s's process (pid %d) could not be read at the start: "+
+				"no figures for it, and no server totals (a sum over some nodes would pass for all)", n.Name, n.PID))
+		}
 		total.add(ns)
 		rep.Nodes = append(rep.Nodes, ns)
 		if ns.MaxOpenFiles > 0 && ns.SocketsOK+int64(fdReserve) >= ns.MaxOpenFiles {
