@@ -355,3 +355,18 @@ func TestNodeThatDiedIsNamed(t *testing.T) {
 		t.Fatalf("died node %+v", ns)
 	}
 }
+
+func TestInboxOverTwoNodes(t *testing.T) {
+	fc := startFakeCluster(t, 2)
+	rep := runCluster(t, fc, Config{Scenario: ScenarioInbox, Users: 6, RoomsPerUser: 3, Members: 3, Rate: 30, RoomSockets: 0.5})
+	assertInboxClean(t, rep)
+	tot := rep.NodesTotal
+	if tot == nil || tot.SocketsHeld != 18 || tot.Expected != rep.Messages.Expected+rep.Inbox.Expected || tot.Lost != 0 {
+		t.Fatalf("totals %+v, messages %+v, inbox %+v", tot, rep.Messages, rep.Inbox)
+	}
+	for i, n := range rep.Nodes {
+		if n.SocketsHeld == 0 || n.Expected == 0 || n.Received != n.Expected {
+			t.Fatalf("node %d %+v", i, n)
+		}
+	}
+}

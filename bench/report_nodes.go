@@ -17,9 +17,10 @@ type NodeStats struct {
 	SocketsFailed int64 `json:"sockets_failed"`
 	SocketsHeld   int64 `json:"sockets_held"`
 	Dropped       int64 `json:"dropped"`
-	// Expected, Received, Lost, Duplicates and OutOfOrder are the chat
-	// scenarios' deliveries to the members on this node (the run's totals
-	// are in messages).
+	// Expected, Received, Lost, Duplicates and OutOfOrder are the
+	// deliveries due to the sockets on this node (chat scenarios: room
+	// sockets; inbox: room and inbox sockets together) and what they
+	// received; the run's totals are in messages and inbox.
 	Expected   int64 `json:"expected,omitempty"`
 	Received   int64 `json:"received,omitempty"`
 	Lost       int64 `json:"lost,omitempty"`

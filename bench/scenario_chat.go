@@ -107,7 +107,7 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 	cr.stop()
 	ph.stop(rep)
 	cr.report(rep, expected, sendTime, deliverTime)
-	cr.nodeDeliveries(rep)
+	e.nodeDeliveries(rep, cr.shares())
 	if x := rep.Extras; x != nil {
 		cr.ex.finish(x)
 		rep.Notes = append(rep.Notes, x.notes()...)

@@ -124,6 +124,7 @@ func (e *environment) runInbox(ctx context.Context, rep *Report) error {
 	ir.stop()
 	ph.stop(rep)
 	ir.report(rep, expRoom, expInbox, sendTime, deliverTime)
+	e.nodeDeliveries(rep, ir.shares())
 	if s := rep.Server; s != nil && cpuOK && cpuOK1 {
 		s.LoadCPUSeconds = round3((cpu1 - cpu0).Seconds())
 		if n := rep.Messages.Received + rep.Inbox.Received; n > 0 {
