@@ -132,6 +132,9 @@ func (r *Report) charts() []chart {
 		if r.Server != nil {
 			cs = append(cs, r.serverOverTime())
 		}
+		if c := r.nodesOverTime(); len(c.series) > 0 {
+			cs = append(cs, c)
+		}
 	}
 	return cs
 }

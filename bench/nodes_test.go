@@ -259,6 +259,14 @@ func TestCapacityWorkersOverTwoNodes(t *testing.T) {
 	if fc.sockets[0] != 31 || fc.sockets[1] != 30 {
 		t.Fatalf("sockets per node %v", fc.sockets)
 	}
+	if len(rep.Timeline) == 0 || len(rep.Timeline[0].NodeRSSMB) != 2 || rep.Timeline[0].NodeRSSMB[1] <= 0 {
+		t.Fatalf("timeline %+v", rep.Timeline)
+	}
+	var page strings.Builder
+	if err := rep.WriteHTML(&page); err != nil || !strings.Contains(page.String(), "Server RSS per node") ||
+		!strings.Contains(page.String(), "server RSS per socket, all nodes") {
+		t.Fatalf("html: %v", err)
+	}
 }
 
 func TestOneServerHasNoNodeSection(t *testing.T) {

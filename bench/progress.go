@@ -42,6 +42,9 @@ type TimePoint struct {
 	// and pages of files mapped from disk.
 	ServerAnonMB float64 `json:"server_rss_anon_mb,omitempty"`
 	ServerFileMB float64 `json:"server_rss_file_mb,omitempty"`
+	// NodeRSSMB is each node's RSS, by node (0 where unread), in a run
+	// against several nodes; ServerRSSMB is their sum.
+	NodeRSSMB []float64 `json:"node_rss_mb,omitempty"`
 }
 
 // sampler reads the counters (and the server's /proc) once per second,
@@ -138,6 +141,12 @@ func (s *sampler) tick() {
 	if hasPID(s.pids) {
 		ps, each, err := readProcs(s.pids)
 		s.nodeSeen(each)
+		if len(each) > 1 {
+			p.NodeRSSMB = make([]float64, len(each))
+			for i, n := range each {
+				p.NodeRSSMB[i] = mb(n.RSS)
+			}
+		}
 		if err == nil {
 			p.ServerRSSMB = float64(ps.RSS) / (1 << 20)
 			p.ServerCPUPct = 100 * (ps.CPU - s.prevProc.CPU).Seconds() / ps.At.Sub(s.prevProc.At).Seconds()

@@ -200,3 +200,21 @@ func (t *table) nodeRow(n NodeStats) {
 
 // kib prints a byte count per socket in KiB.
 func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
+
+// nodesOverTime charts each node's RSS (the nodes whose process was
+// read), in a run against several nodes.
+func (r *Report) nodesOverTime() chart {
+	var ss []series
+	for i, n := range r.Nodes {
+		s := series{name: n.Name}
+		for _, p := range r.Timeline {
+			if i < len(p.NodeRSSMB) && p.NodeRSSMB[i] > 0 {
+				s.xs, s.ys = append(s.xs, p.T), append(s.ys, p.NodeRSSMB[i])
+			}
+		}
+		if len(s.xs) > 0 {
+			ss = append(ss, s)
+		}
+	}
+	return chart{title: "Server RSS per node", xLabel: "seconds since start", yLabel: "RSS (MB)", series: ss}
+}
