@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -43,8 +45,13 @@ const maxMessageChars = 4096
 type Config struct {
 	// Scenario is one of Scenarios.
 	Scenario string
-	// Server is the server's base URL. Default http://127.0.0.1:8000.
+	// Server is the server's base URL, or several comma-separated (the
+	// nodes of a cluster). Default http://127.0.0.1:8000.
 	Server string
+	// Targets, when set, are the nodes to drive (from a nodes.json, see
+	// ReadNodes), each with its pid; Server and ServerPID are then not
+	// used. Default: the URLs of Server, the only one with ServerPID.
+	Targets []Target
 	// Rooms is the number of rooms. Default: fanout 1, many-rooms 100,
 	// small-rooms 5, capacity 10, rest 10, churn 1.
 	Rooms int
@@ -86,7 +93,8 @@ type Config struct {
 	// post messages). Default 0.5; a negative value means none.
 	GetRatio float64
 	// ServerPID, when set, is the server's process id: its CPU, RSS and open
-	// files are sampled from /proc.
+	// files are sampled from /proc. One server only: the pids of several
+	// nodes come with Targets.
 	ServerPID int
 	// LocalAddrs is how many loopback source addresses (127.0.0.2 …) sockets
 	// are spread over when the target is loopback. Default 32; negative: none.
@@ -144,9 +152,18 @@ func (c Config) withDefaults() Config {
 			*v = d
 		}
 	}
-	if c.Server == "" {
+	if c.Server == "" && len(c.Targets) == 0 {
 		c.Server = "http://127.0.0.1:8000"
 	}
+	c.Targets = slices.Clone(c.targetsOf())
+	urls := make([]string, len(c.Targets))
+	for i := range c.Targets {
+		if c.Targets[i].Name == "" {
+			c.Targets[i].Name = "node" + strconv.Itoa(i+1)
+		}
+		urls[i] = c.Targets[i].URL
+	}
+	c.Server = strings.Join(urls, ",")
 	switch c.Scenario {
 	case ScenarioFanout:
 		def(&c.Rooms, 1)
@@ -232,12 +249,8 @@ func defaultUsers(rooms, members int) int {
 
 // validate reports the first setting that cannot run.
 func (c Config) validate() error {
-	u, err := url.Parse(c.Server)
-	if err != nil {
-		return fmt.Errorf("bench: server url: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("bench: server url %q: want http://host:port", c.Server)
+	if err := c.validateTargets(); err != nil {
+		return err
 	}
 	switch {
 	case c.Rooms < 1, c.Users < 1, c.Concurrency < 1:

@@ -7,6 +7,11 @@
 // The package imports nothing of the server, so it can measure any server
 // that speaks the protocol.
 //
+// A run drives one server or several nodes of a cluster (Config.Targets,
+// ReadNodes): work item i (socket, user, room, REST worker) goes to node
+// i mod N, delivery accounting spans the nodes, and the report adds a
+// section per node (nodes.go, report_nodes.go).
+//
 // Scenarios:
 //   - fanout: few senders, big rooms, a fixed or rising send rate;
 //   - many-rooms: many small rooms, one sender per room at a fixed rate;

@@ -24,7 +24,7 @@ type held struct {
 }
 
 // hold opens count sockets, numbered from offset, spread round-robin over
-// rooms and the accounts of keys, Concurrency at a time, and keeps them
+// rooms, the accounts of keys and the nodes, Concurrency at a time, and keeps them
 // open until release (or until deadline, after which their readers give
 // up); keys renews their tokens meanwhile.
 func (e *environment) hold(ctx context.Context, o *opens, rooms []int64, keys *keyring, offset, count int, deadline time.Time) *held {
@@ -32,8 +32,8 @@ func (e *environment) hold(ctx context.Context, o *opens, rooms []int64, keys *k
 	t0 := time.Now()
 	forEach(ctx, count, e.cfg.Concurrency, func(ctx context.Context, i int) {
 		i += offset
-		tok := keys.token(i)
-		c, err := e.open(ctx, o, rooms[i%len(rooms)], tok)
+		tok, nd := keys.token(i), e.node(i)
+		c, err := e.open(ctx, o, nd, rooms[i%len(rooms)], tok)
 		if err != nil {
 			e.log.Debug("open failed", slog.Any("err", err))
 			return
@@ -42,16 +42,18 @@ func (e *environment) hold(ctx context.Context, o *opens, rooms []int64, keys *k
 		h.mu.Lock()
 		h.conns = append(h.conns, s)
 		h.mu.Unlock()
-		h.readers.Go(func() { h.idle(c, deadline) })
+		h.readers.Go(func() { h.idle(c, nd, deadline) })
 		keys.attach(i, s, tok)
 	})
 	h.openTime = time.Since(t0)
 	return h
 }
 
-// idle reads c until it closes, counting a close that release did not ask for.
-func (h *held) idle(c *websocket.Conn, deadline time.Time) {
-	defer h.e.c.connsLive.Add(-1)
+// idle reads c, open to node nd, until it closes, counting a close that
+// release did not ask for.
+func (h *held) idle(c *websocket.Conn, nd *node, deadline time.Time) {
+	dropped := false
+	defer func() { h.e.c.connsLive.Add(-1); nd.closed(dropped) }()
 	_ = c.SetReadDeadline(deadline)
 	for {
 		_, rd, err := c.NextReader()
@@ -60,6 +62,7 @@ func (h *held) idle(c *websocket.Conn, deadline time.Time) {
 		}
 		if err != nil {
 			if !h.stopping.Load() {
+				dropped = true
 				h.e.c.dropped.Add(1)
 				h.drops.add(failReason(err))
 			}

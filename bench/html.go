@@ -99,6 +99,12 @@ func (r *Report) keyFigures() [][2]string {
 			f = append(f, [2]string{"server memory per socket", fmt.Sprintf("%.0f bytes", c.BytesPerConn)})
 		}
 	}
+	if t := r.NodesTotal; t != nil {
+		f = append(f, [2]string{"sockets held", fmt.Sprintf("%d on %d nodes", t.SocketsHeld, len(r.Nodes))})
+		if t.RSSPerSocketBytes > 0 {
+			f = append(f, [2]string{"server RSS per socket, all nodes", fmt.Sprintf("%s (growth %s)", kib(t.RSSPerSocketBytes), kib(t.GrowthPerSocketBytes))})
+		}
+	}
 	if s := r.Server; s != nil {
 		f = append(f,
 			[2]string{"server CPU", fmt.Sprintf("%.2f s (%.0f%% of a core)", s.CPUSeconds, s.CPUPct)},
@@ -125,6 +131,9 @@ func (r *Report) charts() []chart {
 		cs = append(cs, r.throughput()...)
 		if r.Server != nil {
 			cs = append(cs, r.serverOverTime())
+		}
+		if c := r.nodesOverTime(); len(c.series) > 0 {
+			cs = append(cs, c)
 		}
 	}
 	return cs

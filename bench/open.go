@@ -15,26 +15,31 @@ type opens struct {
 	fails tally
 }
 
-// open opens one socket to room as the user with token, counting it.
-func (e *environment) open(ctx context.Context, o *opens, room int64, token string) (*websocket.Conn, error) {
-	return e.openURL(ctx, o, socketURL(e.wsBase, room, token, e.events), "room "+strconv.FormatInt(room, 10))
+// open opens one socket to room on node nd as the user with token,
+// counting it.
+func (e *environment) open(ctx context.Context, o *opens, nd *node, room int64, token string) (*websocket.Conn, error) {
+	return e.openURL(ctx, o, nd, socketURL(nd.wsBase, room, token, e.events), "room "+strconv.FormatInt(room, 10))
 }
 
-// openURL opens the socket at u (what names it in errors), counting it.
-func (e *environment) openURL(ctx context.Context, o *opens, u, what string) (*websocket.Conn, error) {
+// openURL opens the socket at u on node nd (what names it in errors),
+// counting it in the run's and the node's counts.
+func (e *environment) openURL(ctx context.Context, o *opens, nd *node, u, what string) (*websocket.Conn, error) {
 	t0 := time.Now()
-	c, err := openSocket(ctx, e.ws, u, what)
+	c, err := openSocket(ctx, nd.ws, u, what)
 	if err != nil && ended(ctx) {
 		return nil, err // cut short by the end of the run: not the server's failure
 	}
 	if err != nil {
 		e.c.connsFailed.Add(1)
+		nd.c.failed.Add(1)
 		o.fails.add(failReason(err))
 		return nil, err
 	}
 	o.lat.record(time.Since(t0))
 	e.c.connsOK.Add(1)
 	e.c.connsLive.Add(1)
+	nd.c.ok.Add(1)
+	nd.c.live.Add(1)
 	return c, nil
 }
 

@@ -42,24 +42,30 @@ type TimePoint struct {
 	// and pages of files mapped from disk.
 	ServerAnonMB float64 `json:"server_rss_anon_mb,omitempty"`
 	ServerFileMB float64 `json:"server_rss_file_mb,omitempty"`
+	// NodeRSSMB is each node's RSS, by node (0 where unread), in a run
+	// against several nodes; ServerRSSMB is their sum.
+	NodeRSSMB []float64 `json:"node_rss_mb,omitempty"`
 }
 
 // sampler reads the counters (and the server's /proc) once per second,
 // builds the timeline and prints the progress line.
 type sampler struct {
-	start     time.Time
-	c         *counters
-	serverPID int
-	out       io.Writer
-	newlines  bool
-	label     string
+	start    time.Time
+	c        *counters
+	pids     []int // per node; 0: unknown
+	out      io.Writer
+	newlines bool
+	label    string
 
 	timeline []TimePoint
 	prev     snapshot
-	prevProc procSample
+	prevProc procSample // the servers' sum
 	peakRSS  int64
 	peak     procSample // the sample of the peak RSS
 	peakAnon int64
+	// nodePeak and nodeLast are each node's peak RSS and last good sample.
+	nodePeak []int64
+	nodeLast []procSample
 }
 
 // snapshot is a copy of the counters at one instant.
@@ -76,15 +82,28 @@ func (c *counters) snapshot() snapshot {
 	}
 }
 
-// newSampler starts measuring now.
-func newSampler(start time.Time, c *counters, cfg Config) *sampler {
-	s := &sampler{start: start, c: c, serverPID: cfg.ServerPID, out: cfg.Progress, newlines: cfg.ProgressNewlines, label: cfg.Scenario}
+// newSampler starts measuring now, the servers pids (per node, 0 when
+// unknown) included.
+func newSampler(start time.Time, c *counters, cfg Config, pids []int) *sampler {
+	s := &sampler{start: start, c: c, pids: pids, out: cfg.Progress, newlines: cfg.ProgressNewlines, label: cfg.Scenario}
 	s.prev = c.snapshot()
-	if s.serverPID > 0 {
-		s.prevProc, _ = readProc(s.serverPID)
+	s.nodePeak, s.nodeLast = make([]int64, len(pids)), make([]procSample, len(pids))
+	if hasPID(pids) {
+		var each []procSample
+		s.prevProc, each, _ = readProcs(pids)
 		s.peakRSS, s.peak, s.peakAnon = s.prevProc.RSS, s.prevProc, s.prevProc.Anon
+		s.nodeSeen(each)
 	}
 	return s
+}
+
+// nodeSeen keeps each node's peak RSS and last good sample.
+func (s *sampler) nodeSeen(each []procSample) {
+	for i, ps := range each {
+		if !ps.At.IsZero() {
+			s.nodePeak[i], s.nodeLast[i] = max(s.nodePeak[i], ps.RSS), ps
+		}
+	}
 }
 
 // run samples every second until done is closed.
@@ -119,8 +138,16 @@ func (s *sampler) tick() {
 		RequestsPerSec:  float64(now.req-s.prev.req) / dt,
 		ConnectsPerSec:  float64(now.ok-s.prev.ok) / dt,
 	}
-	if s.serverPID > 0 {
-		if ps, err := readProc(s.serverPID); err == nil {
+	if hasPID(s.pids) {
+		ps, each, err := readProcs(s.pids)
+		s.nodeSeen(each)
+		if len(each) > 1 {
+			p.NodeRSSMB = make([]float64, len(each))
+			for i, n := range each {
+				p.NodeRSSMB[i] = mb(n.RSS)
+			}
+		}
+		if err == nil {
 			p.ServerRSSMB = float64(ps.RSS) / (1 << 20)
 			p.ServerCPUPct = 100 * (ps.CPU - s.prevProc.CPU).Seconds() / ps.At.Sub(s.prevProc.At).Seconds()
 			p.ServerAnonMB, p.ServerFileMB = float64(ps.Anon)/(1<<20), float64(ps.File)/(1<<20)

@@ -47,6 +47,7 @@ type inboxRoom struct {
 // message. It is the only reader of its socket.
 type receiver struct {
 	conn     *websocket.Conn
+	nd       *node // the node the socket is open to; nil: not counted per node
 	tr       *tracker
 	shard    int
 	rec      *recorder
@@ -77,7 +78,8 @@ type receiver struct {
 
 // run reads until the socket closes or deadline passes.
 func (r *receiver) run(deadline time.Time) {
-	defer r.c.connsLive.Add(-1)
+	dropped := false
+	defer func() { r.c.connsLive.Add(-1); r.nd.closed(dropped) }()
 	_ = r.conn.SetReadDeadline(deadline)
 	buf := make([]byte, 0, 1024)
 	for {
@@ -87,6 +89,7 @@ func (r *receiver) run(deadline time.Time) {
 		}
 		if err != nil {
 			if !r.stopping.Load() {
+				dropped = true
 				r.c.dropped.Add(1)
 				r.drops.add(failReason(err))
 			}

@@ -52,6 +52,7 @@ func (s *wsock) write(b []byte) error {
 // is read without the lock (every REST request of the rest scenario reads
 // it) but replaced under it.
 type key struct {
+	idx     int // the account's index: its renewals go to node(idx)
 	access  atomic.Pointer[string]
 	mu      sync.Mutex
 	refresh string
@@ -78,7 +79,7 @@ func (e *environment) newKeyring(accts []account) *keyring {
 	ctx, cancel := context.WithCancel(context.Background())
 	kr := &keyring{e: e, keys: make([]*key, len(accts)), ctx: ctx, cancel: cancel}
 	for i, a := range accts {
-		k := &key{refresh: a.Refresh}
+		k := &key{idx: i, refresh: a.Refresh}
 		k.access.Store(&a.Token)
 		kr.keys[i] = k
 		if wait, ok := renewIn(a.Token, a.At, time.Now()); ok && k.refresh != "" {
@@ -162,8 +163,9 @@ func (kr *keyring) renew(k *key) {
 		Access string `json:"access"`
 	}
 	at := time.Now()
+	rest := kr.e.node(k.idx).rest
 	err := retry(ctx, func() (int, error) {
-		return kr.e.rest.call(ctx, http.MethodPost, "/user/v1/token/refresh/", "", map[string]string{"refresh": refresh}, &out)
+		return rest.call(ctx, http.MethodPost, "/user/v1/token/refresh/", "", map[string]string{"refresh": refresh}, &out)
 	})
 	if err == nil && out.Access == "" {
 		err = errNoAccess

@@ -29,6 +29,10 @@ type Report struct {
 	Capacity *CapacityStats `json:"capacity,omitempty"`
 	Server   *ServerStats   `json:"server,omitempty"`
 	Client   ClientStats    `json:"client"`
+	// Nodes is the per-node section of a run against several nodes, and
+	// NodesTotal its sums (none with one server).
+	Nodes      []NodeStats `json:"nodes,omitempty"`
+	NodesTotal *NodeStats  `json:"nodes_total,omitempty"`
 
 	// Timeline has one point per second of load.
 	Timeline []TimePoint `json:"timeline,omitempty"`
@@ -197,7 +201,11 @@ type CapacityStats struct {
 
 // ServerStats is the server's resource use over the load, from /proc.
 type ServerStats struct {
+	// PID is the server's process id; with several nodes it is 0, PIDs
+	// lists theirs and every figure below is a sum over them (the open
+	// files limit: the least of theirs).
 	PID        int     `json:"pid"`
+	PIDs       []int   `json:"pids,omitempty"`
 	CPUSeconds float64 `json:"cpu_s"`
 	CPUPct     float64 `json:"cpu_pct"`
 	RSSStartMB float64 `json:"rss_start_mb"`
@@ -274,6 +282,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		t.row("server fds", "start %d, end %d, limit %d", s.FDsStart, s.FDsEnd, s.MaxOpenFiles)
 	}
+	t.nodeRows(r.Nodes, r.NodesTotal)
 	t.row("client", "cpu %.2f s, rss %.1f MB, %d process(es)", r.Client.CPUSeconds, r.Client.RSSMB, r.Client.Processes)
 	if r.Client.WorkerCPUSeconds > 0 {
 		t.row("client workers", "cpu %.2f s, rss %.1f MB in all", r.Client.WorkerCPUSeconds, r.Client.WorkerRSSMB)

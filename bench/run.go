@@ -6,13 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/fasthttp/websocket"
 )
 
 // maxRunOverhead bounds everything but the load itself: setup, opening
@@ -21,16 +18,14 @@ const maxRunOverhead = time.Hour
 
 // environment is what every scenario of one run shares.
 type environment struct {
-	cfg    Config
-	log    *slog.Logger
-	runID  string
-	base   *url.URL
-	wsBase string
-	dial   *dialer
-	rest   *restClient
-	ws     *websocket.Dialer
-	limit  FileLimit
-	c      counters
+	cfg   Config
+	log   *slog.Logger
+	runID string
+	// nodes are the servers driven, one for a single server; work item
+	// i goes to node(i).
+	nodes []*node
+	limit FileLimit
+	c     counters
 	// events is the events= value of room sockets: the optional frame
 	// groups the run asks for (typing, read), or "".
 	events string
@@ -85,19 +80,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // newEnvironment prepares the clients of a run.
 func newEnvironment(cfg Config, limit FileLimit) (*environment, error) {
-	base, err := url.Parse(cfg.Server)
-	if err != nil {
-		return nil, fmt.Errorf("bench: server url: %w", err)
-	}
 	var id [3]byte
 	_, _ = rand.Read(id[:]) // never fails (crypto/rand)
 	e := &environment{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		runID:  hex.EncodeToString(id[:]),
-		base:   base,
-		wsBase: wsBase(cfg.Server),
-		limit:  limit,
+		cfg:   cfg,
+		log:   cfg.Logger,
+		runID: hex.EncodeToString(id[:]),
+		limit: limit,
+	}
+	for _, t := range cfg.Targets {
+		n, err := newNode(cfg, t)
+		if err != nil {
+			return nil, err
+		}
+		e.nodes = append(e.nodes, n)
+	}
+	if len(e.nodes) == 0 {
+		return nil, fmt.Errorf("bench: no server")
 	}
 	var groups []string
 	if cfg.Typing {
@@ -107,9 +106,6 @@ func newEnvironment(cfg Config, limit FileLimit) (*environment, error) {
 		groups = append(groups, "read")
 	}
 	e.events = strings.Join(groups, ",")
-	e.dial = newDialer(base.Hostname(), cfg.LocalAddrs, cfg.DialTimeout)
-	e.rest = newRESTClient(base, cfg.Concurrency, e.dial, cfg.DialTimeout)
-	e.ws = newWSDialer(e.dial, cfg.DialTimeout, cfg.Scenario == ScenarioCapacity || cfg.Scenario == ScenarioChurn)
 	return e, nil
 }
 
@@ -141,6 +137,9 @@ func (e *environment) setup(ctx context.Context, rep *Report) ([]account, []int6
 	}
 	rooms, err := e.createRooms(ctx, e.cfg.Rooms, users)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := e.awaitNodes(ctx, rooms, func(j int) string { return users[j%len(users)].Token }); err != nil {
 		return nil, nil, err
 	}
 	rep.SetupSec = round3(time.Since(t0).Seconds())

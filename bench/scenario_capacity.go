@@ -44,7 +44,7 @@ func (e *environment) runCapacity(ctx context.Context, rep *Report) error {
 	holdPhase := func() {
 		time.Sleep(capacitySettle)
 		cs.Held = e.c.connsLive.Load()
-		cs.ServerRSSHeldMB = mb(ph.serverRSS())
+		cs.ServerRSSHeldMB = mb(ph.markHeld())
 		t0 := time.Now()
 		waitFor(ctx, e.cfg.Duration, func() bool { return false })
 		cs.HoldSec = round3(time.Since(t0).Seconds())
@@ -131,11 +131,15 @@ func (e *environment) capacityReport(rep *Report, cs *CapacityStats, res capResu
 	if note := e.fdLimitNote(rep.Conns); note != "" {
 		rep.Notes = append(rep.Notes, note)
 	}
-	if s := rep.Server; s != nil && s.MaxOpenFiles > 0 && max(cs.PeakLive, res.ok)+int64(fdReserve) >= s.MaxOpenFiles {
+	// With several nodes, each node's limit is checked in the per-node section.
+	if s := rep.Server; s != nil && !e.multiNode() && s.MaxOpenFiles > 0 && max(cs.PeakLive, res.ok)+int64(fdReserve) >= s.MaxOpenFiles {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the SERVER's open files limit (%d), not memory, capped this run: "+
 			"%d sockets opened; raise its RLIMIT_NOFILE (ulimit -n) to measure further", s.MaxOpenFiles, res.ok))
 	}
-	if e.cfg.ServerPID == 0 {
+	switch {
+	case !e.multiNode() && e.cfg.Targets[0].PID == 0:
 		rep.Notes = append(rep.Notes, "server memory per socket unknown: pass --server-pid")
+	case !hasPID(e.serverPIDs()):
+		rep.Notes = append(rep.Notes, "server memory per socket unknown: pass --nodes FILE with the nodes' pids")
 	}
 }

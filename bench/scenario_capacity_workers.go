@@ -20,7 +20,7 @@ func (e *environment) capacityWorkers(ctx context.Context, procs int, rooms []in
 	offset := 0
 	for i := range procs {
 		count := e.cfg.Conns/procs + boolInt(i < e.cfg.Conns%procs)
-		spec := workerSpec{Server: e.cfg.Server, Concurrency: e.cfg.Concurrency, LocalAddrs: e.cfg.LocalAddrs,
+		spec := workerSpec{Server: e.cfg.Server, Targets: e.cfg.Targets, Concurrency: e.cfg.Concurrency, LocalAddrs: e.cfg.LocalAddrs,
 			DialTimeout: e.cfg.DialTimeout, Rooms: rooms, Accounts: users, Offset: offset, Count: count,
 			Lifetime: time.Until(e.holdDeadline())}
 		offset += count
@@ -56,6 +56,7 @@ func (e *environment) capacityWorkers(ctx context.Context, procs int, rooms []in
 		res.workerCPU, res.workerMB = res.workerCPU+ev.CPUSeconds, res.workerMB+ev.RSSMB
 		res.renewals, res.renewFailures = res.renewals+ev.Renewals, res.renewFailures+ev.RenewFailures
 	}
+	sum() // the final counts, by node too
 	return res, errors.Join(errs...)
 }
 
@@ -89,12 +90,26 @@ func (e *environment) pollWorkers(sum func()) (stop func()) {
 	return func() { close(done); <-finished; sum() }
 }
 
-// sumWorkers stores the sum of the workers' latest counts in e's counters.
+// sumWorkers stores the sum of the workers' latest counts in e's counters
+// and its nodes'.
 func (e *environment) sumWorkers(workers []*workerProc) {
 	var ok, failed, live, dropped int64
+	nodes := make([]nodeCount, len(e.nodes))
 	for _, w := range workers {
 		ev := w.lastEvent()
 		ok, failed, live, dropped = ok+ev.OK, failed+ev.Failed, live+ev.Live, dropped+ev.Dropped
+		for i, n := range ev.Nodes {
+			if i < len(nodes) {
+				nodes[i].OK, nodes[i].Failed = nodes[i].OK+n.OK, nodes[i].Failed+n.Failed
+				nodes[i].Live, nodes[i].Dropped = nodes[i].Live+n.Live, nodes[i].Dropped+n.Dropped
+			}
+		}
+	}
+	for i, n := range e.nodes {
+		n.c.ok.Store(nodes[i].OK)
+		n.c.failed.Store(nodes[i].Failed)
+		n.c.live.Store(nodes[i].Live)
+		n.c.dropped.Store(nodes[i].Dropped)
 	}
 	e.c.connsOK.Store(ok)
 	e.c.connsFailed.Store(failed)

@@ -82,6 +82,7 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 	if n := cr.warmUp(ctx); n > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d members had not received the warm-up message after %s", n, warmTimeout))
 	}
+	ph.markHeld()
 	cpu0, cpuOK := ph.serverCPU()
 	sendStart := time.Now()
 	var sendTime time.Duration
@@ -106,6 +107,7 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 	cr.stop()
 	ph.stop(rep)
 	cr.report(rep, expected, sendTime, deliverTime)
+	e.nodeDeliveries(rep, cr.shares())
 	if x := rep.Extras; x != nil {
 		cr.ex.finish(x)
 		rep.Notes = append(rep.Notes, x.notes()...)
@@ -126,15 +128,15 @@ func (cr *chatRun) openAll(ctx context.Context, keys *keyring) {
 	var mu sync.Mutex
 	forEach(ctx, len(cr.rooms)*per, e.cfg.Concurrency, func(ctx context.Context, i int) {
 		r := i / per
-		tok := keys.token(i)
-		c, err := e.open(ctx, &cr.opens, cr.rooms[r], tok)
+		tok, nd := keys.token(i), e.node(i) // a room's members span the nodes
+		c, err := e.open(ctx, &cr.opens, nd, cr.rooms[r], tok)
 		if err != nil {
 			e.log.Debug("open failed", slog.Int("room", r), slog.Any("err", err))
 			return
 		}
 		m := &member{conn: &wsock{Conn: c}, room: r}
 		m.rcv = &receiver{
-			conn: c, tr: newTracker(r, e.cfg.Senders), shard: i, rec: cr.rec, c: &e.c,
+			conn: c, nd: nd, tr: newTracker(r, e.cfg.Senders), shard: i, rec: cr.rec, c: &e.c,
 			stopping: &cr.stopping, drops: &cr.drops, onWarm: func() { cr.warmRoom[r].Add(1) },
 			ex: &cr.ex, ws: m.conn, phase: &cr.phaseRec,
 		}

@@ -38,7 +38,7 @@ func (e *environment) runChurn(ctx context.Context, rep *Report) error {
 						return
 					}
 				}
-				e.churnOnce(lctx, o, rooms[w%len(rooms)], keys.token(w))
+				e.churnOnce(lctx, o, e.node(w), rooms[w%len(rooms)], keys.token(w))
 			}
 		})
 	}
@@ -67,13 +67,13 @@ func (e *environment) runChurn(ctx context.Context, rep *Report) error {
 	return nil
 }
 
-// churnOnce opens one socket, reads it for Hold, and closes it.
-func (e *environment) churnOnce(ctx context.Context, o *opens, room int64, token string) {
-	c, err := e.open(ctx, o, room, token)
+// churnOnce opens one socket to nd, reads it for Hold, and closes it.
+func (e *environment) churnOnce(ctx context.Context, o *opens, nd *node, room int64, token string) {
+	c, err := e.open(ctx, o, nd, room, token)
 	if err != nil {
 		return
 	}
-	defer e.c.connsLive.Add(-1)
+	defer func() { e.c.connsLive.Add(-1); nd.closed(false) }()
 	if e.cfg.Hold > 0 {
 		_ = c.SetReadDeadline(time.Now().Add(e.cfg.Hold))
 		for range 10_000 { // bounded: a hold sees a few presence frames

@@ -64,6 +64,9 @@ func (e *environment) runInbox(ctx context.Context, rep *Report) error {
 	if err != nil {
 		return err
 	}
+	if err := e.awaitNodes(ctx, rooms, func(j int) string { return users[l.members[j][0]].Token }); err != nil {
+		return err
+	}
 	rep.SetupSec = round3(time.Since(t0).Seconds())
 	type roomSock struct{ user, room int }
 	var plan []roomSock
@@ -104,6 +107,7 @@ func (e *environment) runInbox(ctx context.Context, rep *Report) error {
 	if n := ir.warmUp(ctx); n > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d (socket, room) pairs had not received the warm-up message after %s", n, warmTimeout))
 	}
+	ph.markHeld()
 	cpu0, cpuOK := ph.serverCPU()
 	sendStart := time.Now()
 	ir.sendAll(ctx, sendStart)
@@ -120,6 +124,7 @@ func (e *environment) runInbox(ctx context.Context, rep *Report) error {
 	ir.stop()
 	ph.stop(rep)
 	ir.report(rep, expRoom, expInbox, sendTime, deliverTime)
+	e.nodeDeliveries(rep, ir.shares())
 	if s := rep.Server; s != nil && cpuOK && cpuOK1 {
 		s.LoadCPUSeconds = round3((cpu1 - cpu0).Seconds())
 		if n := rep.Messages.Received + rep.Inbox.Received; n > 0 {
@@ -132,15 +137,15 @@ func (e *environment) runInbox(ctx context.Context, rep *Report) error {
 // openInbox opens user u's inbox socket and starts its receiver.
 func (ir *inboxRun) openInbox(ctx context.Context, keys *keyring, u int) {
 	e := ir.e
-	tok := keys.token(u)
-	c, err := e.openURL(ctx, &ir.opens, inboxURL(e.wsBase, tok), "inbox of user "+strconv.Itoa(u))
+	tok, nd := keys.token(u), e.node(u)
+	c, err := e.openURL(ctx, &ir.opens, nd, inboxURL(nd.wsBase, tok), "inbox of user "+strconv.Itoa(u))
 	if err != nil {
 		e.log.Debug("open failed", slog.Int("user", u), slog.Any("err", err))
 		return
 	}
 	m := &member{conn: &wsock{Conn: c}, room: -1}
 	m.rcv = &receiver{
-		conn: c, tr: newTracker(-1, 0), shard: u, rec: ir.inboxRec, c: &e.c,
+		conn: c, nd: nd, tr: newTracker(-1, 0), shard: u, rec: ir.inboxRec, c: &e.c,
 		stopping: &ir.stopping, drops: &ir.drops, received: &ir.inboxRecv,
 		inbox: map[int64]*inboxRoom{}, onWarmRoom: func(j int) { ir.warmRoom[j].Add(1) },
 	}
@@ -157,15 +162,15 @@ func (ir *inboxRun) openInbox(ctx context.Context, keys *keyring, u int) {
 // openRoom opens user u's socket on room j and starts its receiver.
 func (ir *inboxRun) openRoom(ctx context.Context, keys *keyring, u, j int) {
 	e := ir.e
-	tok := keys.token(u)
-	c, err := e.open(ctx, &ir.opens, ir.rooms[j], tok)
+	tok, nd := keys.token(u), e.node(u+j+1) // not the node of u's inbox socket
+	c, err := e.open(ctx, &ir.opens, nd, ir.rooms[j], tok)
 	if err != nil {
 		e.log.Debug("open failed", slog.Int("room", j), slog.Any("err", err))
 		return
 	}
 	m := &member{conn: &wsock{Conn: c}, room: j}
 	m.rcv = &receiver{
-		conn: c, tr: newTracker(j, 1), shard: u, rec: ir.rec, c: &e.c,
+		conn: c, nd: nd, tr: newTracker(j, 1), shard: u, rec: ir.rec, c: &e.c,
 		stopping: &ir.stopping, drops: &ir.drops, received: &ir.roomRecv,
 		onWarm: func() { ir.warmRoom[j].Add(1) },
 	}
@@ -179,8 +184,9 @@ func (ir *inboxRun) openRoom(ctx context.Context, keys *keyring, u, j int) {
 // post sends message text to room j as user u over REST.
 func (ir *inboxRun) post(ctx context.Context, u, j int, text []byte, clientID []byte) error {
 	body, _ := json.Marshal(map[string]any{"room": ir.rooms[j], "message": string(text), "client_id": string(clientID)})
+	rest := ir.e.node(u + j).rest // posts of a room go round the nodes as its members take turns
 	return retry(ctx, func() (int, error) {
-		return ir.e.rest.call(ctx, http.MethodPost, "/chat/v1/message/", ir.users[u].Token, json.RawMessage(body), nil)
+		return rest.call(ctx, http.MethodPost, "/chat/v1/message/", ir.users[u].Token, json.RawMessage(body), nil)
 	})
 }
 

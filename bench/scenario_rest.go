@@ -68,6 +68,7 @@ func (rr *restRun) worker(ctx context.Context, w int, stopAt time.Time) {
 	cfg := rr.e.cfg
 	rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 	room := rr.rooms[w%len(rr.rooms)]
+	host := rr.e.node(w).rest.host // worker w posts and reads on node w
 	var pace <-chan time.Time
 	if cfg.Rate > 0 {
 		t := time.NewTicker(interval(cfg.Rate / float64(cfg.Concurrency)))
@@ -89,9 +90,9 @@ func (rr *restRun) worker(ctx context.Context, w int, stopAt time.Time) {
 		isGet := rng.Float64() < cfg.GetRatio
 		tok := rr.keys.token(w)
 		if isGet {
-			rr.prepareGet(req, tok, room)
+			rr.prepareGet(req, host, tok, room)
 		} else {
-			body = rr.preparePost(req, body, tok, room, payload{sender: w, n: n, sent: time.Now().UnixNano()})
+			body = rr.preparePost(req, body, host, tok, room, payload{sender: w, n: n, sent: time.Now().UnixNano()})
 		}
 		rr.one(req, resp, w, isGet)
 	}
@@ -100,7 +101,7 @@ func (rr *restRun) worker(ctx context.Context, w int, stopAt time.Time) {
 // one sends a prepared request and accounts for it.
 func (rr *restRun) one(req *fasthttp.Request, resp *fasthttp.Response, w int, isGet bool) {
 	t0 := time.Now()
-	err := rr.e.rest.do(req, resp)
+	err := rr.e.node(w).rest.do(req, resp)
 	now := time.Now()
 	rr.e.c.requests.Add(1)
 	if err != nil {
@@ -124,19 +125,19 @@ func (rr *restRun) one(req *fasthttp.Request, resp *fasthttp.Response, w int, is
 }
 
 // prepareGet sets req to GET /chat/v1/room/{room}/.
-func (rr *restRun) prepareGet(req *fasthttp.Request, tok string, room int64) {
+func (rr *restRun) prepareGet(req *fasthttp.Request, host, tok string, room int64) {
 	req.Reset()
 	req.Header.SetMethod(fasthttp.MethodGet)
 	req.SetRequestURI("/chat/v1/room/" + strconv.FormatInt(room, 10) + "/")
-	rr.headers(req, tok)
+	rr.headers(req, host, tok)
 }
 
 // preparePost sets req to POST /chat/v1/message/ with a bench payload.
-func (rr *restRun) preparePost(req *fasthttp.Request, body []byte, tok string, room int64, p payload) []byte {
+func (rr *restRun) preparePost(req *fasthttp.Request, body []byte, host, tok string, room int64, p payload) []byte {
 	req.Reset()
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI("/chat/v1/message/")
-	rr.headers(req, tok)
+	rr.headers(req, host, tok)
 	req.Header.SetContentType("application/json")
 	body = append(body[:0], `{"message":"`...)
 	body = appendPayload(body, p, rr.e.cfg.MsgSize)
@@ -146,7 +147,7 @@ func (rr *restRun) preparePost(req *fasthttp.Request, body []byte, tok string, r
 }
 
 // headers sets the host and the bearer token.
-func (rr *restRun) headers(req *fasthttp.Request, tok string) {
-	req.Header.SetHost(rr.e.rest.host)
+func (rr *restRun) headers(req *fasthttp.Request, host, tok string) {
+	req.Header.SetHost(host)
 	req.Header.Set("Authorization", "Bearer "+tok)
 }

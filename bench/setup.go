@@ -63,8 +63,9 @@ func (e *environment) setupUsers(ctx context.Context, n int) ([]account, error) 
 func (e *environment) setupUser(ctx context.Context, i int) (account, error) {
 	email, pw := e.email(i), e.password()
 	reg := map[string]string{"email": email, "password1": pw, "password2": pw, "nickname": e.nickname(i)}
+	rest := e.node(i).rest // user i registers and logs in on node i
 	err := retry(ctx, func() (int, error) {
-		return e.rest.call(ctx, http.MethodPost, "/user/v1/register/", "", reg, nil)
+		return rest.call(ctx, http.MethodPost, "/user/v1/register/", "", reg, nil)
 	})
 	if err != nil && !isStatus(err, http.StatusBadRequest) {
 		return account{}, fmt.Errorf("register %s: %w", email, err)
@@ -80,7 +81,7 @@ func (e *environment) setupUser(ctx context.Context, i int) (account, error) {
 	var at time.Time
 	err = retry(ctx, func() (int, error) {
 		at = time.Now()
-		return e.rest.call(ctx, http.MethodPost, "/user/v1/login/", "", login, &out)
+		return rest.call(ctx, http.MethodPost, "/user/v1/login/", "", login, &out)
 	})
 	if err != nil {
 		return account{}, fmt.Errorf("login %s: %w", email, err)
@@ -101,9 +102,9 @@ func (e *environment) createRooms(ctx context.Context, n int, users []account) (
 			ID int64 `json:"id"`
 		}
 		body := map[string]string{"name": fmt.Sprintf("bench %s room %d", e.runID, i)}
-		tok := users[i%len(users)].Token
+		tok, rest := users[i%len(users)].Token, e.node(i).rest
 		err := retry(ctx, func() (int, error) {
-			return e.rest.call(ctx, http.MethodPost, "/chat/v1/room/", tok, body, &out)
+			return rest.call(ctx, http.MethodPost, "/chat/v1/room/", tok, body, &out)
 		})
 		if err == nil && out.ID <= 0 {
 			err = errors.New("no room id in the answer")

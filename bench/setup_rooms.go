@@ -29,8 +29,9 @@ func (e *environment) joinRooms(ctx context.Context, users []account, rooms []in
 	forEach(ctx, len(pairs), e.cfg.Concurrency, func(ctx context.Context, i int) {
 		u, room := users[pairs[i].user], rooms[pairs[i].room]
 		path := "/chat/v1/room/" + strconv.FormatInt(room, 10) + "/members/"
+		rest := e.node(i).rest
 		errs[i] = retry(ctx, func() (int, error) {
-			return e.rest.call(ctx, http.MethodPost, path, u.Token, map[string]int64{"user": u.ID}, nil)
+			return rest.call(ctx, http.MethodPost, path, u.Token, map[string]int64{"user": u.ID}, nil)
 		})
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -106,8 +107,9 @@ func (e *environment) createInboxRooms(ctx context.Context, l layout, users []ac
 			ID   int64  `json:"id"`
 			Kind string `json:"kind"`
 		}
+		rest := e.node(j).rest
 		err := retry(ctx, func() (int, error) {
-			return e.rest.call(ctx, http.MethodPost, path, creator.Token, body, &out)
+			return rest.call(ctx, http.MethodPost, path, creator.Token, body, &out)
 		})
 		if err == nil && (out.ID <= 0 || out.Kind != e.cfg.Kind) {
 			err = fmt.Errorf("room %d: id %d, kind %q in the answer: does the server have %s rooms?", j, out.ID, out.Kind, e.cfg.Kind)

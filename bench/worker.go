@@ -21,7 +21,10 @@ var WorkerArgs = []string{"bench", ScenarioCapacity, "--worker"}
 
 // workerSpec is what a capacity worker is told on its first stdin line.
 type workerSpec struct {
-	Server      string        `json:"server"`
+	Server string `json:"server"`
+	// Targets are the run's nodes: the worker spreads its sockets over
+	// them by their global index, as the parent would.
+	Targets     []Target      `json:"targets,omitempty"`
 	Concurrency int           `json:"concurrency"`
 	LocalAddrs  int           `json:"local_addrs"`
 	DialTimeout time.Duration `json:"dial_timeout"`
@@ -42,6 +45,7 @@ type workerEvent struct {
 	Failed      int64                  `json:"failed"`
 	Live        int64                  `json:"live"`
 	Dropped     int64                  `json:"dropped"`
+	Nodes       []nodeCount            `json:"nodes,omitempty"` // by node index
 	Failures    map[string]int64       `json:"failures,omitempty"`
 	DropReasons map[string]int64       `json:"drop_reasons,omitempty"`
 	OpenSec     float64                `json:"open_s,omitempty"`
@@ -82,7 +86,7 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logge
 		_, _ = br.ReadString('\n')
 		cancel()
 	}()
-	cfg := Config{Scenario: ScenarioCapacity, Server: spec.Server, Concurrency: spec.Concurrency,
+	cfg := Config{Scenario: ScenarioCapacity, Server: spec.Server, Targets: spec.Targets, Concurrency: spec.Concurrency,
 		LocalAddrs: spec.LocalAddrs, DialTimeout: spec.DialTimeout, Logger: log}.withDefaults()
 	e, err := newEnvironment(cfg, limit)
 	if err != nil {
@@ -125,7 +129,7 @@ func (e *environment) workerHold(ctx context.Context, spec workerSpec, ew *event
 func (e *environment) event(typ string, o *opens, h *held) workerEvent {
 	return workerEvent{
 		Type: typ, OK: e.c.connsOK.Load(), Failed: e.c.connsFailed.Load(), Live: e.c.connsLive.Load(),
-		Dropped: e.c.dropped.Load(), Failures: o.fails.snapshot(), DropReasons: h.drops.snapshot(),
+		Dropped: e.c.dropped.Load(), Nodes: e.nodeCounts(), Failures: o.fails.snapshot(), DropReasons: h.drops.snapshot(),
 	}
 }
 
@@ -139,7 +143,7 @@ func (e *environment) tickEvents(ew *eventWriter, stop <-chan struct{}) {
 			return
 		case <-t.C:
 			ew.write(workerEvent{Type: "progress", OK: e.c.connsOK.Load(), Failed: e.c.connsFailed.Load(),
-				Live: e.c.connsLive.Load(), Dropped: e.c.dropped.Load()})
+				Live: e.c.connsLive.Load(), Dropped: e.c.dropped.Load(), Nodes: e.nodeCounts()})
 		}
 	}
 }

@@ -40,6 +40,14 @@ examples:
   livechat bench rest --concurrency 32 --duration 10s
   livechat bench churn --conns 50 --rate 500 --duration 10s
 
+several nodes (a cluster): --server takes comma-separated base URLs, or
+--nodes reads DIR/nodes.json of 'livechat cluster local' (URLs and the pids
+sampled from /proc). Sockets go round the nodes (each room's members span
+them), setup and REST calls too; the report adds a section per node.
+  livechat bench capacity --conns 100000 --nodes /tmp/lc/nodes.json --out results/capacity-6n
+  livechat bench fanout --members 6000 --rate 50 --duration 30s --nodes /tmp/lc/nodes.json
+  livechat bench many-rooms --server http://127.0.0.1:8001,http://127.0.0.1:8002
+
 A zero flag takes the scenario's default. The table goes to stdout (--json
 for JSON), the live progress line to stderr, report.json and report.html
 to --out.
@@ -61,6 +69,10 @@ func runBench(args []string) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "livechat bench: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := o.readNodes(fs); err != nil {
+		fmt.Fprintf(os.Stderr, "livechat bench: %v\n", err)
 		return 2
 	}
 	o.cfg.Scenario = args[0]
@@ -94,13 +106,38 @@ type benchOptions struct {
 	json, quiet, verbose bool
 	worker               bool
 	cpuprofile           string
+	nodes                string // a nodes.json: the targets and their pids
+}
+
+// readNodes sets the run's targets from --nodes, which replaces --server
+// and --server-pid (given together, they are an error).
+func (o *benchOptions) readNodes(fs *flag.FlagSet) error {
+	if o.nodes == "" {
+		return nil
+	}
+	var clash []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "server" || f.Name == "server-pid" {
+			clash = append(clash, "--"+f.Name)
+		}
+	})
+	if len(clash) > 0 {
+		return fmt.Errorf("--nodes gives the servers and their pids: drop %s", strings.Join(clash, " and "))
+	}
+	ts, err := bench.ReadNodes(o.nodes)
+	if err != nil {
+		return err
+	}
+	o.cfg.Targets = ts
+	return nil
 }
 
 // newBenchFlags declares the flags of `livechat bench` into o.
 func newBenchFlags(o *benchOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	c := &o.cfg
-	fs.StringVar(&c.Server, "server", "http://127.0.0.1:8000", "server base URL")
+	fs.StringVar(&c.Server, "server", "http://127.0.0.1:8000", "server base URL, or several comma-separated (the nodes of a cluster)")
+	fs.StringVar(&o.nodes, "nodes", "", "a nodes.json ([{name, http, pid}], as 'livechat cluster local' writes): drive those nodes, sample their pids")
 	fs.IntVar(&c.Rooms, "rooms", 0, "rooms (fanout 1, many-rooms 100, small-rooms 5, capacity 10, rest 10, churn 1)")
 	fs.IntVar(&c.Members, "members", 0, "sockets per room (fanout 100, many-rooms 5, small-rooms 20); inbox: members of a private room (4)")
 	fs.IntVar(&c.Senders, "senders", 0, "sending members per room (1)")
@@ -115,7 +152,7 @@ func newBenchFlags(o *benchOptions) *flag.FlagSet {
 	fs.IntVar(&c.Concurrency, "concurrency", 0, "parallel setup calls and socket opens; rest: workers (32; rest 16)")
 	fs.DurationVar(&c.Hold, "hold", 0, "churn: how long each socket stays open (0)")
 	fs.Float64Var(&c.GetRatio, "get-ratio", 0, "rest: fraction of requests that GET a room (0.5; negative = none)")
-	fs.IntVar(&c.ServerPID, "server-pid", 0, "server process id: sample its CPU, RSS and open files from /proc")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "server process id: sample its CPU, RSS and open files from /proc (one server; nodes: --nodes)")
 	fs.IntVar(&c.LocalAddrs, "local-addrs", 0, "loopback source addresses to spread sockets over (32; negative = none)")
 	fs.IntVar(&c.PerProcess, "per-process", 0, "capacity: sockets per worker process (18000)")
 	fs.IntVar(&c.Procs, "procs", 0, "capacity: worker processes (0 = as many as the open-files limit needs)")
