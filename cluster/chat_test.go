@@ -375,8 +375,15 @@ func TestChangesAcrossNodes(t *testing.T) {
 
 	var me struct{ ID int64 }
 	nodes[2].call(t, "PATCH", "/user/v1/profile/", token, map[string]any{"hide_email": true}, 200, &me)
+	// History waits for the node to apply what was acknowledged before
+	// it; a message read by id shows the change once its node applied it.
 	want := fmt.Sprintf("user-%d", me.ID)
 	for i, n := range nodes {
+		var hist []struct{ Sender string }
+		n.call(t, "GET", fmt.Sprintf("/chat/v1/room/%d/messages/", room.ID), token, nil, 200, &hist)
+		if len(hist) != 1 || hist[0].Sender != want {
+			t.Fatalf("node %d history renders the sender as %+v after hide_email through node 3, want %q", i+1, hist, want)
+		}
 		n.call(t, "GET", fmt.Sprintf("/chat/v1/message/%d/", msg.ID), token, nil, 200, &got)
 		if got.Sender != want {
 			t.Fatalf("node %d renders the sender as %q after hide_email through node 3, want %q", i+1, got.Sender, want)
