@@ -69,8 +69,13 @@ func (n *Node) Replicate(ctx context.Context, store *persistence.Store) (*Replic
 		switch {
 		case err == nil:
 			return r, nil
-		case r.Err() != nil || ctx.Err() != nil:
+		case r.Err() != nil:
 			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(100 * time.Millisecond): // Sync may fail at once
 		}
 	}
 }

@@ -33,6 +33,11 @@ type reply struct {
 
 // call sends a JSON request to node; token, when set, is the Bearer.
 func call(n *Node, method, path, token string, body any) (reply, error) {
+	return callWith(httpClient, n, method, path, token, body)
+}
+
+// callWith is call through client.
+func callWith(client *http.Client, n *Node, method, path, token string, body any) (reply, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -51,7 +56,7 @@ func call(n *Node, method, path, token string, body any) (reply, error) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return reply{}, err
 	}
