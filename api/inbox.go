@@ -29,6 +29,7 @@ const (
 // Each page reads the caller's memberships and each room's latest
 // message: a user's inbox costs one short read per room they belong to.
 func (s *Server) inbox(ctx *fasthttp.RequestCtx, req *request) error {
+	s.catchUp()
 	limit, err := queryInt(ctx, "limit", inboxDefault)
 	if err != nil {
 		return err

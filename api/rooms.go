@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -78,6 +79,7 @@ func queryInt(ctx *fasthttp.RequestCtx, name string, def int64) (int64, error) {
 // listRooms lists the rooms visible to the caller: every public room and
 // the private and direct rooms they are a member of.
 func (s *Server) listRooms(ctx *fasthttp.RequestCtx, req *request) error {
+	s.catchUp()
 	after, err := queryInt(ctx, "after", 0)
 	if err != nil {
 		return err
@@ -184,11 +186,7 @@ func (s *Server) history(ctx *fasthttp.RequestCtx, req *request) error {
 		writeRaw(ctx, fasthttp.StatusOK, []byte("[]")) // nothing is below seq 1
 		return nil
 	}
-	// Cluster mode: history shows every message any node acknowledged
-	// before this request.
-	if err := s.store.Sync(); err != nil {
-		return err
-	}
+	s.catchUp()
 	msgs, err := s.store.MessagesBefore(req.id, before, int(limit))
 	if err != nil {
 		return err
@@ -272,4 +270,15 @@ func jsonKindOf(raw []byte) string {
 		return "bool"
 	}
 	return "float"
+}
+
+// catchUp is the read barrier of lists and history in cluster mode: it
+// waits until this node has applied every write any node acknowledged
+// before the request, so that a client may write through one node and
+// read through another. When the log cannot say (an election, a node cut
+// off), the read goes on with what this node has, rather than fail.
+func (s *Server) catchUp() {
+	if err := s.store.Sync(); err != nil {
+		s.logRateLimited(slog.LevelWarn, "cluster: read not synced with the log", slog.Any("err", err))
+	}
 }

@@ -160,12 +160,19 @@ func (r *Replica) Propose(cmd *pb.Command) (any, error) {
 	}
 }
 
+// syncAsk bounds Sync's question to the log.
+const syncAsk = 2 * time.Second
+
 // Sync implements persistence.Replicator: it waits until this replica
 // has applied the log's last entry as of the call.
 func (r *Replica) Sync() error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.node.cfg.Timeout)
 	defer cancel()
-	last, err := r.node.LastSeq(ctx)
+	// A log that answers at all answers within milliseconds: a read
+	// barrier does not wait out a whole write timeout for a lost leader.
+	ask, cancelAsk := context.WithTimeout(ctx, syncAsk)
+	last, err := r.node.LastSeq(ask)
+	cancelAsk()
 	if err != nil {
 		return fmt.Errorf("%w: %v", persistence.ErrUnavailable, err)
 	}

@@ -84,6 +84,10 @@ func (s *Store) Message(room, seq int64) (*pb.Message, error) {
 // MessageByID returns the message with id in its current state, or
 // ErrNotFound.
 func (s *Store) MessageByID(id int64) (*pb.Message, error) {
+	return caughtUp(s, func() (*pb.Message, error) { return s.messageByID(id) })
+}
+
+func (s *Store) messageByID(id int64) (*pb.Message, error) {
 	m := &pb.Message{}
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(messageIDKey(id))
