@@ -77,9 +77,7 @@ func (c *Conn) Send(frame []byte) bool {
 		c.slow()
 		return false
 	}
-	c.enqueueLocked(websocket.TextMessage, frame)
-	c.mu.Unlock()
-	c.stats.queued()
+	c.queueLocked(websocket.TextMessage, frame)
 	return true
 }
 
@@ -94,10 +92,26 @@ func (c *Conn) SendDroppable(frame []byte) bool {
 		c.mu.Unlock()
 		return false
 	}
-	c.enqueueLocked(websocket.TextMessage, frame)
+	c.queueLocked(websocket.TextMessage, frame)
+	return true
+}
+
+// queueLocked queues a text frame for Send and SendDroppable, unlocks mu
+// and starts the writer if none runs: a quiet socket is written at once,
+// on the caller's goroutine (writeNow), a busy one by a writer goroutine
+// that waits for the clock's tick. Caller holds mu.
+func (c *Conn) queueLocked(kind int, frame []byte) {
+	start := c.pushLocked(kind, frame)
+	busy := start && c.busyLocked()
 	c.mu.Unlock()
 	c.stats.queued()
-	return true
+	switch {
+	case !start:
+	case busy:
+		go c.writeLoop(true)
+	default:
+		c.writeNow()
+	}
 }
 
 // fitsLocked reports whether n more bytes fit in the queue; when they do
@@ -296,17 +310,31 @@ type outFrame struct {
 	payload []byte
 }
 
-// enqueueLocked adds a frame and starts the writer if none runs. The
-// payload is shared, not copied, so queueing allocates nothing per frame
-// in the steady state. Caller holds mu.
+// preframed is the kind of a queued item that is already laid out as
+// frames: what a write at once left unwritten (writeNow).
+const preframed = -1
+
+// enqueueLocked adds a frame and starts a writer goroutine if none runs.
+// Caller holds mu.
 func (c *Conn) enqueueLocked(kind int, payload []byte) {
+	if c.pushLocked(kind, payload) {
+		go c.writeLoop(c.busyLocked())
+	}
+}
+
+// pushLocked adds a frame to the queue and reports whether no writer runs
+// (the caller must start one; writing is already set). The payload is
+// shared, not copied, so queueing allocates nothing per frame in the
+// steady state. Caller holds mu.
+func (c *Conn) pushLocked(kind int, payload []byte) (start bool) {
 	c.queue = append(c.queue, outFrame{kind, payload})
 	c.queued += frameSize(len(payload))
 	c.peak = max(c.peak, c.queued)
-	if !c.writing {
-		c.writing = true
-		go c.writeLoop(c.busyLocked())
+	if c.writing {
+		return false
 	}
+	c.writing = true
+	return true
 }
 
 // connEpoch is the origin of Conn.wrote: a duration since it reads the
@@ -403,20 +431,33 @@ var writeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); ret
 const maxPooledBuffer = 256 << 10
 
 func (c *Conn) writeBatch(batch []outFrame) error {
-	bp := writeBuffers.Get().(*[]byte)
-	b := (*bp)[:0]
-	for _, f := range batch {
-		b = appendFrameHeader(b, f.kind, len(f.payload))
-		b = append(b, f.payload...)
-	}
+	bp, b := layOut(batch)
 	_ = c.net.SetWriteDeadline(time.Now().Add(c.timeout))
 	n, err := c.net.Write(b)
 	c.stats.wrote(len(batch), n)
+	putBuffer(bp, b)
+	return err
+}
+
+// layOut lays a batch's frames out in a pooled buffer; give it back with
+// putBuffer.
+func layOut(batch []outFrame) (*[]byte, []byte) {
+	bp := writeBuffers.Get().(*[]byte)
+	b := (*bp)[:0]
+	for _, f := range batch {
+		if f.kind != preframed {
+			b = appendFrameHeader(b, f.kind, len(f.payload))
+		}
+		b = append(b, f.payload...)
+	}
+	return bp, b
+}
+
+func putBuffer(bp *[]byte, b []byte) {
 	if cap(b) <= maxPooledBuffer {
 		*bp = b[:0]
 		writeBuffers.Put(bp)
 	}
-	return err
 }
 
 // fail stops a connection whose write failed or timed out: the read loop
