@@ -41,14 +41,14 @@ type Conn struct {
 	pong    int
 	peak    int  // the most bytes ever queued (tests check the bound)
 	writing bool // a writer goroutine is running
-	// wrote is when the writer last finished (monotonic, since connEpoch;
-	// 0 before the first write): a socket written within busyWindow is
-	// busy, and its next write waits for the tick to gather frames; a
-	// quiet one is written at once.
-	wrote    time.Duration
-	closing  bool // a close frame is queued or sent: no more frames
-	space    *sync.Cond
-	lastRead time.Time
+	// wrote and wroteBefore are when the last two writes finished
+	// (monotonic, since connEpoch; 0 before a write): a socket written
+	// twice within busyWindow is busy, and its next write waits for the
+	// tick to gather frames; a quiet one is written at once.
+	wrote, wroteBefore time.Duration
+	closing            bool // a close frame is queued or sent: no more frames
+	space              *sync.Cond
+	lastRead           time.Time
 	// readClosing counts the frames read since closing began (see
 	// readAfterClose).
 	readClosing int
@@ -109,6 +109,10 @@ func (c *Conn) queueLocked(kind int, frame []byte) {
 	case !start:
 	case busy:
 		go c.writeLoop(true)
+	case c.clock == nil:
+		// No clock, no gathering on a tick: a writer goroutine gathers
+		// what the caller queues while it starts.
+		go c.writeLoop(false)
 	default:
 		c.writeNow()
 	}
@@ -349,13 +353,20 @@ var connEpoch = time.Now()
 // big room's sockets often looked quiet and fan-out latency rose.
 const busyWindow = 10
 
-// busyLocked reports whether the socket was written within busyWindow
-// clock periods: its frames come often, so its next write waits for the
-// tick and gathers what arrives meanwhile (the big room keeps its batches).
-// A quiet socket is written at once: a lone frame costs no added delay.
-// Caller holds mu.
+// busyLocked reports whether the socket was written twice within
+// busyWindow clock periods: its frames come often, so its next write waits
+// for the tick and gathers what arrives meanwhile (the big room keeps its
+// batches). A quiet socket is written at once: a lone frame costs no added
+// delay, and neither does the second of two frames that come together
+// (a quiet socket's first frame is written by Send itself, before the
+// second is queued: see writeNow). Caller holds mu.
 func (c *Conn) busyLocked() bool {
-	return c.clock != nil && c.wrote > 0 && time.Since(connEpoch)-c.wrote < busyWindow*c.clock.period
+	return c.clock != nil && c.wroteBefore > 0 && time.Since(connEpoch)-c.wroteBefore < busyWindow*c.clock.period
+}
+
+// wroteLocked records a write that just finished. Caller holds mu.
+func (c *Conn) wroteLocked() {
+	c.wroteBefore, c.wrote = c.wrote, time.Since(connEpoch)
 }
 
 // frameSize is the bytes a frame with an n-byte payload takes on the wire.
@@ -406,7 +417,7 @@ func (c *Conn) writeLoop(wait bool) {
 		if len(c.queue) == 0 {
 			c.writing = false
 			c.queue = nil // an idle socket keeps no buffers
-			c.wrote = time.Since(connEpoch)
+			c.wroteLocked()
 			c.mu.Unlock()
 			return
 		}

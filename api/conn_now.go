@@ -3,8 +3,8 @@ package api
 import (
 	"errors"
 	"os"
+	"sync"
 	"syscall"
-	"time"
 )
 
 // writeNow writes what a quiet socket has queued at once, on the caller's
@@ -33,11 +33,12 @@ func (c *Conn) writeNow() {
 	c.mu.Unlock()
 
 	bp, b := layOut(batch)
-	n, werr := 0, error(nil)
-	err = raw.Write(func(fd uintptr) bool {
-		n, werr = tryWrite(fd, b)
-		return true // never wait for the socket here
-	})
+	w := rawWrites.Get().(*rawWrite)
+	w.b = b
+	err = raw.Write(w.fn)
+	n, werr := w.n, w.err
+	*w = rawWrite{fn: w.fn}
+	rawWrites.Put(w)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// The deadline of an earlier write by the writer goroutine has
 		// passed; that goroutine sets a fresh one.
@@ -76,10 +77,28 @@ func (c *Conn) writeNow() {
 	if len(c.queue) == 0 {
 		c.writing = false
 		c.queue = nil
-		c.wrote = time.Since(connEpoch)
+		c.wroteLocked()
 		c.mu.Unlock()
 		return
 	}
 	c.mu.Unlock()
 	go c.writeLoop(false)
 }
+
+// rawWrite is one write at once: its function is made once and the
+// struct pooled, so that a write allocates no closure.
+type rawWrite struct {
+	b   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+var rawWrites = sync.Pool{New: func() any {
+	w := &rawWrite{}
+	w.fn = func(fd uintptr) bool {
+		w.n, w.err = tryWrite(fd, w.b)
+		return true // never wait for the socket here
+	}
+	return w
+}}

@@ -9,8 +9,8 @@ import (
 )
 
 // tcpConn returns a Conn over a real loopback TCP connection (writes at
-// once need a socket) and the client's end. It has no write clock: every
-// write is meant to go out at once, busy or not.
+// once need a socket) and the client's end. Its write clock never ticks:
+// the tests write at most twice in a row, so the socket stays quiet.
 func tcpConn(t *testing.T, maxBytes int) (*Conn, *net.TCPConn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -35,7 +35,7 @@ func tcpConn(t *testing.T, maxBytes int) (*Conn, *net.TCPConn) {
 		t.Fatal("accept failed")
 	}
 	t.Cleanup(func() { _ = server.Close(); _ = client.Close() })
-	return newConn(server, maxBytes, 5*time.Second, nil, nil), client.(*net.TCPConn)
+	return newConn(server, maxBytes, 5*time.Second, newWriteClock(time.Hour), nil), client.(*net.TCPConn)
 }
 
 // readN reads exactly n bytes from c, within 5 s.
