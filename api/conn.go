@@ -109,9 +109,12 @@ func (c *Conn) queueLocked(kind int, frame []byte) {
 	case !start:
 	case busy:
 		go c.writeLoop(true)
-	case c.clock == nil:
+	case c.clock == nil || c.clock.ticking():
 		// No clock, no gathering on a tick: a writer goroutine gathers
-		// what the caller queues while it starts.
+		// what the caller queues while it starts. And while busy sockets
+		// wait for the tick, a big room is being written: its quiet
+		// sockets' writes go to goroutines too, off the room actor, which
+		// is what bounds a big room's rate.
 		go c.writeLoop(false)
 	default:
 		c.writeNow()
