@@ -43,8 +43,9 @@ type Conn struct {
 	writing bool // a writer goroutine is running
 	// wrote and wroteBefore are when the last two writes finished
 	// (monotonic, since connEpoch; 0 before a write): a socket written
-	// twice within busyWindow is busy, and its next write waits for the
-	// tick to gather frames; a quiet one is written at once.
+	// within busyWindow is busy, and its next write by a writer goroutine
+	// waits for the tick to gather frames; one not written twice within
+	// it is quiet, and written at once by the sender.
 	wrote, wroteBefore time.Duration
 	closing            bool // a close frame is queued or sent: no more frames
 	space              *sync.Cond
@@ -102,22 +103,23 @@ func (c *Conn) SendDroppable(frame []byte) bool {
 // that waits for the clock's tick. Caller holds mu.
 func (c *Conn) queueLocked(kind int, frame []byte) {
 	start := c.pushLocked(kind, frame)
+	now := start && c.clock != nil && c.quietLocked() && !c.clock.ticking()
 	busy := start && c.busyLocked()
 	c.mu.Unlock()
 	c.stats.queued()
 	switch {
 	case !start:
+	case now:
+		// While busy sockets wait for the tick, a big room is being
+		// written: its writes stay off the room actor (which bounds a big
+		// room's rate), on writer goroutines.
+		c.writeNow()
 	case busy:
 		go c.writeLoop(true)
-	case c.clock == nil || c.clock.ticking():
-		// No clock, no gathering on a tick: a writer goroutine gathers
-		// what the caller queues while it starts. And while busy sockets
-		// wait for the tick, a big room is being written: its quiet
-		// sockets' writes go to goroutines too, off the room actor, which
-		// is what bounds a big room's rate.
-		go c.writeLoop(false)
 	default:
-		c.writeNow()
+		// No clock: a writer goroutine gathers what the caller queues
+		// while it starts.
+		go c.writeLoop(false)
 	}
 }
 
@@ -356,15 +358,20 @@ var connEpoch = time.Now()
 // big room's sockets often looked quiet and fan-out latency rose.
 const busyWindow = 10
 
-// busyLocked reports whether the socket was written twice within
-// busyWindow clock periods: its frames come often, so its next write waits
-// for the tick and gathers what arrives meanwhile (the big room keeps its
-// batches). A quiet socket is written at once: a lone frame costs no added
-// delay, and neither does the second of two frames that come together
-// (a quiet socket's first frame is written by Send itself, before the
-// second is queued: see writeNow). Caller holds mu.
+// busyLocked reports whether the socket was written within busyWindow
+// clock periods: its frames come often, so its next write waits for the
+// tick and gathers what arrives meanwhile (the big room keeps its
+// batches). Caller holds mu.
 func (c *Conn) busyLocked() bool {
-	return c.clock != nil && c.wroteBefore > 0 && time.Since(connEpoch)-c.wroteBefore < busyWindow*c.clock.period
+	return c.clock != nil && c.wrote > 0 && time.Since(connEpoch)-c.wrote < busyWindow*c.clock.period
+}
+
+// quietLocked reports whether the socket was not written twice within
+// busyWindow clock periods: a lone frame is written at once, and so is the
+// second of two that come together (the first is written by Send itself,
+// before the second is queued: see writeNow). Caller holds mu.
+func (c *Conn) quietLocked() bool {
+	return c.wroteBefore == 0 || time.Since(connEpoch)-c.wroteBefore >= busyWindow*c.clock.period
 }
 
 // wroteLocked records a write that just finished. Caller holds mu.
