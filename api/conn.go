@@ -40,14 +40,14 @@ type Conn struct {
 	// client pinging without reading holds at most one.
 	pong    int
 	peak    int  // the most bytes ever queued (tests check the bound)
-	writing bool // a writer goroutine is running
+	writing bool // a writer is running (a goroutine, or Send writing at once)
+	closing bool // a close frame is queued or sent: no more frames
 	// wrote and wroteBefore are when the last two writes finished
 	// (monotonic, since connEpoch; 0 before a write): a socket written
 	// within busyWindow is busy, and its next write by a writer goroutine
 	// waits for the tick to gather frames; one not written twice within
 	// it is quiet, and written at once by the sender.
 	wrote, wroteBefore time.Duration
-	closing            bool // a close frame is queued or sent: no more frames
 	space              *sync.Cond
 	lastRead           time.Time
 	// readClosing counts the frames read since closing began (see
