@@ -308,6 +308,14 @@ func TestRoomAnswersSocketPostOnlyForResends(t *testing.T) {
 	}
 	sink := &roomTestSink{}
 	e.OpenSession(r.Id, alice, -1, 0, sink)
+	// The join is asynchronous, and a live-only session misses what is
+	// stored before it joins: wait for it.
+	roomTestWait(t, "alice joined", func() error {
+		if st, err := e.RoomState(r.Id); err != nil || len(st.Online) != 1 {
+			return fmt.Errorf("online: %v (%v)", st.GetOnline(), err)
+		}
+		return nil
+	})
 	answers := make(chan *pb.Posted, 4)
 	probe := e.root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
 		switch m := ctx.Message().(type) {

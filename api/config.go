@@ -77,8 +77,10 @@ type Config struct {
 	// WriteTimeout bounds one socket write. Default 10s.
 	WriteTimeout time.Duration
 	// WriteDelay is the period of the write clock. A quiet socket (not
-	// written for ten periods) is written as soon as it has a frame; a
-	// busy one (written within ten periods) is written at the clock's
+	// written within ten periods) is written as soon as it has a frame
+	// (by the sender itself, when it was not written twice within ten
+	// periods and no busy socket waits for a tick); a busy one (written
+	// within ten periods) is written at the clock's
 	// next tick, together with every other busy socket, so that its frames
 	// of the window share one system call. Default 5ms: a lone message pays
 	// no delay, and in a busy room the clock cuts the system calls of both

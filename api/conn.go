@@ -40,15 +40,16 @@ type Conn struct {
 	// client pinging without reading holds at most one.
 	pong    int
 	peak    int  // the most bytes ever queued (tests check the bound)
-	writing bool // a writer goroutine is running
-	// wrote is when the writer last finished (monotonic, since connEpoch;
-	// 0 before the first write): a socket written within busyWindow is
-	// busy, and its next write waits for the tick to gather frames; a
-	// quiet one is written at once.
-	wrote    time.Duration
-	closing  bool // a close frame is queued or sent: no more frames
-	space    *sync.Cond
-	lastRead time.Time
+	writing bool // a writer is running (a goroutine, or Send writing at once)
+	closing bool // a close frame is queued or sent: no more frames
+	// wrote and wroteBefore are when the last two writes finished
+	// (monotonic, since connEpoch; 0 before a write): a socket written
+	// within busyWindow is busy, and its next write by a writer goroutine
+	// waits for the tick to gather frames; one not written twice within
+	// it is quiet, and written at once by the sender.
+	wrote, wroteBefore time.Duration
+	space              *sync.Cond
+	lastRead           time.Time
 	// readClosing counts the frames read since closing began (see
 	// readAfterClose).
 	readClosing int
@@ -77,9 +78,7 @@ func (c *Conn) Send(frame []byte) bool {
 		c.slow()
 		return false
 	}
-	c.enqueueLocked(websocket.TextMessage, frame)
-	c.mu.Unlock()
-	c.stats.queued()
+	c.queueLocked(websocket.TextMessage, frame)
 	return true
 }
 
@@ -94,10 +93,34 @@ func (c *Conn) SendDroppable(frame []byte) bool {
 		c.mu.Unlock()
 		return false
 	}
-	c.enqueueLocked(websocket.TextMessage, frame)
+	c.queueLocked(websocket.TextMessage, frame)
+	return true
+}
+
+// queueLocked queues a text frame for Send and SendDroppable, unlocks mu
+// and starts the writer if none runs: a quiet socket is written at once,
+// on the caller's goroutine (writeNow), a busy one by a writer goroutine
+// that waits for the clock's tick. Caller holds mu.
+func (c *Conn) queueLocked(kind int, frame []byte) {
+	start := c.pushLocked(kind, frame)
+	now := start && c.clock != nil && c.quietLocked() && !c.clock.ticking()
+	busy := start && c.busyLocked()
 	c.mu.Unlock()
 	c.stats.queued()
-	return true
+	switch {
+	case !start:
+	case now:
+		// While busy sockets wait for the tick, a big room is being
+		// written: its writes stay off the room actor (which bounds a big
+		// room's rate), on writer goroutines.
+		c.writeNow()
+	case busy:
+		go c.writeLoop(true)
+	default:
+		// No clock: a writer goroutine gathers what the caller queues
+		// while it starts.
+		go c.writeLoop(false)
+	}
 }
 
 // fitsLocked reports whether n more bytes fit in the queue; when they do
@@ -296,17 +319,31 @@ type outFrame struct {
 	payload []byte
 }
 
-// enqueueLocked adds a frame and starts the writer if none runs. The
-// payload is shared, not copied, so queueing allocates nothing per frame
-// in the steady state. Caller holds mu.
+// preframed is the kind of a queued item that is already laid out as
+// frames: what a write at once left unwritten (writeNow).
+const preframed = -1
+
+// enqueueLocked adds a frame and starts a writer goroutine if none runs.
+// Caller holds mu.
 func (c *Conn) enqueueLocked(kind int, payload []byte) {
+	if c.pushLocked(kind, payload) {
+		go c.writeLoop(c.busyLocked())
+	}
+}
+
+// pushLocked adds a frame to the queue and reports whether no writer runs
+// (the caller must start one; writing is already set). The payload is
+// shared, not copied, so queueing allocates nothing per frame in the
+// steady state. Caller holds mu.
+func (c *Conn) pushLocked(kind int, payload []byte) (start bool) {
 	c.queue = append(c.queue, outFrame{kind, payload})
 	c.queued += frameSize(len(payload))
 	c.peak = max(c.peak, c.queued)
-	if !c.writing {
-		c.writing = true
-		go c.writeLoop(c.busyLocked())
+	if c.writing {
+		return false
 	}
+	c.writing = true
+	return true
 }
 
 // connEpoch is the origin of Conn.wrote: a duration since it reads the
@@ -323,11 +360,23 @@ const busyWindow = 10
 
 // busyLocked reports whether the socket was written within busyWindow
 // clock periods: its frames come often, so its next write waits for the
-// tick and gathers what arrives meanwhile (the big room keeps its batches).
-// A quiet socket is written at once: a lone frame costs no added delay.
-// Caller holds mu.
+// tick and gathers what arrives meanwhile (the big room keeps its
+// batches). Caller holds mu.
 func (c *Conn) busyLocked() bool {
 	return c.clock != nil && c.wrote > 0 && time.Since(connEpoch)-c.wrote < busyWindow*c.clock.period
+}
+
+// quietLocked reports whether the socket was not written twice within
+// busyWindow clock periods: a lone frame is written at once, and so is the
+// second of two that come together (the first is written by Send itself,
+// before the second is queued: see writeNow). Caller holds mu.
+func (c *Conn) quietLocked() bool {
+	return c.wroteBefore == 0 || time.Since(connEpoch)-c.wroteBefore >= busyWindow*c.clock.period
+}
+
+// wroteLocked records a write that just finished. Caller holds mu.
+func (c *Conn) wroteLocked() {
+	c.wroteBefore, c.wrote = c.wrote, time.Since(connEpoch)
 }
 
 // frameSize is the bytes a frame with an n-byte payload takes on the wire.
@@ -378,7 +427,7 @@ func (c *Conn) writeLoop(wait bool) {
 		if len(c.queue) == 0 {
 			c.writing = false
 			c.queue = nil // an idle socket keeps no buffers
-			c.wrote = time.Since(connEpoch)
+			c.wroteLocked()
 			c.mu.Unlock()
 			return
 		}
@@ -403,20 +452,33 @@ var writeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); ret
 const maxPooledBuffer = 256 << 10
 
 func (c *Conn) writeBatch(batch []outFrame) error {
-	bp := writeBuffers.Get().(*[]byte)
-	b := (*bp)[:0]
-	for _, f := range batch {
-		b = appendFrameHeader(b, f.kind, len(f.payload))
-		b = append(b, f.payload...)
-	}
+	bp, b := layOut(batch)
 	_ = c.net.SetWriteDeadline(time.Now().Add(c.timeout))
 	n, err := c.net.Write(b)
 	c.stats.wrote(len(batch), n)
+	putBuffer(bp, b)
+	return err
+}
+
+// layOut lays a batch's frames out in a pooled buffer; give it back with
+// putBuffer.
+func layOut(batch []outFrame) (*[]byte, []byte) {
+	bp := writeBuffers.Get().(*[]byte)
+	b := (*bp)[:0]
+	for _, f := range batch {
+		if f.kind != preframed {
+			b = appendFrameHeader(b, f.kind, len(f.payload))
+		}
+		b = append(b, f.payload...)
+	}
+	return bp, b
+}
+
+func putBuffer(bp *[]byte, b []byte) {
 	if cap(b) <= maxPooledBuffer {
 		*bp = b[:0]
 		writeBuffers.Put(bp)
 	}
-	return err
 }
 
 // fail stops a connection whose write failed or timed out: the read loop

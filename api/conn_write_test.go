@@ -58,13 +58,15 @@ func TestConnWritesQuietSocketAtOnce(t *testing.T) {
 
 func TestConnGathersBusySocketFramesOnTick(t *testing.T) {
 	c, clock, peer := pipeConn(t)
-	c.Send([]byte("first"))
-	if got := readWrite(t, peer, 5*time.Second); string(got) != string(wireFrames("first")) {
-		t.Fatalf("first write: got %q", got)
+	for _, lone := range []string{"zeroth", "first"} { // a quiet socket: each written at once
+		c.Send([]byte(lone))
+		if got := readWrite(t, peer, 5*time.Second); string(got) != string(wireFrames(lone)) {
+			t.Fatalf("write of %q: got %q", lone, got)
+		}
+		c.drain(5 * time.Second) // the writer has seen an empty queue and ended
 	}
-	c.drain(5 * time.Second) // the writer has seen an empty queue and ended
-	// Written less than a period ago, the socket is busy: what comes next
-	// waits for the tick and goes out in one write.
+	// Written twice less than a period ago, the socket is busy: what comes
+	// next waits for the tick and goes out in one write.
 	c.Send([]byte("second"))
 	c.Send([]byte("third"))
 	deadline := time.Now().Add(5 * time.Second)

@@ -58,17 +58,20 @@ func parseInbound(data []byte, maxChars int) inboundFrame {
 		return refused("frame is not valid UTF-8")
 	}
 	var in inbound
-	if err := json.Unmarshal(data, &in); err != nil {
-		if !json.Valid(data) {
-			return refused("frame is not valid JSON")
+	if !scanInbound(data, &in) { // the common frames, in one pass
+		in = inbound{}
+		if err := json.Unmarshal(data, &in); err != nil {
+			if !json.Valid(data) {
+				return refused("frame is not valid JSON")
+			}
+			return refused("frame must be a JSON object")
 		}
-		return refused("frame must be a JSON object")
 	}
 	var typ string
 	if in.Type == nil {
 		return refused("missing type")
 	}
-	if err := json.Unmarshal(in.Type, &typ); err != nil {
+	if err := jsonString(in.Type, &typ); err != nil {
 		return refused("type must be a string")
 	}
 	switch typ {
@@ -95,7 +98,7 @@ func parseRefresh(in *inbound) inboundFrame {
 	if in.Token == nil || string(in.Token) == "null" {
 		return refused("auth.refresh: missing token")
 	}
-	if err := json.Unmarshal(in.Token, &token); err != nil {
+	if err := jsonString(in.Token, &token); err != nil {
 		return refused("auth.refresh: token must be a string")
 	}
 	if token == "" || len(token) > maxTokenChars {
@@ -130,7 +133,7 @@ func parseMessage(in *inbound, maxChars int) (text, clientID, problem string) {
 	if in.Message == nil || string(in.Message) == "null" {
 		return "", "", "missing message"
 	}
-	if err := json.Unmarshal(in.Message, &text); err != nil {
+	if err := jsonString(in.Message, &text); err != nil {
 		return "", "", "message must be a string"
 	}
 	if r, ok := loneSurrogate(in.Message); ok {
@@ -146,7 +149,7 @@ func parseMessage(in *inbound, maxChars int) (text, clientID, problem string) {
 		return "", "", fmt.Sprintf("message is longer than %d characters", maxChars)
 	}
 	if in.ClientID != nil && string(in.ClientID) != "null" {
-		if err := json.Unmarshal(in.ClientID, &clientID); err != nil {
+		if err := jsonString(in.ClientID, &clientID); err != nil {
 			return "", "", "client_id must be a string"
 		}
 		if _, bad := loneSurrogate(in.ClientID); bad || strings.IndexByte(clientID, 0) >= 0 {

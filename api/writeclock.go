@@ -2,6 +2,7 @@ package api
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,9 @@ type writeClock struct {
 	mu    sync.Mutex
 	tick  chan struct{} // closed at the next tick
 	armed bool
+	// waiting mirrors armed for readers without the lock: some busy
+	// socket waits for the next tick.
+	waiting atomic.Bool
 }
 
 func newWriteClock(period time.Duration) *writeClock {
@@ -33,6 +37,7 @@ func (w *writeClock) wait() {
 	w.mu.Lock()
 	if !w.armed {
 		w.armed = true
+		w.waiting.Store(true)
 		time.AfterFunc(w.period, w.fire)
 	}
 	tick := w.tick
@@ -45,5 +50,12 @@ func (w *writeClock) fire() {
 	close(w.tick)
 	w.tick = make(chan struct{})
 	w.armed = false
+	w.waiting.Store(false)
 	w.mu.Unlock()
+}
+
+// ticking reports whether some busy socket waits for the next tick: the
+// server is writing a busy room. Nil-safe.
+func (w *writeClock) ticking() bool {
+	return w != nil && w.waiting.Load()
 }

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// writeNow writes what a quiet socket has queued at once, on the caller's
+// goroutine (the room actor delivering a message, usually), with one
+// system call that never waits: a lone frame then costs no goroutine, no
+// wake-up of another thread and no timer. A socket that takes less than
+// all of it (its buffer is full: the client reads slowly) gets a writer
+// goroutine for the rest, which waits for the socket as writeLoop always
+// does; so do frames queued meanwhile. Caller has set writing and does not
+// hold mu.
+func (c *Conn) writeNow() {
+	sc, ok := c.net.(syscall.Conn)
+	if !ok {
+		go c.writeLoop(false)
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		go c.writeLoop(false)
+		return
+	}
+	c.mu.Lock()
+	batch := c.queue
+	c.queue, c.queued, c.pong = nil, 0, 0
+	c.space.Broadcast()
+	c.mu.Unlock()
+
+	bp, b := layOut(batch)
+	w := rawWrites.Get().(*rawWrite)
+	w.b = b
+	err = raw.Write(w.fn)
+	n, werr := w.n, w.err
+	*w = rawWrite{fn: w.fn}
+	rawWrites.Put(w)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The deadline of an earlier write by the writer goroutine has
+		// passed; that goroutine sets a fresh one.
+		err, n = nil, 0
+	}
+	if err == nil && werr != nil && !retryLater(werr) {
+		err = werr
+	}
+	if err != nil {
+		putBuffer(bp, b)
+		c.fail()
+		return
+	}
+	n = max(n, 0)
+	c.stats.wrote(len(batch), n)
+	var rest []byte
+	if n < len(b) {
+		rest = append([]byte(nil), b[n:]...)
+	}
+	putBuffer(bp, b)
+
+	c.mu.Lock()
+	if rest != nil {
+		// What the socket did not take goes first, before anything
+		// queued meanwhile (a close frame included): a frame is never
+		// cut by another.
+		c.queue = append(c.queue, outFrame{})
+		copy(c.queue[1:], c.queue)
+		c.queue[0] = outFrame{preframed, rest}
+		c.queued += len(rest)
+		c.peak = max(c.peak, c.queued)
+		if c.pong > 0 {
+			c.pong++
+		}
+	}
+	if len(c.queue) == 0 {
+		c.writing = false
+		c.queue = nil
+		c.wroteLocked()
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	go c.writeLoop(false)
+}
+
+// rawWrite is one write at once: its function is made once and the
+// struct pooled, so that a write allocates no closure.
+type rawWrite struct {
+	b   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+var rawWrites = sync.Pool{New: func() any {
+	w := &rawWrite{}
+	w.fn = func(fd uintptr) bool {
+		w.n, w.err = tryWrite(fd, w.b)
+		return true // never wait for the socket here
+	}
+	return w
+}}

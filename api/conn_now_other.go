@@ -1,0 +1,13 @@
+//go:build !unix
+
+package api
+
+import "errors"
+
+var errNotNow = errors.New("api: write at once not supported")
+
+// tryWrite writes nothing on systems without non-blocking raw writes: the
+// writer goroutine writes everything.
+func tryWrite(uintptr, []byte) (int, error) { return 0, errNotNow }
+
+func retryLater(err error) bool { return errors.Is(err, errNotNow) }

@@ -1,0 +1,19 @@
+//go:build unix
+
+package api
+
+import (
+	"errors"
+	"syscall"
+)
+
+// tryWrite writes b to the socket fd without waiting (Go's sockets are
+// non-blocking): it returns what the kernel took.
+func tryWrite(fd uintptr, b []byte) (int, error) {
+	return syscall.Write(int(fd), b)
+}
+
+// retryLater reports a write error that only means "not now".
+func retryLater(err error) bool {
+	return errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR)
+}
