@@ -13,7 +13,7 @@ FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 6
 
-.PHONY: build run test lint fuzz bench benchstat bench-smoke generate clean
+.PHONY: build run test lint fuzz bench benchstat bench-smoke chaos generate clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/livechat
@@ -53,6 +53,12 @@ benchstat:
 # One iteration of every benchmark: proves they run (CI).
 bench-smoke:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+# The cluster's fault matrix (leader and follower SIGKILL, a kill and a
+# restart, a 10 s pause, a rolling restart), each under traffic on three
+# node processes; several minutes.
+chaos:
+	$(GO) test -tags chaos -count=1 -v -timeout 30m -run 'Chaos|Smoke' ./cluster/clustertest
 
 generate:
 	protoc --proto_path=. --go_out=. --go_opt=module=livechat persistence/pb/records.proto persistence/pb/commands.proto actors/pb/messages.proto
