@@ -25,7 +25,7 @@ type room struct {
 	recent     *ring
 	view       *roomView      // the state last answered, published for readers
 	pending    []*pendingPost // assigned, waiting for the writer, in rev order
-	proposing  int            // cluster mode: proposals to the log in flight
+	proposals  logQueue       // cluster mode: records for the log, in order
 	clientIDs  map[clientKey]int64
 	edits
 
@@ -216,7 +216,7 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 // leave waiting to be announced, no membership change under way and no
 // work since the last check: it has been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && r.proposing == 0 && len(r.leaving) == 0 && !r.changing() && r.loads == 0 && !r.active && r.readsIdle()
+	return len(r.list) == 0 && len(r.pending) == 0 && r.proposals.queued() == 0 && len(r.leaving) == 0 && !r.changing() && r.loads == 0 && !r.active && r.readsIdle()
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {

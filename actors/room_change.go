@@ -124,7 +124,7 @@ func (r *room) applyChange(ctx actor.Context, c *pb.ChangeMessage, cur *pspb.Mes
 		next.EditedAtUs = time.Now().UnixMicro()
 	}
 	if r.e.replicated { // the log's apply takes the rev
-		r.proposeRecord(ctx, &pendingPost{msg: next, change: change, replyTo: to}, persistence.Record{Change: change, Message: next})
+		r.proposeRecord(ctx, &pendingPost{msg: next, change: change, replyTo: to})
 		return
 	}
 	r.rev++

@@ -23,10 +23,10 @@ import (
 // applied carries records the node applied to the room's log.
 type applied struct{ recs []persistence.AppliedRecord }
 
-// proposed is the outcome of one of the room's proposals.
+// proposed is the outcome of the room's command in flight: what applying
+// each of its records decided, or the error that refused them all.
 type proposed struct {
-	post *pendingPost
-	rec  persistence.AppliedRecord
+	recs []persistence.AppliedRecord
 	err  error
 }
 
@@ -108,41 +108,114 @@ func (r *room) propose(ctx actor.Context, p *pb.Post, quiet bool, from *actor.PI
 		ClientId:       p.ClientId,
 		CreatedAtUs:    time.Now().UnixMicro(),
 	}
-	r.proposeRecord(ctx, &pendingPost{msg: m, replyTo: from, quiet: quiet}, persistence.Record{Message: m})
+	r.proposeRecord(ctx, &pendingPost{msg: m, replyTo: from, quiet: quiet})
 }
 
-// proposeRecord appends one record through the log; its outcome comes
-// back as proposed.
-func (r *room) proposeRecord(ctx actor.Context, p *pendingPost, rec persistence.Record) {
-	r.proposing++
+// logQueue keeps a room's proposals in the order the room made them. One
+// command is in flight at a time, so the log holds a socket's messages in
+// the order it sent them whatever the log's retries do; what queues while
+// it flies goes next as one command (posts together, each change alone:
+// a change can be refused, and a refusal refuses its whole command).
+type logQueue struct {
+	waiting []*pendingPost
+	flying  []*pendingPost // the command in flight, nil when none
+}
+
+// Bounds of one command of posts.
+const (
+	maxLogBatch      = 256
+	maxLogBatchBytes = 1 << 20
+)
+
+// queued reports proposals waiting or in flight.
+func (q *logQueue) queued() int { return len(q.waiting) + len(q.flying) }
+
+// next takes the next command's proposals off the queue.
+func (q *logQueue) next() []*pendingPost {
+	n, size := 0, 0
+	for n < len(q.waiting) && n < maxLogBatch {
+		p := q.waiting[n]
+		if p.change != persistence.Created {
+			if n == 0 {
+				n = 1
+			}
+			break
+		}
+		if size += len(p.msg.Text); n > 0 && size > maxLogBatchBytes {
+			break
+		}
+		n++
+	}
+	batch := q.waiting[:n:n]
+	q.waiting = q.waiting[n:]
+	if len(q.waiting) == 0 {
+		q.waiting = nil // the backing array goes with the batch
+	}
+	return batch
+}
+
+// proposeRecord queues one record for the log; its outcome comes back as
+// proposed.
+func (r *room) proposeRecord(ctx actor.Context, p *pendingPost) {
+	r.proposals.waiting = append(r.proposals.waiting, p)
+	if r.proposals.flying == nil {
+		r.flushLog(ctx)
+	}
+}
+
+// flushLog sends the next command to the log.
+func (r *room) flushLog(ctx actor.Context) {
+	batch := r.proposals.next()
+	if len(batch) == 0 {
+		return
+	}
+	r.proposals.flying = batch
+	recs := make([]persistence.Record, len(batch))
+	for i, p := range batch {
+		recs[i] = persistence.Record{Change: p.change, Message: p.msg}
+	}
 	self, root := ctx.Self(), r.e.root
-	r.e.cfg.Store.ProposeRecord(rec, func(a persistence.AppliedRecord, err error) {
-		root.Send(self, &proposed{post: p, rec: a, err: err})
+	r.e.cfg.Store.ProposeRecords(recs, func(a []persistence.AppliedRecord, err error) {
+		root.Send(self, &proposed{recs: a, err: err})
 	})
 }
 
-// onProposed answers a proposal from its outcome. Its record reaches the
-// room's sockets through onApplied, like every other node's.
+// onProposed answers the command in flight from its outcome and sends the
+// next. Its records reach the room's sockets through onApplied, like
+// every other node's.
 func (r *room) onProposed(ctx actor.Context, d *proposed) {
-	r.proposing--
-	p := d.post
-	if d.err != nil {
-		r.e.log.Warn("room: append through the log failed", "room", r.id, "err", d.err)
-		code := writeCode(d.err)
-		switch {
-		case errors.Is(d.err, persistence.ErrMessageDeleted):
-			code = CodeDeleted
-		case errors.Is(d.err, persistence.ErrNotFound):
-			code = CodeNotFound
+	batch := r.proposals.flying
+	r.proposals.flying = nil
+	for i, p := range batch {
+		if d.err != nil {
+			r.proposalFailed(ctx, p, d.err)
+		} else {
+			r.proposalApplied(ctx, p, d.recs[i])
 		}
-		r.fail(ctx, p, code)
-		return
 	}
-	m := d.rec.Message
+	r.flushLog(ctx)
+}
+
+// proposalFailed answers a proposal the log did not take.
+func (r *room) proposalFailed(ctx actor.Context, p *pendingPost, err error) {
+	r.e.log.Warn("room: append through the log failed", "room", r.id, "err", err)
+	code := writeCode(err)
+	switch {
+	case errors.Is(err, persistence.ErrMessageDeleted):
+		code = CodeDeleted
+	case errors.Is(err, persistence.ErrNotFound):
+		code = CodeNotFound
+	}
+	r.fail(ctx, p, code)
+}
+
+// proposalApplied answers a proposal from what applying it decided.
+func (r *room) proposalApplied(ctx actor.Context, p *pendingPost, rec persistence.AppliedRecord) {
+	m := rec.Message
 	switch {
 	case p.change != persistence.Created:
 		r.reply(ctx, p.replyTo, &pb.MessageChanged{Message: m})
-	case d.rec.Duplicate:
+	case rec.Duplicate:
 		r.reply(ctx, p.replyTo, &pb.Posted{Message: m, Duplicate: true})
 	case p.quiet:
 		r.e.stats.acceptedSocket.Add(1)

@@ -434,3 +434,73 @@ func TestPictureAcrossNodes(t *testing.T) {
 		t.Fatalf("the picture from the other node: %d, %d bytes", got.StatusCode, len(b))
 	}
 }
+
+// TestSocketOrderAcrossNodes checks that the messages one socket sends
+// without waiting for their echoes keep their order in the room's log,
+// as every node's sockets and history show it, while sockets of other
+// nodes post to the same room.
+func TestSocketOrderAcrossNodes(t *testing.T) {
+	nodes := chatNodes(t, startAll(t, testCluster(t, 3)))
+	tokens := make([]string, 3)
+	for i := range nodes {
+		tokens[i] = account(t, nodes[i], nodes[(i+1)%3], fmt.Sprintf("order%d@example.com", i))
+	}
+	var room struct{ ID int64 }
+	nodes[0].call(t, "POST", "/chat/v1/room/", tokens[0], map[string]any{"name": "order"}, 201, &room)
+	socks := make([]*websocket.Conn, 3)
+	for i, n := range nodes {
+		socks[i] = n.dial(t, room.ID, tokens[i], "")
+	}
+
+	const each = 150
+	var wg sync.WaitGroup
+	for i, c := range socks {
+		wg.Go(func() {
+			for k := range each {
+				if err := c.WriteJSON(map[string]string{"type": "chat.message", "message": fmt.Sprintf("%d %d", i, k)}); err != nil {
+					t.Errorf("socket %d: %v", i+1, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	// inOrder checks that each socket's messages follow one another in
+	// msgs, from the first of them msgs holds.
+	inOrder := func(where string, msgs []wireMessage, first bool) {
+		t.Helper()
+		last := []int{-1, -1, -1}
+		seen := []bool{first, first, first}
+		for _, m := range msgs {
+			var i, k int
+			if _, err := fmt.Sscanf(m.Message, "%d %d", &i, &k); err != nil || i < 0 || i > 2 {
+				t.Fatalf("%s: unexpected message %q", where, m.Message)
+			}
+			if seen[i] && k != last[i]+1 {
+				var got []string
+				for _, m := range msgs {
+					got = append(got, fmt.Sprintf("%d:%s", m.Seq, m.Message))
+				}
+				t.Fatalf("%s: socket %d's message %d follows its message %d; all: %v", where, i+1, k, last[i], got)
+			}
+			last[i], seen[i] = k, true
+		}
+	}
+	for i, c := range socks {
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		var seen []wireMessage
+		for len(seen) < 3*each {
+			seen = append(seen, nextMessage(t, c))
+		}
+		inOrder(fmt.Sprintf("socket on node %d", i+1), seen, true)
+	}
+	for i, n := range nodes {
+		var hist []wireMessage
+		n.call(t, "GET", fmt.Sprintf("/chat/v1/room/%d/messages/?limit=200", room.ID), tokens[i], nil, 200, &hist)
+		if len(hist) != 200 || hist[199].Seq != 3*each {
+			t.Fatalf("node %d history: %d messages, want the last 200", i+1, len(hist))
+		}
+		inOrder(fmt.Sprintf("node %d history", i+1), hist, false)
+	}
+}

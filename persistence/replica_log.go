@@ -51,22 +51,38 @@ func (b *observerBox) get() LogObserver {
 // Replicated reports a store whose writes go through a cluster's log.
 func (s *Store) Replicated() bool { return s.repl != nil }
 
-// ProposeRecord appends rec to its room's log through the cluster (the
-// replicated counterpart of Writer.AppendRecords) and returns at once;
-// done is called, from another goroutine, with what applying it decided
-// once this node has applied it, or with the error that prevented it. A
-// new message needs no id, seq or rev; a change needs its message's room
-// and seq and the changed fields.
-func (s *Store) ProposeRecord(rec Record, done func(AppliedRecord, error)) {
-	cmd := &pb.Command{Op: &pb.Command_Append{Append: &pb.Append{Records: []*pb.LogRecord{{Change: uint32(rec.Change), Message: rec.Message}}}}}
+// ProposeRecords appends recs, in order, to their rooms' logs through the
+// cluster as one command (the replicated counterpart of
+// Writer.AppendRecords) and returns at once; done is called, from another
+// goroutine, with what applying each decided once this node has applied
+// them, or with the error that prevented them all: the command is applied
+// whole or not at all. A new message needs no id, seq or rev; a change
+// needs its message's room and seq and the changed fields.
+func (s *Store) ProposeRecords(recs []Record, done func([]AppliedRecord, error)) {
+	lrs := make([]*pb.LogRecord, len(recs))
+	for i, rec := range recs {
+		lrs[i] = &pb.LogRecord{Change: uint32(rec.Change), Message: rec.Message}
+	}
+	cmd := &pb.Command{Op: &pb.Command_Append{Append: &pb.Append{Records: lrs}}}
 	go func() {
 		v, err := s.propose("append", cmd)
+		if err != nil {
+			done(nil, err)
+			return
+		}
+		done(v.([]AppliedRecord), nil)
+	}()
+}
+
+// ProposeRecord is ProposeRecords for one record.
+func (s *Store) ProposeRecord(rec Record, done func(AppliedRecord, error)) {
+	s.ProposeRecords([]Record{rec}, func(a []AppliedRecord, err error) {
 		if err != nil {
 			done(AppliedRecord{}, err)
 			return
 		}
-		done(v.([]AppliedRecord)[0], nil)
-	}()
+		done(a[0], nil)
+	})
 }
 
 // appendLocal applies an Append command: the records, in order, in one
