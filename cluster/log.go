@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -144,36 +145,99 @@ const appendAttempt = time.Second
 // appendRetry is the pause between attempts while the log elects a leader.
 const appendRetry = 100 * time.Millisecond
 
+// followStall is how long a follower that has not received an entry
+// waits before it asks whether the log moved on without it.
+const followStall = 3 * time.Second
+
 // Follow calls apply with every entry of the log from position from on,
 // in log order, each once, until ctx ends or apply fails. It is how a
 // node replays the log into its store and then keeps up with it.
+//
+// It reads through an ordered consumer, which lives on one server of
+// the stream's, not necessarily this node's, and reads that server's
+// copy of the log. When that server goes, the reader notices by missed
+// heartbeats and recreates the consumer elsewhere; but a server that
+// stays and keeps beating while its copy of the log falls behind (after a
+// leader's loss, while it catches up) would stall this node's applies,
+// and every write answered through them. So a follower that has received
+// nothing for followStall while the log has entries past its own starts
+// a new consumer, from where it stopped.
 func (n *Node) Follow(ctx context.Context, from uint64, apply func(seq uint64, entry []byte) error) error {
+	next := max(from, 1)
+	for {
+		err := n.followFrom(ctx, &next, apply)
+		if !errors.Is(err, errFollowStalled) {
+			return err
+		}
+		n.cfg.Logger.Warn("cluster: the log's reader stalled behind the log; reading it through a new consumer", "from", next)
+	}
+}
+
+// errFollowStalled ends one consumer of the log that fell behind it.
+var errFollowStalled = errors.New("cluster: follow the log: stalled")
+
+// followFrom reads the log from *next on through one ordered consumer,
+// moving *next past every entry applied, until ctx ends, apply fails, or
+// the consumer stalls behind the log (errFollowStalled).
+func (n *Node) followFrom(ctx context.Context, next *uint64, apply func(seq uint64, entry []byte) error) error {
 	cons, err := n.js.OrderedConsumer(ctx, logStream, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   max(from, 1),
+		OptStartSeq:   *next,
 	})
 	if err != nil {
 		return fmt.Errorf("cluster: follow the log: %w", err)
 	}
-	// The consumer lives on one server of the stream's, not necessarily
-	// this node's: when that server goes, the reader notices only by
-	// missed heartbeats and then recreates the consumer elsewhere. The
-	// library's 5 s heartbeat (10 s to notice) would stall this node's
-	// applies, and every write answered through them, for that long.
+	// The library's 5 s heartbeat (10 s to notice a lost server) would
+	// stall applies that long.
 	msgs, err := cons.Messages(jetstream.PullExpiry(followExpiry), jetstream.PullHeartbeat(followHeartbeat))
 	if err != nil {
 		return fmt.Errorf("cluster: follow the log: %w", err)
 	}
 	defer msgs.Stop()
-	go func() { <-ctx.Done(); msgs.Stop() }()
+	var received atomic.Int64 // entries received, for the watchdog
+	var stalled atomic.Bool
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		tick := time.NewTicker(followStall)
+		defer tick.Stop()
+		last := int64(-1)
+		for {
+			select {
+			case <-ctx.Done():
+				msgs.Stop()
+				return
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			now := received.Load()
+			if now != last {
+				last = now
+				continue
+			}
+			ask, cancel := context.WithTimeout(ctx, syncAsk)
+			head, err := n.LastSeq(ask)
+			cancel()
+			if err == nil && head >= atomic.LoadUint64(next) {
+				stalled.Store(true)
+				msgs.Stop()
+				return
+			}
+		}
+	}()
 	for {
 		m, err := msgs.Next()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			switch {
+			case stalled.Load():
+				return errFollowStalled
+			case ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed):
 				return ctx.Err()
 			}
 			return fmt.Errorf("cluster: follow the log: %w", err)
 		}
+		received.Add(1)
 		md, err := m.Metadata()
 		if err != nil {
 			return fmt.Errorf("cluster: log entry: %w", err)
@@ -181,6 +245,7 @@ func (n *Node) Follow(ctx context.Context, from uint64, apply func(seq uint64, e
 		if err := apply(md.Sequence.Stream, m.Data()); err != nil {
 			return err
 		}
+		atomic.StoreUint64(next, md.Sequence.Stream+1)
 	}
 }
 
