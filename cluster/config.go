@@ -35,8 +35,8 @@ type Config struct {
 	// Sync makes JetStream fsync every write before it acknowledges it
 	// (sync_interval: always), the cluster's --durability fsync.
 	Sync bool
-	// Timeout bounds a write waiting for the log's quorum, retries
-	// included: long enough to ride out the election of a new log leader
+	// Timeout bounds a write waiting for the log's quorum and for this
+	// node to apply it, retries included: long enough to ride out the election of a new log leader
 	// after a node's loss (4–7 s measured on loopback). Default 8 s.
 	Timeout time.Duration
 	// MaxPayload is the largest log entry in bytes. Default 8 MiB.

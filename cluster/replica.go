@@ -146,15 +146,20 @@ func (r *Replica) Propose(cmd *pb.Command) (any, error) {
 		delete(r.waiting, cmd.Proposal)
 		r.mu.Unlock()
 	}
+	// One Timeout bounds the append and its apply here together, so a
+	// client hears within it whatever the log's election or this node's
+	// reader cost.
+	ctx, cancel := context.WithTimeout(context.Background(), r.node.cfg.Timeout)
+	defer cancel()
 	id := fmt.Sprintf("%s/%d", r.instance, cmd.Proposal)
-	if _, err := r.node.Append(context.Background(), id, data); err != nil {
+	if _, err := r.node.Append(ctx, id, data); err != nil {
 		forget()
 		return nil, fmt.Errorf("%w: %v", persistence.ErrUnavailable, err)
 	}
 	select {
 	case out := <-answer:
 		return out.Value, out.Err
-	case <-time.After(r.node.cfg.Timeout):
+	case <-ctx.Done():
 		forget()
 		return nil, fmt.Errorf("%w: stored, not applied here within %s", persistence.ErrUnavailable, r.node.cfg.Timeout)
 	}
