@@ -33,6 +33,7 @@ func (s *countingSink) Send(frame []byte) bool {
 	return true
 }
 func (s *countingSink) SendDroppable([]byte) bool        { return true }
+func (s *countingSink) SendLater(frame []byte) bool      { return s.Send(frame) }
 func (s *countingSink) SendBacklog(frames [][]byte) bool { return true }
 func (s *countingSink) Close(int, string)                {}
 

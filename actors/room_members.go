@@ -70,16 +70,25 @@ func (ms *members) remove(pid *actor.PID) *member {
 // broadcast hands frame to every member but except. No allocation per
 // member: every sink receives the same bytes.
 func (ms *members) broadcast(frame []byte, except *member) {
+	later := len(ms.list) > inlineWrites
 	for _, m := range ms.list {
 		switch {
 		case m == except:
 		case m.catchingUp:
 			m.held = append(m.held, frame)
+		case later:
+			m.sink.SendLater(frame)
 		default:
 			m.sink.Send(frame)
 		}
 	}
 }
+
+// inlineWrites is the most sockets a broadcast may write at once on the
+// room's actor (a small room's message costs no wait for the writers'
+// clock); a bigger room hands its writes to the clock's writers, which
+// write its sockets in parallel and gather what comes meanwhile.
+const inlineWrites = 32
 
 // broadcastEvent hands frame to every member whose socket asked for the
 // group ev, but except.

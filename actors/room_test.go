@@ -34,6 +34,7 @@ func (s *roomTestSink) Send(frame []byte) bool {
 }
 
 func (s *roomTestSink) SendDroppable(frame []byte) bool { return s.Send(frame) }
+func (s *roomTestSink) SendLater(frame []byte) bool     { return s.Send(frame) }
 
 func (s *roomTestSink) SendBacklog(frames [][]byte) bool {
 	for _, f := range frames {

@@ -8,6 +8,10 @@ type Sink interface {
 	// sink is closed or over its byte limit (the sink then closes itself as a
 	// slow consumer).
 	Send(frame []byte) bool
+	// SendLater is Send for a broadcast to many sinks: the sink never
+	// writes the frame on the caller's goroutine, so a big room's writes
+	// do not queue one after another on its actor.
+	SendLater(frame []byte) bool
 	// SendDroppable queues an optional frame (typing, receipts) like Send,
 	// but skips it, without closing anything, when more than half of the
 	// sink's byte limit is unsent: optional frames are the first thing

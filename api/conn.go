@@ -67,7 +67,13 @@ func newConn(conn net.Conn, maxBytes int, timeout time.Duration, clock *writeClo
 
 // Send implements actors.Sink: it queues one text frame, or closes the
 // connection as a slow consumer when the queue would pass its byte limit.
-func (c *Conn) Send(frame []byte) bool {
+func (c *Conn) Send(frame []byte) bool { return c.send(frame, false) }
+
+// SendLater implements actors.Sink: Send, but never written on the
+// caller's goroutine, for a broadcast to many sockets.
+func (c *Conn) SendLater(frame []byte) bool { return c.send(frame, true) }
+
+func (c *Conn) send(frame []byte, later bool) bool {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -78,7 +84,7 @@ func (c *Conn) Send(frame []byte) bool {
 		c.slow()
 		return false
 	}
-	c.queueLocked(websocket.TextMessage, frame)
+	c.queueLockedLater(websocket.TextMessage, frame, later)
 	return true
 }
 
@@ -101,10 +107,14 @@ func (c *Conn) SendDroppable(frame []byte) bool {
 // and starts the writer if none runs: a quiet socket is written at once,
 // on the caller's goroutine (writeNow), a busy one by a writer goroutine
 // that waits for the clock's tick. Caller holds mu.
-func (c *Conn) queueLocked(kind int, frame []byte) {
+func (c *Conn) queueLocked(kind int, frame []byte) { c.queueLockedLater(kind, frame, false) }
+
+// queueLockedLater is queueLocked; later leaves the write to the clock's
+// writers even on a quiet socket.
+func (c *Conn) queueLockedLater(kind int, frame []byte, later bool) {
 	start := c.pushLocked(kind, frame)
-	now := start && c.clock != nil && c.quietLocked() && !c.clock.ticking()
-	busy := start && c.busyLocked()
+	now := start && !later && c.clock != nil && c.quietLocked() && !c.clock.ticking()
+	busy := start && c.clock != nil && (later || c.busyLocked())
 	c.mu.Unlock()
 	c.stats.queued()
 	switch {

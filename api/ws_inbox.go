@@ -116,6 +116,10 @@ func (in *inboxSocket) Send(frame []byte) bool {
 // so it sends like Send.
 func (in *inboxSocket) SendDroppable(frame []byte) bool { return in.Send(frame) }
 
+// SendLater implements actors.Sink: an inbox socket is not a room's
+// member, so it sends like Send.
+func (in *inboxSocket) SendLater(frame []byte) bool { return in.Send(frame) }
+
 // SendBacklog implements actors.Sink; an inbox socket has no backlog.
 func (in *inboxSocket) SendBacklog(frames [][]byte) bool {
 	for _, f := range frames {
