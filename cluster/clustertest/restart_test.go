@@ -74,7 +74,9 @@ func registerThroughFault(t testing.TB, n *Node, email, nickname string) *user {
 			u := &user{Email: email}
 			login(t, n, u)
 			return u
-		case err == nil && r.status == 503 && time.Since(began) < faultWrites:
+		case (err != nil || r.status == 503) && time.Since(began) < faultWrites:
+			// A request cut by the client's timeout is a 503 not yet
+			// answered: the write may be stored, and is resent.
 			unavailable++
 			time.Sleep(250 * time.Millisecond)
 		default:
