@@ -105,6 +105,9 @@ func (r *Report) keyFigures() [][2]string {
 			f = append(f, [2]string{"server RSS per socket, all nodes", fmt.Sprintf("%s (growth %s)", kib(t.RSSPerSocketBytes), kib(t.GrowthPerSocketBytes))})
 		}
 	}
+	if in := r.InterNode; in != nil {
+		f = append(f, [2]string{"between nodes per chat message", fmt.Sprintf("%.2f messages, %.0f bytes", in.PerMessage, in.BytesPerMessage)})
+	}
 	if s := r.Server; s != nil {
 		f = append(f,
 			[2]string{"server CPU", fmt.Sprintf("%.2f s (%.0f%% of a core)", s.CPUSeconds, s.CPUPct)},

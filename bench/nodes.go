@@ -29,14 +29,19 @@ type Target struct {
 	URL string `json:"url"`
 	// PID is the node's process id on this machine; 0: not sampled.
 	PID int `json:"pid,omitempty"`
+	// Metrics is the node's Prometheus URL (http://host:port/metrics),
+	// read for the traffic between nodes; empty: not read.
+	Metrics string `json:"metrics,omitempty"`
 }
 
 // nodesFileEntry is one entry of a nodes.json, as written by
-// `livechat cluster local`: {"name": "node1", "http": "127.0.0.1:8001", "pid": 123}.
+// `livechat cluster local`: {"name": "node1", "http": "127.0.0.1:8001",
+// "pid": 123, "metrics": "127.0.0.1:8301"}.
 type nodesFileEntry struct {
-	Name string `json:"name"`
-	HTTP string `json:"http"`
-	PID  int    `json:"pid"`
+	Name    string `json:"name"`
+	HTTP    string `json:"http"`
+	PID     int    `json:"pid"`
+	Metrics string `json:"metrics,omitempty"`
 }
 
 // ReadNodes reads a nodes.json (a list of {"name", "http", "pid"}) into
@@ -64,6 +69,9 @@ func ReadNodes(path string) ([]Target, error) {
 			u = "http://" + u
 		}
 		ts[i] = Target{Name: n.Name, URL: u, PID: n.PID}
+		if n.Metrics != "" {
+			ts[i].Metrics = "http://" + n.Metrics + "/metrics"
+		}
 	}
 	return ts, nil
 }

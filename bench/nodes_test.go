@@ -301,12 +301,12 @@ func TestTargets(t *testing.T) {
 
 	dir := t.TempDir()
 	path := filepath.Join(dir, "nodes.json")
-	nodes := `[{"name":"node1","http":"127.0.0.1:8001","pid":11},{"name":"node2","http":"http://127.0.0.1:8002","pid":12}]`
+	nodes := `[{"name":"node1","http":"127.0.0.1:8001","pid":11,"metrics":"127.0.0.1:8301"},{"name":"node2","http":"http://127.0.0.1:8002","pid":12}]`
 	if err := os.WriteFile(path, []byte(nodes), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ts, err := ReadNodes(path)
-	want := []Target{{"node1", "http://127.0.0.1:8001", 11}, {"node2", "http://127.0.0.1:8002", 12}}
+	want := []Target{{"node1", "http://127.0.0.1:8001", 11, "http://127.0.0.1:8301/metrics"}, {"node2", "http://127.0.0.1:8002", 12, ""}}
 	if err != nil || len(ts) != 2 || ts[0] != want[0] || ts[1] != want[1] {
 		t.Fatalf("ReadNodes: %+v, %v", ts, err)
 	}

@@ -33,6 +33,9 @@ type Report struct {
 	// NodesTotal its sums (none with one server).
 	Nodes      []NodeStats `json:"nodes,omitempty"`
 	NodesTotal *NodeStats  `json:"nodes_total,omitempty"`
+	// InterNode is the traffic between the nodes per message (a cluster
+	// whose nodes.json gives their metrics addresses).
+	InterNode *InterNodeStats `json:"inter_node,omitempty"`
 
 	// Timeline has one point per second of load.
 	Timeline []TimePoint `json:"timeline,omitempty"`
@@ -283,6 +286,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		t.row("server fds", "start %d, end %d, limit %d", s.FDsStart, s.FDsEnd, s.MaxOpenFiles)
 	}
 	t.nodeRows(r.Nodes, r.NodesTotal)
+	if in := r.InterNode; in != nil {
+		t.interNodeRows(in)
+	}
 	t.row("client", "cpu %.2f s, rss %.1f MB, %d process(es)", r.Client.CPUSeconds, r.Client.RSSMB, r.Client.Processes)
 	if r.Client.WorkerCPUSeconds > 0 {
 		t.row("client workers", "cpu %.2f s, rss %.1f MB in all", r.Client.WorkerCPUSeconds, r.Client.WorkerRSSMB)

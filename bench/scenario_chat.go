@@ -84,6 +84,7 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 	}
 	ph.markHeld()
 	cpu0, cpuOK := ph.serverCPU()
+	routes0, bytes0, routesOK := e.routeCounts(ctx)
 	sendStart := time.Now()
 	var sendTime time.Duration
 	var expected int64
@@ -104,9 +105,13 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 		rep.Notes = append(rep.Notes, note)
 	}
 	cpu1, cpuOK1 := ph.serverCPU()
+	routes1, bytes1, routesOK1 := e.routeCounts(ctx)
 	cr.stop()
 	ph.stop(rep)
 	cr.report(rep, expected, sendTime, deliverTime)
+	if routesOK && routesOK1 {
+		interNode(rep, routes0, bytes0, routes1, bytes1)
+	}
 	e.nodeDeliveries(rep, cr.shares())
 	if x := rep.Extras; x != nil {
 		cr.ex.finish(x)

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -90,8 +93,8 @@ func TestClusterLocal(t *testing.T) {
 	})
 
 	var nodes []struct {
-		Name, HTTP string
-		PID        int
+		Name, HTTP, Metrics string
+		PID                 int
 	}
 	for deadline := time.Now().Add(90 * time.Second); ; {
 		b, err := os.ReadFile(filepath.Join(dir, "nodes.json"))
@@ -113,8 +116,8 @@ func TestClusterLocal(t *testing.T) {
 	}
 	for i, n := range nodes {
 		pids = append(pids, n.PID)
-		if n.Name != want[i].Name || n.HTTP != want[i].HTTP || syscall.Kill(n.PID, 0) != nil {
-			t.Fatalf("nodes.json entry %+v: want %s at %s, a running pid", n, want[i].Name, want[i].HTTP)
+		if n.Name != want[i].Name || n.HTTP != want[i].HTTP || n.Metrics != want[i].Metrics || syscall.Kill(n.PID, 0) != nil {
+			t.Fatalf("nodes.json entry %+v: want %s at %s, metrics at %s, a running pid", n, want[i].Name, want[i].HTTP, want[i].Metrics)
 		}
 	}
 	// One cluster: an account registered on node1 logs in on node3.
@@ -125,6 +128,10 @@ func TestClusterLocal(t *testing.T) {
 	eventually(t, "node3 logs in the account registered on node1", func() (reply, error) {
 		return call(n3, "POST", "/user/v1/login/", "", map[string]string{"email": email, "password": testPassword})
 	}, 200, nil)
+	// What crossed between the nodes is in each node's metrics.
+	if sent := routeMessagesSent(t, nodes[0].Metrics); sent <= 0 {
+		t.Fatalf("node1's metrics: %d route messages sent after a registration went through the cluster", sent)
+	}
 
 	if err := syscall.Kill(nodes[1].PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -156,4 +163,30 @@ func TestClusterLocal(t *testing.T) {
 			t.Errorf("%s (pid %d) outlived cluster local", n.Name, n.PID)
 		}
 	}
+}
+
+// routeMessagesSent reads livechat_cluster_route_messages_total{direction="sent"}
+// from the metrics at addr (-1 when absent).
+func routeMessagesSent(t *testing.T, addr string) int64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const series = `livechat_cluster_route_messages_total{direction="sent"} `
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, series); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			return int64(f)
+		}
+	}
+	return -1
 }

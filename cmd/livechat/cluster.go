@@ -11,6 +11,8 @@ import (
 	"livechat/actors"
 	"livechat/cluster"
 	"livechat/persistence"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // member is this process's part in a cluster (--cluster-node): its node
@@ -146,6 +148,15 @@ func (m *member) Bus() actors.Bus {
 		return nil
 	}
 	return m.node.Bus()
+}
+
+// registerMetrics adds the node's inter-node traffic to reg (nothing
+// for a single node).
+func (m *member) registerMetrics(reg prometheus.Registerer) {
+	if m == nil {
+		return
+	}
+	reg.MustRegister(newRouteCollector(m.node.RouteTraffic))
 }
 
 // probe asks the log whether it has a quorum, as seen from this node.

@@ -32,7 +32,7 @@ Runs a cluster of N nodes on this machine: N livechat serve processes on
   P+300    Prometheus metrics (--metrics-addr)
 node2 on P+1, P+101, P+201, P+301, and so on.
 Each node has every other as a peer. Once every node answers /healthz,
-DIR/nodes.json lists them ([{"name","http","pid"}]). It stays in the
+DIR/nodes.json lists them ([{"name","http","pid","metrics"}]). It stays in the
 foreground, prefixing each node's log lines with its name; Ctrl-C or
 SIGTERM stops every node (SIGTERM, then waits). A node that dies is
 reported, not restarted. Flags after -- go to every node's serve.
@@ -198,13 +198,14 @@ func healthy(ctx context.Context, client *http.Client, addr string) bool {
 // writeNodesFile writes the running nodes, for scripts and tests.
 func writeNodesFile(path string, children []*localChild) error {
 	type entry struct {
-		Name string `json:"name"`
-		HTTP string `json:"http"`
-		PID  int    `json:"pid"`
+		Name    string `json:"name"`
+		HTTP    string `json:"http"`
+		PID     int    `json:"pid"`
+		Metrics string `json:"metrics,omitempty"`
 	}
 	list := make([]entry, len(children))
 	for i, c := range children {
-		list[i] = entry{c.node.Name, c.node.HTTP, c.cmd.Process.Pid}
+		list[i] = entry{c.node.Name, c.node.HTTP, c.cmd.Process.Pid, c.node.Metrics}
 	}
 	b, err := json.MarshalIndent(list, "", "  ")
 	if err != nil {

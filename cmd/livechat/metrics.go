@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"livechat/cluster"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -49,4 +51,39 @@ func serveMetrics(addr string, reg *prometheus.Registry, log *slog.Logger) (stop
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
+}
+
+// routeCollector exports what a cluster node's NATS server sent to and
+// received from the other nodes (cluster.RouteTraffic), read once per
+// scrape: the inter-node traffic a message costs is the change in these
+// over the messages accepted meanwhile.
+type routeCollector struct {
+	read        func() (cluster.RouteTraffic, bool)
+	msgs, bytes *prometheus.Desc
+}
+
+func newRouteCollector(read func() (cluster.RouteTraffic, bool)) *routeCollector {
+	labels := []string{"direction"}
+	return &routeCollector{
+		read: read,
+		msgs: prometheus.NewDesc("livechat_cluster_route_messages_total",
+			"NATS messages this node's server exchanged with the other nodes (direction sent or received); restarts from 0 for a route that reconnects", labels, nil),
+		bytes: prometheus.NewDesc("livechat_cluster_route_bytes_total",
+			"bytes of those messages", labels, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *routeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.msgs; ch <- c.bytes }
+
+// Collect implements prometheus.Collector.
+func (c *routeCollector) Collect(ch chan<- prometheus.Metric) {
+	t, ok := c.read()
+	if !ok {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.msgs, prometheus.CounterValue, float64(t.MsgsOut), "sent")
+	ch <- prometheus.MustNewConstMetric(c.msgs, prometheus.CounterValue, float64(t.MsgsIn), "received")
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(t.BytesOut), "sent")
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(t.BytesIn), "received")
 }

@@ -117,6 +117,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 		return err
 	}
 	defer member.Close()
+	member.registerMetrics(reg)
 	secret := []byte(cfg.secret)
 	if len(secret) == 0 {
 		if secret, err = store.Secret(); err != nil {
