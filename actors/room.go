@@ -158,6 +158,9 @@ func (r *room) Receive(ctx actor.Context) {
 	case *membersApplied:
 		r.onMembersApplied(ctx)
 		return
+	case *markerApplied:
+		r.onMarkerApplied(m)
+		return // another node's activity keeps no room here alive
 	case *logCatchUp:
 		r.onLogCatchUp(ctx, m)
 	case *busEvent:

@@ -69,6 +69,51 @@ func (o logObserver) UserChanged(u *pspb.User) {
 	}
 }
 
+// MembershipsChanged implements persistence.LogObserver: another node
+// stored memberships, which that node announced to its own inbox sockets;
+// this node announces them to the users' inbox sockets here. A room
+// running here announces an ending itself (onMembersApplied).
+func (o logObserver) MembershipsChanged(room int64, began, ended []int64) {
+	e := o.e
+	for _, user := range began {
+		if e.inboxes.lookup(user) != nil {
+			// The edge renders the room as the user sees it, reading the
+			// store: off the goroutine that applies the log.
+			go e.memberAdded(room, user)
+		}
+	}
+	if len(ended) == 0 || e.running(room) != nil {
+		return
+	}
+	for _, user := range ended {
+		e.inboxes.send(user, InboxRoomRemoveFrame(room))
+	}
+}
+
+// MarkersMoved implements persistence.LogObserver: markers moved through
+// another node reach the users' inbox sockets here as inbox.read (a move
+// by the user's own post is not announced, as on the node that stored
+// it). A room running here sends it in its order, after the messages it
+// delivered; otherwise the unread count is read from the store, which
+// holds the log up to this marker.
+func (o logObserver) MarkersMoved(moves []persistence.ReadMarker) {
+	e := o.e
+	for _, mv := range moves {
+		if !mv.Moved || mv.ByPost || mv.Seq < 0 || e.inboxes.lookup(mv.User) == nil {
+			continue
+		}
+		if pid := e.running(mv.Room); pid != nil {
+			e.root.Send(pid, &markerApplied{user: mv.User, seq: mv.Seq})
+			continue
+		}
+		var last int64
+		if m, err := e.cfg.Store.LastMessage(mv.Room); err == nil && m != nil {
+			last = m.Seq
+		}
+		e.inboxes.send(mv.User, InboxReadFrame(mv.Room, mv.Seq, UnreadCount(e.cfg.Store, mv.Room, last, mv.Seq)))
+	}
+}
+
 // inboxApplied sends inbox.message frames for new messages of a room not
 // running on this node to its members' inbox sockets here.
 func (e *Engine) inboxApplied(room int64, recs []persistence.AppliedRecord) {

@@ -209,7 +209,7 @@ func (r *room) movePosterMarker(ctx actor.Context, msg *pspb.Message, replyTo *a
 func (r *room) writeMarker(ctx actor.Context, done *markerStored, seq int64, lazy bool) {
 	r.busy++
 	self, root := ctx.Self(), r.e.root
-	r.e.markers.move(persistence.ReadMarker{Room: r.id, User: done.user, Seq: seq}, lazy, func(mv persistence.ReadMarker, deleted int64, err error) {
+	r.e.markers.move(persistence.ReadMarker{Room: r.id, User: done.user, Seq: seq, ByPost: done.byPost}, lazy, func(mv persistence.ReadMarker, deleted int64, err error) {
 		done.stored, done.moved, done.deleted, done.err = mv.Seq, mv.Moved, deleted, err
 		root.Send(self, done)
 	})
@@ -240,6 +240,21 @@ func (r *room) onMarkerStored(ctx actor.Context, m *markerStored) {
 	r.receipts[m.user] = m.stored
 	r.scheduleReceipts(ctx)
 	r.e.inboxes.send(m.user, InboxReadFrame(r.id, m.stored, max(r.delivered-m.stored-m.deleted, 0)))
+}
+
+// markerApplied is a user's marker moved through another node (see
+// logObserver.MarkersMoved).
+type markerApplied struct{ user, seq int64 }
+
+// onMarkerApplied brings the room's view of a marker moved through
+// another node up to date and tells the user's inbox sockets here; the
+// receipt came on the bus from the node that stored it.
+func (r *room) onMarkerApplied(m *markerApplied) {
+	if rd := r.reader(m.user); rd != nil {
+		rd.marker = max(rd.marker, m.seq)
+	}
+	unread := max(r.delivered-m.seq-deletedAfter(r.e.cfg.Store, r.id, m.seq), 0)
+	r.e.inboxes.send(m.user, InboxReadFrame(r.id, m.seq, unread))
 }
 
 // scheduleReceipts sends the receipts now if the last frame is older than

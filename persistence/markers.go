@@ -16,6 +16,9 @@ import (
 type ReadMarker struct {
 	Room, User, Seq int64
 	Moved           bool
+	// ByPost says the user's own post moved it: in a cluster, the other
+	// nodes send no inbox.read for it (the inbox.message says it).
+	ByPost bool
 }
 
 // MoveReadMarkers raises each member's read marker (Member.last_read_seq)
@@ -33,7 +36,7 @@ func (s *Store) MoveReadMarkers(moves []ReadMarker) error {
 	if s.repl != nil {
 		cmd := &pb.MoveMarkers{Markers: make([]*pb.Marker, len(moves))}
 		for i, mv := range moves {
-			cmd.Markers[i] = &pb.Marker{Room: mv.Room, User: mv.User, Seq: mv.Seq}
+			cmd.Markers[i] = &pb.Marker{Room: mv.Room, User: mv.User, Seq: mv.Seq, ByPost: mv.ByPost}
 		}
 		v, err := s.propose("move read markers", &pb.Command{Op: &pb.Command_MoveMarkers{MoveMarkers: cmd}})
 		if err != nil {

@@ -110,11 +110,14 @@ type Outcome struct {
 }
 
 // ApplyEntry applies the commands of the log entry at seq, in order,
-// skipping those at or before skip (a position already applied). A
-// command the state refuses (an email taken) is an Outcome error, the same
-// on every replica; an error returned means this replica could not apply
-// the entry (its disk failed) and must stop, since it would diverge.
-func (s *Store) ApplyEntry(seq uint64, e *pb.Entry, skip LogPosition) ([]Outcome, error) {
+// skipping those at or before skip (a position already applied). local
+// says this run of this node proposed the entry (its own answers announce
+// what it changed; another node's commands are announced through the
+// observer). A command the state refuses (an email taken) is an Outcome
+// error, the same on every replica; an error returned means this replica
+// could not apply the entry (its disk failed) and must stop, since it
+// would diverge.
+func (s *Store) ApplyEntry(seq uint64, e *pb.Entry, skip LogPosition, local bool) ([]Outcome, error) {
 	outs := make([]Outcome, len(e.Commands))
 	for i, c := range e.Commands {
 		if seq < skip.Seq || (seq == skip.Seq && i <= skip.Index) {
@@ -133,10 +136,49 @@ func (s *Store) ApplyEntry(seq uint64, e *pb.Entry, skip LogPosition) ([]Outcome
 			if up, ok := c.Op.(*pb.Command_UpdateUser); ok {
 				o.UserChanged(up.UpdateUser.User)
 			}
+			if !local {
+				tellRemote(o, c, v)
+			}
 		}
 		outs[i] = Outcome{Value: v, Err: err}
 	}
 	return outs, nil
+}
+
+// tellRemote tells o what another node's command c, applied with
+// outcome v, changed for users who may have inbox sockets here: the
+// memberships it began or ended, and the read markers it moved.
+func tellRemote(o LogObserver, c *pb.Command, v any) {
+	switch op := c.Op.(type) {
+	case *pb.Command_CreateRoom:
+		r := op.CreateRoom.Room
+		o.MembershipsChanged(r.Id, append([]int64{r.Owner}, op.CreateRoom.Members...), nil)
+	case *pb.Command_OpenDirect:
+		if d := v.(directOpened); d.created {
+			o.MembershipsChanged(d.room.Id, []int64{op.OpenDirect.A, op.OpenDirect.B}, nil)
+		}
+	case *pb.Command_AddMembers:
+		var began []int64
+		switch added := v.(type) {
+		case memberAdded:
+			if added.added {
+				began = append(began, added.member.User)
+			}
+		case []bool:
+			for i, ok := range added {
+				if ok {
+					began = append(began, op.AddMembers.Members[i].User)
+				}
+			}
+		}
+		if len(began) > 0 {
+			o.MembershipsChanged(membersOf(c), began, nil)
+		}
+	case *pb.Command_RemoveMember:
+		o.MembershipsChanged(op.RemoveMember.Room, nil, []int64{op.RemoveMember.User})
+	case *pb.Command_MoveMarkers:
+		o.MarkersMoved(v.([]ReadMarker))
+	}
 }
 
 // membersOf is the room whose members c changes, 0 for none (a new
@@ -198,7 +240,7 @@ func (s *Store) apply(c *pb.Command) (any, error) {
 	case *pb.Command_MoveMarkers:
 		moves := make([]ReadMarker, len(op.MoveMarkers.Markers))
 		for i, m := range op.MoveMarkers.Markers {
-			moves[i] = ReadMarker{Room: m.Room, User: m.User, Seq: m.Seq}
+			moves[i] = ReadMarker{Room: m.Room, User: m.User, Seq: m.Seq, ByPost: m.ByPost}
 		}
 		return moves, s.moveReadMarkersLocal(moves)
 	case *pb.Command_InitSecret:

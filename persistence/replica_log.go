@@ -32,6 +32,13 @@ type LogObserver interface {
 	MembersChanged(room int64)
 	// UserChanged is an account as an update left it.
 	UserChanged(u *pb.User)
+	// MembershipsChanged says a command of another node made users
+	// members of room (began) or ended their membership (ended); the
+	// node that proposed it announces it itself.
+	MembershipsChanged(room int64, began, ended []int64)
+	// MarkersMoved is the read markers a command of another node moved
+	// or left (Moved false, or Seq -1 for a user who is not a member).
+	MarkersMoved(moves []ReadMarker)
 }
 
 // ObserveLog makes o the store's log observer (cluster mode). Call it

@@ -788,10 +788,13 @@ func (x *RemoveMember) GetUser() int64 {
 }
 
 type Marker struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Room          int64                  `protobuf:"varint,1,opt,name=room,proto3" json:"room,omitempty"`
-	User          int64                  `protobuf:"varint,2,opt,name=user,proto3" json:"user,omitempty"`
-	Seq           int64                  `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Room  int64                  `protobuf:"varint,1,opt,name=room,proto3" json:"room,omitempty"`
+	User  int64                  `protobuf:"varint,2,opt,name=user,proto3" json:"user,omitempty"`
+	Seq   int64                  `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	// by_post: the user's own post moved it, which the other nodes do not
+	// announce with inbox.read (the inbox.message says it).
+	ByPost        bool `protobuf:"varint,4,opt,name=by_post,json=byPost,proto3" json:"by_post,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -845,6 +848,13 @@ func (x *Marker) GetSeq() int64 {
 		return x.Seq
 	}
 	return 0
+}
+
+func (x *Marker) GetByPost() bool {
+	if x != nil {
+		return x.ByPost
+	}
+	return false
 }
 
 type MoveMarkers struct {
@@ -1113,11 +1123,12 @@ const file_persistence_pb_commands_proto_rawDesc = "" +
 	"\x06single\x18\x04 \x01(\bR\x06single\"6\n" +
 	"\fRemoveMember\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\x03R\x04room\x12\x12\n" +
-	"\x04user\x18\x02 \x01(\x03R\x04user\"B\n" +
+	"\x04user\x18\x02 \x01(\x03R\x04user\"[\n" +
 	"\x06Marker\x12\x12\n" +
 	"\x04room\x18\x01 \x01(\x03R\x04room\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\x03R\x04user\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x03R\x03seq\"E\n" +
+	"\x03seq\x18\x03 \x01(\x03R\x03seq\x12\x17\n" +
+	"\aby_post\x18\x04 \x01(\bR\x06byPost\"E\n" +
 	"\vMoveMarkers\x126\n" +
 	"\amarkers\x18\x01 \x03(\v2\x1c.livechat.persistence.MarkerR\amarkers\"p\n" +
 	"\n" +
