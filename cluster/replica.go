@@ -54,11 +54,7 @@ func (n *Node) Replicate(ctx context.Context, store *persistence.Store) (*Replic
 	r.cancel, r.stopped = cancel, make(chan struct{})
 	go func() {
 		defer close(r.stopped)
-		err := n.Follow(follow, r.applied+1, func(seq uint64, data []byte) error { return r.apply(seq, data, pos) })
-		if err == nil || follow.Err() != nil {
-			err = errors.New("cluster: replica closed")
-		}
-		r.stop(err)
+		r.stop(r.follow(follow, pos))
 	}()
 	store.Replicate(r)
 	// A node that has just started may take longer than one Sync to get
@@ -80,6 +76,62 @@ func (n *Node) Replicate(ctx context.Context, store *persistence.Store) (*Replic
 	}
 }
 
+// followRetryFor is how long the replica keeps starting a new reader of
+// the log while none gets anywhere. A reader fails when its consumer
+// cannot be made: the log's leader is being elected (after the leader's
+// loss or a partition; seconds), and the request times out (5 s). A node
+// out of the log's reach for longer is the isolation guard's to stop.
+const followRetryFor = 30 * time.Second
+
+// followRetryPause is the pause between two readers of the log.
+const followRetryPause = 500 * time.Millisecond
+
+// follow applies the log from where the replica is until ctx ends or
+// applying an entry fails (why it stopped), starting a new reader from
+// the next entry whenever one fails, until none has applied anything for
+// followRetryFor. Giving up at the first failed reader would stop a node
+// that is on the majority side, at once, whenever its reader had to be
+// made again during a leader election.
+func (r *Replica) follow(ctx context.Context, skip persistence.LogPosition) error {
+	var applyErr error
+	apply := func(seq uint64, data []byte) error {
+		if err := r.apply(seq, data, skip); err != nil {
+			applyErr = err
+			return err
+		}
+		return nil
+	}
+	stuckSince := time.Now()
+	for {
+		from := r.appliedSeq() + 1
+		err := r.node.Follow(ctx, from, apply)
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return errors.New("cluster: replica closed")
+		case applyErr != nil:
+			return err
+		case r.appliedSeq() >= from:
+			stuckSince = time.Now()
+		}
+		if time.Since(stuckSince) >= followRetryFor {
+			return fmt.Errorf("%w (no reader of the log got anywhere for %s)", err, followRetryFor)
+		}
+		r.node.cfg.Logger.Warn("cluster: the log's reader failed; starting a new one", "from", r.appliedSeq()+1, "err", err)
+		select {
+		case <-ctx.Done():
+			return errors.New("cluster: replica closed")
+		case <-time.After(followRetryPause):
+		}
+	}
+}
+
+// appliedSeq is the last log entry applied.
+func (r *Replica) appliedSeq() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.applied
+}
+
 // Close stops applying the log and returns once no entry is being
 // applied: close the replica before its store.
 func (r *Replica) Close() {
@@ -93,7 +145,7 @@ func (r *Replica) apply(seq uint64, data []byte, skip persistence.LogPosition) e
 	if err := proto.Unmarshal(data, e); err != nil {
 		return fmt.Errorf("cluster: log entry %d: %w", seq, err)
 	}
-	outs, err := r.store.ApplyEntry(seq, e, skip)
+	outs, err := r.store.ApplyEntry(seq, e, skip, e.Node == r.instance)
 	if err != nil {
 		return err
 	}

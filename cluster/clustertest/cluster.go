@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,6 +25,11 @@ type Options struct {
 	// ReadyWait bounds a node's start, until it answers /healthz: it
 	// waits for a majority of the nodes first. Default 60 s.
 	ReadyWait time.Duration
+	// Netns runs each node in a network namespace of its own, on an
+	// address of its own (netns.go), so that the test can cut the
+	// network between nodes (Partition). It takes root and the ip
+	// command: the test fails without them.
+	Netns bool
 }
 
 // baseArgs are every test node's flags before Options.Args: metrics
@@ -34,7 +40,9 @@ var baseArgs = []string{"--metrics-addr", "", "--shutdown-timeout", "5s", "--dur
 // Cluster is a running test cluster.
 type Cluster struct {
 	Nodes []*Node
+	t     testing.TB
 	dir   string
+	net   *network // with Options.Netns; else nil
 }
 
 // Start starts a cluster of opts.Nodes nodes and returns once every node
@@ -48,16 +56,32 @@ func Start(t testing.TB, opts Options) *Cluster {
 		opts.ReadyWait = 60 * time.Second
 	}
 	bin := Binary(t)
-	c := &Cluster{dir: t.TempDir()}
+	c := &Cluster{t: t, dir: t.TempDir()}
+	if opts.Netns {
+		// Made before the nodes' cleanup is registered, so torn down
+		// after they are killed.
+		c.net = newNetwork(t, opts.Nodes)
+	}
 	local := make([]cluster.LocalNode, opts.Nodes)
 	for i := range local {
+		if c.net != nil {
+			local[i] = c.net.localNode(i)
+			continue
+		}
 		local[i] = cluster.LocalNode{Name: fmt.Sprintf("node%d", i+1),
 			HTTP: freeAddr(t), Client: freeAddr(t), Route: freeAddr(t)}
 	}
-	for _, l := range local {
-		args := append(append(l.ServeArgs(local, c.dir), baseArgs...), opts.Args...)
-		c.Nodes = append(c.Nodes, &Node{t: t, local: l, bin: bin, args: args,
-			logPath: filepath.Join(c.dir, l.Name+".log"), readyWait: opts.ReadyWait})
+	for i, l := range local {
+		args := l.ServeArgs(local, c.dir)
+		var space string
+		if c.net != nil {
+			space = c.net.spaces[i]
+			args = append(args, c.net.serveArgs(i)...)
+		}
+		args = append(append(args, baseArgs...), opts.Args...)
+		n := &Node{t: t, local: l, bin: bin, args: args, space: space,
+			logPath: filepath.Join(c.dir, l.Name+".log"), readyWait: opts.ReadyWait}
+		c.Nodes = append(c.Nodes, n)
 	}
 	t.Cleanup(func() { c.cleanup(t) })
 	for _, n := range c.Nodes {
@@ -67,6 +91,37 @@ func Start(t testing.TB, opts Options) *Cluster {
 		n.waitReady()
 	}
 	return c
+}
+
+// Partition cuts the network between groups of nodes, both ways: a node
+// of one group reaches no node of another (its packets to them are
+// dropped), while the test still reaches every node and nodes of one
+// group reach each other. A node in no group keeps all its links. It
+// needs Options.Netns; Heal undoes it.
+func (c *Cluster) Partition(groups ...[]*Node) {
+	c.t.Helper()
+	if c.net == nil {
+		c.t.Fatal("clustertest: Partition needs a cluster started with Options.Netns")
+	}
+	idx := make([][]int, len(groups))
+	for g, group := range groups {
+		for _, n := range group {
+			i := slices.Index(c.Nodes, n)
+			if i < 0 {
+				c.t.Fatalf("clustertest: Partition: %s is not a node of this cluster", n.Name())
+			}
+			idx[g] = append(idx[g], i)
+		}
+	}
+	c.net.partition(idx)
+}
+
+// Heal undoes every Partition: each node reaches every other again.
+func (c *Cluster) Heal() {
+	c.t.Helper()
+	if c.net != nil {
+		c.net.heal()
+	}
 }
 
 // cleanup kills every node and, when the test failed (or

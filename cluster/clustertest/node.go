@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -21,6 +22,9 @@ type Node struct {
 	args      []string
 	logPath   string
 	readyWait time.Duration
+	// space is the node's network namespace (Options.Netns); "" runs it
+	// in the test's own.
+	space string
 
 	mu   sync.Mutex
 	proc *process // the current run; nil before the first start
@@ -77,6 +81,9 @@ func (n *Node) start() {
 	}
 	fmt.Fprintf(log, "=== clustertest: %s %v\n", n.bin, n.args)
 	cmd := exec.Command(n.bin, append([]string{"serve"}, n.args...)...)
+	if n.space != "" {
+		cmd = netnsCommand(n.space, n.bin, append([]string{"serve"}, n.args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = cluster.LocalProcAttr()
 	if err := cmd.Start(); err != nil {
@@ -108,6 +115,14 @@ func (n *Node) waitReady() {
 		case <-ctx.Done():
 			n.t.Fatalf("%s did not answer /healthz within %s\n%s", n.Name(), n.readyWait, n.LogTail(logTail))
 		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if n.space != "" {
+		// Started through `ip netns exec`, the process must have become
+		// the node by now, or Kill, Pause and the rest would hit ip.
+		bin, _ := filepath.EvalSymlinks(n.bin) // as /proc shows it
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.cmd.Process.Pid)); err != nil || exe != bin {
+			n.t.Fatalf("%s: pid %d runs %q (%v), not %s: signals would miss the node", n.Name(), p.cmd.Process.Pid, exe, err, n.bin)
 		}
 	}
 }
