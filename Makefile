@@ -55,8 +55,9 @@ bench-smoke:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
 # The cluster's fault matrix (leader and follower SIGKILL, a kill and a
-# restart, a 10 s pause, a rolling restart), each under traffic on three
-# node processes; several minutes.
+# restart, a 10 s pause, a rolling restart, and, when run as root, network
+# partitions with ip netns), each under traffic on three node processes;
+# several minutes.
 chaos:
 	$(GO) test -tags chaos -count=1 -v -timeout 30m -run 'Chaos|Smoke' ./cluster/clustertest
 

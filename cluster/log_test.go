@@ -3,23 +3,24 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"livechat/cluster/internal/loopback"
 )
 
-// freeAddr reserves a loopback port by listening on it and closing.
+// freeAddr is a loopback address with a port free now, outside the
+// range client sockets take their ports from.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // testCluster is the configuration of n embedded nodes on loopback.
@@ -56,11 +57,18 @@ func startAll(t testing.TB, cfgs []Config) []*Node {
 		wg.Go(func() { nodes[i], errs[i] = Start(ctx, cfgs[i]) })
 	}
 	wg.Wait()
+	for _, n := range nodes {
+		if n != nil {
+			t.Cleanup(n.Close)
+		}
+	}
 	for i, err := range errs {
 		if err != nil {
-			t.Fatalf("node %d: %v", i+1, err)
+			t.Errorf("node %d: %v", i+1, err)
 		}
-		t.Cleanup(nodes[i].Close)
+	}
+	if t.Failed() {
+		t.FailNow()
 	}
 	return nodes
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"livechat/cluster"
+	"livechat/cluster/internal/loopback"
 )
 
 // Options shape a test cluster.
@@ -141,16 +141,16 @@ func (c *Cluster) cleanup(t testing.TB) {
 // logTail is how many lines of each node's log a failed test shows.
 const logTail = 120
 
-// freeAddr is a loopback address with a port free now: the kernel
-// picks it, and it is let go for the node to take.
+// freeAddr is a loopback address with a port free now, outside the
+// range client sockets take their ports from, let go for the node to
+// take.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // healthy reports whether addr answers GET /healthz with 200.
