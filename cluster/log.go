@@ -113,6 +113,7 @@ func (n *Node) openLog(ctx context.Context) error {
 func (n *Node) Append(ctx context.Context, id string, entry []byte) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
+	defer context.AfterFunc(n.life, cancel)() // Fence ends the attempt in flight
 	for {
 		attempt, cancelAttempt := context.WithTimeout(ctx, appendAttempt)
 		ack, err := n.js.Publish(attempt, logSubject, entry, jetstream.WithMsgID(id))
@@ -259,14 +260,40 @@ func (n *Node) LastSeq(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
-// Close disconnects and stops the embedded server.
+// Fence ends this node's part in the log at once: every append and read
+// barrier in flight fails, as does every later one, and the log's reader
+// stops. A node that must leave because it is cut off from the quorum
+// fences first, so that the requests waiting on the log are answered
+// (unavailable) instead of holding its shutdown for the log's timeout.
+func (n *Node) Fence() { n.close() }
+
+// Close disconnects and stops the embedded server, waiting at most
+// closeWait for it: a server cut off from its peers waits on each route's
+// last write up to the route's write deadline (10 s, twice when a write
+// was already blocked), and a node that leaves because it is isolated
+// must not linger that long. Its stream files are then left as a kill
+// would leave them, which JetStream recovers from when the node starts
+// again.
 func (n *Node) Close() {
 	n.close()
 	if n.conn != nil {
 		n.conn.Close()
 	}
-	if n.server != nil {
+	if n.server == nil {
+		return
+	}
+	stopped := make(chan struct{})
+	go func() {
 		n.server.Shutdown()
 		n.server.WaitForShutdown()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(closeWait):
+		n.cfg.Logger.Warn("cluster: the embedded NATS server did not stop in time; leaving it", "waited", closeWait)
 	}
 }
+
+// closeWait bounds how long Close waits for the embedded server to stop.
+const closeWait = 3 * time.Second

@@ -162,3 +162,43 @@ func TestConfigCheck(t *testing.T) {
 		t.Errorf("%+v: %v", ok, err)
 	}
 }
+
+// TestFenceEndsWaitingAppends checks that an append waiting on a log with
+// no quorum fails once its node is fenced, well before the log's
+// timeout, and that later appends fail at once: an isolated node's
+// shutdown is not held by the writes it cannot make.
+func TestFenceEndsWaitingAppends(t *testing.T) {
+	cfgs := testCluster(t, 3)
+	for i := range cfgs {
+		cfgs[i].Timeout = time.Minute
+	}
+	nodes := startAll(t, cfgs)
+	if _, err := nodes[0].Append(context.Background(), "first", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	nodes[1].Close()
+	nodes[2].Close()
+
+	failed := make(chan error, 1)
+	go func() {
+		_, err := nodes[0].Append(context.Background(), "cut-off", []byte("y"))
+		failed <- err
+	}()
+	select {
+	case err := <-failed:
+		t.Fatalf("an append without a quorum answered before the fence: %v", err)
+	case <-time.After(2 * time.Second):
+	}
+	nodes[0].Fence()
+	select {
+	case err := <-failed:
+		if err == nil {
+			t.Fatal("an append without a quorum succeeded")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the append still waits 20 s after the fence (its timeout is a minute)")
+	}
+	if _, err := nodes[0].Append(context.Background(), "after", []byte("z")); err == nil {
+		t.Fatal("an append after the fence succeeded")
+	}
+}

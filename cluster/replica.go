@@ -201,7 +201,7 @@ func (r *Replica) Propose(cmd *pb.Command) (any, error) {
 	// One Timeout bounds the append and its apply here together, so a
 	// client hears within it whatever the log's election or this node's
 	// reader cost.
-	ctx, cancel := context.WithTimeout(context.Background(), r.node.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.node.life, r.node.cfg.Timeout)
 	defer cancel()
 	id := fmt.Sprintf("%s/%d", r.instance, cmd.Proposal)
 	if _, err := r.node.Append(ctx, id, data); err != nil {
@@ -223,7 +223,7 @@ const syncAsk = 2 * time.Second
 // Sync implements persistence.Replicator: it waits until this replica
 // has applied the log's last entry as of the call.
 func (r *Replica) Sync() error {
-	ctx, cancel := context.WithTimeout(context.Background(), r.node.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.node.life, r.node.cfg.Timeout)
 	defer cancel()
 	// A log that answers at all answers within milliseconds: a read
 	// barrier does not wait out a whole write timeout for a lost leader.

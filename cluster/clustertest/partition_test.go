@@ -66,12 +66,13 @@ func TestChaosPartitionFollower(t *testing.T) {
 // for 6 s), and with 5 s every node's guard then gives up, the whole
 // cluster exiting at once.
 //
-// The exit comes well after the guard gives up: the process first stops
-// its HTTP server (--shutdown-timeout, 5 s here), then its NATS server,
-// whose shutdown waits for each route's last write to a peer it cannot
-// reach, up to the route's 10 s write deadline, twice when a write was
-// already blocked (nats-server v2.15.2). So the partition is held for
-// up to exitWithin.
+// The exit comes a few seconds after the guard gives up: the node fences
+// its log (the writes waiting on it are answered 503 at once), closes its
+// sockets and stops its HTTP server, then waits up to 3 s for its NATS
+// server, whose shutdown would otherwise wait for each route's last write
+// to a peer it cannot reach (the route's 10 s write deadline, twice when a
+// write was already blocked; nats-server v2.15.2). The partition is held
+// for up to exitWithin.
 func TestChaosPartitionOutlastsIsolationExit(t *testing.T) {
 	const exitWithin = 60 * time.Second
 	c := Start(t, Options{Nodes: 3, Args: nodeArgs, Netns: true})

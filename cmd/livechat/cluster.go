@@ -90,6 +90,7 @@ func joinCluster(ctx context.Context, cfg serveConfig, store *persistence.Store,
 	go func() {
 		defer close(m.done)
 		if err := g.run(guardCtx); err != nil {
+			node.Fence() // the writes waiting on the log are answered now
 			m.isolated <- err
 		}
 	}()
