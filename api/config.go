@@ -102,8 +102,9 @@ type Config struct {
 	// MessageRate. Default 40.
 	MessageBurst int
 	// TypingRate is how many chat.typing frames per second a socket may
-	// send (as many at once); past it they are dropped silently, neither
-	// refused nor counted as bad frames. Default 2.
+	// send (as many at once); past it only the newest is passed on, when
+	// the rate allows, neither refused nor counted as a bad frame.
+	// Default 2.
 	TypingRate float64
 	// RoomRate is room creations per user per minute (429 above).
 	// Default 10.

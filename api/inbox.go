@@ -36,7 +36,8 @@ func (s *Server) inbox(ctx *fasthttp.RequestCtx, req *request) error {
 	}
 	limit = min(max(limit, 1), inboxMax)
 	var after *inboxCursor
-	if c := ctx.QueryArgs().Peek("cursor"); ctx.QueryArgs().Has("cursor") {
+	// An empty cursor is the first page, as DRF's CursorPagination reads it.
+	if c := ctx.QueryArgs().Peek("cursor"); len(c) > 0 {
 		cur, ok := s.decodeCursor(string(c))
 		if !ok {
 			return errInvalidCursor

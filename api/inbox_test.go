@@ -87,7 +87,11 @@ func TestInboxPagesWithCursor(t *testing.T) {
 		t.Fatalf("rooms %v, want each once: %v", seen, want)
 	}
 
-	for _, bad := range []string{"garbage", "", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
+	// An empty cursor is the first page, as DRF's CursorPagination reads it.
+	if first, empty := ts.inbox(t, a, "/chat/v1/room/inbox/?limit=1"), ts.inbox(t, a, "/chat/v1/room/inbox/?limit=1&cursor="); len(empty.Results) != 1 || empty.Results[0].ID != first.Results[0].ID {
+		t.Errorf("cursor=: %+v, want the first page %+v", empty.Results, first.Results)
+	}
+	for _, bad := range []string{"garbage", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} {
 		status, body := ts.rest(t, "GET", "/chat/v1/room/inbox/?cursor="+bad, a, nil)
 		if status != http.StatusNotFound || string(body) != `{"detail":"Invalid cursor"}` {
 			t.Errorf("cursor %q: %d %s, want 404 Invalid cursor", bad, status, body)

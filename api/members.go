@@ -269,11 +269,17 @@ func (s *Server) userField(id int64, field string) (*pspb.User, error) {
 // roomKindField reads the kind of a new room: public (the default) or
 // private. Direct rooms have their own path.
 func roomKindField(f *form) string {
+	raw, ok := f.raw["kind"]
+	switch {
+	case !ok:
+		return persistence.KindPublic
+	case string(raw) == "null":
+		f.add("kind", "This field may not be null.")
+		return ""
+	}
 	kind := f.str("kind", strRule{allowBlank: true})
 	switch kind {
-	case "", persistence.KindPublic:
-		return persistence.KindPublic
-	case persistence.KindPrivate:
+	case persistence.KindPublic, persistence.KindPrivate:
 		return kind
 	case persistence.KindDirect:
 		f.add("kind", "Open direct rooms with POST /chat/v1/room/direct/.")

@@ -462,6 +462,8 @@ func TestCreateRoomKindAndMembers(t *testing.T) {
 	}{
 		{map[string]any{"name": "r", "kind": "direct"}, `{"kind":["Open direct rooms with POST /chat/v1/room/direct/."]}`},
 		{map[string]any{"name": "r", "kind": "group"}, `{"kind":["\"group\" is not a valid choice."]}`},
+		{map[string]any{"name": "r", "kind": ""}, `{"kind":["\"\" is not a valid choice."]}`},
+		{map[string]any{"name": "r", "kind": nil}, `{"kind":["This field may not be null."]}`},
 		{map[string]any{"name": "r", "members": 5}, `{"members":["Expected a list of items but got type \"int\"."]}`},
 		{map[string]any{"name": "r", "members": "5"}, `{"members":["Expected a list of items but got type \"str\"."]}`},
 		{map[string]any{"name": "r", "members": []int64{99}}, `{"members":["Invalid pk \"99\" - object does not exist."]}`},

@@ -7,7 +7,7 @@ import "github.com/valyala/fasthttp"
 // data volume is full). Unlike /healthz (alive), a load balancer uses it
 // to send new clients elsewhere; reads keep working on a server that is
 // not ready.
-func (s *Server) ready(ctx *fasthttp.RequestCtx) {
+func (s *Server) ready(ctx *fasthttp.RequestCtx, _ *request) error {
 	switch {
 	case s.draining.Load():
 		writeJSON(ctx, fasthttp.StatusServiceUnavailable, map[string]string{"status": "shutting_down", "detail": "Server is shutting down."})
@@ -16,4 +16,14 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx) {
 	default:
 		writeJSON(ctx, fasthttp.StatusOK, map[string]string{"status": "ready"})
 	}
+	return nil
+}
+
+// healthz answers GET /healthz: alive, with the socket counters operators
+// watch.
+func (s *Server) healthz(ctx *fasthttp.RequestCtx, _ *request) error {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
+		"status": "ok", "connections": s.Connections(), "slow_consumers": s.SlowConsumers(),
+	})
+	return nil
 }

@@ -228,6 +228,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"POST", fmt.Sprintf("/chat/v1/room/%d/messages/", room.ID)},
 		{"GET", "/chat/v1/message/"}, {"PATCH", "/chat/v1/message/"},
 		{"POST", "/"}, {"PUT", "/static/app.js"}, {"POST", "/ws/chat/1/chat/"},
+		{"POST", "/healthz"}, {"DELETE", "/healthz"}, {"PUT", "/readyz"}, {"POST", "/openapi.json"},
 	} {
 		r := ts.do(t, req{Method: tc.method, Path: tc.path, Token: u.Access, Body: "{}"})
 		expectBody(t, r, http.StatusMethodNotAllowed, fmt.Sprintf(`{"detail":"Method \"%s\" not allowed."}`, tc.method))

@@ -101,17 +101,6 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, path string) error {
 	if path == "/" || strings.HasPrefix(path, "/static/") {
 		return s.serveWeb(ctx, path)
 	}
-	if path == "/healthz" {
-		// Liveness plus the socket counters operators watch.
-		writeJSON(ctx, fasthttp.StatusOK, map[string]any{
-			"status": "ok", "connections": s.Connections(), "slow_consumers": s.SlowConsumers(),
-		})
-		return nil
-	}
-	if path == "/readyz" {
-		s.ready(ctx)
-		return nil
-	}
 	if strings.HasPrefix(path, "/media/") {
 		return s.serveMedia(ctx, path)
 	}
@@ -175,6 +164,8 @@ func (s *Server) buildRoutes() {
 			"/chat/v1/room/inbox/":    {auth: true, methods: m("GET", handlerFunc(s.inbox))},
 			"/chat/v1/message/":       {auth: true, methods: m("POST", handlerFunc(s.createMessage))},
 			"/openapi.json":           {methods: m("GET", handlerFunc(s.openAPI))},
+			"/healthz":                {methods: m("GET", handlerFunc(s.healthz))},
+			"/readyz":                 {methods: m("GET", handlerFunc(s.ready))},
 		},
 		room:    &route{auth: true, methods: m("GET", handlerFunc(s.roomDetail))},
 		user:    &route{auth: true, methods: m("GET", handlerFunc(s.publicUser))},

@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"io"
-	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -193,11 +192,16 @@ type roomSocket struct {
 	c      *Conn
 	user   int64
 	sess   *actors.Session
-	typing *rate.Limiter // made on the first chat.typing: many clients never send one
+	typing *typingGate // made on the first chat.typing: many clients never send one
 }
 
 func (r *roomSocket) Invalid(reason string) { r.sess.Invalid(reason) }
-func (r *roomSocket) end()                  { r.sess.Close() }
+func (r *roomSocket) end() {
+	if r.typing != nil {
+		r.typing.stop()
+	}
+	r.sess.Close()
+}
 
 // frame passes a valid frame on. A chat message waits for its user's
 // message rate, and the socket is not read meanwhile: a client over the
@@ -210,13 +214,13 @@ func (r *roomSocket) frame(in inboundFrame) {
 		r.sess.Read(in.seq)
 	case in.kind == frameTyping:
 		if r.typing == nil {
-			rps := r.s.cfg.TypingRate
-			r.typing = rate.NewLimiter(rate.Limit(rps), max(1, int(math.Ceil(rps))))
+			r.typing = newTypingGate(r.s.cfg.TypingRate, r.sess.Typing)
 		}
-		if r.typing.Allow() { // past the rate: dropped silently, not a strike
-			r.sess.Typing(in.typing)
-		}
+		r.typing.offer(in.typing) // past the rate: held, not a strike
 	case r.s.waitMessageTurn(r.c, r.user):
+		if r.typing != nil {
+			r.typing.discard()
+		}
 		r.sess.Message(in.text, in.clientID)
 	}
 }

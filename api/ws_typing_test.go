@@ -164,6 +164,39 @@ func TestWSTypingRefreshesCoalesceAndExpire(t *testing.T) {
 	}
 }
 
+// TestWSTypingRefreshPastTheRateCounts: at the default rate (2 a second),
+// refreshes sent faster than it still move the expiry: the last one is
+// held and passed on, not dropped, so the indicator ends a timeout after
+// the user's last refresh, not after the last one the rate let through.
+func TestWSTypingRefreshPastTheRateCounts(t *testing.T) {
+	const timeout = time.Second
+	ts := newWSTestServer(t, func(_ *Config, a *actors.Config) { a.TypingTimeout = timeout })
+	alice, bob := ts.newUser(t, "앨리스"), ts.newUser(t, "민수")
+	room := ts.newRoom(t, alice)
+	a := ts.dial(t, alice, room, "")
+	b := ts.dial(t, bob, room, "events=typing")
+	a.ready(t, "a ready")
+	b.ready(t, "b ready")
+
+	var last time.Time
+	for range 10 {
+		a.typing(t, true)
+		last = time.Now()
+		time.Sleep(100 * time.Millisecond)
+	}
+	for {
+		if f := decodeTyping(t, b.nextNonPresence(t)); !*f.Typing {
+			break
+		}
+	}
+	// Dropped, the refreshes after the rate's first would leave the last
+	// one taken about 0.5 s into the burst, and typing:false would come
+	// about 0.4 s before last+timeout.
+	if ended := time.Now(); ended.Before(last.Add(timeout)) || ended.After(last.Add(timeout+2*time.Second)) {
+		t.Fatalf("typing:false %v after the last refresh, want at least %v (and within the rate's period and the expiry tick)", ended.Sub(last), timeout)
+	}
+}
+
 // TestWSTypingEnds: typing:false is announced at once, and so is the end
 // of typing when the user's only socket closes; a message ends it without
 // a typing:false, and the next typing:true is announced at once.
@@ -252,9 +285,10 @@ func TestWSTypingBadValueAndNothingKept(t *testing.T) {
 	}
 }
 
-// TestWSTypingRateDropsSilently: chat.typing frames past the socket's
-// rate are dropped: not refused, not counted as bad frames.
-func TestWSTypingRateDropsSilently(t *testing.T) {
+// TestWSTypingRateCoalescesSilently: chat.typing frames past the socket's
+// rate are coalesced (a message discards the one held): not refused, not
+// counted as bad frames.
+func TestWSTypingRateCoalescesSilently(t *testing.T) {
 	ts := newWSTestServer(t, func(_ *Config, a *actors.Config) { a.StrikeBurst = 2 })
 	alice, bob := ts.newUser(t, "앨리스"), ts.newUser(t, "민수")
 	room := ts.newRoom(t, alice)

@@ -86,7 +86,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.clientPingBurst, "client-ping-burst", 10, "pings a client may send at once")
 	fs.Float64Var(&c.messageRate, "message-rate", 20, "chat messages per second per user, sustained, REST and sockets together (sockets over it are slowed, REST gets 429)")
 	fs.IntVar(&c.messageBurst, "message-burst", 40, "chat messages a user may send at once above --message-rate")
-	fs.Float64Var(&c.typingRate, "typing-rate", 2, "chat.typing frames per second per socket; past it they are dropped silently")
+	fs.Float64Var(&c.typingRate, "typing-rate", 2, "chat.typing frames per second per socket; past it only the newest is passed on, when the rate allows")
 	fs.DurationVar(&c.typingTimeout, "typing-timeout", 5*time.Second, "a typing indicator not refreshed for this long ends with typing:false")
 	fs.IntVar(&c.strikeBurst, "strike-burst", 10, "rejected (invalid) frames a socket may send before it is closed with 1008; one is forgiven per second")
 	fs.IntVar(&c.roomRate, "room-rate", 10, "room creations per user per minute, 429 above")
