@@ -57,6 +57,11 @@ type Config struct {
 	// MaxConnections caps open sockets (503 above). Default 100000 (the
 	// open-file limit is usually lower and is the real cap).
 	MaxConnections int
+	// MaxOpenConns caps the TCP connections open in all, REST and sockets
+	// alike; one more is answered 503 and closed at accept. 0: no cap.
+	// The server sets it to the open-file limit less the descriptors kept
+	// for the database.
+	MaxOpenConns int
 	// MaxConnsPerIP caps the TCP connections open from one client address,
 	// REST and sockets alike; one more is answered 429 and closed at
 	// accept. Default 256.
@@ -65,6 +70,9 @@ type Config struct {
 	// from the connection's opening or a kept-alive request's first byte.
 	// Default 5s.
 	HeaderTimeout time.Duration
+	// KeepAliveTimeout is how long an idle REST keep-alive connection is
+	// kept open. Default 2 minutes.
+	KeepAliveTimeout time.Duration
 	// MaxUserSockets caps one user's open sockets, over every room (429
 	// before the upgrade above). Default 32.
 	MaxUserSockets int
@@ -173,6 +181,7 @@ func (c Config) Defaults() Config {
 	setInt(&c.MaxUserSockets, 32)
 	setInt(&c.MaxConnsPerIP, 256)
 	setDur(&c.HeaderTimeout, 5*time.Second)
+	setDur(&c.KeepAliveTimeout, 2*time.Minute)
 	if c.ClientPingRate <= 0 {
 		c.ClientPingRate = 1
 	}

@@ -129,18 +129,45 @@ func TestHeaderTimeout(t *testing.T) {
 func TestConnsPerIPCap(t *testing.T) {
 	const addrCap = 4
 	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.MaxConnsPerIP = addrCap })
+	expectConnCap(t, ts, addrCap, http.StatusTooManyRequests, `{"detail":"Too many connections from your address."}`)
+}
+
+// TestOpenConnsCap: the cap of all open connections (the open-file limit
+// less the database's descriptors) holds idle REST keep-alive connections
+// and sockets alike, answers the next one 503 at accept, and makes room
+// again when one closes.
+func TestOpenConnsCap(t *testing.T) {
+	const openCap = 5
+	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.MaxOpenConns = openCap })
+	expectConnCap(t, ts, openCap, http.StatusServiceUnavailable,
+		`{"detail":"The server has no room for another connection; try again later."}`)
+}
+
+// expectConnCap holds limit connections, a WebSocket among them (the
+// caller's REST connections of making it are closed), checks that the next
+// is answered status with body and closed, and that closing the socket
+// makes room for one more.
+func expectConnCap(t *testing.T, ts *wsTestServer, limit, status int, body string) {
+	t.Helper()
 	u := ts.newUser(t, "holder")
 	room := ts.newRoom(t, u)
 	sock := ts.dial(t, u, room, "")
-	for range addrCap - 1 {
-		if status, _ := dialRawHTTP(t, ts.addr).roundTrip(t, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); status != http.StatusOK {
-			t.Fatalf("connection under the addrCap: %d", status)
+	http.DefaultClient.CloseIdleConnections() // the kept-alive REST connections of the setup
+	wsEventually(t, wsReadTimeout, func() error {
+		if n := ts.srv.ln.open.Load(); n != 1 {
+			return fmt.Errorf("%d connections open, want the socket's alone", n)
+		}
+		return nil
+	})
+	for range limit - 1 {
+		if got, _ := dialRawHTTP(t, ts.addr).roundTrip(t, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); got != http.StatusOK {
+			t.Fatalf("connection under the cap: %d", got)
 		}
 	}
 	over := dialRawHTTP(t, ts.addr)
-	status, body := over.roundTrip(t, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-	if status != http.StatusTooManyRequests || body != `{"detail":"Too many connections from your address."}` {
-		t.Fatalf("connection over the addrCap: %d %s", status, body)
+	gotStatus, gotBody := over.roundTrip(t, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+	if gotStatus != status || gotBody != body {
+		t.Fatalf("connection over the cap: %d %s, want %d %s", gotStatus, gotBody, status, body)
 	}
 	_ = over.conn.SetReadDeadline(time.Now().Add(wsReadTimeout))
 	if _, err := over.r.ReadByte(); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
@@ -180,7 +207,7 @@ func TestRefusedConnsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newRetryListener(inner, slog.New(slog.DiscardHandler), 1, func() {})
+	l := newRetryListener(inner, slog.New(slog.DiscardHandler), 1, 0, func(string) {})
 	l.refusing = make(chan struct{}, slots)
 	t.Cleanup(func() { _ = l.Close() })
 	go func() {

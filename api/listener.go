@@ -16,14 +16,19 @@ import (
 // retryListener accepts the server's connections. It keeps accepting when
 // the process runs out of file descriptors (fasthttp would stop serving on
 // EMFILE, while the right answer is to wait for sockets to close and carry
-// on), and caps the connections open from one client address.
+// on), caps the connections open from one client address, and caps the
+// connections open in all, REST and sockets alike, so that they never take
+// the descriptors the database needs: a store that cannot open its next
+// file fails every write, and Badger does not survive it.
 type retryListener struct {
 	net.Listener
 	log        *slog.Logger
 	lastWarn   time.Time
 	addrs      *addrCounts
 	maxPerAddr int
-	onRefuse   func() // counts a connection refused over maxPerAddr
+	open       atomic.Int64      // connections accepted and not yet closed
+	maxOpen    int64             // 0: no cap
+	onRefuse   func(kind string) // counts a refused connection: ip_cap or conn_cap
 	// refusing bounds the refusals being answered at once; past it a
 	// connection over the cap is closed without an answer.
 	refusing chan struct{}
@@ -42,8 +47,9 @@ func (l *retryListener) Close() error {
 	return err
 }
 
-func newRetryListener(ln net.Listener, log *slog.Logger, maxPerAddr int, onRefuse func()) *retryListener {
-	return &retryListener{Listener: ln, log: log, addrs: newAddrCounts(), maxPerAddr: maxPerAddr, onRefuse: onRefuse, refusing: make(chan struct{}, 64)}
+func newRetryListener(ln net.Listener, log *slog.Logger, maxPerAddr, maxOpen int, onRefuse func(kind string)) *retryListener {
+	return &retryListener{Listener: ln, log: log, addrs: newAddrCounts(), maxPerAddr: maxPerAddr, maxOpen: int64(maxOpen),
+		onRefuse: onRefuse, refusing: make(chan struct{}, 64)}
 }
 
 func (l *retryListener) Accept() (net.Conn, error) {
@@ -51,13 +57,19 @@ func (l *retryListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if tcp, ok := c.(*net.TCPConn); ok && err == nil {
-			addr := remoteAddr(tcp)
-			if !l.addrs.take(addr, l.maxPerAddr) {
-				l.onRefuse()
-				l.refuse(tcp)
+			if l.maxOpen > 0 && l.open.Load() >= l.maxOpen {
+				l.onRefuse("conn_cap")
+				l.refuse(tcp, serverFull)
 				continue
 			}
-			return &lingerConn{TCPConn: tcp, release: func() { l.addrs.give(addr) }}, nil
+			addr := remoteAddr(tcp)
+			if !l.addrs.take(addr, l.maxPerAddr) {
+				l.onRefuse("ip_cap")
+				l.refuse(tcp, tooManyConns)
+				continue
+			}
+			l.open.Add(1)
+			return &lingerConn{TCPConn: tcp, release: func() { l.addrs.give(addr); l.open.Add(-1) }}, nil
 		}
 		if err == nil || !(errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)) {
 			return c, err
@@ -80,22 +92,27 @@ func remoteAddr(c *net.TCPConn) netip.Addr {
 }
 
 // tooManyConns is the answer to a connection over the per-address cap,
-// written before its request is read.
-var tooManyConns = func() []byte {
-	body := `{"detail":"Too many connections from your address."}`
-	return []byte("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: " +
-		strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body)
-}()
+// and serverFull to one over the cap of all connections, written before
+// its request is read.
+var (
+	tooManyConns = refusal("429 Too Many Requests", `{"detail":"Too many connections from your address."}`)
+	serverFull   = refusal("503 Service Unavailable", `{"detail":"The server has no room for another connection; try again later."}`)
+)
 
-// refuse answers a connection over the per-address cap with 429 and closes
-// it, lingering so that the client reads the answer rather than a reset.
+func refusal(status, body string) []byte {
+	return []byte("HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\nConnection: close\r\n\r\n" + body)
+}
+
+// refuse answers a connection over a cap with answer and closes it,
+// lingering so that the client reads the answer rather than a reset.
 // The answer fits the socket's empty send buffer, so the write does not
 // wait. A refusal holds its slot in refusing until its lingering close is
 // over: the descriptors refused connections hold are bounded too, or one
 // address connecting fast would hold a descriptor per connection for the
 // lingering time whatever its cap. Past the slots a connection is closed
 // bare.
-func (l *retryListener) refuse(c *net.TCPConn) {
+func (l *retryListener) refuse(c *net.TCPConn, answer []byte) {
 	select {
 	case l.refusing <- struct{}{}:
 	default:
@@ -105,7 +122,7 @@ func (l *retryListener) refuse(c *net.TCPConn) {
 	go func() {
 		defer func() { <-l.refusing }()
 		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-		if _, err := c.Write(tooManyConns); err != nil {
+		if _, err := c.Write(answer); err != nil {
 			_ = c.Close()
 			return
 		}

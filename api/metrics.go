@@ -46,6 +46,7 @@ var refusalKinds = []string{
 	"user_socket_cap", // a user's sockets over --max-user-sockets
 	"ip_cap",          // an address's connections over --max-conns-per-ip
 	"max_conns",       // open sockets over --max-conns
+	"conn_cap",        // open connections over the open-file limit's share
 	"storage_full",    // writes refused below the storage reserve (507)
 }
 

@@ -95,7 +95,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 		ReadBufferSize:        cfg.MaxHeaderBytes,
 		ReadTimeout:           cfg.HeaderTimeout, // see HeaderReceived
 		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
+		IdleTimeout:           cfg.KeepAliveTimeout,
 		NoDefaultServerHeader: false,
 		NoDefaultContentType:  true,
 		CloseOnShutdown:       true,
@@ -113,7 +113,7 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	rl := newRetryListener(ln, s.log, s.cfg.MaxConnsPerIP, func() { s.metrics.Refused("ip_cap") })
+	rl := newRetryListener(ln, s.log, s.cfg.MaxConnsPerIP, s.cfg.MaxOpenConns, s.metrics.Refused)
 	s.lnMu.Lock()
 	if s.draining.Load() {
 		s.lnMu.Unlock()

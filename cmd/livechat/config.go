@@ -38,7 +38,7 @@ type serveConfig struct {
 	secureCookie                                                         bool
 	maxUserSockets, maxConnsPerIP, clientPingBurst                       int
 	clientPingRate                                                       float64
-	headerTimeout                                                        time.Duration
+	headerTimeout, keepAliveTimeout                                      time.Duration
 	storageReserve                                                       int
 	maxRoomMembers, memberAddRate                                        int
 	maxAvatarBytes, avatarRate                                           int
@@ -82,6 +82,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.maxUserSockets, "max-user-sockets", 32, "open sockets per user over every room, 429 before the upgrade above")
 	fs.IntVar(&c.maxConnsPerIP, "max-conns-per-ip", 256, "open TCP connections (REST and sockets) per client address; one more is answered 429 and closed")
 	fs.DurationVar(&c.headerTimeout, "header-timeout", 5*time.Second, "time for a request's line and headers to arrive, 408 after")
+	fs.DurationVar(&c.keepAliveTimeout, "keepalive-timeout", 2*time.Minute, "how long an idle REST keep-alive connection is kept open")
 	fs.Float64Var(&c.clientPingRate, "client-ping-rate", 1, "pings per second a client may send; one past it (and the burst) is not answered and counts as a rejected frame")
 	fs.IntVar(&c.clientPingBurst, "client-ping-burst", 10, "pings a client may send at once")
 	fs.Float64Var(&c.messageRate, "message-rate", 20, "chat messages per second per user, sustained, REST and sockets together (sockets over it are slowed, REST gets 429)")
@@ -164,6 +165,7 @@ var settingRules = map[string]settingRule{
 	"max-conns-per-ip":  {min: 1},
 	"storage-reserve":   {min: 0}, // 0: derived from Badger's sizes
 	"header-timeout":    {min: 0, above: true},
+	"keepalive-timeout": {min: float64(time.Second), why: "a client reuses its connection between requests"},
 	"client-ping-rate":  {min: 0, above: true},
 	"client-ping-burst": {min: 1},
 	"message-rate":      {min: 0, above: true},
@@ -389,6 +391,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			MaxUserSockets:   c.maxUserSockets,
 			MaxConnsPerIP:    c.maxConnsPerIP,
 			HeaderTimeout:    c.headerTimeout,
+			KeepAliveTimeout: c.keepAliveTimeout,
 			ClientPingRate:   c.clientPingRate,
 			ClientPingBurst:  c.clientPingBurst,
 			PingInterval:     c.pingInterval,

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	_ "net/http/pprof"
@@ -134,6 +135,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 	}
 	defer engine.Shutdown()
 	apiCfg.Secret, apiCfg.Logger, apiCfg.Metrics = secret, log, metrics
+	apiCfg.MaxOpenConns = openConnCap(soft)
 	apiCfg.TokenCacheBytes = budget.tokens
 	srv, err := api.New(apiCfg, store, engine)
 	if err != nil {
@@ -170,8 +172,16 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 }
 
 // fdReserve is how many file descriptors are kept for everything but
-// sockets: Badger's tables and logs, REST connections, the listener.
+// connections: Badger's tables and logs, the listeners, media files.
 const fdReserve = 256
+
+// openConnCap is how many TCP connections, REST and sockets alike, the
+// server holds at once with an open-file limit of soft: all but
+// fdReserve. Past it a connection is answered 503 at accept, so that idle
+// keep-alive connections can never take the database's descriptors.
+func openConnCap(soft uint64) int {
+	return int(min(soft-fdReserve, math.MaxInt32))
+}
 
 // socketCap is the number of sockets the server may hold with an
 // open-file limit of soft. Every socket is a file: past the limit, accepts
