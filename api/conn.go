@@ -35,6 +35,11 @@ type Conn struct {
 	mu     sync.Mutex
 	queue  []outFrame
 	queued int // bytes the queued frames take on the wire, headers included
+	// inflight is the bytes of the batch a writer goroutine is writing:
+	// until the write returns they are still unsent, and count with
+	// queued against maxBytes (a client that does not read would
+	// otherwise hold a blocked write's batch and a full queue besides).
+	inflight int
 	// pong is the queue position of the pending pong plus one, 0 when
 	// none is pending: a newer pong replaces it (RFC 6455 5.5.3), so a
 	// client pinging without reading holds at most one.
@@ -95,7 +100,7 @@ func (c *Conn) send(frame []byte, later bool) bool {
 func (c *Conn) SendDroppable(frame []byte) bool {
 	c.mu.Lock()
 	n := frameSize(len(frame))
-	if c.closing || c.queued > c.maxBytes/2 || c.queued+n > c.maxBytes {
+	if u := c.unsentLocked(); c.closing || u > c.maxBytes/2 || u+n > c.maxBytes {
 		c.mu.Unlock()
 		return false
 	}
@@ -137,7 +142,7 @@ func (c *Conn) queueLockedLater(kind int, frame []byte, later bool) {
 // not, the queue is dropped and the connection closed as a slow consumer
 // (the caller then calls slow, outside the lock). Caller holds mu.
 func (c *Conn) fitsLocked(n int) bool {
-	if c.queued+n <= c.maxBytes {
+	if c.unsentLocked()+n <= c.maxBytes {
 		return true
 	}
 	c.dropQueueLocked()
@@ -150,6 +155,10 @@ func (c *Conn) slow() {
 		c.onSlow()
 	}
 }
+
+// unsentLocked is the bytes not yet written: queued, and in a write that
+// has not returned. Caller holds mu.
+func (c *Conn) unsentLocked() int { return c.queued + c.inflight }
 
 func (c *Conn) dropQueueLocked() {
 	c.queue, c.queued, c.pong = nil, 0, 0
@@ -173,7 +182,7 @@ func (c *Conn) sendBacklog(frames [][]byte) (ok, slow bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, f := range frames {
-		for !c.closing && c.queued > c.maxBytes/2 {
+		for !c.closing && c.unsentLocked() > c.maxBytes/2 {
 			if time.Now().After(deadline) {
 				c.closeLocked(actors.CloseSlowConsumer, "slow consumer: backlog not read")
 				return false, true
@@ -201,7 +210,7 @@ func (c *Conn) closeLocked(code int, reason string) {
 	if !c.closing {
 		c.code = code
 		msg := websocket.FormatCloseMessage(code, reason)
-		if c.queued+frameSize(len(msg)) > c.maxBytes {
+		if c.unsentLocked()+frameSize(len(msg)) > c.maxBytes {
 			// The close frame is always sent and the queue never passes
 			// its limit: a client that far behind loses what is queued.
 			c.dropQueueLocked()
@@ -302,7 +311,7 @@ func (c *Conn) control(kind int, data []byte) {
 		pending := &c.queue[c.pong-1]
 		if c.fitsLocked(len(data) - len(pending.payload)) {
 			c.queued += len(data) - len(pending.payload)
-			c.peak = max(c.peak, c.queued)
+			c.peak = max(c.peak, c.unsentLocked())
 			pending.payload = data
 			c.mu.Unlock()
 			return
@@ -348,7 +357,7 @@ func (c *Conn) enqueueLocked(kind int, payload []byte) {
 func (c *Conn) pushLocked(kind int, payload []byte) (start bool) {
 	c.queue = append(c.queue, outFrame{kind, payload})
 	c.queued += frameSize(len(payload))
-	c.peak = max(c.peak, c.queued)
+	c.peak = max(c.peak, c.unsentLocked())
 	if c.writing {
 		return false
 	}
@@ -401,7 +410,7 @@ func frameSize(n int) int {
 	}
 }
 
-// peakQueued returns the most bytes the queue ever held.
+// peakQueued returns the most bytes ever unsent (queued or in a write).
 func (c *Conn) peakQueued() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -434,6 +443,10 @@ func (c *Conn) writeLoop(wait bool) {
 	var spare []outFrame
 	for {
 		c.mu.Lock()
+		if c.inflight > 0 {
+			c.inflight = 0 // the last batch is written
+			c.space.Broadcast()
+		}
 		if len(c.queue) == 0 {
 			c.writing = false
 			c.queue = nil // an idle socket keeps no buffers
@@ -442,8 +455,8 @@ func (c *Conn) writeLoop(wait bool) {
 			return
 		}
 		batch := c.queue
+		c.inflight += c.queued
 		c.queue, c.queued, c.pong = spare[:0], 0, 0
-		c.space.Broadcast()
 		c.mu.Unlock()
 
 		if err := c.writeBatch(batch); err != nil {
@@ -495,7 +508,7 @@ func putBuffer(bp *[]byte, b []byte) {
 // then ends and the session with it.
 func (c *Conn) fail() {
 	c.mu.Lock()
-	c.closing, c.writing = true, false
+	c.closing, c.writing, c.inflight = true, false, 0
 	c.wakeLocked()
 	c.dropQueueLocked()
 	c.space.Broadcast()

@@ -69,7 +69,7 @@ func (c *Conn) writeNow() {
 		copy(c.queue[1:], c.queue)
 		c.queue[0] = outFrame{preframed, rest}
 		c.queued += len(rest)
-		c.peak = max(c.peak, c.queued)
+		c.peak = max(c.peak, c.unsentLocked())
 		if c.pong > 0 {
 			c.pong++
 		}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"livechat/actors"
 )
 
 // pipeConn returns a Conn writing into one end of an in-memory pipe, with a
@@ -111,9 +113,51 @@ func TestConnSendDroppableSkipsBusySocket(t *testing.T) {
 	}
 }
 
-// unsent is how many bytes are queued and not yet taken by the writer.
+// unsent is how many bytes are queued or in a write that has not returned.
 func (c *Conn) unsent() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.queued
+	return c.unsentLocked()
+}
+
+// TestConnStuckWriteCountsAgainstLimit: on a socket whose client never
+// reads, the batch a blocked write holds is still unsent and counts
+// against the byte limit: the frames accepted before the socket is closed
+// as a slow consumer add up to the limit at most, not the limit plus what
+// the writer took.
+func TestConnStuckWriteCountsAgainstLimit(t *testing.T) {
+	server, client := net.Pipe() // never read: the first write blocks
+	t.Cleanup(func() { _ = server.Close(); _ = client.Close() })
+	const limit = 16 << 10
+	c := newConn(server, limit, 5*time.Second, nil, nil)
+	frame := make([]byte, limit/4-10)
+	accepted := 0
+	for range 20 {
+		if !c.Send(frame) {
+			break
+		}
+		accepted += frameSize(len(frame))
+		if accepted == frameSize(len(frame)) {
+			// Let the writer take the first frame and block on it.
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				c.mu.Lock()
+				taken := c.inflight > 0
+				c.mu.Unlock()
+				if taken || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	if accepted > limit {
+		t.Fatalf("accepted %d bytes on a socket that reads nothing; the limit is %d", accepted, limit)
+	}
+	if code := c.closeCode(); code != actors.CloseSlowConsumer {
+		t.Fatalf("close code %d, want the slow consumer's %d", code, actors.CloseSlowConsumer)
+	}
+	if peak := c.peakQueued(); peak > limit {
+		t.Fatalf("%d bytes unsent at the peak; the limit is %d", peak, limit)
+	}
 }
