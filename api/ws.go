@@ -210,6 +210,10 @@ func (r *roomSocket) frame(in inboundFrame) {
 	switch {
 	case in.kind == frameRefresh:
 		r.s.refreshSocket(r.c, r, in.token)
+	case in.kind == frameRead && r.s.store.Writable() != nil:
+		// A read marker is a write: below the storage reserve it is
+		// refused like a message, not dropped unsaid.
+		r.c.Send(actors.ErrorFrame(actors.ErrorStorageFull, "Storage is full."))
 	case in.kind == frameRead:
 		r.sess.Read(in.seq)
 	case in.kind == frameTyping:

@@ -12,7 +12,7 @@ import (
 
 // TestTypingWorksWhenStorageFull: on a volume past its reserve, where
 // messages are refused, typing indicators still go through: they are
-// never stored.
+// never stored. A read marker is stored, and is refused like a message.
 func TestTypingWorksWhenStorageFull(t *testing.T) {
 	vol := mountTmpfs(t, "24m")
 	const reserve = 6 << 20
@@ -50,6 +50,11 @@ func TestTypingWorksWhenStorageFull(t *testing.T) {
 		if f["type"] != "chat.typing" || f["typing"] != typing || f["nickname"] != "앨리스" {
 			t.Fatalf("bob got %v on a full volume, want alice's chat.typing %v", f, typing)
 		}
+	}
+
+	writeJSON(t, a, map[string]any{"type": "chat.read", "seq": 2})
+	if f := readUntil(t, a, func(f map[string]any) bool { return f["type"] == "chat.error" }); f["error_type"] != "storage_full" {
+		t.Fatalf("chat.read on a full volume: %v, want chat.error storage_full", f)
 	}
 }
 
