@@ -75,6 +75,16 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 	if err != nil {
 		return 0, 0, nil, false, err
 	}
+	if since > last && s.store.Replicated() {
+		// The client has seen messages this node has not applied yet (it
+		// was acknowledged through another node, or this one was paused):
+		// catch up with the log first, or the room would replay from its
+		// own last seq and send the client what it already has.
+		s.catchUp()
+		if last, err = s.store.LastSeq(room); err != nil {
+			return 0, 0, nil, false, err
+		}
+	}
 	if since < 0 || since > last {
 		since = last
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -195,8 +196,15 @@ type socket struct {
 // every message of the room, stored ones first, whenever it joins.
 func openSocket(t testing.TB, n *Node, token string, roomID int64) *socket {
 	t.Helper()
+	return openSocketSince(t, n, token, roomID, 0)
+}
+
+// openSocketSince opens a socket to roomID on n that resumes after seq
+// since.
+func openSocketSince(t testing.TB, n *Node, token string, roomID, since int64) *socket {
+	t.Helper()
 	u := url.URL{Scheme: "ws", Host: n.Addr(), Path: fmt.Sprintf("/ws/chat/%d/chat/", roomID),
-		RawQuery: url.Values{"token": {token}, "since": {"0"}}.Encode()}
+		RawQuery: url.Values{"token": {token}, "since": {strconv.FormatInt(since, 10)}}.Encode()}
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	conn, resp, err := d.Dial(u.String(), nil)
 	if err != nil {

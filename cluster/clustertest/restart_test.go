@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,9 @@ import (
 // restarts it: it replays what it missed before it serves, so an account
 // registered meanwhile logs in on it at once. A node paused (SIGSTOP)
 // for a few seconds, well under the isolation exit, resumes and catches
-// up with what was written meanwhile.
+// up with what was written meanwhile; a socket that resumes on it at once
+// after the newest message, which the node may not have applied yet, gets
+// the next message and nothing it already had.
 func TestNodesStopRestartAndPause(t *testing.T) {
 	c := Start(t, Options{Nodes: 3, Args: nodeArgs})
 	n1, n2, n3 := c.Nodes[0], c.Nodes[1], c.Nodes[2]
@@ -23,10 +26,39 @@ func TestNodesStopRestartAndPause(t *testing.T) {
 	n3.Restart()
 	login(t, n3, bob)
 
+	login(t, n1, bob)
+	var room struct{ ID int64 }
+	mustCall(t, n1, "POST", "/chat/v1/room/", bob.Access, map[string]any{"name": "lag"}, 201, &room)
+	post := func(text string) int64 {
+		var m message
+		mustCall(t, n1, "POST", "/chat/v1/message/", bob.Access, map[string]any{"room": room.ID, "message": text}, 201, &m)
+		return m.Seq
+	}
+	post("before the pause")
+
 	n2.Pause()
 	carol := registerThroughFault(t, n1, uniqueEmail("carol"), "carol")
+	var last int64
+	for i := range 30 {
+		last = post(fmt.Sprintf("during the pause %d", i))
+	}
 	time.Sleep(3 * time.Second) // the pause itself: what is tested is the node after it
 	n2.Resume()
+	resumed := openSocketSince(t, n2, bob.Access, room.ID, last)
+	next := post("after the pause")
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		got := resumed.received()
+		if len(got) > 0 {
+			if len(got) != 1 || got[0].Seq != next {
+				t.Fatalf("a socket resuming after seq %d on the node just resumed got seqs %v, want only %d", last, seqsOf(got), next)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a socket resuming after seq %d got nothing in 20 s", last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	// A resumed node reads its replica, which applies what it missed
 	// within moments: a login there may be refused until it has.
 	deadline := time.Now().Add(20 * time.Second)
@@ -43,6 +75,15 @@ func TestNodesStopRestartAndPause(t *testing.T) {
 	if !n2.Running() {
 		t.Fatalf("node2 exited after a 3 s pause:\n%s", n2.LogTail(logTail))
 	}
+}
+
+// seqsOf is the seqs of msgs.
+func seqsOf(msgs []message) []int64 {
+	out := make([]int64, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Seq
+	}
+	return out
 }
 
 // faultWrites bounds the retries of a write during a fault: a leader
