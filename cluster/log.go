@@ -194,20 +194,42 @@ func (n *Node) followFrom(ctx context.Context, next *uint64, apply func(seq uint
 	if err != nil {
 		return fmt.Errorf("cluster: follow the log: %w", err)
 	}
-	defer msgs.Stop()
-	var received atomic.Int64 // entries received, for the watchdog
-	var stalled atomic.Bool
+	// The consumer is read on a goroutine of its own and left behind, not
+	// waited for, when this reader gives up on it: while the library
+	// recreates a consumer whose server went (up to 10 s a try, with
+	// backoff) it holds the lock Stop and Next take, and waiting for it
+	// would stall this node's applies that long. What the abandoned
+	// goroutine still receives is dropped: the next consumer starts from
+	// *next.
 	done := make(chan struct{})
-	defer close(done)
+	defer func() {
+		close(done)
+		go msgs.Stop()
+	}()
+	entries := make(chan jetstream.Msg)
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			m, err := msgs.Next()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case entries <- m:
+			case <-done:
+				return
+			}
+		}
+	}()
+	var received atomic.Int64 // entries received, for the watchdog
+	stalled := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(followStall)
 		defer tick.Stop()
 		last := int64(-1)
 		for {
 			select {
-			case <-ctx.Done():
-				msgs.Stop()
-				return
 			case <-done:
 				return
 			case <-tick.C:
@@ -221,19 +243,21 @@ func (n *Node) followFrom(ctx context.Context, next *uint64, apply func(seq uint
 			head, err := n.LastSeq(ask)
 			cancel()
 			if err == nil && head >= atomic.LoadUint64(next) {
-				stalled.Store(true)
-				msgs.Stop()
+				close(stalled)
 				return
 			}
 		}
 	}()
 	for {
-		m, err := msgs.Next()
-		if err != nil {
-			switch {
-			case stalled.Load():
-				return errFollowStalled
-			case ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed):
+		var m jetstream.Msg
+		select {
+		case m = <-entries:
+		case <-stalled:
+			return errFollowStalled
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-readErr:
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return ctx.Err()
 			}
 			return fmt.Errorf("cluster: follow the log: %w", err)
