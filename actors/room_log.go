@@ -304,7 +304,7 @@ func (r *room) deliverApplied(ctx actor.Context, m *pspb.Message) bool {
 	if m.ClientId != "" {
 		r.clientIDs[clientKey{m.SenderId, m.ClientId}] = m.Seq
 	}
-	r.broadcast(frame, nil)
+	r.broadcastMessage(frame, nil, m.Seq)
 	r.sendInboxMessage(m)
 	r.stopTyping(m.SenderId, false)
 	return true

@@ -19,6 +19,11 @@ type member struct {
 	// live frames wait in held so that they follow the backlog.
 	catchingUp bool
 	held       [][]byte
+	// skipThrough is the since of a member that joined past the last
+	// message the room had delivered (its node was behind the log): the
+	// messages up to it, which the client has, are not sent when the room
+	// catches up. 0 once passed.
+	skipThrough int64
 }
 
 // presence counts a user's sockets in the room: join and leave are
@@ -70,8 +75,20 @@ func (ms *members) remove(pid *actor.PID) *member {
 // broadcast hands frame to every member but except. No allocation per
 // member: every sink receives the same bytes.
 func (ms *members) broadcast(frame []byte, except *member) {
+	ms.broadcastMessage(frame, except, 0)
+}
+
+// broadcastMessage is broadcast for the frame of message seq (0: not a
+// message): a member whose skipThrough reaches seq already has it.
+func (ms *members) broadcastMessage(frame []byte, except *member, seq int64) {
 	later := len(ms.list) > inlineWrites
 	for _, m := range ms.list {
+		if m.skipThrough > 0 && seq > 0 {
+			if seq <= m.skipThrough {
+				continue
+			}
+			m.skipThrough = 0
+		}
 		switch {
 		case m == except:
 		case m.catchingUp:
@@ -167,6 +184,11 @@ func (r *room) onJoin(ctx actor.Context, j *localJoin) {
 	edits := m.events.Has(EventEdit) && j.Since > 0
 	if j.Since >= 0 && (j.Since < r.delivered || edits && j.Since <= r.delivered) {
 		r.sendBacklog(ctx, m, j.Since, edits)
+	}
+	if j.Since > r.delivered {
+		// Only a cluster node admits such a since (it is behind the log):
+		// the client has the messages up to it.
+		m.skipThrough = j.Since
 	}
 }
 

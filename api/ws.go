@@ -75,17 +75,14 @@ func (s *Server) admitSocket(ctx *fasthttp.RequestCtx) (room, since int64, user 
 	if err != nil {
 		return 0, 0, nil, false, err
 	}
-	if since > last && s.store.Replicated() {
-		// The client has seen messages this node has not applied yet (it
-		// was acknowledged through another node, or this one was paused):
-		// catch up with the log first, or the room would replay from its
-		// own last seq and send the client what it already has.
-		s.catchUp()
-		if last, err = s.store.LastSeq(room); err != nil {
-			return 0, 0, nil, false, err
-		}
-	}
-	if since < 0 || since > last {
+	// On a single node a since past the room's last seq is the client's
+	// mistake, and it starts live. In a cluster it is usually this node
+	// being behind the log (the client was acknowledged through another
+	// node, or this one was just paused), which no read barrier can rule
+	// out (a leader that was paused answers from its own copy for a
+	// moment): the client's since stands, and the room, as it catches up,
+	// skips the messages up to it.
+	if since < 0 || since > last && !s.store.Replicated() {
 		since = last
 	}
 	if err := s.socketRoomFor(ctx, user); err != nil {
