@@ -128,12 +128,7 @@ func TestWSTypingReachesOptedInOthersOnly(t *testing.T) {
 func TestWSTypingRefreshesCoalesceAndExpire(t *testing.T) {
 	const timeout = time.Second
 	ts := newWSTestServer(t, func(c *Config, a *actors.Config) { c.TypingRate, a.TypingTimeout = 100, timeout })
-	alice, bob := ts.newUser(t, "앨리스"), ts.newUser(t, "민수")
-	room := ts.newRoom(t, alice)
-	a := ts.dial(t, alice, room, "")
-	b := ts.dial(t, bob, room, "events=typing")
-	a.ready(t, "a ready")
-	b.ready(t, "b ready")
+	alice, room, a, b := typingPair(t, ts)
 
 	first := time.Now()
 	var last time.Time
@@ -171,12 +166,7 @@ func TestWSTypingRefreshesCoalesceAndExpire(t *testing.T) {
 func TestWSTypingRefreshPastTheRateCounts(t *testing.T) {
 	const timeout = time.Second
 	ts := newWSTestServer(t, func(_ *Config, a *actors.Config) { a.TypingTimeout = timeout })
-	alice, bob := ts.newUser(t, "앨리스"), ts.newUser(t, "민수")
-	room := ts.newRoom(t, alice)
-	a := ts.dial(t, alice, room, "")
-	b := ts.dial(t, bob, room, "events=typing")
-	a.ready(t, "a ready")
-	b.ready(t, "b ready")
+	_, _, a, b := typingPair(t, ts)
 
 	var last time.Time
 	for range 10 {
@@ -195,6 +185,19 @@ func TestWSTypingRefreshPastTheRateCounts(t *testing.T) {
 	if ended := time.Now(); ended.Before(last.Add(timeout)) || ended.After(last.Add(timeout+2*time.Second)) {
 		t.Fatalf("typing:false %v after the last refresh, want at least %v (and within the rate's period and the expiry tick)", ended.Sub(last), timeout)
 	}
+}
+
+// typingPair opens alice's socket and bob's events=typing socket to a
+// room of alice's, both joined.
+func typingPair(t *testing.T, ts *wsTestServer) (alice *wsUser, room int64, a, b *wsClient) {
+	t.Helper()
+	alice, bob := ts.newUser(t, "앨리스"), ts.newUser(t, "민수")
+	room = ts.newRoom(t, alice)
+	a = ts.dial(t, alice, room, "")
+	b = ts.dial(t, bob, room, "events=typing")
+	a.ready(t, "a ready")
+	b.ready(t, "b ready")
+	return alice, room, a, b
 }
 
 // TestWSTypingEnds: typing:false is announced at once, and so is the end

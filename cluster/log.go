@@ -122,10 +122,11 @@ func (n *Node) Append(ctx context.Context, id string, entry []byte) (uint64, err
 			return ack.Sequence, nil
 		}
 		select {
-		case <-ctx.Done():
+		case <-ctx.Done(): // Timeout, the caller's, or Fence
+			if n.life.Err() != nil {
+				return 0, fmt.Errorf("cluster: append: node closed: %w", err)
+			}
 			return 0, fmt.Errorf("cluster: append: %w", err)
-		case <-n.life.Done():
-			return 0, fmt.Errorf("cluster: append: node closed: %w", err)
 		case <-time.After(appendRetry):
 		}
 	}
