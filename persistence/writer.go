@@ -25,11 +25,15 @@ type WriterConfig struct {
 // Writer group-commits chat messages: every Append encodes its messages on
 // the caller's goroutine (many rooms encode in parallel) and waits in a
 // queue; one goroutine turns everything queued into one transaction and
-// hands it to Badger without waiting; Badger syncs the transactions that reach it
-// together with one fsync under DurabilityFsync. A second goroutine calls
-// each Append's done function once its transaction is durable, strictly in
-// Append order. Up to maxInflight transactions are in flight, so encoding
-// the next batch overlaps the disk flush of the previous one.
+// hands it to Badger; Badger syncs the transactions that reach it together
+// with one fsync under DurabilityFsync. Each Append's done function is
+// called once its transaction is durable, strictly in Append order, by
+// whichever goroutine completes the transaction that lets it go (see
+// finished). Up to maxInflight transactions are in flight, so encoding the
+// next batch overlaps the disk flush of the previous one; a batch with
+// nothing queued behind it and nothing in flight is committed on the
+// writer's goroutine instead, which saves a quiet room's message two
+// goroutine hand-offs (Badger's callback goroutine and the hop back).
 type Writer struct {
 	store    *Store
 	maxBatch int
@@ -47,8 +51,14 @@ type Writer struct {
 	wake    chan struct{}
 	stopped chan struct{}
 
-	inflight  chan struct{}    // a slot per transaction being committed
-	completed chan *batchState // committed transactions, in any order
+	inflight chan struct{} // a slot per transaction being committed
+
+	// order confirms finished transactions in index order.
+	order struct {
+		sync.Mutex
+		next  uint64                 // the index of the next transaction to confirm
+		early map[uint64]*batchState // finished before an earlier one
+	}
 }
 
 // maxInflight bounds transactions committed at once: enough to keep the
@@ -80,7 +90,8 @@ func (s *Store) NewWriter(cfg WriterConfig) *Writer {
 	// memtable size the memory budget chose.
 	cfg.MaxBatch = max(1, min(cfg.MaxBatch, s.plan.maxBatchEntries()/entriesPerMessage))
 	w := &Writer{store: s, maxBatch: cfg.MaxBatch, maxBytes: s.plan.maxBatchBytes(), observer: cfg.Observer, maxID: s.nextID.Load(), wake: make(chan struct{}, 1), stopped: make(chan struct{}),
-		inflight: make(chan struct{}, maxInflight), completed: make(chan *batchState, maxInflight)}
+		inflight: make(chan struct{}, maxInflight)}
+	w.order.early = make(map[uint64]*batchState)
 	go w.loop()
 	return w
 }
@@ -138,14 +149,10 @@ func (w *Writer) Close() {
 }
 
 func (w *Writer) loop() {
-	confirmed := make(chan struct{})
-	go w.confirm(confirmed)
 	defer func() {
 		for range maxInflight { // wait for every transaction in flight
 			w.inflight <- struct{}{}
 		}
-		close(w.completed)
-		<-confirmed
 		close(w.stopped)
 	}()
 	var index uint64
@@ -153,13 +160,16 @@ func (w *Writer) loop() {
 		w.mu.Lock()
 		var batch []appendReq
 		batch, w.queue = w.take(nil)
+		alone := len(w.queue) == 0
 		closed := w.closed
 		w.mu.Unlock()
 		if len(batch) > 0 {
 			w.inflight <- struct{}{}
 			st := &batchState{index: index, reqs: batch}
 			index++
-			w.commit(st)
+			// Alone: nothing waits to be encoded behind it and nothing is
+			// in flight to overlap with, so waiting here costs nothing.
+			w.commit(st, alone && len(w.inflight) == 1)
 			continue
 		}
 		if closed {
@@ -169,29 +179,27 @@ func (w *Writer) loop() {
 	}
 }
 
-// confirm calls done functions in Append order: Badger may finish
-// transactions' callbacks in any order, so completions wait here until all
-// earlier ones are in.
-func (w *Writer) confirm(confirmed chan<- struct{}) {
-	defer close(confirmed)
-	var next uint64
-	early := map[uint64]*batchState{}
-	for st := range w.completed {
-		early[st.index] = st
-		for {
-			st, ok := early[next]
-			if !ok {
-				break
-			}
-			delete(early, next)
-			next++
-			w.observeAppends(st)
-			for _, r := range st.reqs {
-				if r.err != nil {
-					r.done(r.err)
-				} else {
-					r.done(st.err)
-				}
+// finished records st's outcome and confirms, in index order, every
+// transaction that no earlier one holds back: Badger may finish
+// transactions in any order. done functions run under order's lock, on the
+// goroutine that finished the transaction; they must not block.
+func (w *Writer) finished(st *batchState) {
+	w.order.Lock()
+	defer w.order.Unlock()
+	w.order.early[st.index] = st
+	for {
+		st, ok := w.order.early[w.order.next]
+		if !ok {
+			return
+		}
+		delete(w.order.early, w.order.next)
+		w.order.next++
+		w.observeAppends(st)
+		for _, r := range st.reqs {
+			if r.err != nil {
+				r.done(r.err)
+			} else {
+				r.done(st.err)
 			}
 		}
 	}
@@ -221,11 +229,11 @@ func (w *Writer) take(batch []appendReq) ([]appendReq, []appendReq) {
 }
 
 // commit encodes st's messages into one transaction and sends it to
-// Badger; the outcome arrives on w.completed.
-func (w *Writer) commit(st *batchState) {
+// Badger, waiting for it when wait is set; its outcome goes to finished.
+func (w *Writer) commit(st *batchState, wait bool) {
 	finish := func(err error) {
 		st.err = err
-		w.completed <- st
+		w.finished(st)
 		<-w.inflight
 	}
 	if !hasMessages(st.reqs) {
@@ -248,13 +256,18 @@ func (w *Writer) commit(st *batchState) {
 		return
 	}
 	began := time.Now()
-	txn.CommitWith(func(err error) {
+	committed := func(err error) {
 		w.observeCommit(began, st)
 		if err != nil {
 			err = fmt.Errorf("commit messages: %w", err)
 		}
 		finish(err)
-	})
+	}
+	if wait {
+		committed(txn.Commit())
+		return
+	}
+	txn.CommitWith(committed)
 }
 
 // entriesPerMessage is how many Badger entries a record may write: a new
