@@ -171,6 +171,16 @@ func storeJoins(e *Engine, room *actor.PID, roomID int64, joins []*memberChange,
 		st.members[i] = &pspb.Member{Room: roomID, User: c.user, Role: persistence.RoleMember, JoinedAtUs: now, LastReadSeq: lastSeq}
 	}
 	st.added, st.err = e.cfg.Store.AddMembers(roomID, st.members, e.cfg.MaxRoomMembers)
+	if st.err != nil {
+		return
+	}
+	for i, c := range joins {
+		if st.added[i] {
+			// As for any join: before the room lets the post go, so the
+			// inbox.message of the post follows this inbox.room.add.
+			e.memberAdded(roomID, c.user)
+		}
+	}
 }
 
 // onJoinsStored announces each join by posting, then lets its posts go.

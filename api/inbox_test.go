@@ -284,3 +284,31 @@ func TestInboxSocketLifecycle(t *testing.T) {
 		t.Fatalf("inbox socket closed with %d on shutdown, want 1001", code)
 	}
 }
+
+// A user who joins a public room by posting in it, over REST or its
+// socket, gets inbox.room.add before the post's inbox.message, as for any
+// other join: an inbox client never sees a message of a room it has no
+// row for.
+func TestInboxJoinByPosting(t *testing.T) {
+	ts := newWSTestServer(t, nil)
+	b, c, d := ts.newUser(t, "B"), ts.newUser(t, "C"), ts.newUser(t, "D")
+	inC, inD := ts.dialInbox(t, c), ts.dialInbox(t, d)
+	room := ts.makeRoom(t, b, nil)
+	id := `"id":` + strconv.FormatInt(room, 10)
+
+	ts.postREST(t, c, room, "C joins by REST")
+	add := inC.expectNext(t, "inbox.room.add", id)
+	if !strings.Contains(string(add.raw), `"role":"member"`) {
+		t.Fatalf("inbox.room.add %s: want C as a member", add)
+	}
+	inC.expectNext(t, "inbox.message", "C joins by REST")
+
+	sock := ts.dial(t, d, room, "")
+	sock.send(t, "D joins by socket")
+	inD.expectNext(t, "inbox.room.add", id)
+	inD.expectNext(t, "inbox.message", "D joins by socket")
+	inC.expectNext(t, "inbox.message", "D joins by socket") // C's add came once
+
+	ts.postREST(t, c, room, "C again")
+	inC.expectNext(t, "inbox.message", "C again") // no second add for a member
+}
