@@ -546,6 +546,14 @@ func TestMemberLimits(t *testing.T) {
 	if string(body) != `{"non_field_errors":["This room has reached its limit of 2 members."]}` {
 		t.Errorf("past the member limit: %s", body)
 	}
+	// A new room counts its owner and each named user once against the limit.
+	body = ts.expectREST(t, "POST", "/chat/v1/room/", a, map[string]any{"name": "too big", "members": []int64{b.id, c.id}}, http.StatusBadRequest)
+	if string(body) != `{"non_field_errors":["This room has reached its limit of 2 members."]}` {
+		t.Errorf("created past the member limit: %s", body)
+	}
+	if n := ts.createRoomAs(t, a, map[string]any{"name": "just fits", "members": []int64{b.id, b.id, a.id}}).MemberCount; n != 2 {
+		t.Errorf("created with b twice and its owner: %d members, want 2", n)
+	}
 	// c may still post in the full public room, without becoming a member.
 	ts.expectREST(t, "POST", "/chat/v1/message/", c, map[string]any{"room": r.ID, "message": "hi"}, http.StatusCreated)
 	ts.expectREST(t, "POST", members, a, map[string]any{"user": b.id}, http.StatusOK)

@@ -110,6 +110,16 @@ func (s *Server) listRooms(ctx *fasthttp.RequestCtx, req *request) error {
 	return nil
 }
 
+// distinctMembers counts a new room's members: its owner and the users it
+// names, each once.
+func distinctMembers(owner int64, members []int64) int {
+	seen := map[int64]struct{}{owner: {}}
+	for _, id := range members {
+		seen[id] = struct{}{}
+	}
+	return len(seen)
+}
+
 // createRoom creates a room owned by the caller. Every request counts
 // against the user's room rate, as a DRF throttle counts requests.
 func (s *Server) createRoom(ctx *fasthttp.RequestCtx, req *request) error {
@@ -126,6 +136,9 @@ func (s *Server) createRoom(ctx *fasthttp.RequestCtx, req *request) error {
 	members := s.membersField(f)
 	if err := f.err(); err != nil {
 		return err
+	}
+	if distinctMembers(req.user.Id, members) > s.engine.MaxRoomMembers() {
+		return s.membershipError(actors.ErrRoomFull)
 	}
 	r := &pspb.Room{Name: name, Post: post, Owner: req.user.Id, CreatedAtUs: time.Now().UnixMicro(), Kind: kind}
 	if err := s.engine.CreateRoom(r, members...); err != nil {
