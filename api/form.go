@@ -189,7 +189,14 @@ func intValue(raw json.RawMessage) (int64, bool) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return 0, false
 		}
+		// DRF's int() of the text once a trailing ".0" is dropped: no
+		// exponent, no fraction.
 		s = strings.TrimSpace(s)
+		if i := strings.IndexByte(s, '.'); i >= 0 && strings.Trim(s[i+1:], "0") == "" {
+			s = s[:i]
+		}
+		v, err := strconv.ParseInt(s, 10, 64)
+		return v, err == nil
 	}
 	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return v, true

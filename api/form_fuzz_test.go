@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,6 +138,10 @@ func checkPositiveInt(t *testing.T, fm *form, name string) {
 	}
 }
 
+// drfIntText is the text DRF's IntegerField reads from a string: an
+// integer, with at most a ".0" after it.
+var drfIntText = regexp.MustCompile(`^[+-]?[0-9]+(\.0*)?$`)
+
 // checkIntValue: every integral number in range is read, and what is read
 // is the number given.
 func checkIntValue(t *testing.T, raw json.RawMessage) {
@@ -152,6 +157,12 @@ func checkIntValue(t *testing.T, raw json.RawMessage) {
 			return
 		}
 		text = strings.TrimSpace(s)
+		if !drfIntText.MatchString(text) { // an exponent or a fraction: DRF's int() refuses it
+			if ok {
+				t.Fatalf("intValue(%s) read %d from text that is not an integer", raw, v)
+			}
+			return
+		}
 	}
 	fl, err := strconv.ParseFloat(text, 64)
 	if ok && (err != nil || fl != float64(v)) {

@@ -62,11 +62,16 @@ func (s *Server) markRead(ctx *fasthttp.RequestCtx, req *request) error {
 var errNotMember = detailError(EFORBIDDEN, "You are not a member of this room.")
 
 // readSeqField reads the optional seq of a mark: an integer from 0 to the
-// room's last seq. all is true when it is absent or null.
+// room's last seq. all is true when it is absent; null is refused, as DRF
+// refuses it for a field that is not nullable.
 func readSeqField(f *form, last int64) (seq int64, all bool) {
 	raw, ok := f.raw["seq"]
-	if !ok || string(raw) == "null" {
+	if !ok {
 		return 0, true
+	}
+	if string(raw) == "null" {
+		f.add("seq", "This field may not be null.")
+		return 0, false
 	}
 	v, ok := intValue(raw)
 	switch {

@@ -49,6 +49,9 @@ func TestReadMarkerREST(t *testing.T) {
 		{map[string]any{"seq": 99}, 400, `{"seq":["Ensure this value is less than or equal to 3."]}`},
 		{map[string]any{"seq": -1}, 400, `{"seq":["Ensure this value is greater than or equal to 0."]}`},
 		{map[string]any{"seq": "two"}, 400, `{"seq":["A valid integer is required."]}`},
+		{map[string]any{"seq": "1e0"}, 400, `{"seq":["A valid integer is required."]}`},
+		{map[string]any{"seq": nil}, 400, `{"seq":["This field may not be null."]}`},
+		{map[string]any{"seq": " 3.0 "}, 200, `{"room":` + id + `,"last_read_seq":3,"unread_count":0}`},
 	} {
 		if status, got := ts.markRead(t, a, room, c.body); status != c.status || got != c.want {
 			t.Errorf("read %v: %d %s, want %d %s", c.body, status, got, c.status, c.want)
