@@ -17,6 +17,9 @@ import (
 type form struct {
 	raw  map[string]json.RawMessage
 	errs map[string][]string
+	// lists holds, for an HTML form body, every value of each field in
+	// order: a list field reads them all, as DRF's getlist does.
+	lists map[string][]json.RawMessage
 }
 
 // decodeForm parses body as a JSON object.

@@ -45,13 +45,12 @@ func readForm(ctx *fasthttp.RequestCtx) (*form, error) {
 		}
 		f := newForm()
 		for k, vs := range mf.Value {
-			if len(vs) == 0 {
-				continue
+			for _, v := range vs {
+				if !utf8.ValidString(k) || !utf8.ValidString(v) {
+					return nil, detailError(EINVALID, "Multipart form parse error - a field is not valid UTF-8")
+				}
+				f.setString(k, v)
 			}
-			if !utf8.ValidString(k) || !utf8.ValidString(vs[len(vs)-1]) {
-				return nil, detailError(EINVALID, "Multipart form parse error - a field is not valid UTF-8")
-			}
-			f.setString(k, vs[len(vs)-1])
 		}
 		for k := range mf.File {
 			f.raw[k] = json.RawMessage(`{"file":true}`) // a file where a value is expected: the field's rule refuses it
@@ -65,8 +64,14 @@ func newForm() *form {
 	return &form{raw: map[string]json.RawMessage{}, errs: map[string][]string{}}
 }
 
-// setString sets a field to a string value; a repeated field keeps its
-// last value, as Django's QueryDict.get does.
+// setString sets a field of an HTML form to a string value; a repeated
+// field keeps its last value, as Django's QueryDict.get does, and every
+// value in lists, as QueryDict.getlist does.
 func (f *form) setString(name, value string) {
-	f.raw[name] = actors.AppendJSONString(nil, value)
+	v := json.RawMessage(actors.AppendJSONString(nil, value))
+	f.raw[name] = v
+	if f.lists == nil {
+		f.lists = map[string][]json.RawMessage{}
+	}
+	f.lists[name] = append(f.lists[name], v)
 }

@@ -302,8 +302,8 @@ func (s *Server) membersField(f *form) []int64 {
 		f.add("members", "This field may not be null.")
 		return nil
 	}
-	var items []json.RawMessage
-	if raw[0] != '[' || json.Unmarshal(raw, &items) != nil {
+	items, isList := f.lists["members"] // an HTML form: every value given
+	if !isList && (raw[0] != '[' || json.Unmarshal(raw, &items) != nil) {
 		f.add("members", "Expected a list of items but got type \""+pyTypeOf(raw)+"\".")
 		return nil
 	}

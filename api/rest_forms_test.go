@@ -74,3 +74,30 @@ func TestFormBodies(t *testing.T) {
 	r = ts.do(t, req{Method: "POST", Path: "/user/v1/login/", Body: "--x\r\nbroken", Header: map[string]string{"Content-Type": "multipart/form-data; boundary=x"}})
 	expectStatus(t, r, http.StatusBadRequest)
 }
+
+// A list field in an HTML form is every value of its key, as DRF's getlist
+// reads it: members=1&members=2 names two users, members=1 one.
+func TestFormListField(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	a, b, c := ts.newUser(t), ts.newUser(t), ts.newUser(t)
+	for _, tc := range []struct {
+		members []int64
+		want    float64
+	}{
+		{[]int64{b.ID, c.ID, b.ID}, 3},
+		{[]int64{b.ID}, 2},
+	} {
+		form := url.Values{"name": {"form list"}, "kind": {"private"}}
+		for _, id := range tc.members {
+			form.Add("members", strconv.FormatInt(id, 10))
+		}
+		r := ts.do(t, req{Method: "POST", Path: "/chat/v1/room/", Token: a.Access, Body: form.Encode(), Header: map[string]string{"Content-Type": formType}})
+		expectStatus(t, r, http.StatusCreated)
+		if got := r.object(t)["member_count"]; got != tc.want {
+			t.Errorf("members %v: member_count %v, want %v", tc.members, got, tc.want)
+		}
+	}
+	r := ts.do(t, req{Method: "POST", Path: "/chat/v1/room/", Token: a.Access, Body: "name=x&members=" + strconv.FormatInt(b.ID, 10) + "&members=zz", Header: map[string]string{"Content-Type": formType}})
+	expectBody(t, r, http.StatusBadRequest, `{"members":["Incorrect type. Expected pk value, received str."]}`)
+}
