@@ -57,12 +57,19 @@ func (w *markerWriter) move(mv persistence.ReadMarker, lazy bool, done func(mv p
 		done(mv, 0, persistence.ErrClosed)
 		return
 	}
-	if len(w.queue) == 0 {
+	first := len(w.queue) == 0
+	if first {
 		w.firstLazy = time.Now()
 	}
 	w.queue = append(w.queue, markerReq{mv: mv, lazy: lazy, done: done})
 	w.eager = w.eager || !lazy
 	w.mu.Unlock()
+	if !first && lazy {
+		// The loop already holds the queue for its oldest move, and this
+		// one changes nothing it waits for: waking it for every post would
+		// cost each message a thread wake-up and a timer reset.
+		return
+	}
 	select {
 	case w.wake <- struct{}{}:
 	default:
