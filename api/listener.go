@@ -163,7 +163,7 @@ func (a *addrCounts) give(addr netip.Addr) {
 // refusing it.
 const (
 	lingerTimeout = 2 * time.Second
-	lingerBytes   = 4 << 20
+	lingerBytes   = 16 << 20
 )
 
 // lingerConn is an accepted connection that can close the way web servers

@@ -1,12 +1,15 @@
 package api
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -487,4 +490,32 @@ func TestHeadersTooLarge(t *testing.T) {
 	r = small.do(t, req{Method: "GET", Path: "/healthz", Header: map[string]string{"X-Big": strings.Repeat("x", 3000)}})
 	expectStatus(t, r, http.StatusRequestHeaderFieldsTooLarge)
 	expectStatus(t, small.do(t, req{Method: "GET", Path: "/healthz"}), http.StatusOK)
+}
+
+// A client that writes its whole body before it reads (Python's
+// http.client does) still gets the 413 for a 10 MiB body: the refusal
+// lingers, reading and dropping the body, instead of resetting the
+// connection under the client's writes.
+func TestBodyTooLargeWrittenWhole(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	body := bytes.Repeat([]byte("a"), 10<<20)
+	conn, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	head := "POST /chat/v1/message/ HTTP/1.1\r\nHost: " + ts.addr + "\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+	if _, err := conn.Write(append([]byte(head), body...)); err != nil {
+		t.Fatalf("writing the body: %v (the server reset the connection before the client could read its answer)", err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
 }
