@@ -56,6 +56,11 @@ type Config struct {
 	// MaxRoomMembers caps the members of a room; adding one more fails
 	// with ErrRoomFull. Default 10000.
 	MaxRoomMembers int
+	// MaxHeldBytes caps the live frames a room holds for a socket while
+	// its reconnect backlog is sent (they follow the backlog); past it the
+	// socket is closed as a slow consumer (4008). The server passes its
+	// outbound limit. Default 1 MiB.
+	MaxHeldBytes int
 	// TypingTimeout is how long a typing indicator lasts without a
 	// refresh; its typing:false follows within a second of it. Default 5s.
 	TypingTimeout time.Duration
@@ -89,6 +94,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxRoomMembers <= 0 {
 		c.MaxRoomMembers = 10000
+	}
+	if c.MaxHeldBytes <= 0 {
+		c.MaxHeldBytes = 1 << 20
 	}
 	if c.PresenceGrace <= 0 {
 		c.PresenceGrace = time.Second

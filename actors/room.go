@@ -81,7 +81,7 @@ func newRoom(e *Engine, st *roomState) *room {
 		recent:    newRing(e.cfg.RecentMessages, &e.recentBytes),
 		view:      &roomView{},
 		clientIDs: make(map[clientKey]int64),
-		members:   newMembers(),
+		members:   newMembers(e.cfg.MaxHeldBytes),
 		reads:     newReads(),
 		roster:    newRoster(st.room, st.memberIDs),
 	}

@@ -152,7 +152,7 @@ func (r *room) broadcastRemoteFrame(ev *pb.RoomEvent) {
 		case group != 0 && !m.events.Has(group):
 		case m.catchingUp && ev.Droppable:
 		case m.catchingUp:
-			m.held = append(m.held, ev.Frame)
+			m.hold(ev.Frame, r.maxHeld)
 		case ev.Droppable:
 			m.sink.SendDroppable(ev.Frame)
 		default:

@@ -19,11 +19,29 @@ type member struct {
 	// live frames wait in held so that they follow the backlog.
 	catchingUp bool
 	held       [][]byte
+	heldBytes  int
 	// skipThrough is the since of a member that joined past the last
 	// message the room had delivered (its node was behind the log): the
 	// messages up to it, which the client has, are not sent when the room
 	// catches up. 0 once passed.
 	skipThrough int64
+}
+
+// hold keeps a live frame for a member catching up. A socket that reads
+// its backlog so slowly that more than limit bytes of live frames pile up
+// is closed as a slow consumer, as its outbound queue would be: a client
+// never makes the room hold more than that for it.
+func (m *member) hold(frame []byte, limit int) {
+	if m.heldBytes < 0 {
+		return // already closed for it
+	}
+	m.heldBytes += len(frame)
+	if m.heldBytes > limit {
+		m.held, m.heldBytes = nil, -1
+		m.sink.Close(CloseSlowConsumer, "slow consumer: live frames piled up behind its backlog")
+		return
+	}
+	m.held = append(m.held, frame)
 }
 
 // presence counts a user's sockets in the room: join and leave are
@@ -46,10 +64,11 @@ type members struct {
 	remote    map[string]*remoteNode // node → its online users
 	busCancel func()                 // unsubscribes; nil off the bus
 	busTimer  *time.Timer
+	maxHeld   int // Config.MaxHeldBytes
 }
 
-func newMembers() members {
-	return members{index: make(map[string]int), online: make(map[int64]*presence), remote: map[string]*remoteNode{}}
+func newMembers(maxHeld int) members {
+	return members{index: make(map[string]int), online: make(map[int64]*presence), remote: map[string]*remoteNode{}, maxHeld: maxHeld}
 }
 
 func (ms *members) add(m *member) {
@@ -92,7 +111,7 @@ func (ms *members) broadcastMessage(frame []byte, except *member, seq int64) {
 		switch {
 		case m == except:
 		case m.catchingUp:
-			m.held = append(m.held, frame)
+			m.hold(frame, ms.maxHeld)
 		case later:
 			m.sink.SendLater(frame)
 		default:
@@ -114,7 +133,7 @@ func (ms *members) broadcastEvent(frame []byte, ev Events, except *member) {
 		switch {
 		case m == except || !m.events.Has(ev):
 		case m.catchingUp:
-			m.held = append(m.held, frame)
+			m.hold(frame, ms.maxHeld)
 		default:
 			m.sink.Send(frame)
 		}
@@ -270,7 +289,7 @@ func (r *room) onCaughtUp(c *caughtUp) {
 	for _, f := range m.held {
 		m.sink.Send(f)
 	}
-	m.held, m.catchingUp = nil, false
+	m.held, m.heldBytes, m.catchingUp = nil, 0, false
 }
 
 // onLeave removes the sending session; the user's last socket starts the

@@ -373,6 +373,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			PresenceGrace:   c.presenceGrace,
 			ReceiptInterval: c.receiptInterval,
 			MaxRoomMembers:  c.maxRoomMembers,
+			MaxHeldBytes:    c.maxOutbound,
 			TypingTimeout:   c.typingTimeout,
 		}, api.Config{
 			AccessTTL:        c.accessTTL,
