@@ -262,7 +262,13 @@ func (s *Server) openConn(ws *websocket.Conn, room int64, user *authUser, start 
 		return nil
 	}
 	var sess socketSession  // set below, before any frame is read
-	var pings *rate.Limiter // made on the first ping: most clients never ping
+	var pings *rate.Limiter // made on the first ping or pong: most clients never send one
+	allowControl := func(l **rate.Limiter, now time.Time) bool {
+		if *l == nil {
+			*l = rate.NewLimiter(rate.Limit(s.cfg.ClientPingRate), s.cfg.ClientPingBurst)
+		}
+		return (*l).AllowN(now, 1)
+	}
 	life := s.socketOpened(ws, room, user)
 	ws.SetPingHandler(func(data string) error {
 		now := time.Now()
@@ -272,10 +278,7 @@ func (s *Server) openConn(ws *websocket.Conn, room int64, user *authUser, start 
 		} else if closing {
 			return nil // a closed socket's pings are read and dropped
 		}
-		if pings == nil {
-			pings = rate.NewLimiter(rate.Limit(s.cfg.ClientPingRate), s.cfg.ClientPingBurst)
-		}
-		if !pings.AllowN(now, 1) {
+		if !allowControl(&pings, now) {
 			sess.Invalid("ping not answered: pings faster than the limit count as bad frames")
 			return nil
 		}
@@ -283,9 +286,15 @@ func (s *Server) openConn(ws *websocket.Conn, room int64, user *authUser, start 
 		return nil
 	})
 	ws.SetPongHandler(func(string) error {
-		c.touch(time.Now())
+		now := time.Now()
+		c.touch(now)
 		if _, cut := c.readAfterClose(); cut {
 			return errSentAfterClose
+		}
+		// Unsolicited pongs share the ping rate: a pong flood costs the
+		// server as much as a ping flood.
+		if !allowControl(&pings, now) {
+			sess.Invalid("pongs faster than the ping limit count as bad frames")
 		}
 		return nil
 	})

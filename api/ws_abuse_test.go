@@ -223,3 +223,27 @@ func TestWSFrameLimitFitsMaximalEscapedMessage(t *testing.T) {
 	c.sendRaw(t, websocket.TextMessage, over)
 	c.expectClose(t, websocket.CloseMessageTooBig)
 }
+
+// TestWSPongFloodClosesWith1008 floods unsolicited pongs: they share the
+// ping rate, so the flood is closed with 1008 instead of costing the
+// server a core for as long as the client keeps at it.
+func TestWSPongFloodClosesWith1008(t *testing.T) {
+	ts := newWSTestServer(t, nil)
+	u := ts.newUser(t, "ponger")
+	room := ts.newRoom(t, u)
+	conn := wsRawDial(t, ts, u, room)
+	pongs := wsPingFrames(64, 16)
+	for i := 0; i < len(pongs); i += 16 + 6 {
+		pongs[i] = 0x8a // FIN|pong
+	}
+	sent := 0
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); sent += 64 {
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := conn.Write(pongs); err != nil {
+			break
+		}
+	}
+	if code, err := wsRawCloseCode(conn); code != actors.ClosePolicy {
+		t.Fatalf("after %d pongs: close code %d (%v), want %d", sent, code, err, actors.ClosePolicy)
+	}
+}
