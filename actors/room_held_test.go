@@ -2,14 +2,10 @@ package actors
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"livechat/actors/pb"
-	"livechat/persistence"
 	pspb "livechat/persistence/pb"
 )
 
@@ -30,18 +26,9 @@ func (s *stuckBacklogSink) SendBacklog([][]byte) bool {
 // is closed as a slow consumer, and the room's other sockets keep getting
 // every message.
 func TestHeldFramesBounded(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := persistence.Open(persistence.Config{InMemory: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := store.NewWriter(persistence.WriterConfig{})
-	e, err := NewEngine(Config{Store: store, Writer: w, Logger: log, RequestTimeout: time.Second, MaxHeldBytes: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, _ := roomTestEngine(t, func(c *Config) { c.MaxHeldBytes = 64 << 10 })
 	stuck := &stuckBacklogSink{release: make(chan struct{})}
-	t.Cleanup(func() { close(stuck.release); e.Shutdown(); w.Close(); _ = store.Close() })
+	t.Cleanup(func() { close(stuck.release) }) // before the engine's shutdown, which waits for the backlog
 
 	alice := &pb.Sender{UserId: 1, Email: "alice@example.com", Nickname: "alice"}
 	r := &pspb.Room{Name: "busy", Owner: 1}

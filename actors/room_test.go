@@ -76,7 +76,7 @@ func (s *roomTestSink) seqs(t testing.TB) ([]int64, int) {
 
 // roomTestEngine runs an engine over an in-memory store; it and the store
 // stop when the test ends.
-func roomTestEngine(t testing.TB) (*Engine, *persistence.Store) {
+func roomTestEngine(t testing.TB, opts ...func(*Config)) (*Engine, *persistence.Store) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := persistence.Open(persistence.Config{InMemory: true, Logger: log})
@@ -84,7 +84,11 @@ func roomTestEngine(t testing.TB) (*Engine, *persistence.Store) {
 		t.Fatal(err)
 	}
 	w := store.NewWriter(persistence.WriterConfig{})
-	e, err := NewEngine(Config{Store: store, Writer: w, Logger: log, RequestTimeout: time.Second})
+	cfg := Config{Store: store, Writer: w, Logger: log, RequestTimeout: time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e, err := NewEngine(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -263,11 +263,11 @@ func (s *Server) openConn(ws *websocket.Conn, room int64, user *authUser, start 
 	}
 	var sess socketSession  // set below, before any frame is read
 	var pings *rate.Limiter // made on the first ping or pong: most clients never send one
-	allowControl := func(l **rate.Limiter, now time.Time) bool {
-		if *l == nil {
-			*l = rate.NewLimiter(rate.Limit(s.cfg.ClientPingRate), s.cfg.ClientPingBurst)
+	allowControl := func(now time.Time) bool { // a ping or a pong within the client ping rate
+		if pings == nil {
+			pings = rate.NewLimiter(rate.Limit(s.cfg.ClientPingRate), s.cfg.ClientPingBurst)
 		}
-		return (*l).AllowN(now, 1)
+		return pings.AllowN(now, 1)
 	}
 	life := s.socketOpened(ws, room, user)
 	ws.SetPingHandler(func(data string) error {
@@ -278,7 +278,7 @@ func (s *Server) openConn(ws *websocket.Conn, room int64, user *authUser, start 
 		} else if closing {
 			return nil // a closed socket's pings are read and dropped
 		}
-		if !allowControl(&pings, now) {
+		if !allowControl(now) {
 			sess.Invalid("ping not answered: pings faster than the limit count as bad frames")
 			return nil
 		}
@@ -293,7 +293,7 @@ func (s *Server) openConn(ws *websocket.Conn, room int64, user *authUser, start 
 		}
 		// Unsolicited pongs share the ping rate: a pong flood costs the
 		// server as much as a ping flood.
-		if !allowControl(&pings, now) {
+		if !allowControl(now) {
 			sess.Invalid("pongs faster than the ping limit count as bad frames")
 		}
 		return nil
