@@ -261,8 +261,8 @@ func (s *Server) openConn(ws *websocket.Conn, room int64, user *authUser, start 
 		_ = ws.Close()
 		return nil
 	}
-	var sess socketSession  // set below, before any frame is read
-	var pings *rate.Limiter // made on the first ping or pong: most clients never send one
+	var sess socketSession                     // set below, before any frame is read
+	var pings *rate.Limiter                    // made on the first ping or pong: most clients never send one
 	allowControl := func(now time.Time) bool { // a ping or a pong within the client ping rate
 		if pings == nil {
 			pings = rate.NewLimiter(rate.Limit(s.cfg.ClientPingRate), s.cfg.ClientPingBurst)
