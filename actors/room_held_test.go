@@ -44,7 +44,7 @@ func TestHeldFramesBounded(t *testing.T) {
 	}
 	post(0) // a backlog to read
 	live := &roomTestSink{}
-	e.OpenSession(r.Id, alice, -1, 0, live)
+	e.OpenSession(r.Id, alice, 0, 0, live) // since 0: every message, whenever its join lands
 	e.OpenSession(r.Id, alice, 0, 0, stuck)
 	const n = 40 // 160 KB of live frames, past the 64 KiB held
 	for i := 1; i <= n; i++ {
@@ -55,8 +55,8 @@ func TestHeldFramesBounded(t *testing.T) {
 		stuck.mu.Lock()
 		closed := stuck.closed
 		stuck.mu.Unlock()
-		if closed != CloseSlowConsumer || len(got) < n {
-			return fmt.Errorf("stuck socket closed with %d, want %d; live socket has %d of %d messages", closed, CloseSlowConsumer, len(got), n)
+		if closed != CloseSlowConsumer || len(got) != n+1 {
+			return fmt.Errorf("stuck socket closed with %d, want %d; live socket has %d of %d messages", closed, CloseSlowConsumer, len(got), n+1)
 		}
 		return nil
 	})
