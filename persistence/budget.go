@@ -20,9 +20,10 @@ const DefaultMemoryBudget = 256 << 20
 const MinMemoryBudget = 16 << 20
 
 // The store's budget is divided in eighths: memtables 2, index cache 1,
-// record cache 1, compactions 2, and 2 for the pages of Badger's files
-// mapped from disk (memtable logs and tables), which count in the
-// process's RSS as much as its heap does.
+// records 1 (three quarters the record cache, one the client_id memory),
+// compactions 2, and 2 for the pages of Badger's files mapped from disk
+// (memtable logs and tables), which count in the process's RSS as much as
+// its heap does.
 const (
 	memtableEighths   = 2
 	indexCacheEighths = 1
@@ -72,6 +73,7 @@ type memoryPlan struct {
 	memTableSize int64
 	indexCache   int64
 	records      int64
+	clientIDs    int64 // the client_id memory: a quarter of the records' share
 	// compaction is what Badger's compactions hold in memory: the tables
 	// they build, tableSize each at the base level.
 	compaction int64
@@ -91,7 +93,8 @@ func planMemory(budget int64) memoryPlan {
 		budget:       budget,
 		memTableSize: memtableEighths * eighth * 100 / (memtablesAtMost * arenaPercent),
 		indexCache:   indexCacheEighths * eighth,
-		records:      recordEighths * eighth,
+		records:      recordEighths * eighth * 3 / 4,
+		clientIDs:    recordEighths * eighth / 4,
 		compaction:   compactionEighths * eighth,
 		mapped:       mappedEighths * eighth,
 	}

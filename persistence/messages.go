@@ -83,9 +83,13 @@ func (s *Store) scanMessages(room, from int64, reverse bool, limit int) ([]*pb.M
 // MessageByClientID returns the message that user sent to room with
 // clientID, or ErrNotFound.
 func (s *Store) MessageByClientID(room, user int64, clientID string) (*pb.Message, error) {
+	key := clientIDKey(room, user, clientID)
+	if s.clientIDs.neverStored(s.db, room, key) {
+		return nil, ErrNotFound
+	}
 	m := &pb.Message{}
 	err := s.db.View(func(txn *badger.Txn) error {
-		seq, err := getUint64(txn, clientIDKey(room, user, clientID))
+		seq, err := getUint64(txn, key)
 		if err != nil {
 			return err
 		}

@@ -123,6 +123,11 @@ func (s *Store) appendLocal(recs []*pb.LogRecord) ([]AppliedRecord, error) {
 		return nil, err
 	}
 	s.nextID.Store(maxID)
+	for _, a := range out {
+		if m := a.Message; a.Change == Created && !a.Duplicate && m.ClientId != "" {
+			s.clientIDs.stored(m.Room, clientIDKey(m.Room, m.SenderId, m.ClientId))
+		}
+	}
 	if o := s.observer.get(); o != nil {
 		for i := 0; i < len(out); {
 			j := i + 1

@@ -62,6 +62,7 @@ type Store struct {
 	createUser, createRoom sync.Mutex
 	updateUser             sync.Mutex // cluster mode: this node's profile updates take turns
 	cache                  recordCache
+	clientIDs              *clientIDs
 	plan                   memoryPlan
 	space                  *space  // nil in memory
 	mapped                 *mapped // nil in memory
@@ -121,6 +122,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{db: db, log: cfg.Logger, plan: plan, readOnly: readOnly}
 	s.cache.maxBytes = plan.records
+	s.clientIDs = newClientIDs(plan.clientIDs)
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err

@@ -260,6 +260,8 @@ func (w *Writer) commit(st *batchState, wait bool) {
 		w.observeCommit(began, st)
 		if err != nil {
 			err = fmt.Errorf("commit messages: %w", err)
+		} else {
+			w.store.rememberClientIDs(st.reqs)
 		}
 		finish(err)
 	}
@@ -361,6 +363,21 @@ func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
 		return fmt.Errorf("write message id: %w", err)
 	}
 	return nil
+}
+
+// rememberClientIDs tells the client_id memory what a committed batch
+// stored, before its appends are confirmed.
+func (s *Store) rememberClientIDs(reqs []appendReq) {
+	for _, r := range reqs {
+		if r.err != nil {
+			continue
+		}
+		for _, rec := range r.recs {
+			if m := rec.Message; rec.Change == Created && m.ClientId != "" {
+				s.clientIDs.stored(m.Room, clientIDKey(m.Room, m.SenderId, m.ClientId))
+			}
+		}
+	}
 }
 
 // fillCreated writes a new message's indexes: its client_id and its id.
