@@ -343,6 +343,9 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 			return
 		}
 		if err != nil {
+			if libraryClosed(err) {
+				c.closeSent() // a violation inside a fragmented message
+			}
 			return
 		}
 		if kind != websocket.TextMessage {

@@ -168,7 +168,14 @@ func TestWSProtocolErrorSendsOneClose(t *testing.T) {
 	unmasked := []byte{0x81, 0x02, '{', '}'}
 	opcode3 := maskedText("{}")
 	opcode3[0] = 0x83
-	for name, frame := range map[string][]byte{"rsv1": rsv1, "unmasked": unmasked, "opcode 3": opcode3} {
+	// A violation after a message's first fragment is met by the library
+	// while LiveChat reads the message, not while it waits for the next.
+	first := maskedText("{")
+	first[0] = 0x01 // text, not final
+	badContinuation := maskedText("}")
+	badContinuation[0] = 0x80 | 0x40 // final continuation, rsv1
+	midMessage := append(first, badContinuation...)
+	for name, frame := range map[string][]byte{"rsv1": rsv1, "unmasked": unmasked, "opcode 3": opcode3, "rsv1 mid-message": midMessage} {
 		t.Run(name, func(t *testing.T) {
 			conn, br, resp := rawUpgrade(t, ts, u, room, nil, nil)
 			if resp.StatusCode != http.StatusSwitchingProtocols {
