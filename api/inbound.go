@@ -59,13 +59,17 @@ func parseInbound(data []byte, maxChars int) inboundFrame {
 	}
 	var in inbound
 	if !scanInbound(data, &in) { // the common frames, in one pass
-		in = inbound{}
-		if err := json.Unmarshal(data, &in); err != nil {
+		// Through a map, not the struct: encoding/json matches struct
+		// fields without regard to case, and "MESSAGE" is not "message".
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(data, &fields); err != nil {
 			if !json.Valid(data) {
 				return refused("frame is not valid JSON")
 			}
 			return refused("frame must be a JSON object")
 		}
+		in = inbound{Type: fields["type"], Message: fields["message"], ClientID: fields["client_id"],
+			Token: fields["token"], Seq: fields["seq"], Typing: fields["typing"]}
 	}
 	var typ string
 	if in.Type == nil {
