@@ -64,11 +64,18 @@ type Config struct {
 	// TypingTimeout is how long a typing indicator lasts without a
 	// refresh; its typing:false follows within a second of it. Default 5s.
 	TypingTimeout time.Duration
+	// Refused counts a socket's request turned away by a limit, by the
+	// kind livechat_refusals_total labels it with ("storage_full"). The
+	// REST front end counts its own. Default: not counted.
+	Refused func(kind string)
 }
 
 func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Refused == nil {
+		c.Refused = func(string) {}
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = 10 * time.Second

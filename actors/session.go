@@ -185,6 +185,7 @@ func (s *session) onPosted(p *pb.Posted) {
 	case p.ErrorCode == CodeForbidden:
 		s.sink.Send(ErrorFrame(ErrorForbidden, "You are not a member of this room."))
 	case p.ErrorCode == CodeStorageFull:
+		s.e.cfg.Refused(ErrorStorageFull)
 		s.sink.Send(ErrorFrame(ErrorStorageFull, "Storage is full."))
 	case p.ErrorCode != "":
 		s.sink.Send(ErrorFrame(ErrorUnavailable, "message not stored, send it again (same client_id)"))

@@ -47,7 +47,7 @@ var refusalKinds = []string{
 	"ip_cap",          // an address's connections over --max-conns-per-ip
 	"max_conns",       // open sockets over --max-conns
 	"conn_cap",        // open connections over the open-file limit's share
-	"storage_full",    // writes refused below the storage reserve (507)
+	"storage_full",    // writes refused below the storage reserve (507, or chat.error on a socket)
 }
 
 // closeCodes are the close codes counted under their own label value;

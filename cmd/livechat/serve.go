@@ -129,6 +129,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 	actorCfg.Store, actorCfg.Writer, actorCfg.Logger = store, writer, log
 	actorCfg.RecentBytes = budget.recent
 	actorCfg.Bus = member.Bus()
+	actorCfg.Refused = metrics.Refused
 	engine, err := actors.NewEngine(actorCfg)
 	if err != nil {
 		return err

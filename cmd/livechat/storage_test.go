@@ -119,6 +119,19 @@ func fillVolume(t testing.TB, dir string, leave uint64) string {
 	}
 }
 
+// freeLoopbackAddr is a loopback address with a port free a moment ago,
+// for a listener whose bound address the test cannot learn otherwise.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
 const storageFullBody = `{"detail":"Storage is full."}`
 
 // TestStorageFullOnTmpfs fills a real 24 MiB volume through the REST API
@@ -138,7 +151,8 @@ func TestStorageFullOnTmpfs(t *testing.T) {
 	}
 	data := filepath.Join(vol, "data")
 	const reserve = 6 << 20
-	url, stop := startDataServer(t, data, func(c *serveConfig) { c.storageReserve = reserve })
+	metricsAddr := freeLoopbackAddr(t)
+	url, stop := startDataServer(t, data, func(c *serveConfig) { c.storageReserve, c.metricsAddr = reserve, metricsAddr })
 	c := newCrashClient(url)
 	alice := c.account(t, "alice@example.com", "앨리스")
 	room := c.createRoom(t, alice, map[string]any{"name": "full"})
@@ -211,7 +225,13 @@ func TestStorageFullOnTmpfs(t *testing.T) {
 		t.Fatalf("readyz on a full volume: %d %s, want 503", status, b)
 	}
 
-	// A socket is told, and stays open.
+	// A socket is told, and stays open; its refusals are counted as the
+	// REST ones are.
+	storageRefusals := func() float64 {
+		v, _ := metricValue(scrape(t, "http://"+metricsAddr+"/metrics")["livechat_refusals_total"], map[string]string{"kind": "storage_full"})
+		return v
+	}
+	before := storageRefusals()
 	ws := dialRoom(t, url, room.ID, alice.access)
 	for range 2 {
 		if err := ws.WriteJSON(map[string]string{"type": "chat.message", "message": "hello?"}); err != nil {
@@ -220,6 +240,9 @@ func TestStorageFullOnTmpfs(t *testing.T) {
 		if f := readFrame(t, ws); f["type"] != "chat.error" || f["error_type"] != "storage_full" {
 			t.Fatalf("socket frame on a full volume: %v, want chat.error storage_full", f)
 		}
+	}
+	if after := storageRefusals(); after != before+2 {
+		t.Errorf("livechat_refusals_total{kind=\"storage_full\"} went from %v to %v over two refused socket messages, want +2", before, after)
 	}
 
 	// Every read works and every acknowledged message is there.
