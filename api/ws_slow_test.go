@@ -131,9 +131,12 @@ func wsCollectUntil(c *wsClient, marker string, acks chan<- int64) <-chan wsColl
 // several megabytes for a socket before its writes block, so the sender
 // goes on until the stuck socket is gone.
 func TestWSSlowConsumerIsCutOff(t *testing.T) {
+	// The readers' limit holds 32 messages, the sender waits for its echo
+	// after 3: a reader the test process starves for a moment stays within
+	// it, and only the socket that never reads passes it.
 	const size, window, most = 16000, 3, 3000
 	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) {
-		c.MaxOutboundBytes, c.WriteTimeout, c.MaxMessageChars = 128<<10, time.Second, size
+		c.MaxOutboundBytes, c.WriteTimeout, c.MaxMessageChars = 512<<10, time.Second, size
 	})
 	su := ts.newUser(t, "sender")
 	room := ts.newRoom(t, su)
@@ -183,6 +186,9 @@ func TestWSSlowConsumerIsCutOff(t *testing.T) {
 			t.Fatalf("the stuck socket is still open after %d messages of %d bytes", most, size)
 		}
 		send(sent, fmt.Sprintf("%05d%s", sent, body))
+		if n := ts.srv.Connections(); n < 3 {
+			t.Fatalf("%d connections after %d messages: a socket that reads was cut off too", n, sent+1)
+		}
 		if after < 0 && ts.srv.Connections() == 3 {
 			after = 2 * window // delivery goes on once it is gone
 		} else if after > 0 {
