@@ -322,7 +322,11 @@ func (s *Server) openConn(ws *websocket.Conn, room int64, user *authUser, start 
 // readLoop reads frames until the connection ends and hands them to sess.
 func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 	var buf []byte // made on the first frame: many sockets only listen
+	meter, _ := ws.NetConn().(*readMeter)
 	for {
+		if meter != nil {
+			meter.end()
+		}
 		kind, r, err := ws.NextReader()
 		if err != nil {
 			if libraryClosed(err) {
@@ -337,7 +341,14 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 		if buf == nil {
 			buf = make([]byte, 0, 512)
 		}
+		if meter != nil {
+			meter.begin(s.cfg.MaxFrameBytes)
+		}
 		buf, err = readFrame(r, buf[:0], s.cfg.MaxFrameBytes)
+		if errors.Is(err, errMessageFrames) {
+			c.Close(websocket.CloseMessageTooBig, "a message's frames passed "+strconv.Itoa(s.cfg.MaxFrameBytes+messageSlack)+" bytes")
+			return
+		}
 		if errors.Is(err, errFrameTooLarge) {
 			c.Close(websocket.CloseMessageTooBig, "frame larger than "+strconv.Itoa(s.cfg.MaxFrameBytes)+" bytes")
 			return

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -245,5 +246,67 @@ func TestWSPongFloodClosesWith1008(t *testing.T) {
 	}
 	if code, err := wsRawCloseCode(conn); code != actors.ClosePolicy {
 		t.Fatalf("after %d pongs: close code %d (%v), want %d", sent, code, err, actors.ClosePolicy)
+	}
+}
+
+// A message that never ends, made of empty continuation frames, is read by
+// the websocket library in a loop LiveChat never sees: its bytes are
+// bounded like its payload, and past the frame limit and the slack the
+// socket is closed 1009. A long message in ordinary fragments still passes.
+func TestWSEmptyContinuationFloodClosesWith1009(t *testing.T) {
+	ts := newWSTestServer(t, nil)
+	u := ts.newUser(t, "fragments")
+	room := ts.newRoom(t, u)
+
+	// A message in many small fragments, within the limits, is fine.
+	text := strings.Repeat("말", 1000)
+	frame := `{"type":"chat.message","message":"` + text + `"}`
+	var fragments []byte
+	for i := 0; i < len(frame); i += 7 {
+		op := byte(0x00) // continuation
+		if i == 0 {
+			op = 0x01 // text
+		}
+		if i+7 >= len(frame) {
+			op |= 0x80 // final
+		}
+		part := frame[i:min(i+7, len(frame))]
+		fragments = append(fragments, op, 0x80|byte(len(part)), 0, 0, 0, 0) // masked with zeros
+		fragments = append(fragments, part...)
+	}
+	first := wsRawDial(t, ts, u, room)
+	if _, err := first.Write(fragments); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.SetReadDeadline(time.Now().Add(wsReadTimeout))
+	br := bufio.NewReader(first)
+	for {
+		op, payload := readServerFrame(t, br)
+		if op == 8 {
+			t.Fatalf("closed after a fragmented message: %q", payload)
+		}
+		if bytes.Contains(payload, []byte(`"chat.message"`)) {
+			if !bytes.Contains(payload, []byte(text)) {
+				t.Fatalf("the fragmented message came back as %.60s…", payload)
+			}
+			break
+		}
+	}
+
+	conn := wsRawDial(t, ts, u, room)
+	start := []byte{0x01, 0x81, 1, 2, 3, 4, '{' ^ 1} // text, not final, masked "{"
+	empty := bytes.Repeat([]byte{0x00, 0x80, 1, 2, 3, 4}, 1<<13)
+	if _, err := conn.Write(start); err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end) && sent < 4<<20; sent += len(empty) {
+		_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+		if _, err := conn.Write(empty); err != nil {
+			break
+		}
+	}
+	if code, err := wsRawCloseCode(conn); code != websocket.CloseMessageTooBig {
+		t.Fatalf("after %d bytes of empty continuation frames: close code %d (%v), want %d", sent, code, err, websocket.CloseMessageTooBig)
 	}
 }
