@@ -157,6 +157,7 @@ func (m *Metrics) watchCaches(s *Server) {
 	cache("badger_mapped", func() (int64, int64) { st := s.store.CacheStats(); return st.MappedUsed, st.MappedMax })
 	cache("badger_index", func() (int64, int64) { st := s.store.CacheStats(); return st.IndexCacheUsed, st.IndexCacheMax })
 	cache("records", func() (int64, int64) { st := s.store.CacheStats(); return st.RecordCacheUsed, st.RecordCacheMax })
+	cache("client_ids", func() (int64, int64) { st := s.store.CacheStats(); return st.ClientIDsUsed, st.ClientIDsMax })
 	cache("recent_messages", s.engine.RecentBytes)
 	cache("tokens", s.TokenCacheBytes)
 	f.gaugeFunc("livechat_badger_memtable_bytes", "Size of one Badger memtable, from the memory budget.", nil,

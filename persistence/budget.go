@@ -172,6 +172,9 @@ type CacheStats struct {
 	// Used counts what was cached since the cache last started over, so
 	// it may exceed what an evicted user leaves behind.
 	RecordCacheMax, RecordCacheUsed int64
+	// ClientIDsMax and ClientIDsUsed are the hashes of the client_ids of
+	// the rooms in use (clientIDBytes each).
+	ClientIDsMax, ClientIDsUsed int64
 	// LSMBytes and ValueLogBytes are the database's size on disk.
 	LSMBytes, ValueLogBytes int64
 }
@@ -186,6 +189,8 @@ func (s *Store) CacheStats() CacheStats {
 		MappedMax:       s.plan.mapped,
 		RecordCacheMax:  s.cache.maxBytes,
 		RecordCacheUsed: s.cache.size.Load(),
+		ClientIDsMax:    s.plan.clientIDs,
+		ClientIDsUsed:   s.clientIDs.bytes(),
 	}
 	if s.mapped != nil {
 		st.MappedUsed, st.MappedTrims = s.mapped.resident.Load(), s.mapped.trims.Load()

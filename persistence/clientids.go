@@ -136,3 +136,10 @@ func (c *clientIDs) trim() {
 		c.total = 0
 	}
 }
+
+// bytes is what the memory holds, estimated at clientIDBytes a hash.
+func (c *clientIDs) bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int64(c.total) * clientIDBytes
+}

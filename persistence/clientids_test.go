@@ -84,6 +84,9 @@ func TestClientIDMemory(t *testing.T) {
 	if total > limit {
 		t.Errorf("the memory holds %d ids, over its %d", total, limit)
 	}
+	if st := s.CacheStats(); total == 0 || st.ClientIDsUsed != int64(total)*clientIDBytes {
+		t.Errorf("CacheStats reports %d bytes of client_ids for %d ids", st.ClientIDsUsed, total)
+	}
 }
 
 // TestClientIDMemoryConcurrent looks ids up while they are being stored:
