@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -32,12 +31,7 @@ type wsCrashServer struct {
 // answers.
 func wsCrashStart(t *testing.T, bin, data string) *wsCrashServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := freeLoopbackAddr(t)
 	s := &wsCrashServer{addr: addr, logs: &bytes.Buffer{}, mu: &sync.Mutex{}}
 	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", data,
 		"--message-rate", "1000", "--message-burst", "1000", "--bcrypt-cost", "4", "--login-rate", "100000", "--metrics-addr", "")
