@@ -26,6 +26,7 @@ const clientIDBytes = 24
 // over, which costs only reading the sets in use again; a room with more
 // ids than a quarter of the budget is always looked up in the store.
 type clientIDs struct {
+	db    *badger.DB
 	seed  maphash.Seed
 	mu    sync.Mutex
 	rooms map[int64]*roomClientIDs // guarded by mu
@@ -39,8 +40,9 @@ type roomClientIDs struct {
 	hashes map[uint64]struct{}
 }
 
-func newClientIDs(budgetBytes int64) *clientIDs {
+func newClientIDs(db *badger.DB, budgetBytes int64) *clientIDs {
 	return &clientIDs{
+		db:    db,
 		seed:  maphash.MakeSeed(),
 		rooms: make(map[int64]*roomClientIDs),
 		max:   max(int(budgetBytes/clientIDBytes), 1024),
@@ -49,13 +51,12 @@ func newClientIDs(budgetBytes int64) *clientIDs {
 
 // neverStored reports whether key (a clientIDKey of room) is certainly not
 // in the store. False means "look it up".
-func (c *clientIDs) neverStored(db *badger.DB, room int64, key []byte) bool {
+func (c *clientIDs) neverStored(room int64, key []byte) bool {
 	h := maphash.Bytes(c.seed, key)
 	c.mu.Lock()
 	r, ok := c.rooms[room]
 	if ok {
-		_, has := r.hashes[h]
-		absent := r.loaded && !r.tooBig && !has
+		absent := r.loaded && !r.tooBig && !hasHash(r.hashes, h)
 		c.mu.Unlock()
 		return absent // an unloaded set is being read by another lookup
 	}
@@ -63,7 +64,7 @@ func (c *clientIDs) neverStored(db *badger.DB, room int64, key []byte) bool {
 	c.rooms[room] = r
 	c.mu.Unlock()
 
-	stored, tooBig, err := c.read(db, room)
+	stored, tooBig, err := c.read(room)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.rooms[room] != r {
@@ -79,22 +80,22 @@ func (c *clientIDs) neverStored(db *badger.DB, room int64, key []byte) bool {
 		return false
 	}
 	for _, s := range stored {
-		if _, has := r.hashes[s]; !has {
+		if !hasHash(r.hashes, s) {
 			r.hashes[s] = struct{}{}
 			c.total++
 		}
 	}
 	r.loaded = true
-	_, has := r.hashes[h]
+	absent := !hasHash(r.hashes, h)
 	c.trim()
-	return !has
+	return absent
 }
 
 // read returns the hashes of room's stored client_ids, or tooBig past a
 // quarter of the budget.
-func (c *clientIDs) read(db *badger.DB, room int64) (hashes []uint64, tooBig bool, err error) {
+func (c *clientIDs) read(room int64) (hashes []uint64, tooBig bool, err error) {
 	prefix := append(idKey(prefixClientID, room, 1), '/')
-	err = db.View(func(txn *badger.Txn) error {
+	err = c.db.View(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		opts.Prefix = prefix
@@ -112,21 +113,36 @@ func (c *clientIDs) read(db *badger.DB, room int64) (hashes []uint64, tooBig boo
 	return hashes, tooBig, err
 }
 
-// stored adds a committed client_id key of room. Rooms nobody asked about
-// are left alone: their first lookup reads the store, which has the key.
-func (c *clientIDs) stored(room int64, key []byte) {
-	h := maphash.Bytes(c.seed, key)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r, ok := c.rooms[room]
-	if !ok || r.tooBig {
+// storedClientID is a client_id key a commit wrote, and its room.
+type storedClientID struct {
+	room int64
+	key  []byte
+}
+
+// stored adds the client_id keys of a commit. Rooms nobody asked about
+// are left alone: their first lookup reads the store, which has the keys.
+func (c *clientIDs) stored(ids []storedClientID) {
+	if len(ids) == 0 {
 		return
 	}
-	if _, has := r.hashes[h]; !has {
-		r.hashes[h] = struct{}{}
-		c.total++
-		c.trim()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		r, ok := c.rooms[id.room]
+		if !ok || r.tooBig {
+			continue
+		}
+		if h := maphash.Bytes(c.seed, id.key); !hasHash(r.hashes, h) {
+			r.hashes[h] = struct{}{}
+			c.total++
+		}
 	}
+	c.trim()
+}
+
+func hasHash(set map[uint64]struct{}, h uint64) bool {
+	_, has := set[h]
+	return has
 }
 
 // trim starts over past the budget. Caller holds mu.

@@ -56,7 +56,7 @@ func TestClientIDMemory(t *testing.T) {
 	closeStore(t, s)
 
 	s = openTestStore(t, dir)
-	s.clientIDs = newClientIDs(0) // the smallest memory: 1,024 ids, 256 in one room
+	s.clientIDs = newClientIDs(s.db, 0) // the smallest memory: 1,024 ids, 256 in one room
 	w = newTestWriter(t, s, WriterConfig{})
 	mustFind(t, s, append(before, after...), "after a restart")
 

@@ -84,7 +84,7 @@ func (s *Store) scanMessages(room, from int64, reverse bool, limit int) ([]*pb.M
 // clientID, or ErrNotFound.
 func (s *Store) MessageByClientID(room, user int64, clientID string) (*pb.Message, error) {
 	key := clientIDKey(room, user, clientID)
-	if s.clientIDs.neverStored(s.db, room, key) {
+	if s.clientIDs.neverStored(room, key) {
 		return nil, ErrNotFound
 	}
 	m := &pb.Message{}

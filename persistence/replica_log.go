@@ -97,9 +97,10 @@ func (s *Store) ProposeRecord(rec Record, done func(AppliedRecord, error)) {
 // tombstone, refuses the whole command.
 func (s *Store) appendLocal(recs []*pb.LogRecord) ([]AppliedRecord, error) {
 	var out []AppliedRecord
+	var ids []storedClientID
 	var maxID int64
 	err := s.update(func(txn *badger.Txn) error {
-		out, maxID = out[:0], s.nextID.Load()
+		out, ids, maxID = out[:0], ids[:0], s.nextID.Load()
 		heads := map[int64]*logHead{}
 		for _, lr := range recs {
 			h, err := headOf(txn, heads, lr.Message.Room)
@@ -109,6 +110,9 @@ func (s *Store) appendLocal(recs []*pb.LogRecord) ([]AppliedRecord, error) {
 			var a AppliedRecord
 			if Change(lr.Change) == Created {
 				a, err = appendCreated(txn, h, lr.Message, &maxID)
+				if m := a.Message; err == nil && !a.Duplicate && m.ClientId != "" {
+					ids = append(ids, storedClientID{m.Room, clientIDKey(m.Room, m.SenderId, m.ClientId)})
+				}
 			} else {
 				a, err = appendChanged(txn, h, Change(lr.Change), lr.Message)
 			}
@@ -123,11 +127,7 @@ func (s *Store) appendLocal(recs []*pb.LogRecord) ([]AppliedRecord, error) {
 		return nil, err
 	}
 	s.nextID.Store(maxID)
-	for _, a := range out {
-		if m := a.Message; a.Change == Created && !a.Duplicate && m.ClientId != "" {
-			s.clientIDs.stored(m.Room, clientIDKey(m.Room, m.SenderId, m.ClientId))
-		}
-	}
+	s.clientIDs.stored(ids)
 	if o := s.observer.get(); o != nil {
 		for i := 0; i < len(out); {
 			j := i + 1

@@ -122,7 +122,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{db: db, log: cfg.Logger, plan: plan, readOnly: readOnly}
 	s.cache.maxBytes = plan.records
-	s.clientIDs = newClientIDs(plan.clientIDs)
+	s.clientIDs = newClientIDs(db, plan.clientIDs)
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err

@@ -68,9 +68,10 @@ const maxInflight = 4
 
 // batchState is one transaction's requests and outcome.
 type batchState struct {
-	index uint64
-	reqs  []appendReq
-	err   error
+	index     uint64
+	reqs      []appendReq
+	clientIDs []storedClientID // the client_id keys the batch writes, for the client_id memory
+	err       error
 }
 
 type appendReq struct {
@@ -250,7 +251,7 @@ func (w *Writer) commit(st *batchState, wait bool) {
 		return
 	}
 	txn := w.store.db.NewTransaction(true)
-	if err := w.fill(txn, st.reqs); err != nil {
+	if err := w.fill(txn, st); err != nil {
 		txn.Discard()
 		finish(err)
 		return
@@ -261,7 +262,7 @@ func (w *Writer) commit(st *batchState, wait bool) {
 		if err != nil {
 			err = fmt.Errorf("commit messages: %w", err)
 		} else {
-			w.store.rememberClientIDs(st.reqs)
+			w.store.clientIDs.stored(st.clientIDs)
 		}
 		finish(err)
 	}
@@ -324,9 +325,9 @@ func hasMessages(reqs []appendReq) bool {
 	return false
 }
 
-func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
+func (w *Writer) fill(txn *badger.Txn, st *batchState) error {
 	var revs map[int64]int64 // room → its highest changed rev in this batch
-	for _, r := range reqs {
+	for _, r := range st.reqs {
 		if r.err != nil {
 			continue
 		}
@@ -338,7 +339,7 @@ func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
 			if rec.Change == Created {
 				// The hot path: the message carries its rev, and LastRev
 				// reads the newest message's, so rv/ is not written.
-				if err := w.fillCreated(txn, m); err != nil {
+				if err := w.fillCreated(txn, st, m); err != nil {
 					return err
 				}
 				continue
@@ -365,27 +366,14 @@ func (w *Writer) fill(txn *badger.Txn, reqs []appendReq) error {
 	return nil
 }
 
-// rememberClientIDs tells the client_id memory what a committed batch
-// stored, before its appends are confirmed.
-func (s *Store) rememberClientIDs(reqs []appendReq) {
-	for _, r := range reqs {
-		if r.err != nil {
-			continue
-		}
-		for _, rec := range r.recs {
-			if m := rec.Message; rec.Change == Created && m.ClientId != "" {
-				s.clientIDs.stored(m.Room, clientIDKey(m.Room, m.SenderId, m.ClientId))
-			}
-		}
-	}
-}
-
 // fillCreated writes a new message's indexes: its client_id and its id.
-func (w *Writer) fillCreated(txn *badger.Txn, m *pb.Message) error {
+func (w *Writer) fillCreated(txn *badger.Txn, st *batchState, m *pb.Message) error {
 	if m.ClientId != "" {
-		if err := txn.Set(clientIDKey(m.Room, m.SenderId, m.ClientId), appendUint64(nil, uint64(m.Seq))); err != nil {
+		key := clientIDKey(m.Room, m.SenderId, m.ClientId)
+		if err := txn.Set(key, appendUint64(nil, uint64(m.Seq))); err != nil {
 			return fmt.Errorf("write client id: %w", err)
 		}
+		st.clientIDs = append(st.clientIDs, storedClientID{m.Room, key})
 	}
 	if err := txn.Set(messageIDKey(m.Id), messageLocation(m.Room, m.Seq)); err != nil {
 		return fmt.Errorf("write message id index: %w", err)
