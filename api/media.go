@@ -25,6 +25,14 @@ func (s *Server) serveMedia(ctx *fasthttp.RequestCtx, path string) error {
 		return errNotFound
 	}
 	u, err := s.store.UserByID(user)
+	if err == nil && u.ProfilePicture != name && s.store.Replicated() {
+		// In a cluster the picture may have been set on another node an
+		// instant ago: read again once this node has applied what the
+		// cluster answered before (the upload's answer included).
+		if s.store.Sync() == nil {
+			u, err = s.store.UserByID(user)
+		}
+	}
 	if errors.Is(err, persistence.ErrNotFound) {
 		return errNotFound
 	}
