@@ -211,7 +211,9 @@ func TestInboxLossIsDetected(t *testing.T) {
 
 func TestTypingAndReceiptsAgainstFakeServer(t *testing.T) {
 	var fake *fakeServer
-	rep := runFake(t, Config{Scenario: ScenarioManyRooms, Rooms: 2, Members: 4, Rate: 4, Typing: true, Read: true},
+	// 40 messages a second per room, so that each phase costs the process
+	// more than the 10 ms a CPU reading resolves.
+	rep := runFake(t, Config{Scenario: ScenarioManyRooms, Rooms: 2, Members: 4, Rate: 40, Typing: true, Read: true},
 		func(fs *fakeServer) { fake = fs })
 	assertClean(t, rep)
 	x := rep.Extras
