@@ -48,7 +48,7 @@ func (s *Server) updateProfile(ctx *fasthttp.RequestCtx, req *request) error {
 	}
 	var pic *storedPicture
 	if p.hasPicture {
-		hctx, cancel := requestContext(ctx)
+		hctx, cancel := s.requestContext()
 		pic, err = s.processPicture(hctx, p.picture)
 		cancel()
 		if msg, ok := isPictureError(err); ok {

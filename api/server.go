@@ -51,9 +51,12 @@ type Server struct {
 	loginByEmail *keyLimiter[[sha256.Size]byte]
 	loginByAddr  *keyLimiter[string]
 	shutdownOnce sync.Once
-	draining     atomic.Bool // Shutdown has begun: /readyz answers 503
-	lnMu         sync.Mutex  // orders Serve's start against Shutdown
-	ln           *retryListener
+	// life ends when Shutdown begins; waits inside handlers derive from it.
+	life     context.Context
+	endLife  context.CancelFunc
+	draining atomic.Bool // Shutdown has begun: /readyz answers 503
+	lnMu     sync.Mutex  // orders Serve's start against Shutdown
+	ln       *retryListener
 }
 
 // New builds a Server over the store and the actor engine.
@@ -62,8 +65,11 @@ func New(cfg Config, store *persistence.Store, engine *actors.Engine) (*Server, 
 	if len(cfg.Secret) < MinSecretBytes {
 		return nil, fmt.Errorf("api: Config.Secret has %d bytes, at least %d are required", len(cfg.Secret), MinSecretBytes)
 	}
+	life, endLife := context.WithCancel(context.Background())
 	s := &Server{
-		cfg: cfg, log: cfg.Logger, store: store, engine: engine,
+		life:    life,
+		endLife: endLife,
+		cfg:     cfg, log: cfg.Logger, store: store, engine: engine,
 		tokens:        newTokens(cfg.Secret, cfg.AccessTTL, cfg.RefreshTTL),
 		tokenCache:    newTokenCache(cfg.TokenCacheBytes),
 		hasher:        newHasher(cfg.BcryptCost, cfg.HashConcurrency),
@@ -136,6 +142,7 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	s.shutdownOnce.Do(func() {
+		s.endLife()
 		s.lnMu.Lock()
 		s.draining.Store(true)
 		ln := s.ln

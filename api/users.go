@@ -93,7 +93,7 @@ func (s *Server) register(ctx *fasthttp.RequestCtx, _ *request) error {
 	if err := f.err(); err != nil {
 		return err
 	}
-	hctx, cancel := requestContext(ctx)
+	hctx, cancel := s.requestContext()
 	defer cancel()
 	hash, err := s.hasher.hash(hctx, pw1)
 	if err != nil {
@@ -190,7 +190,7 @@ func (s *Server) login(ctx *fasthttp.RequestCtx, _ *request) error {
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	hctx, cancel := requestContext(ctx)
+	hctx, cancel := s.requestContext()
 	defer cancel()
 	ok, err := s.hasher.check(hctx, hash, pw)
 	if err != nil {
@@ -316,7 +316,9 @@ func unavailable(err error) error {
 const hashWait = 10 * time.Second
 
 // requestContext bounds waits inside a handler (for a hash slot); it ends
-// early when the server shuts down.
-func requestContext(ctx *fasthttp.RequestCtx) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, hashWait)
+// early when the server shuts down. It derives from the server's life, not
+// from the fasthttp request: a context on a RequestCtx keeps a goroutine
+// that may read the request after fasthttp has reused it.
+func (s *Server) requestContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(s.life, hashWait)
 }
