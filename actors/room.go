@@ -27,6 +27,9 @@ type room struct {
 	pending    []*pendingPost // assigned, waiting for the writer, in rev order
 	proposals  logQueue       // cluster mode: records for the log, in order
 	clientIDs  map[clientKey]int64
+	// inboxTold is the last seq the node announced to inbox sockets
+	// itself, before the room registered for the log (cluster mode).
+	inboxTold int64
 	edits
 
 	members
@@ -175,11 +178,10 @@ func (r *room) Receive(ctx actor.Context) {
 
 func (r *room) onStarted(ctx actor.Context) {
 	r.view.pid = ctx.Self()
-	r.e.states.Store(r.id, r.view)
 	if r.e.replicated {
-		// From here on the node's log observer reaches the room; what it
-		// applied while the room loaded is read back now.
-		ctx.Send(ctx.Self(), &logCatchUp{rev: r.durableRev})
+		r.joinLog(ctx)
+	} else {
+		r.e.states.Store(r.id, r.view)
 	}
 	r.startBus(ctx)
 	r.scheduleIdleCheck(ctx)
@@ -189,7 +191,11 @@ func (r *room) onStarted(ctx actor.Context) {
 // told to reconnect; posts still waiting for the disk are answered with an
 // error (they may still be stored: a client_id resend is deduplicated).
 func (r *room) onStopping(ctx actor.Context) {
-	r.e.states.CompareAndDelete(r.id, r.view)
+	if r.e.replicated {
+		r.leaveLog()
+	} else {
+		r.e.states.CompareAndDelete(r.id, r.view)
+	}
 	r.recent.release()
 	if r.idleTimer != nil {
 		r.idleTimer.Stop()

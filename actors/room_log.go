@@ -305,7 +305,9 @@ func (r *room) deliverApplied(ctx actor.Context, m *pspb.Message) bool {
 		r.clientIDs[clientKey{m.SenderId, m.ClientId}] = m.Seq
 	}
 	r.broadcastMessage(frame, nil, m.Seq)
-	r.sendInboxMessage(m)
+	if m.Seq > r.inboxTold {
+		r.sendInboxMessage(m)
+	}
 	r.stopTyping(m.SenderId, false)
 	return true
 }
@@ -344,6 +346,55 @@ func (r *room) changeApplied(m *pspb.Message) {
 		r.changed()
 	}
 	r.broadcastEvent(ChangeFrame(m), EventEdit, nil)
+}
+
+// joinLog publishes the room: from then on the node's log observer hands
+// it what the node applies. Until then the observer announced the room's
+// new messages to inbox sockets itself; the room reads how far in the same
+// step, so it neither repeats those announcements nor misses later ones.
+// What the node applied while the room loaded is read back next.
+func (r *room) joinLog(ctx actor.Context) {
+	store := r.e.cfg.Store
+	var err error
+	store.BetweenApplies(func() {
+		r.e.states.Store(r.id, r.view)
+		r.inboxTold, err = store.LastSeq(r.id)
+	})
+	if err != nil {
+		r.e.log.Error("room: join the log", "room", r.id, "err", err)
+		r.inboxTold = r.delivered
+	}
+	ctx.Send(ctx.Self(), &logCatchUp{rev: r.durableRev})
+}
+
+// leaveLog unpublishes the stopping room: from then on the observer
+// announces its new messages to inbox sockets itself. Those it handed to
+// the room that the room did not deliver (still in its mailbox) are
+// announced here, read from the store.
+func (r *room) leaveLog() {
+	store := r.e.cfg.Store
+	var last int64
+	var err error
+	store.BetweenApplies(func() {
+		r.e.states.CompareAndDelete(r.id, r.view)
+		last, err = store.LastSeq(r.id)
+	})
+	for from := max(r.delivered, r.inboxTold); err == nil && from < last; {
+		var msgs []*pspb.Message
+		msgs, err = store.MessagesAfter(r.id, from, int(min(last-from, 256)))
+		if len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			if m.Seq <= last {
+				r.sendInboxMessage(m)
+			}
+			from = m.Seq
+		}
+	}
+	if err != nil {
+		r.e.log.Error("room: announce what it did not deliver", "room", r.id, "err", err)
+	}
 }
 
 // onLogCatchUp delivers what the node applied to the room between its

@@ -36,14 +36,19 @@ type chatNode struct {
 
 var chatSecret = []byte("livechat-cluster-test-secret-0123456789")
 
-// chatNodes starts LiveChat on every node of an embedded cluster.
-func chatNodes(t *testing.T, nodes []*Node) []chatNode {
+// chatNodes starts LiveChat on every node of an embedded cluster; each
+// tune, if any, adjusts every node's engine configuration.
+func chatNodes(t *testing.T, nodes []*Node, tune ...func(*actors.Config)) []chatNode {
 	t.Helper()
 	out := make([]chatNode, len(nodes))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for i, st := range replicas(t, nodes) {
 		writer := st.NewWriter(persistence.WriterConfig{})
-		engine, err := actors.NewEngine(actors.Config{Store: st, Writer: writer, Logger: log, Bus: nodes[i].Bus()})
+		cfg := actors.Config{Store: st, Writer: writer, Logger: log, Bus: nodes[i].Bus()}
+		for _, f := range tune {
+			f(&cfg)
+		}
+		engine, err := actors.NewEngine(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,10 +3,15 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"livechat/actors"
 )
 
 // inboxFrame is what the inbox frames of this test carry.
@@ -103,5 +108,98 @@ func TestInboxAcrossNodes(t *testing.T) {
 		// No inbox.read for A's own post comes between.
 		expect("inbox.room.remove", room.ID)
 		_ = inbox.Close()
+	}
+}
+
+// TestInboxWhileRoomsStart posts to many rooms through node 1 while a
+// member's room sockets start each of them on node 2, where the member
+// also has an inbox socket, and rooms stop there again 20 ms after their
+// socket closes: a message applied while its room loads or stops there
+// reaches the inbox once, whether the node or the room tells it.
+func TestInboxWhileRoomsStart(t *testing.T) {
+	const rooms, posts = 24, 12
+	nodes := chatNodes(t, startAll(t, testCluster(t, 3)), func(c *actors.Config) {
+		c.RoomIdleTimeout, c.PresenceGrace = 20*time.Millisecond, time.Millisecond
+	})
+	a := account(t, nodes[0], nodes[1], "start-a@example.com")
+	b := account(t, nodes[0], nodes[0], "start-b@example.com")
+	var me struct{ ID int64 }
+	nodes[1].call(t, "GET", "/user/v1/profile/", a, nil, 200, &me)
+	inbox := nodes[1].dialInbox(t, a)
+	ids := make([]int64, rooms)
+	for i := range ids {
+		var room struct{ ID int64 }
+		nodes[0].call(t, "POST", "/chat/v1/room/", b, map[string]any{"name": fmt.Sprintf("start-%d", i), "kind": "private", "members": []int64{me.ID}}, 201, &room)
+		ids[i] = room.ID
+		if f := nextInbox(t, inbox); f.Type != "inbox.room.add" {
+			t.Fatalf("got %s, want inbox.room.add", f.Type)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(2)
+		posted := make(chan struct{})
+		go func() { // starts the room on node 2, and lets it stop, until the posts are done
+			defer wg.Done()
+			url := fmt.Sprintf("ws%s/ws/chat/%d/chat/?token=%s", nodes[1].url[4:], id, a)
+			for {
+				select {
+				case <-posted:
+					return
+				default:
+				}
+				c, _, err := websocket.DefaultDialer.Dial(url, nil)
+				if err != nil {
+					t.Errorf("socket to room %d: %v", id, err)
+					return
+				}
+				time.Sleep(5 * time.Millisecond)
+				_ = c.Close()
+				time.Sleep(45 * time.Millisecond)
+			}
+		}()
+		go func() { // posts through node 1 meanwhile
+			defer wg.Done()
+			defer close(posted)
+			for k := range posts {
+				body := fmt.Sprintf(`{"room": %d, "message": "m%d"}`, id, k)
+				req, _ := http.NewRequest("POST", nodes[0].url+"/chat/v1/message/", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+b)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Errorf("post to room %d: %v", id, err)
+					return
+				}
+				_ = res.Body.Close()
+				if res.StatusCode != 201 {
+					t.Errorf("post to room %d: %d", id, res.StatusCode)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Every message once; then a quiet spell shows no repeat follows.
+	seen := map[[2]int64]int{}
+	for n := 0; n < rooms*posts; {
+		f := nextInbox(t, inbox)
+		if f.Type != "inbox.message" {
+			continue
+		}
+		key := [2]int64{f.roomID(t), f.LastMessage.Seq}
+		if seen[key]++; seen[key] > 1 {
+			t.Fatalf("inbox.message for room %d seq %d came twice", key[0], key[1])
+		}
+		n++
+	}
+	_ = inbox.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	for {
+		var f inboxFrame
+		if err := inbox.ReadJSON(&f); err != nil {
+			break
+		}
+		if f.Type == "inbox.message" {
+			t.Fatalf("inbox.message for room %s seq %d came twice", f.Room, f.LastMessage.Seq)
+		}
 	}
 }

@@ -123,26 +123,35 @@ func (s *Store) ApplyEntry(seq uint64, e *pb.Entry, skip LogPosition, local bool
 		if seq < skip.Seq || (seq == skip.Seq && i <= skip.Index) {
 			continue // applied before a restart: no one waits for it
 		}
-		s.applying.p.Store(&LogPosition{Seq: seq, Index: i})
-		v, err := s.apply(c)
-		s.applying.p.Store(nil)
+		v, err := s.applyAndTell(seq, i, c, local)
 		if err != nil && !refusal(err) {
 			return nil, fmt.Errorf("persistence: apply log entry %d command %d: %w", seq, i, err)
-		}
-		if o := s.observer.get(); err == nil && o != nil {
-			if room := membersOf(c); room != 0 {
-				o.MembersChanged(room)
-			}
-			if up, ok := c.Op.(*pb.Command_UpdateUser); ok {
-				o.UserChanged(up.UpdateUser.User)
-			}
-			if !local {
-				tellRemote(o, c, v)
-			}
 		}
 		outs[i] = Outcome{Value: v, Err: err}
 	}
 	return outs, nil
+}
+
+// applyAndTell applies command i of the log entry at seq and tells the
+// observer what it changed, in one step for BetweenApplies.
+func (s *Store) applyAndTell(seq uint64, i int, c *pb.Command, local bool) (any, error) {
+	s.told.Lock()
+	defer s.told.Unlock()
+	s.applying.p.Store(&LogPosition{Seq: seq, Index: i})
+	v, err := s.apply(c)
+	s.applying.p.Store(nil)
+	if o := s.observer.get(); err == nil && o != nil {
+		if room := membersOf(c); room != 0 {
+			o.MembersChanged(room)
+		}
+		if up, ok := c.Op.(*pb.Command_UpdateUser); ok {
+			o.UserChanged(up.UpdateUser.User)
+		}
+		if !local {
+			tellRemote(o, c, v)
+		}
+	}
+	return v, err
 }
 
 // tellRemote tells o what another node's command c, applied with

@@ -55,6 +55,18 @@ func (b *observerBox) get() LogObserver {
 	return nil
 }
 
+// BetweenApplies runs f while no command of the log is between its write
+// and the observer's calls for it: every change f reads from the store,
+// the observer has been told of, and every change f does not see, it will
+// be told of after f returns. A room starting on this node registers for
+// the observer's calls this way, so it knows which messages the node
+// already announced without it.
+func (s *Store) BetweenApplies(f func()) {
+	s.told.Lock()
+	defer s.told.Unlock()
+	f()
+}
+
 // Replicated reports a store whose writes go through a cluster's log.
 func (s *Store) Replicated() bool { return s.repl != nil }
 

@@ -71,6 +71,9 @@ type Store struct {
 	repl                   Replicator  // cluster mode; nil on a single node
 	applying               applying    // cluster mode: the command being applied
 	observer               observerBox // cluster mode: told what the log changed
+	// told is held from a command's write until the observer has been
+	// told of it (cluster mode): see BetweenApplies.
+	told sync.Mutex
 }
 
 // Open opens (creating if needed) the database described by cfg.
