@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -26,6 +27,7 @@ var _ actors.Sink = (*Conn)(nil)
 // and works the same on every net.Conn.)
 type Conn struct {
 	net      net.Conn
+	raw      syscall.RawConn // net's file descriptor, for raw writes (conn_now.go); nil: none
 	maxBytes int
 	timeout  time.Duration
 	clock    *writeClock // a busy socket's writer waits for its tick; nil: no wait
@@ -66,6 +68,9 @@ type Conn struct {
 
 func newConn(conn net.Conn, maxBytes int, timeout time.Duration, clock *writeClock, onSlow func()) *Conn {
 	c := &Conn{net: conn, maxBytes: maxBytes, timeout: timeout, clock: clock, onSlow: onSlow, lastRead: time.Now()}
+	if sc, ok := conn.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
 	c.space = sync.NewCond(&c.mu)
 	return c
 }
@@ -477,7 +482,7 @@ const maxPooledBuffer = 256 << 10
 func (c *Conn) writeBatch(batch []outFrame) error {
 	bp, b := layOut(batch)
 	_ = c.net.SetWriteDeadline(time.Now().Add(c.timeout))
-	n, err := c.net.Write(b)
+	n, err := c.writeAll(b)
 	c.stats.wrote(len(batch), n)
 	putBuffer(bp, b)
 	return err

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"net"
 	"os"
 	"sync"
 	"syscall"
@@ -16,13 +17,7 @@ import (
 // does; so do frames queued meanwhile. Caller has set writing and does not
 // hold mu.
 func (c *Conn) writeNow() {
-	sc, ok := c.net.(syscall.Conn)
-	if !ok {
-		go c.writeLoop(false)
-		return
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	if c.raw == nil {
 		go c.writeLoop(false)
 		return
 	}
@@ -35,7 +30,7 @@ func (c *Conn) writeNow() {
 	bp, b := layOut(batch)
 	w := rawWrites.Get().(*rawWrite)
 	w.b = b
-	err = raw.Write(w.fn)
+	err := c.raw.Write(w.fn)
 	n, werr := w.n, w.err
 	*w = rawWrite{fn: w.fn}
 	rawWrites.Put(w)
@@ -83,6 +78,37 @@ func (c *Conn) writeNow() {
 	}
 	c.mu.Unlock()
 	go c.writeLoop(false)
+}
+
+// writeAll writes b as net.Conn.Write does, waiting for the socket in Go's
+// poller until the write deadline, with each write a raw system call
+// where the platform has them (see sockWrite).
+func (c *Conn) writeAll(b []byte) (int, error) {
+	if c.raw == nil || !rawSyscalls {
+		return c.net.Write(b)
+	}
+	var n int
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			k, err := tryWrite(fd, b[n:])
+			switch {
+			case errors.Is(err, syscall.EAGAIN):
+				return false // wait until the socket takes more
+			case errors.Is(err, syscall.EINTR):
+			case err != nil:
+				werr = err
+				return true
+			default:
+				n += k
+			}
+		}
+		return true
+	})
+	if err == nil && werr != nil {
+		err = &net.OpError{Op: "write", Net: "tcp", Source: c.net.LocalAddr(), Addr: c.net.RemoteAddr(), Err: os.NewSyscallError("write", werr)}
+	}
+	return n, err
 }
 
 // rawWrite is one write at once: its function is made once and the

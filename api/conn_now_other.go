@@ -11,3 +11,7 @@ var errNotNow = errors.New("api: write at once not supported")
 func tryWrite(uintptr, []byte) (int, error) { return 0, errNotNow }
 
 func retryLater(err error) bool { return errors.Is(err, errNotNow) }
+
+const rawSyscalls = false
+
+func sockRead(uintptr, []byte) (int, error) { return 0, errNotNow }

@@ -10,6 +10,12 @@ import (
 // tryWrite writes b to the socket fd without waiting (Go's sockets are
 // non-blocking): it returns what the kernel took.
 func tryWrite(fd uintptr, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if len(b) <= rawWriteMax {
+		return sockWrite(fd, b)
+	}
 	return syscall.Write(int(fd), b)
 }
 

@@ -2,7 +2,9 @@ package api
 
 import (
 	"errors"
+	"io"
 	"net"
+	"os"
 	"syscall"
 )
 
@@ -20,8 +22,9 @@ var errMessageFrames = errors.New("api: a message's frames passed the frame limi
 // forever, each parsed and none ever seen by LiveChat.
 type readMeter struct {
 	net.Conn
-	read  int64 // bytes read so far; touched by the socket's reader only
-	limit int64 // while a message is read, read may not pass it; 0 between messages
+	raw   syscall.RawConn // reads without the scheduler's system-call state (sockRead); nil: through Conn
+	read  int64           // bytes read so far; touched by the socket's reader only
+	limit int64           // while a message is read, read may not pass it; 0 between messages
 }
 
 // begin bounds the message whose reading starts now.
@@ -34,9 +37,39 @@ func (m *readMeter) Read(p []byte) (int, error) {
 	if m.limit > 0 && m.read > m.limit {
 		return 0, errMessageFrames
 	}
-	n, err := m.Conn.Read(p)
+	var n int
+	var err error
+	if m.raw != nil && len(p) > 0 {
+		n, err = m.readRaw(p)
+	} else {
+		n, err = m.Conn.Read(p)
+	}
 	m.read += int64(n)
 	return n, err
+}
+
+// readRaw reads as net.Conn.Read does, waiting for the socket in Go's
+// poller, with the read itself a raw system call (see sockRead).
+func (m *readMeter) readRaw(p []byte) (int, error) {
+	var n int
+	var rerr error
+	err := m.raw.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = sockRead(fd, p)
+			if !errors.Is(rerr, syscall.EINTR) {
+				return !errors.Is(rerr, syscall.EAGAIN)
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err // closed, or past the read deadline: a *net.OpError
+	case rerr != nil:
+		return 0, &net.OpError{Op: "read", Net: "tcp", Source: m.LocalAddr(), Addr: m.RemoteAddr(), Err: os.NewSyscallError("read", rerr)}
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // SyscallConn keeps the connection's raw writes (see Conn.writeNow).
@@ -46,4 +79,16 @@ func (m *readMeter) SyscallConn() (syscall.RawConn, error) {
 		return nil, errors.ErrUnsupported
 	}
 	return sc.SyscallConn()
+}
+
+// newReadMeter meters conn; a connection with a file descriptor of its own
+// is read with raw system calls where the platform has them.
+func newReadMeter(conn net.Conn) *readMeter {
+	m := &readMeter{Conn: conn}
+	if sc, ok := conn.(syscall.Conn); ok && rawSyscalls {
+		if raw, err := sc.SyscallConn(); err == nil {
+			m.raw = raw
+		}
+	}
+	return m
 }

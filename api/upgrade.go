@@ -45,7 +45,7 @@ func (s *Server) upgradeSocket(ctx *fasthttp.RequestCtx, subprotocols []string, 
 	ctx.HijackSetNoResponse(true) // the Upgrader writes the 101 itself
 	ctx.Hijack(func(hijacked net.Conn) {
 		taken, owned := takeConn(hijacked)
-		conn := &readMeter{Conn: taken}
+		conn := newReadMeter(taken)
 		ws, err := up.Upgrade(&handshakeWriter{conn: conn}, req, nil)
 		if err != nil {
 			s.log.Debug("websocket upgrade failed", "err", err)
