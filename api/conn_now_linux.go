@@ -5,19 +5,27 @@ import (
 	"unsafe"
 )
 
-// rawWriteMax is the largest write made without telling the Go scheduler.
-// A write to a non-blocking socket never waits, but the kernel does the
-// receiving end's work of a loopback or LAN socket inline; 64 KiB of that
-// is tens of microseconds, short enough to hold the thread's P.
-const rawWriteMax = 64 << 10
+// rawSyscalls says that sockets are read and written with sockRead and
+// sockWrite.
+const rawSyscalls = true
 
-// sockWrite is write(2) without entering the scheduler's system-call state.
-// syscall.Write marks the goroutine's P as in a system call; the runtime's
-// monitor thread, seeing Ps there often, keeps waking every 20 µs and
-// hands such Ps to other threads, which it has to wake: at thousands of
-// one-frame writes a second that was more CPU than the writes' own
-// user-space work. A write that cannot block needs none of it.
+// rawMax is the most bytes a raw read or write moves; a larger one is an
+// ordinary system call. Even without waiting, the kernel does the
+// receiving end's work of a loopback or LAN write inline; 64 KiB of that is
+// tens of microseconds, short enough to hold the thread's P.
+const rawMax = 64 << 10
+
+// sockWrite is write(2) without entering the Go scheduler's system-call
+// state, for a non-blocking socket, which never waits. A server that goes
+// idle between messages puts the runtime's monitor thread into a deep
+// sleep; the first ordinary system call after that wakes it and sets it
+// polling every 20 µs again, for a millisecond or more. With a socket
+// write or read per delivery that polling was most of the server's context
+// switches; raw calls leave the monitor asleep.
 func sockWrite(fd uintptr, b []byte) (int, error) {
+	if len(b) > rawMax {
+		return syscall.Write(int(fd), b)
+	}
 	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	if e != 0 {
 		return 0, e
@@ -25,15 +33,13 @@ func sockWrite(fd uintptr, b []byte) (int, error) {
 	return int(n), nil
 }
 
-// rawSyscalls says that sockets are read and written with sockRead and
-// sockWrite.
-const rawSyscalls = true
-
-// sockRead is read(2) without entering the scheduler's system-call state,
-// for the reasons of sockWrite: a socket's reader calls it only when Go's
-// poller says there are bytes (or once first to see), and on a non-blocking
-// socket it never waits.
+// sockRead is read(2) as sockWrite is write(2): a socket's reader calls it
+// when Go's poller reports bytes (or once, to see), and a non-blocking
+// socket never waits.
 func sockRead(fd uintptr, b []byte) (int, error) {
+	if len(b) > rawMax {
+		return syscall.Read(int(fd), b)
+	}
 	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	if e != 0 {
 		return 0, e

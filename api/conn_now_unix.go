@@ -13,10 +13,7 @@ func tryWrite(fd uintptr, b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	if len(b) <= rawWriteMax {
-		return sockWrite(fd, b)
-	}
-	return syscall.Write(int(fd), b)
+	return sockWrite(fd, b)
 }
 
 // retryLater reports a write error that only means "not now".
