@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -98,6 +99,9 @@ func (c *Conn) writeAll(b []byte) (int, error) {
 			case errors.Is(err, syscall.EINTR):
 			case err != nil:
 				werr = err
+				return true
+			case k == 0:
+				werr = io.ErrUnexpectedEOF // as poll.FD.Write: never spin on a write that takes nothing
 				return true
 			default:
 				n += k

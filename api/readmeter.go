@@ -22,7 +22,7 @@ var errMessageFrames = errors.New("api: a message's frames passed the frame limi
 // forever, each parsed and none ever seen by LiveChat.
 type readMeter struct {
 	net.Conn
-	raw   syscall.RawConn // reads without the scheduler's system-call state (sockRead); nil: through Conn
+	fd    syscall.RawConn // the socket under Conn, when Conn adds nothing to it (socketFD); nil: none
 	read  int64           // bytes read so far; touched by the socket's reader only
 	limit int64           // while a message is read, read may not pass it; 0 between messages
 }
@@ -39,7 +39,7 @@ func (m *readMeter) Read(p []byte) (int, error) {
 	}
 	var n int
 	var err error
-	if m.raw != nil && len(p) > 0 {
+	if rawSyscalls && m.fd != nil && len(p) > 0 {
 		n, err = m.readRaw(p)
 	} else {
 		n, err = m.Conn.Read(p)
@@ -53,7 +53,7 @@ func (m *readMeter) Read(p []byte) (int, error) {
 func (m *readMeter) readRaw(p []byte) (int, error) {
 	var n int
 	var rerr error
-	err := m.raw.Read(func(fd uintptr) bool {
+	err := m.fd.Read(func(fd uintptr) bool {
 		for {
 			n, rerr = sockRead(fd, p)
 			if !errors.Is(rerr, syscall.EINTR) {
@@ -72,23 +72,39 @@ func (m *readMeter) readRaw(p []byte) (int, error) {
 	return n, nil
 }
 
-// SyscallConn keeps the connection's raw writes (see Conn.writeNow).
+// SyscallConn gives the connection's raw writes (see Conn.writeNow) the
+// socket, when Conn adds nothing to it.
 func (m *readMeter) SyscallConn() (syscall.RawConn, error) {
-	sc, ok := m.Conn.(syscall.Conn)
-	if !ok {
+	if m.fd == nil {
 		return nil, errors.ErrUnsupported
 	}
-	return sc.SyscallConn()
+	return m.fd, nil
 }
 
-// newReadMeter meters conn; a connection with a file descriptor of its own
-// is read with raw system calls where the platform has them.
+// newReadMeter meters conn; a bare socket is read with raw system calls
+// where the platform has them.
 func newReadMeter(conn net.Conn) *readMeter {
-	m := &readMeter{Conn: conn}
-	if sc, ok := conn.(syscall.Conn); ok && rawSyscalls {
-		if raw, err := sc.SyscallConn(); err == nil {
-			m.raw = raw
-		}
+	return &readMeter{Conn: conn, fd: socketFD(conn)}
+}
+
+// socketFD is conn's socket when conn reads and writes nothing but it: a
+// TCP connection, or one the listener handed off. A connection that
+// buffers what it reads (lingerConn, earlyConn, fasthttp's hijacked
+// connection) has none: reading or writing its socket directly would pass
+// its buffer by.
+func socketFD(conn net.Conn) syscall.RawConn {
+	var tcp *net.TCPConn
+	switch c := conn.(type) {
+	case *net.TCPConn:
+		tcp = c
+	case *ownedConn:
+		tcp = c.TCPConn
+	default:
+		return nil
 	}
-	return m
+	raw, err := tcp.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return raw
 }

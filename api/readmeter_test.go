@@ -40,8 +40,8 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 func TestReadMeterRawReads(t *testing.T) {
 	server, client := tcpPair(t)
 	m := newReadMeter(server)
-	if rawSyscalls && m.raw == nil {
-		t.Fatal("a TCP connection is not read raw")
+	if m.fd == nil {
+		t.Fatal("a TCP connection's socket is not found")
 	}
 	buf := make([]byte, 8)
 
@@ -76,5 +76,33 @@ func TestReadMeterRawReads(t *testing.T) {
 	}()
 	if _, err := m.Read(buf); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("read while closed: %v, want net.ErrClosed", err)
+	}
+}
+
+// A connection that buffers what it read is read through its methods, not
+// its socket: the buffered bytes come first.
+func TestReadMeterWrapperKeepsItsBuffer(t *testing.T) {
+	server, client := tcpPair(t)
+	m := newReadMeter(&earlyConn{Conn: server, early: []byte("early ")})
+	if m.fd != nil {
+		t.Fatal("a buffering wrapper's socket is read directly")
+	}
+	if _, err := m.SyscallConn(); err == nil {
+		t.Fatal("a buffering wrapper's socket is written directly")
+	}
+	if _, err := client.Write([]byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	buf := make([]byte, 16)
+	for len(got) < len("early late") {
+		n, err := m.Read(buf)
+		if err != nil {
+			t.Fatalf("read %q, then %v", got, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != "early late" {
+		t.Fatalf("read %q, want %q", got, "early late")
 	}
 }
