@@ -43,6 +43,9 @@ func TestSlowConsumerAndCapAreCountedAndLogged(t *testing.T) {
 	if _, resp, err := ts.dialWS(ts.wsURL(room, "token="+u.token), nil); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("second socket over --max-conns 1: %v %v", err, resp)
 	}
+	// Counted is not joined: a message posted before the join would pass
+	// the socket by.
+	ts.waitOnline(t, u, room, "slow")
 	status, body := ts.rest(t, "POST", "/chat/v1/message/", u, map[string]any{"room": room, "message": strings.Repeat("x", 200)})
 	if status != http.StatusCreated {
 		t.Fatalf("post: %d %s", status, body)
