@@ -26,11 +26,7 @@ func sockWrite(fd uintptr, b []byte) (int, error) {
 	if len(b) > rawMax {
 		return syscall.Write(int(fd), b)
 	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
+	return rawIO(syscall.SYS_WRITE, fd, b)
 }
 
 // sockRead is read(2) as sockWrite is write(2): a socket's reader calls it
@@ -40,7 +36,12 @@ func sockRead(fd uintptr, b []byte) (int, error) {
 	if len(b) > rawMax {
 		return syscall.Read(int(fd), b)
 	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	return rawIO(syscall.SYS_READ, fd, b)
+}
+
+// rawIO is read(2) or write(2) of b, not empty, as a raw system call.
+func rawIO(trap, fd uintptr, b []byte) (int, error) {
+	n, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	if e != 0 {
 		return 0, e
 	}

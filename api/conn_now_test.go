@@ -13,28 +13,7 @@ import (
 // the tests write at most twice in a row, so the socket stays quiet.
 func tcpConn(t *testing.T, maxBytes int) (*Conn, *net.TCPConn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			c = nil
-		}
-		accepted <- c
-	}()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := <-accepted
-	if server == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { _ = server.Close(); _ = client.Close() })
+	server, client := tcpPair(t)
 	return newConn(server, maxBytes, 5*time.Second, newWriteClock(time.Hour), nil), client.(*net.TCPConn)
 }
 
