@@ -30,6 +30,10 @@ type reads struct {
 	// busy counts marker writes in flight and coalesced marks waiting:
 	// the room does not passivate before they are done.
 	busy int
+	// answering are the marker writes in flight that a request waits on
+	// (a REST post, a REST mark): a room that stops before they are done
+	// answers them itself.
+	answering map[*markerStored]struct{}
 }
 
 // reader is one member's read marker, as far as this room knows it.
@@ -208,6 +212,12 @@ func (r *room) movePosterMarker(ctx actor.Context, msg *pspb.Message, replyTo *a
 // a message to the room.
 func (r *room) writeMarker(ctx actor.Context, done *markerStored, seq int64, lazy bool) {
 	r.busy++
+	if done.replyTo != nil {
+		if r.answering == nil {
+			r.answering = make(map[*markerStored]struct{})
+		}
+		r.answering[done] = struct{}{}
+	}
 	self, root := ctx.Self(), r.e.root
 	r.e.markers.move(persistence.ReadMarker{Room: r.id, User: done.user, Seq: seq, ByPost: done.byPost}, lazy, func(mv persistence.ReadMarker, deleted int64, err error) {
 		done.stored, done.moved, done.deleted, done.err = mv.Seq, mv.Moved, deleted, err
@@ -220,6 +230,7 @@ func (r *room) writeMarker(ctx actor.Context, done *markerStored, seq int64, laz
 // the move came from a post (the chat.message says it).
 func (r *room) onMarkerStored(ctx actor.Context, m *markerStored) {
 	r.busy--
+	delete(r.answering, m)
 	switch {
 	case m.posted != nil:
 		r.reply(ctx, m.replyTo, m.posted)
@@ -320,6 +331,17 @@ func (r *room) stopReads(ctx actor.Context) {
 	if r.receiptTimer != nil {
 		r.receiptTimer.Stop()
 	}
+	// What waits on a marker write gets its answer now: the room's
+	// mailbox, where the write's confirmation would come, goes with it. A
+	// post is stored (its move only follows it); a mark may not be.
+	for m := range r.answering {
+		if m.posted != nil {
+			r.reply(ctx, m.replyTo, m.posted)
+		} else {
+			r.reply(ctx, m.replyTo, &readMarked{code: CodeUnavailable})
+		}
+	}
+	r.answering = nil
 	for user, rd := range r.readers {
 		if rd.queued > rd.marker {
 			rd.marker = rd.queued
