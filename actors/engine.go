@@ -247,11 +247,6 @@ func (s *Session) Typing(typing bool) {
 	s.e.root.Send(s.pid, &inboundTyping{typing: typing})
 }
 
-// Invalid reports a frame the edge rejected, with what was wrong.
-func (s *Session) Invalid(reason string) {
-	s.e.root.Send(s.pid, &pb.Inbound{Invalid: reason})
-}
-
 // Close ends the session after the frames already passed; it leaves its
 // room. Call it once the socket's read loop has ended.
 func (s *Session) Close() {
@@ -273,6 +268,10 @@ func (e *Engine) Shutdown() {
 func (e *Engine) CreateRoom(r *pspb.Room, members ...int64) error {
 	return e.cfg.Store.CreateRoom(r, members...)
 }
+
+// StrikeBurst is how many bad frames a socket may send before it is closed
+// with 1008 (Config.StrikeBurst).
+func (e *Engine) StrikeBurst() int { return e.cfg.StrikeBurst }
 
 // MaxRoomMembers is the most members a room may have (Config.MaxRoomMembers).
 func (e *Engine) MaxRoomMembers() int { return e.cfg.MaxRoomMembers }

@@ -106,10 +106,6 @@ func (s *session) onStopping(ctx actor.Context) {
 }
 
 func (s *session) onInbound(ctx actor.Context, in *pb.Inbound) {
-	if in.Invalid != "" {
-		s.reject(ErrorInvalid, in.Invalid)
-		return
-	}
 	if in.ClientId != "" && s.resendStored(in.ClientId) {
 		return
 	}

@@ -195,14 +195,33 @@ type socketSession interface {
 
 // roomSocket is a room socket's side of its session actor.
 type roomSocket struct {
-	s      *Server
-	c      *Conn
-	user   int64
-	sess   *actors.Session
-	typing *typingGate // made on the first chat.typing: many clients never send one
+	s       *Server
+	c       *Conn
+	user    int64
+	sess    *actors.Session
+	typing  *typingGate   // made on the first chat.typing: many clients never send one
+	strikes *rate.Limiter // made on the first bad frame
 }
 
-func (r *roomSocket) Invalid(reason string) { r.sess.Invalid(reason) }
+func (r *roomSocket) Invalid(reason string) {
+	rejectFrame(r.c, &r.strikes, r.s.engine.StrikeBurst(), reason)
+}
+
+// rejectFrame answers a bad frame with chat.error invalid_request, on the
+// socket's reader goroutine; past burst of them (one forgiven a second) it
+// closes the socket with 1008. No actor hears of it: a client's flood of
+// bad frames or over-rate pings, read far faster than an actor takes
+// messages, would otherwise queue in its mailbox without bound.
+func rejectFrame(out actors.Sink, strikes **rate.Limiter, burst int, reason string) {
+	if *strikes == nil {
+		*strikes = rate.NewLimiter(rate.Every(time.Second), burst)
+	}
+	if !(*strikes).Allow() {
+		out.Close(actors.ClosePolicy, "too many invalid frames")
+		return
+	}
+	out.Send(actors.ErrorFrame(actors.ErrorInvalid, reason))
+}
 func (r *roomSocket) end() {
 	if r.typing != nil {
 		r.typing.stop()

@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/fasthttp/websocket"
 	"github.com/valyala/fasthttp"
@@ -15,10 +14,6 @@ import (
 // inboxPath is the inbox socket: one per user device, carrying the inbox
 // frames of every room the user is a member of.
 const inboxPath = "/ws/inbox/"
-
-// inboxStrikeBurst is how many bad frames an inbox socket may send before
-// it is closed with 1008, one forgiven per second: as on room sockets.
-const inboxStrikeBurst = 10
 
 // handleInboxSocket authenticates /ws/inbox/ and upgrades it. It is refused
 // before the upgrade in the same ways as a room socket, and counts against
@@ -154,12 +149,5 @@ func (in *inboxSocket) frame(f inboundFrame) {
 // Invalid answers a bad frame with chat.error invalid_request; a client
 // that keeps at it is closed with 1008.
 func (in *inboxSocket) Invalid(reason string) {
-	if in.strikes == nil {
-		in.strikes = rate.NewLimiter(rate.Every(time.Second), inboxStrikeBurst)
-	}
-	if !in.strikes.Allow() {
-		in.Close(actors.ClosePolicy, "too many invalid frames")
-		return
-	}
-	in.Send(actors.ErrorFrame(actors.ErrorInvalid, reason))
+	rejectFrame(in, &in.strikes, in.s.engine.StrikeBurst(), reason)
 }

@@ -25,7 +25,8 @@ const rssLimit = 64 << 20
 // reads, against a `livechat serve` child. With the default ping limit
 // the socket is closed with 1008; with pings unlimited it is answered, one
 // pong pending at most. Either way the server's RSS grows by less than
-// 64 MiB.
+// 64 MiB, and so it does when eight sockets flood empty pings and come
+// back each time they are closed.
 func TestPingFloodMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the livechat binary")
@@ -40,6 +41,12 @@ func TestPingFloodMemoryBounded(t *testing.T) {
 	})
 	t.Run("limit=none", func(t *testing.T) {
 		f := runPingFlood(t, bin, 2*time.Second, "--client-ping-rate", "1e9", "--client-ping-burst", "1000000000")
+		f.checkRSS(t)
+	})
+	// Eight sockets of empty pings, the cheapest frames to read: the over-
+	// rate ones are counted on the readers, not queued for an actor each.
+	t.Run("limit=default/sockets=8/empty", func(t *testing.T) {
+		f := runPingFloods(t, bin, 2*time.Second, 8, 0)
 		f.checkRSS(t)
 	})
 }
@@ -92,11 +99,22 @@ func (f pingFlood) checkRSS(t testing.TB) {
 // pings on it for d without reading, sampling the server's RSS.
 func runPingFlood(t testing.TB, bin string, d time.Duration, flags ...string) pingFlood {
 	t.Helper()
+	return runPingFloods(t, bin, d, 1, 125, flags...)
+}
+
+// runPingFloods is runPingFlood from sockets sockets at once, with pings
+// of size bytes; every socket but the first reconnects when it is closed,
+// until d passes. The pingFlood's conn is the first socket's, sent the sum.
+func runPingFloods(t testing.TB, bin string, d time.Duration, sockets, size int, flags ...string) pingFlood {
+	t.Helper()
 	srv := startLivechat(t, bin, t.TempDir(), append([]string{"--in-memory"}, flags...)...)
 	c := newCrashClient(srv.url)
 	u := c.account(t, "pinger@example.com", "pinger")
 	room := c.createRoom(t, u, map[string]any{"name": "pings"})
-	conn := rawSocket(t, strings.TrimPrefix(srv.url, "http://"), room.ID, u.access)
+	conns := make([]net.Conn, sockets)
+	for i := range conns {
+		conns[i] = rawSocket(t, strings.TrimPrefix(srv.url, "http://"), room.ID, u.access)
+	}
 
 	var f pingFlood
 	var err error
@@ -123,11 +141,29 @@ func runPingFlood(t testing.TB, bin string, d time.Duration, flags ...string) pi
 		}
 	}()
 	start := time.Now()
-	f.sent = floodPings(conn, d)
+	sent := make(chan int, sockets)
+	for i, conn := range conns {
+		go func() {
+			n := floodPings(conn, d, size)
+			// A socket closed for its flood comes back, as a flooder does.
+			for end := start.Add(d); i > 0 && time.Now().Before(end); {
+				again, err := dialRawSocket(strings.TrimPrefix(srv.url, "http://"), room.ID, u.access)
+				if err != nil {
+					break
+				}
+				n += floodPings(again, time.Until(end), size)
+				_ = again.Close()
+			}
+			sent <- n
+		}()
+	}
+	for range conns {
+		f.sent += <-sent
+	}
 	f.flooded = time.Since(start)
 	close(stop)
 	<-sampled
-	f.peakRSS, f.conn = peak.Load(), conn
+	f.peakRSS, f.conn = peak.Load(), conns[0]
 	return f
 }
 
@@ -135,27 +171,39 @@ func runPingFlood(t testing.TB, bin string, d time.Duration, flags ...string) pi
 // the 101, nothing read past it.
 func rawSocket(t testing.TB, addr string, room int64, token string) net.Conn {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	conn, err := dialRawSocket(addr, room, token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// dialRawSocket is rawSocket for any goroutine: it returns what failed.
+func dialRawSocket(addr string, room int64, token string) (net.Conn, error) {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	req := "GET /ws/chat/" + strconv.FormatInt(room, 10) + "/chat/?token=" + token + " HTTP/1.1\r\n" +
 		"Host: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
-		t.Fatal(err)
+		_ = conn.Close()
+		return nil, err
 	}
 	resp, err := http.ReadResponse(bufio.NewReaderSize(oneByteReader{conn}, 16), nil)
 	if err != nil {
-		t.Fatal(err)
+		_ = conn.Close()
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("handshake: %s", resp.Status)
+		_ = conn.Close()
+		return nil, fmt.Errorf("handshake: %s", resp.Status)
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return conn
+	return conn, nil
 }
 
 // oneByteReader reads one byte at a time, so that a bufio.Reader over it
@@ -164,11 +212,12 @@ type oneByteReader struct{ r io.Reader }
 
 func (b oneByteReader) Read(p []byte) (int, error) { return b.r.Read(p[:min(len(p), 1)]) }
 
-// floodPings writes masked 125-byte pings on conn, never reading, until d
-// passes or a write fails; it returns how many it wrote.
-func floodPings(conn net.Conn, d time.Duration) int {
-	const perWrite, size = 64, 125
-	frame := append([]byte{0x89, 0x80 | size}, 1, 2, 3, 4)
+// floodPings writes masked pings of size bytes (at most 125) on conn,
+// never reading, until d passes or a write fails; it returns how many it
+// wrote.
+func floodPings(conn net.Conn, d time.Duration, size int) int {
+	const perWrite = 64
+	frame := append([]byte{0x89, 0x80 | byte(size)}, 1, 2, 3, 4)
 	frame = append(frame, bytes.Repeat([]byte{'p'}, size)...)
 	batch := bytes.Repeat(frame, perWrite)
 	sent, rest := 0, batch
