@@ -114,6 +114,11 @@ type Config struct {
 	// the rate allows, neither refused nor counted as a bad frame.
 	// Default 2.
 	TypingRate float64
+	// ReadRate is how many chat.read frames per second a socket may send
+	// (as many at once); past it only the highest mark is passed on, when
+	// the rate allows, neither refused nor counted as a bad frame.
+	// Default 10.
+	ReadRate float64
 	// RoomRate is room creations per user per minute (429 above).
 	// Default 10.
 	RoomRate int
@@ -192,6 +197,9 @@ func (c Config) Defaults() Config {
 	setInt(&c.MessageBurst, 40)
 	if c.TypingRate <= 0 {
 		c.TypingRate = 2
+	}
+	if c.ReadRate <= 0 {
+		c.ReadRate = 10
 	}
 	setInt(&c.RoomRate, 10)
 	setInt(&c.MemberAddRate, 60)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -298,4 +299,35 @@ func (ds *diskServer) reissue(t *testing.T, user int64) string {
 		t.Fatal(err)
 	}
 	return token
+}
+
+// chat.read frames past --read-rate are held, not queued for the room
+// each, and the newest is passed on when the rate allows: a client marking
+// every message of a fast room ends with its last mark stored.
+func TestWSReadsPastTheRateEndAtTheLast(t *testing.T) {
+	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.ReadRate = 2 })
+	a, b := ts.newUser(t, "A"), ts.newUser(t, "B")
+	status, body := ts.rest(t, "POST", "/chat/v1/room/direct/", b, map[string]any{"user": a.id})
+	if status != http.StatusCreated {
+		t.Fatalf("direct: %d %s", status, body)
+	}
+	var dm inboxRow
+	if err := json.Unmarshal(body, &dm); err != nil {
+		t.Fatal(err)
+	}
+	const n = 30
+	for i := range n {
+		ts.postREST(t, a, dm.ID, "m"+strconv.Itoa(i))
+	}
+	c := ts.dial(t, b, dm.ID, "")
+	ts.waitOnline(t, b, dm.ID, "B")
+	for seq := 1; seq <= n; seq++ {
+		c.sendFrame(t, map[string]any{"type": "chat.read", "seq": seq})
+	}
+	wsEventually(t, 5*time.Second, func() error {
+		if r := ts.inboxRowOf(t, b, dm.ID); r.LastReadSeq == nil || *r.LastReadSeq != n {
+			return fmt.Errorf("B's row: %s, want last_read_seq %d", rowState(r), n)
+		}
+		return nil
+	})
 }

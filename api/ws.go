@@ -199,7 +199,8 @@ type roomSocket struct {
 	c       *Conn
 	user    int64
 	sess    *actors.Session
-	typing  *typingGate   // made on the first chat.typing: many clients never send one
+	typing  *gate[bool]   // made on the first chat.typing: many clients never send one
+	reads   *gate[int64]  // made on the first chat.read
 	strikes *rate.Limiter // made on the first bad frame
 }
 
@@ -226,6 +227,9 @@ func (r *roomSocket) end() {
 	if r.typing != nil {
 		r.typing.stop()
 	}
+	if r.reads != nil {
+		r.reads.stop()
+	}
 	r.sess.Close()
 }
 
@@ -241,10 +245,13 @@ func (r *roomSocket) frame(in inboundFrame) {
 		// refused like a message, not dropped unsaid.
 		r.c.Send(actors.ErrorFrame(actors.ErrorStorageFull, "Storage is full."))
 	case in.kind == frameRead:
-		r.sess.Read(in.seq)
+		if r.reads == nil {
+			r.reads = newGate(r.s.cfg.ReadRate, r.sess.Read)
+		}
+		r.reads.offer(in.seq) // past the rate: the newest is held, not a strike
 	case in.kind == frameTyping:
 		if r.typing == nil {
-			r.typing = newTypingGate(r.s.cfg.TypingRate, r.sess.Typing)
+			r.typing = newGate(r.s.cfg.TypingRate, r.sess.Typing)
 		}
 		r.typing.offer(in.typing) // past the rate: held, not a strike
 	case r.s.waitMessageTurn(r.c, r.user):

@@ -29,7 +29,7 @@ type serveConfig struct {
 	shutdownTimeout                     time.Duration
 
 	maxBody, maxHeader, maxMessageChars, maxFrame, maxOutbound, maxConns int
-	messageRate, typingRate                                              float64
+	messageRate, typingRate, readRate                                    float64
 	messageBurst, loginRate, bcryptCost, strikeBurst                     int
 	roomRate, registerRate                                               int
 	pingInterval, idleTimeout, accessTTL, refreshTTL                     time.Duration
@@ -88,6 +88,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.Float64Var(&c.messageRate, "message-rate", 20, "chat messages per second per user, sustained, REST and sockets together (sockets over it are slowed, REST gets 429)")
 	fs.IntVar(&c.messageBurst, "message-burst", 40, "chat messages a user may send at once above --message-rate")
 	fs.Float64Var(&c.typingRate, "typing-rate", 2, "chat.typing frames per second per socket; past it only the newest is passed on, when the rate allows")
+	fs.Float64Var(&c.readRate, "read-rate", 10, "chat.read frames per second per socket; past it only the highest mark is passed on, when the rate allows")
 	fs.DurationVar(&c.typingTimeout, "typing-timeout", 5*time.Second, "a typing indicator not refreshed for this long ends with typing:false")
 	fs.IntVar(&c.strikeBurst, "strike-burst", 10, "rejected (invalid) frames a socket may send before it is closed with 1008; one is forgiven per second")
 	fs.IntVar(&c.roomRate, "room-rate", 10, "room creations per user per minute, 429 above")
@@ -171,6 +172,7 @@ var settingRules = map[string]settingRule{
 	"message-rate":      {min: 0, above: true},
 	"message-burst":     {min: 1},
 	"typing-rate":       {min: 0, above: true},
+	"read-rate":         {min: 0, above: true},
 	"typing-timeout":    {min: 0, above: true},
 	"strike-burst":      {min: 1},
 	"login-rate":        {min: 1},
@@ -401,6 +403,7 @@ func (c serveConfig) components() (actors.Config, api.Config) {
 			MessageRate:      c.messageRate,
 			MessageBurst:     c.messageBurst,
 			TypingRate:       c.typingRate,
+			ReadRate:         c.readRate,
 			RoomRate:         c.roomRate,
 			MemberAddRate:    c.memberAddRate,
 			RegisterRate:     c.registerRate,

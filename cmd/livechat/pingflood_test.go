@@ -46,9 +46,24 @@ func TestPingFloodMemoryBounded(t *testing.T) {
 	// Eight sockets of empty pings, the cheapest frames to read: the over-
 	// rate ones are counted on the readers, not queued for an actor each.
 	t.Run("limit=default/sockets=8/empty", func(t *testing.T) {
-		f := runPingFloods(t, bin, 2*time.Second, 8, 0)
+		f := runFloods(t, bin, 2*time.Second, 8, pings(0))
 		f.checkRSS(t)
 	})
+}
+
+// TestReadFloodMemoryBounded floods chat.read frames from eight sockets:
+// past --read-rate the reader holds the highest mark instead of queueing
+// each for the session actor, so the server's RSS grows by less than
+// 64 MiB.
+func TestReadFloodMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the livechat binary")
+	}
+	bin := buildLivechat(t, t.TempDir())
+	f := runFloods(t, bin, 2*time.Second, 8, func(conn net.Conn, d time.Duration) int {
+		return floodFrames(conn, d, 0x81, []byte(`{"type":"chat.read","seq":1}`))
+	})
+	f.checkRSS(t)
 }
 
 // BenchmarkPingFloodRSS floods pings for 15 s from one socket that never
@@ -99,13 +114,21 @@ func (f pingFlood) checkRSS(t testing.TB) {
 // pings on it for d without reading, sampling the server's RSS.
 func runPingFlood(t testing.TB, bin string, d time.Duration, flags ...string) pingFlood {
 	t.Helper()
-	return runPingFloods(t, bin, d, 1, 125, flags...)
+	return runFloods(t, bin, d, 1, pings(125), flags...)
 }
 
-// runPingFloods is runPingFlood from sockets sockets at once, with pings
-// of size bytes; every socket but the first reconnects when it is closed,
-// until d passes. The pingFlood's conn is the first socket's, sent the sum.
-func runPingFloods(t testing.TB, bin string, d time.Duration, sockets, size int, flags ...string) pingFlood {
+// pings floods masked pings of size bytes (at most 125).
+func pings(size int) func(net.Conn, time.Duration) int {
+	return func(conn net.Conn, d time.Duration) int {
+		return floodFrames(conn, d, 0x89, bytes.Repeat([]byte{'p'}, size))
+	}
+}
+
+// runFloods is runPingFlood from sockets sockets at once, each writing
+// what flood writes; every socket but the first reconnects when it is
+// closed, until d passes. The pingFlood's conn is the first socket's, sent
+// the sum.
+func runFloods(t testing.TB, bin string, d time.Duration, sockets int, flood func(net.Conn, time.Duration) int, flags ...string) pingFlood {
 	t.Helper()
 	srv := startLivechat(t, bin, t.TempDir(), append([]string{"--in-memory"}, flags...)...)
 	c := newCrashClient(srv.url)
@@ -144,14 +167,14 @@ func runPingFloods(t testing.TB, bin string, d time.Duration, sockets, size int,
 	sent := make(chan int, sockets)
 	for i, conn := range conns {
 		go func() {
-			n := floodPings(conn, d, size)
+			n := flood(conn, d)
 			// A socket closed for its flood comes back, as a flooder does.
 			for end := start.Add(d); i > 0 && time.Now().Before(end); {
 				again, err := dialRawSocket(strings.TrimPrefix(srv.url, "http://"), room.ID, u.access)
 				if err != nil {
 					break
 				}
-				n += floodPings(again, time.Until(end), size)
+				n += flood(again, time.Until(end))
 				_ = again.Close()
 			}
 			sent <- n
@@ -212,13 +235,13 @@ type oneByteReader struct{ r io.Reader }
 
 func (b oneByteReader) Read(p []byte) (int, error) { return b.r.Read(p[:min(len(p), 1)]) }
 
-// floodPings writes masked pings of size bytes (at most 125) on conn,
-// never reading, until d passes or a write fails; it returns how many it
-// wrote.
-func floodPings(conn net.Conn, d time.Duration, size int) int {
+// floodFrames writes masked frames of the first byte head (FIN and
+// opcode) and payload (at most 125 bytes) on conn, never reading, until d
+// passes or a write fails; it returns how many it wrote.
+func floodFrames(conn net.Conn, d time.Duration, head byte, payload []byte) int {
 	const perWrite = 64
-	frame := append([]byte{0x89, 0x80 | byte(size)}, 1, 2, 3, 4)
-	frame = append(frame, bytes.Repeat([]byte{'p'}, size)...)
+	frame := append([]byte{head, 0x80 | byte(len(payload))}, 0, 0, 0, 0) // a zero mask
+	frame = append(frame, payload...)
 	batch := bytes.Repeat(frame, perWrite)
 	sent, rest := 0, batch
 	for end := time.Now().Add(d); time.Now().Before(end); {

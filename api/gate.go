@@ -8,41 +8,49 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// typingGate holds a socket's chat.typing frames to --typing-rate. A frame
-// over the rate is not dropped but held, and only the newest held state is
-// passed on when the rate allows: a client refreshing faster than the rate
+// gate holds a socket's frames of one kind to a rate, on the socket's
+// reader, before they reach an actor. A frame over the rate is not dropped
+// but held, and only the newest held value is passed on when the rate
+// allows: the reader never queues more than the rate for the actor, however
+// fast a client sends.
+//
+// chat.typing (--typing-rate): a client refreshing faster than the rate
 // still has its last refresh (or its stop) reach the room, so the
 // indicator expires TypingTimeout after that refresh, give or take one
 // period of the rate, and a stop is never lost. A chat.message passing
 // through the socket discards the held frame: the message ends the
 // indicator, and a start sent after it would revive it.
-type typingGate struct {
+//
+// chat.read (--read-rate): within the rate every mark passes as sent, its
+// refusal included; past it the newest held mark is passed on (a client's
+// marks rise, and the room never moves a marker back).
+type gate[T any] struct {
 	mu      sync.Mutex
 	limit   *rate.Limiter
-	send    func(typing bool)
+	send    func(v T)
 	held    bool // a frame waits for timer
-	typing  bool // the newest held state
+	value   T    // the newest held value
 	timer   *time.Timer
 	stopped bool
 }
 
-func newTypingGate(rps float64, send func(typing bool)) *typingGate {
-	return &typingGate{limit: rate.NewLimiter(rate.Limit(rps), max(1, int(math.Ceil(rps)))), send: send}
+func newGate[T any](rps float64, send func(v T)) *gate[T] {
+	return &gate[T]{limit: rate.NewLimiter(rate.Limit(rps), max(1, int(math.Ceil(rps)))), send: send}
 }
 
-// offer passes typing on now, or holds it until the rate allows.
-func (g *typingGate) offer(typing bool) {
+// offer passes v on now, or holds it until the rate allows.
+func (g *gate[T]) offer(v T) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.stopped {
 		return
 	}
-	g.typing = typing
+	g.value = v
 	if g.held {
-		return // the armed timer passes the newest state on
+		return // the armed timer passes the newest value on
 	}
 	if g.limit.Allow() {
-		g.send(typing)
+		g.send(v)
 		return
 	}
 	g.held = true
@@ -55,25 +63,25 @@ func (g *typingGate) offer(typing bool) {
 }
 
 // release passes the held frame on.
-func (g *typingGate) release() {
+func (g *gate[T]) release() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.held || g.stopped {
 		return
 	}
 	g.held = false
-	g.send(g.typing)
+	g.send(g.value)
 }
 
 // discard drops the held frame, if any (a chat.message is passing).
-func (g *typingGate) discard() {
+func (g *gate[T]) discard() {
 	g.mu.Lock()
 	g.held = false
 	g.mu.Unlock()
 }
 
 // stop drops the held frame for good: the socket has closed.
-func (g *typingGate) stop() {
+func (g *gate[T]) stop() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.stopped, g.held = true, false
