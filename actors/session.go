@@ -10,11 +10,12 @@ import (
 )
 
 // session is the actor behind one WebSocket. It joins its room on start and
-// leaves on stop, answers rejected frames (closing a client that keeps
-// sending them), and forwards valid chat messages straight to its room
+// leaves on stop, answers what its room refuses (closing a client that
+// keeps at it), and forwards valid chat messages straight to its room
 // actor. The socket's reader and writer live in package api; the reader
-// applies the message rate (per user, shared with REST) before a message
-// gets here. This actor never touches the network.
+// answers malformed frames itself and applies the message rate (per user,
+// shared with REST) and the typing and read rates before a frame gets
+// here. This actor never touches the network.
 type session struct {
 	e       *Engine
 	room    int64
