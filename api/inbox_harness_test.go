@@ -59,6 +59,20 @@ func (ts *wsTestServer) makeRoom(t testing.TB, owner *wsUser, body map[string]an
 	return r.ID
 }
 
+// directRoom opens the direct room of from and to and returns its id.
+func (ts *wsTestServer) directRoom(t testing.TB, from, to *wsUser) int64 {
+	t.Helper()
+	status, body := ts.rest(t, "POST", "/chat/v1/room/direct/", from, map[string]any{"user": to.id})
+	if status != http.StatusCreated {
+		t.Fatalf("direct: %d %s", status, body)
+	}
+	var dm inboxRow
+	if err := json.Unmarshal(body, &dm); err != nil {
+		t.Fatal(err)
+	}
+	return dm.ID
+}
+
 // postREST posts text in room as u and returns the message's seq.
 func (ts *wsTestServer) postREST(t testing.TB, u *wsUser, room int64, text string) int64 {
 	t.Helper()

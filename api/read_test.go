@@ -23,15 +23,7 @@ import (
 func TestReadMarkerREST(t *testing.T) {
 	ts := newWSTestServer(t, nil)
 	a, b := ts.newUser(t, "A"), ts.newUser(t, "B")
-	status, body := ts.rest(t, "POST", "/chat/v1/room/direct/", b, map[string]any{"user": a.id})
-	if status != http.StatusCreated {
-		t.Fatalf("direct: %d %s", status, body)
-	}
-	var dm inboxRow
-	if err := json.Unmarshal(body, &dm); err != nil {
-		t.Fatal(err)
-	}
-	room := dm.ID
+	room := ts.directRoom(t, b, a)
 	for i := range 3 {
 		ts.postREST(t, b, room, "m"+strconv.Itoa(i))
 	}
@@ -66,7 +58,7 @@ func TestReadMarkerREST(t *testing.T) {
 	if r := ts.inboxRowOf(t, b, room); *r.UnreadCount != 1 || *r.LastReadSeq != 4 {
 		t.Fatalf("B's row: %s, want last_read_seq 4, unread_count 1", rowState(r))
 	}
-	status, body = ts.rest(t, "GET", "/chat/v1/room/"+id+"/", a, nil)
+	status, body := ts.rest(t, "GET", "/chat/v1/room/"+id+"/", a, nil)
 	var detail inboxRow
 	if status != http.StatusOK || json.Unmarshal(body, &detail) != nil || *detail.LastReadSeq != seq || detail.LastMessage.Seq != seq {
 		t.Fatalf("detail: %d %s, want A's read state", status, body)
@@ -307,25 +299,18 @@ func (ds *diskServer) reissue(t *testing.T, user int64) string {
 func TestWSReadsPastTheRateEndAtTheLast(t *testing.T) {
 	ts := newWSTestServer(t, func(c *Config, _ *actors.Config) { c.ReadRate = 2 })
 	a, b := ts.newUser(t, "A"), ts.newUser(t, "B")
-	status, body := ts.rest(t, "POST", "/chat/v1/room/direct/", b, map[string]any{"user": a.id})
-	if status != http.StatusCreated {
-		t.Fatalf("direct: %d %s", status, body)
-	}
-	var dm inboxRow
-	if err := json.Unmarshal(body, &dm); err != nil {
-		t.Fatal(err)
-	}
+	room := ts.directRoom(t, b, a)
 	const n = 30
 	for i := range n {
-		ts.postREST(t, a, dm.ID, "m"+strconv.Itoa(i))
+		ts.postREST(t, a, room, "m"+strconv.Itoa(i))
 	}
-	c := ts.dial(t, b, dm.ID, "")
-	ts.waitOnline(t, b, dm.ID, "B")
+	c := ts.dial(t, b, room, "")
+	ts.waitOnline(t, b, room, "B")
 	for seq := 1; seq <= n; seq++ {
 		c.sendFrame(t, map[string]any{"type": "chat.read", "seq": seq})
 	}
 	wsEventually(t, 5*time.Second, func() error {
-		if r := ts.inboxRowOf(t, b, dm.ID); r.LastReadSeq == nil || *r.LastReadSeq != n {
+		if r := ts.inboxRowOf(t, b, room); r.LastReadSeq == nil || *r.LastReadSeq != n {
 			return fmt.Errorf("B's row: %s, want last_read_seq %d", rowState(r), n)
 		}
 		return nil
