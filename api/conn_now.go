@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"io"
-	"net"
 	"os"
 	"sync"
 	"syscall"
@@ -110,7 +109,7 @@ func (c *Conn) writeAll(b []byte) (int, error) {
 		return true
 	})
 	if err == nil && werr != nil {
-		err = &net.OpError{Op: "write", Net: "tcp", Source: c.net.LocalAddr(), Addr: c.net.RemoteAddr(), Err: os.NewSyscallError("write", werr)}
+		err = sockError("write", c.net, werr)
 	}
 	return n, err
 }

@@ -25,6 +25,29 @@ type readMeter struct {
 	fd    syscall.RawConn // the socket under Conn, when Conn adds nothing to it (socketFD); nil: none
 	read  int64           // bytes read so far; touched by the socket's reader only
 	limit int64           // while a message is read, read may not pass it; 0 between messages
+	raw   *rawRead        // made on the first raw read, reused by every one after
+}
+
+// rawRead is one raw read's buffer and outcome, with the function that
+// makes it: made once per socket, so that a read allocates no closure.
+type rawRead struct {
+	p   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func newRawRead() *rawRead {
+	r := &rawRead{}
+	r.fn = func(fd uintptr) bool {
+		for {
+			r.n, r.err = sockRead(fd, r.p)
+			if !errors.Is(r.err, syscall.EINTR) {
+				return !errors.Is(r.err, syscall.EAGAIN)
+			}
+		}
+	}
+	return r
 }
 
 // begin bounds the message whose reading starts now.
@@ -51,25 +74,29 @@ func (m *readMeter) Read(p []byte) (int, error) {
 // readRaw reads as net.Conn.Read does, waiting for the socket in Go's
 // poller, with the read itself a raw system call (see sockRead).
 func (m *readMeter) readRaw(p []byte) (int, error) {
-	var n int
-	var rerr error
-	err := m.fd.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = sockRead(fd, p)
-			if !errors.Is(rerr, syscall.EINTR) {
-				return !errors.Is(rerr, syscall.EAGAIN)
-			}
-		}
-	})
+	if m.raw == nil {
+		m.raw = newRawRead()
+	}
+	r := m.raw
+	r.p = p
+	err := m.fd.Read(r.fn)
+	n, rerr := r.n, r.err
+	r.p, r.n, r.err = nil, 0, nil // keep no reference to the caller's buffer
 	switch {
 	case err != nil:
 		return 0, err // closed, or past the read deadline: a *net.OpError
 	case rerr != nil:
-		return 0, &net.OpError{Op: "read", Net: "tcp", Source: m.LocalAddr(), Addr: m.RemoteAddr(), Err: os.NewSyscallError("read", rerr)}
+		return 0, sockError("read", m.Conn, rerr)
 	case n == 0:
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// sockError is a failed raw read or write of conn's socket as net.Conn
+// reports one.
+func sockError(op string, conn net.Conn, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: conn.LocalAddr(), Addr: conn.RemoteAddr(), Err: os.NewSyscallError(op, err)}
 }
 
 // SyscallConn gives the connection's raw writes (see Conn.writeNow) the
