@@ -35,6 +35,9 @@ type Engine struct {
 	// (room id → *roomView), so that reading a room that has not changed
 	// since its last read needs no actor round trip.
 	states sync.Map
+	// landing holds, for a room that stopped with a command in flight to
+	// the log, what closes when it lands (cluster mode; logQueue.landed).
+	landing sync.Map
 
 	// recentBytes is the memory held by every running room's ring.
 	recentBytes atomic.Int64

@@ -190,8 +190,10 @@ func (h *hub) onStillActive(ctx actor.Context, m *stillActive) {
 }
 
 // onTerminated handles a room that stopped (passivated or crashed). Its
-// last writes may still be queued; a writer barrier waits for them before
-// the room may load again, so a reload always sees every assigned seq.
+// last writes may still be queued; a writer barrier waits for them (in
+// cluster mode, its last command to the log: Engine.logLanded) before the
+// room may load again, so a reload always sees every assigned seq and
+// appends after everything the stopped room appended.
 func (h *hub) onTerminated(ctx actor.Context, m *actor.Terminated) {
 	id, ok := h.byPID[m.Who.Id]
 	if !ok {
@@ -201,11 +203,14 @@ func (h *hub) onTerminated(ctx actor.Context, m *actor.Terminated) {
 	h.e.stats.roomsActive.Add(-1)
 	en := h.rooms[id]
 	if en == nil {
+		h.e.landing.Delete(id)
 		return
 	}
 	en.state, en.pid = roomDraining, nil
-	self, root := ctx.Self(), h.e.root
-	h.e.cfg.Writer.Append(nil, func(error) { root.Send(self, &roomDrained{id: id}) })
+	self, root, w := ctx.Self(), h.e.root, h.e.cfg.Writer
+	h.e.logLanded(id, func() {
+		w.Append(nil, func(error) { root.Send(self, &roomDrained{id: id}) })
+	})
 }
 
 func (h *hub) onDrained(ctx actor.Context, m *roomDrained) {

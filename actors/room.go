@@ -193,6 +193,7 @@ func (r *room) onStarted(ctx actor.Context) {
 func (r *room) onStopping(ctx actor.Context) {
 	if r.e.replicated {
 		r.leaveLog()
+		r.dropProposals(ctx)
 	} else {
 		r.e.states.CompareAndDelete(r.id, r.view)
 	}

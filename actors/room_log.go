@@ -164,6 +164,11 @@ func (r *room) propose(ctx actor.Context, p *pb.Post, quiet bool, from *actor.PI
 type logQueue struct {
 	waiting []*pendingPost
 	flying  []*pendingPost // the command in flight, nil when none
+	// landed closes when the command in flight has its outcome. A room
+	// that stops leaves it to the hub, which loads the room again only
+	// after it closes: a new room's commands must not overtake the
+	// stopped room's last one in the log.
+	landed chan struct{}
 }
 
 // Bounds of one command of posts.
@@ -219,10 +224,41 @@ func (r *room) flushLog(ctx actor.Context) {
 	for i, p := range batch {
 		recs[i] = persistence.Record{Change: p.change, Message: p.msg}
 	}
-	self, root := ctx.Self(), r.e.root
+	self, root, landed := ctx.Self(), r.e.root, make(chan struct{})
+	r.proposals.landed = landed
 	r.e.cfg.Store.ProposeRecords(recs, func(a []persistence.AppliedRecord, err error) {
+		close(landed)
 		root.Send(self, &proposed{recs: a, err: err})
 	})
+}
+
+// dropProposals answers, as the room stops, every proposal it has not
+// had an outcome for: unavailable, to be retried (a client_id finds the
+// message if the command in flight lands after all). The command in
+// flight is left to the hub (logQueue.landed).
+func (r *room) dropProposals(ctx actor.Context) {
+	q := &r.proposals
+	if q.flying != nil {
+		r.e.landing.Store(r.id, q.landed)
+	}
+	for _, p := range append(q.flying, q.waiting...) {
+		r.fail(ctx, p, CodeUnavailable)
+	}
+	q.flying, q.waiting, q.landed = nil, nil, nil
+}
+
+// logLanded calls f once the last command of a room that stopped has its
+// outcome, at once when it had none in flight.
+func (e *Engine) logLanded(room int64, f func()) {
+	v, ok := e.landing.LoadAndDelete(room)
+	if !ok {
+		f()
+		return
+	}
+	go func() {
+		<-v.(chan struct{})
+		f()
+	}()
 }
 
 // onProposed answers the command in flight from its outcome and sends the
