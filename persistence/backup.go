@@ -54,6 +54,9 @@ func Restore(cfg Config, r io.Reader) (err error) {
 	if err := s.db.Load(r, 256); err != nil {
 		return fmt.Errorf("restore: load: %w", err)
 	}
+	if err := s.durable(false); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
 	return s.init() // checks the restored schema version
 }
 

@@ -253,6 +253,9 @@ func (s *Store) indexMessageIDs() error {
 	if err == nil {
 		err = wb.Flush()
 	}
+	if err == nil {
+		err = s.durable(false)
+	}
 	if err != nil {
 		return fmt.Errorf("persistence: index message ids: %w", err)
 	}

@@ -74,6 +74,8 @@ type Store struct {
 	// told is held from a command's write until the observer has been
 	// told of it (cluster mode): see BetweenApplies.
 	told sync.Mutex
+	// wal syncs Badger's writes under fsync durability; nil otherwise.
+	wal *walSync
 }
 
 // Open opens (creating if needed) the database described by cfg.
@@ -94,7 +96,9 @@ func Open(cfg Config) (*Store, error) {
 	}
 	opts := plan.badgerOptions(badger.DefaultOptions(cfg.Dir).
 		WithInMemory(cfg.InMemory).
-		WithSyncWrites(cfg.Durability == DurabilityFsync).
+		// Under fsync durability the store syncs what Badger wrote itself
+		// (walsync.go).
+		WithSyncWrites(false).
 		WithLogger(badgerLogger{cfg.Logger}).
 		WithNumVersionsToKeep(1).
 		// A deleted message's text must leave the files, not only the
@@ -124,6 +128,12 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open badger: %w", err)
 	}
 	s := &Store{db: db, log: cfg.Logger, plan: plan, readOnly: readOnly}
+	if cfg.Durability == DurabilityFsync && !cfg.InMemory && !readOnly {
+		if s.wal, err = newWALSync(opts.Dir); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	s.cache.maxBytes = plan.records
 	s.clientIDs = newClientIDs(db, plan.clientIDs)
 	if err := s.init(); err != nil {
@@ -152,7 +162,20 @@ func (s *Store) init() error {
 	if err := s.indexMessageIDs(); err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error { return s.readMeta(txn, true) })
+	if err := s.db.Update(func(txn *badger.Txn) error { return s.readMeta(txn, true) }); err != nil {
+		return err
+	}
+	return s.durable(false)
+}
+
+// durable returns once every write committed before the call is on disk,
+// under fsync durability (walSync.sync says what light means); under os
+// durability at once.
+func (s *Store) durable(light bool) error {
+	if s.wal == nil {
+		return nil
+	}
+	return s.wal.sync(light)
 }
 
 // readMeta checks the schema version (writing it in a new database) and
@@ -194,7 +217,9 @@ func (s *Store) Close() error {
 	if s.mapped != nil {
 		s.mapped.close()
 	}
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	s.wal.close()
+	if err != nil {
 		return fmt.Errorf("close badger: %w", err)
 	}
 	return nil
@@ -351,6 +376,9 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 	}
 	for attempt := 0; ; attempt++ {
 		err := s.db.Update(stamped)
+		if err == nil {
+			return s.durable(false)
+		}
 		if !errors.Is(err, badger.ErrConflict) || attempt >= 100 {
 			return err
 		}

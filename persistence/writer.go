@@ -25,8 +25,8 @@ type WriterConfig struct {
 // Writer group-commits chat messages: every Append encodes its messages on
 // the caller's goroutine (many rooms encode in parallel) and waits in a
 // queue; one goroutine turns everything queued into one transaction and
-// hands it to Badger; Badger syncs the transactions that reach it together
-// with one fsync under DurabilityFsync. Each Append's done function is
+// hands it to Badger; under DurabilityFsync the transactions that commit
+// together share one sync of Badger's files (walSync). Each Append's done function is
 // called once its transaction is durable, strictly in Append order, by
 // whichever goroutine completes the transaction that lets it go (see
 // finished). Up to maxInflight transactions are in flight, so encoding the
@@ -258,6 +258,9 @@ func (w *Writer) commit(st *batchState, wait bool) {
 	}
 	began := time.Now()
 	committed := func(err error) {
+		if err == nil {
+			err = w.store.durable(wait)
+		}
 		w.observeCommit(began, st)
 		if err != nil {
 			err = fmt.Errorf("commit messages: %w", err)
