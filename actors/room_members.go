@@ -194,12 +194,14 @@ func (r *room) onJoin(ctx actor.Context, j *localJoin) {
 	if !r.visible(j.User.UserId) {
 		// Removed between its handshake and this join.
 		j.sink.Close(CloseRemoved, "removed from room")
-		ctx.Respond(&pb.Joined{Room: r.id, LastSeq: r.delivered})
+		ctx.Request(m.pid, &pb.Joined{Room: r.id, LastSeq: r.delivered})
 		return
 	}
 	r.userJoined(j.User)
 	r.add(m)
-	ctx.Respond(&pb.Joined{Room: r.id, LastSeq: r.delivered})
+	// Sent with the room as its sender: the session talks to the room
+	// directly from then on.
+	ctx.Request(m.pid, &pb.Joined{Room: r.id, LastSeq: r.delivered})
 	edits := m.events.Has(EventEdit) && j.Since > 0
 	if j.Since >= 0 && (j.Since < r.delivered || edits && j.Since <= r.delivered) {
 		r.sendBacklog(ctx, m, j.Since, edits)

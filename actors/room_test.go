@@ -352,3 +352,56 @@ func TestRoomAnswersSocketPostOnlyForResends(t *testing.T) {
 		t.Fatalf("accepted from sockets: %d, want 1", socket)
 	}
 }
+
+// TestSessionFramesBeforeJoinKeepOrder sends a socket's messages before
+// its join is answered: the session holds them and hands them to the room
+// with the answer, ahead of what follows straight to the room.
+func TestSessionFramesBeforeJoinKeepOrder(t *testing.T) {
+	e, store := roomTestEngine(t)
+	alice := &pb.Sender{UserId: 1, Email: "alice@example.com", Nickname: "alice"}
+	r := &pspb.Room{Name: "early", Owner: alice.UserId}
+	if err := e.CreateRoom(r); err != nil {
+		t.Fatal(err)
+	}
+	other := &pspb.Room{Name: "busy", Owner: alice.UserId}
+	if err := e.CreateRoom(other); err != nil {
+		t.Fatal(err)
+	}
+	// Keep the hub busy, so that anything sent through it lags.
+	stop := make(chan struct{})
+	var busy sync.WaitGroup
+	busy.Go(func() {
+		for range 200000 {
+			select {
+			case <-stop:
+				return
+			default:
+				e.root.Send(e.hub, &pb.GetRoomState{Room: other.Id})
+			}
+		}
+	})
+	const n = 300
+	s := e.OpenSession(r.Id, alice, -1, 0, &roomTestSink{})
+	for i := range n {
+		s.Message(fmt.Sprintf("%d", i), "")
+		if i%10 == 0 {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	close(stop)
+	busy.Wait()
+	var msgs []*pspb.Message
+	roomTestWait(t, "every message stored", func() error {
+		var err error
+		msgs, err = store.MessagesAfter(r.Id, 0, n+1)
+		if err == nil && len(msgs) != n {
+			err = fmt.Errorf("%d of %d stored", len(msgs), n)
+		}
+		return err
+	})
+	for i, m := range msgs {
+		if m.Text != fmt.Sprintf("%d", i) {
+			t.Fatalf("message %d of the socket is %q", i, m.Text)
+		}
+	}
+}

@@ -24,6 +24,11 @@ type session struct {
 	events  Events
 	sink    Sink
 	roomPID *actor.PID // set once the room answered the join
+	// held keeps, in order, what the socket sent before the join was
+	// answered; it goes to the room with the answer. Sent through the hub
+	// instead, it could be overtaken by what follows straight to the
+	// room. The reader's rates bound it.
+	held []any
 	// joinTimer closes a session whose join is never answered: a room that
 	// crashes drops the messages left in its mailbox, joins included.
 	joinTimer *time.Timer
@@ -88,11 +93,15 @@ func (s *session) onRoomLost() {
 
 func (s *session) onJoined(ctx actor.Context, j *pb.Joined) {
 	s.stopJoinTimer()
-	if j.Room == 0 {
+	if j.Room == 0 || ctx.Sender() == nil { // refused by the hub
 		s.sink.Close(CloseInternal, "room unavailable")
 		return
 	}
 	s.roomPID = ctx.Sender()
+	for _, msg := range s.held {
+		ctx.Request(s.roomPID, msg)
+	}
+	s.held = nil
 }
 
 // onStopping leaves the room. Before the join was answered the leave goes
@@ -125,25 +134,19 @@ func (s *session) refreshSender() {
 	s.user = &pb.Sender{UserId: s.user.UserId, Email: s.user.Email, Nickname: u.Nickname, ProfilePicture: u.ProfilePicture}
 }
 
-// toRoom sends msg to the room, through the hub (behind the join) until
-// the join is answered.
+// toRoom sends msg to the room, or holds it until the join is answered.
 func (s *session) toRoom(ctx actor.Context, msg any) {
 	if s.roomPID != nil {
 		ctx.Request(s.roomPID, msg)
 		return
 	}
-	ctx.Request(s.e.hub, msg)
+	s.held = append(s.held, msg)
 }
 
 // onTyping passes a chat.typing frame to the room, in order with the
 // socket's messages (a message ends the indicator that preceded it).
 func (s *session) onTyping(ctx actor.Context, t *inboundTyping) {
-	msg := &socketTyping{room: s.room, user: s.user, typing: t.typing}
-	if s.roomPID != nil {
-		ctx.Request(s.roomPID, msg)
-		return
-	}
-	ctx.Request(s.e.hub, msg)
+	s.toRoom(ctx, &socketTyping{room: s.room, user: s.user, typing: t.typing})
 }
 
 // resendStored answers a resend whose client_id is already stored with the
