@@ -225,13 +225,14 @@ func (c *Conn) closeLocked(code int, reason string) {
 	}
 }
 
-// closeSent records that a close frame went out by another way (the
-// websocket library answers a protocol violation with its own): what is
-// queued is dropped, and no second close frame is sent.
-func (c *Conn) closeSent() {
+// closeSent records that a close frame with code went out by another way
+// (the websocket library answers a protocol violation, or a frame header
+// over the read limit, with its own): what is queued is dropped, and no
+// second close frame is sent.
+func (c *Conn) closeSent(code int) {
 	c.mu.Lock()
 	if !c.closing {
-		c.code = websocket.CloseProtocolError
+		c.code = code
 		c.dropQueueLocked()
 		c.closingLocked()
 	}

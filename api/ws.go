@@ -296,6 +296,10 @@ func (s *Server) openConn(ws *websocket.Conn, room int64, user *authUser, start 
 		return pings.AllowN(now, 1)
 	}
 	life := s.socketOpened(ws, room, user)
+	// The library checks a frame's length against this as it reads the
+	// header, and answers 1009 itself: a header claiming more is refused
+	// before any of its payload arrives. readFrame keeps its own check.
+	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
 	ws.SetPingHandler(func(data string) error {
 		now := time.Now()
 		c.touch(now)
@@ -356,7 +360,7 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 		kind, r, err := ws.NextReader()
 		if err != nil {
 			if libraryClosed(err) {
-				c.closeSent()
+				c.closeSent(libraryCloseCode(err))
 			}
 			return
 		}
@@ -381,7 +385,7 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 		}
 		if err != nil {
 			if libraryClosed(err) {
-				c.closeSent() // a violation inside a fragmented message
+				c.closeSent(libraryCloseCode(err)) // inside a fragmented message
 			}
 			return
 		}
@@ -414,6 +418,15 @@ func libraryClosed(err error) bool {
 	var ne net.Error
 	return !errors.As(err, &ce) && !errors.As(err, &ne) &&
 		!errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed)
+}
+
+// libraryCloseCode is the code of the close frame the websocket library
+// sent for err (libraryClosed).
+func libraryCloseCode(err error) int {
+	if errors.Is(err, websocket.ErrReadLimit) {
+		return websocket.CloseMessageTooBig
+	}
+	return websocket.CloseProtocolError
 }
 
 // readFrame reads one message into buf, refusing more than limit bytes.

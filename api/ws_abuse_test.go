@@ -310,3 +310,31 @@ func TestWSEmptyContinuationFloodClosesWith1009(t *testing.T) {
 		t.Fatalf("after %d bytes of empty continuation frames: close code %d (%v), want %d", sent, code, err, websocket.CloseMessageTooBig)
 	}
 }
+
+// A frame whose header claims more than the frame limit is refused with
+// 1009 as soon as its header is read: the server does not wait for a
+// payload that may never come (here 1 TiB, of which nothing is sent).
+func TestWSHugeFrameHeaderClosesAtOnce(t *testing.T) {
+	ts := newWSTestServer(t, nil)
+	u := ts.newUser(t, "header")
+	room := ts.newRoom(t, u)
+	for _, first := range []bool{true, false} {
+		conn := wsRawDial(t, ts, u, room)
+		var header []byte
+		if !first { // the claim comes in a continuation frame
+			header = append(header, 0x01, 0x81, 1, 2, 3, 4, '{'^1)
+		}
+		op := byte(0x81) // final text
+		if !first {
+			op = 0x80 // final continuation
+		}
+		header = append(header, op, 0x80|127, 0, 0, 1, 0, 0, 0, 0, 0, 1, 2, 3, 4) // 2^40 bytes, masked
+		if _, err := conn.Write(header); err != nil {
+			t.Fatal(err)
+		}
+		began := time.Now()
+		if code, err := wsRawCloseCode(conn); code != websocket.CloseMessageTooBig {
+			t.Fatalf("first frame %v: close code %d (%v) after %s, want %d at once", first, code, err, time.Since(began).Round(time.Millisecond), websocket.CloseMessageTooBig)
+		}
+	}
+}
