@@ -51,11 +51,8 @@ func Restore(cfg Config, r io.Reader) (err error) {
 	if s.readOnly {
 		return fmt.Errorf("restore: %w", ErrStorageFull)
 	}
-	if err := s.db.Load(r, 256); err != nil {
+	if err := s.write(func() error { return s.db.Load(r, 256) }); err != nil {
 		return fmt.Errorf("restore: load: %w", err)
-	}
-	if err := s.durable(false); err != nil {
-		return fmt.Errorf("restore: %w", err)
 	}
 	return s.init() // checks the restored schema version
 }

@@ -71,7 +71,7 @@ func normalizeMessage(m *pb.Message) *pb.Message {
 // Message returns message seq of room in its current state, or ErrNotFound.
 func (s *Store) Message(room, seq int64) (*pb.Message, error) {
 	m := &pb.Message{}
-	err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, MessageKey(room, seq), m) })
+	err := s.view(func(txn *badger.Txn) error { return getProto(txn, MessageKey(room, seq), m) })
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrNotFound
 	}
@@ -89,7 +89,7 @@ func (s *Store) MessageByID(id int64) (*pb.Message, error) {
 
 func (s *Store) messageByID(id int64) (*pb.Message, error) {
 	m := &pb.Message{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(messageIDKey(id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return ErrNotFound
@@ -124,7 +124,7 @@ func (s *Store) messageByID(id int64) (*pb.Message, error) {
 // changes were counted start at their last seq.
 func (s *Store) LastRev(room int64) (int64, error) {
 	var rev int64
-	err := s.db.View(func(txn *badger.Txn) (err error) {
+	err := s.view(func(txn *badger.Txn) (err error) {
 		rev, err = lastRev(txn, room)
 		return err
 	})
@@ -166,7 +166,7 @@ func lastRev(txn *badger.Txn, room int64) (int64, error) {
 // maxSeq, stored at afterRev, has missed about older messages.
 func (s *Store) ChangesAfter(room, afterRev, upToRev, maxSeq int64, limit int) ([]*pb.Message, error) {
 	var msgs []*pb.Message
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: roomPairPrefix(prefixChange, room), PrefetchValues: true, PrefetchSize: min(limit, 100)})
 		defer it.Close()
 		for it.Seek(changeKey(room, afterRev+1)); it.Valid() && len(msgs) < limit; it.Next() {
@@ -198,7 +198,7 @@ func (s *Store) ChangesAfter(room, afterRev, upToRev, maxSeq int64, limit int) (
 // counts subtract them.
 func (s *Store) DeletedAfter(room, after int64) (int64, error) {
 	var n int64
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: roomPairPrefix(prefixDeleted, room), PrefetchValues: false})
 		defer it.Close()
 		for it.Seek(deletedKey(room, after+1)); it.Valid(); it.Next() {
@@ -216,7 +216,7 @@ func (s *Store) DeletedAfter(room, after int64) (int64, error) {
 // existed, once: afterwards the writer keeps it with every message.
 func (s *Store) indexMessageIDs() error {
 	done := false
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		_, err := txn.Get(keyMessageIDDone)
 		done = err == nil
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -229,7 +229,7 @@ func (s *Store) indexMessageIDs() error {
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixMessage, PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -251,10 +251,7 @@ func (s *Store) indexMessageIDs() error {
 		err = wb.Set(keyMessageIDDone, []byte{1})
 	}
 	if err == nil {
-		err = wb.Flush()
-	}
-	if err == nil {
-		err = s.durable(false)
+		err = s.write(wb.Flush)
 	}
 	if err != nil {
 		return fmt.Errorf("persistence: index message ids: %w", err)

@@ -28,7 +28,7 @@ func exported(k []byte) bool {
 // Export calls fn with every record of s an import carries, in key order,
 // as of one moment.
 func (s *Store) Export(fn func(*pb.ImportedKey) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.DefaultIteratorOptions)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -51,7 +51,7 @@ func (s *Store) Export(fn func(*pb.ImportedKey) error) error {
 // HoldsData reports whether s has any account or room.
 func (s *Store) HoldsData() (bool, error) {
 	found := false
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		for _, p := range [][]byte{prefixUser, prefixRoom} {
 			it := txn.NewIterator(badger.IteratorOptions{Prefix: p})
 			it.Rewind()
@@ -108,7 +108,7 @@ func (s *Store) importLocal(keys []*pb.ImportedKey) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.View(func(txn *badger.Txn) error { return s.readMeta(txn, false) }); err != nil {
+	if err := s.view(func(txn *badger.Txn) error { return s.readMeta(txn, false) }); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
 	if o := s.observer.get(); o != nil {

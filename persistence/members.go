@@ -69,7 +69,7 @@ func (s *Store) OpenDirect(a, b, createdAtUs int64) (room *pb.Room, created bool
 		return nil, false, fmt.Errorf("open direct room: %d and %d: %w", a, b, ErrNotFound)
 	}
 	var existing int64
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		id, err := getUint64(txn, directKey(a, b))
 		existing = int64(id)
 		return err
@@ -140,7 +140,7 @@ func (s *Store) Member(room, user int64) (*pb.Member, error) {
 	return caughtUp(s, func() (*pb.Member, error) {
 		return s.cache.member(room, user, func() (*pb.Member, error) {
 			m := &pb.Member{}
-			err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, memberKey(room, user), m) })
+			err := s.view(func(txn *badger.Txn) error { return getProto(txn, memberKey(room, user), m) })
 			if err != nil {
 				return nil, fmt.Errorf("member %d of room %d: %w", user, room, err)
 			}
@@ -153,7 +153,7 @@ func (s *Store) Member(room, user int64) (*pb.Member, error) {
 // user id ascending.
 func (s *Store) Members(room, after int64, limit int) ([]*pb.Member, error) {
 	var ms []*pb.Member
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		prefix := pairPrefix(prefixMember, room)
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: min(max(limit, 1), 100), Prefix: prefix})
 		defer it.Close()
@@ -176,7 +176,7 @@ func (s *Store) Members(room, after int64, limit int) ([]*pb.Member, error) {
 // reads keys only: a room actor loads it once to check posts in memory.
 func (s *Store) MemberIDs(room int64) ([]int64, error) {
 	var ids []int64
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: pairPrefix(prefixMember, room)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -193,7 +193,7 @@ func (s *Store) MemberIDs(room int64) ([]int64, error) {
 // UserRooms returns the ids of the rooms user is a member of, ascending.
 func (s *Store) UserRooms(user int64) ([]int64, error) {
 	var ids []int64
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		ids = userRoomsTxn(txn, user)
 		return nil
 	})
@@ -425,7 +425,7 @@ func (s *Store) RoomVisibleTo(id, user int64) (*pb.Room, error) {
 // VisibleRooms returns up to limit rooms with id > after that user may
 // see, by id ascending, and the set of those the user is a member of.
 func (s *Store) VisibleRooms(user, after int64, limit int) (rooms []*pb.Room, member map[int64]bool, err error) {
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		ids := userRoomsTxn(txn, user)
 		member = make(map[int64]bool, len(ids))
 		for _, id := range ids {

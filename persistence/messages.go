@@ -20,7 +20,7 @@ func (s *Store) NextMessageID() int64 { return s.nextID.Add(1) }
 // LastSeq returns the highest seq stored in room, 0 when it has none.
 func (s *Store) LastSeq(room int64) (int64, error) {
 	var seq int64
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		seq = lastSeq(txn, room)
 		return nil
 	})
@@ -62,7 +62,7 @@ func (s *Store) MessagesAfter(room, after int64, limit int) ([]*pb.Message, erro
 // upwards or (reverse) downwards, in scan order.
 func (s *Store) scanMessages(room, from int64, reverse bool, limit int) ([]*pb.Message, error) {
 	var msgs []*pb.Message
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Reverse: reverse, Prefix: roomMessagesPrefix(room), PrefetchValues: true, PrefetchSize: min(limit, 100)})
 		defer it.Close()
 		for it.Seek(MessageKey(room, from)); it.Valid() && len(msgs) < limit; it.Next() {
@@ -88,7 +88,7 @@ func (s *Store) MessageByClientID(room, user int64, clientID string) (*pb.Messag
 		return nil, ErrNotFound
 	}
 	m := &pb.Message{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		seq, err := getUint64(txn, key)
 		if err != nil {
 			return err

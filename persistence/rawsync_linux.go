@@ -2,7 +2,6 @@ package persistence
 
 import (
 	"os"
-	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -36,19 +35,13 @@ func fdatasync(f *os.File, raw bool) error {
 	}
 }
 
-// nextFile is the name of a file that does not exist yet.
-type nextFile struct{ path []byte } // NUL-terminated
-
-func newNextFile(path string) (nextFile, error) {
-	b, err := syscall.ByteSliceFromString(path)
-	return nextFile{b}, err
-}
-
-// exists asks with a raw faccessat(2), which the dentry cache answers
-// without waiting, whether the file exists now.
-func (n nextFile) exists() bool {
-	cwd := unix.AT_FDCWD
-	_, _, e := syscall.RawSyscall6(unix.SYS_FACCESSAT, uintptr(cwd), uintptr(unsafe.Pointer(&n.path[0])), unix.F_OK, 0, 0, 0)
-	runtime.KeepAlive(n.path)
-	return e == 0
+// stamp is the directory's modification time in nanoseconds, 0 when it
+// cannot be read; a raw fstat(2), which the inode in memory answers.
+func (d *walDir) stamp() int64 {
+	var st syscall.Stat_t
+	_, _, e := syscall.RawSyscall(unix.SYS_FSTAT, d.f.Fd(), uintptr(unsafe.Pointer(&st)), 0)
+	if e != 0 {
+		return 0
+	}
+	return st.Mtim.Sec*1e9 + st.Mtim.Nsec
 }

@@ -67,7 +67,7 @@ type LogPosition struct {
 // skipping that entry's commands up to Index.
 func (s *Store) Applied() (LogPosition, error) {
 	var pos LogPosition
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyApplied)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil

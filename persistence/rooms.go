@@ -73,7 +73,7 @@ func (s *Store) RoomByID(id int64) (*pb.Room, error) {
 
 func (s *Store) readRoom(id int64) (*pb.Room, error) {
 	r := &pb.Room{}
-	err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, roomKey(id), r) })
+	err := s.view(func(txn *badger.Txn) error { return getProto(txn, roomKey(id), r) })
 	if err != nil {
 		return nil, fmt.Errorf("room %d: %w", id, err)
 	}
@@ -83,7 +83,7 @@ func (s *Store) readRoom(id int64) (*pb.Room, error) {
 // Rooms returns up to limit rooms with id > after, by id ascending.
 func (s *Store) Rooms(after int64, limit int) ([]*pb.Room, error) {
 	var rooms []*pb.Room
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: min(limit, 100), Prefix: prefixRoom})
 		defer it.Close()
 		start := after + 1

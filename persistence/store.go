@@ -76,6 +76,8 @@ type Store struct {
 	told sync.Mutex
 	// wal syncs Badger's writes under fsync durability; nil otherwise.
 	wal *walSync
+	// unsynced counts writes being committed or synced (see view).
+	unsynced atomic.Int64
 }
 
 // Open opens (creating if needed) the database described by cfg.
@@ -138,10 +140,12 @@ func Open(cfg Config) (*Store, error) {
 	s.clientIDs = newClientIDs(db, plan.clientIDs)
 	if err := s.init(); err != nil {
 		_ = db.Close()
+		s.wal.close()
 		return nil, err
 	}
 	if err := s.watchSpace(cfg, opts); err != nil {
 		_ = db.Close()
+		s.wal.close()
 		return nil, err
 	}
 	s.media = newMedia(cfg, s.space)
@@ -154,7 +158,7 @@ func Open(cfg Config) (*Store, error) {
 
 func (s *Store) init() error {
 	if s.readOnly {
-		return s.db.View(func(txn *badger.Txn) error { return s.readMeta(txn, false) })
+		return s.view(func(txn *badger.Txn) error { return s.readMeta(txn, false) })
 	}
 	if err := s.upgrade(); err != nil {
 		return err
@@ -162,7 +166,18 @@ func (s *Store) init() error {
 	if err := s.indexMessageIDs(); err != nil {
 		return err
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return s.readMeta(txn, true) }); err != nil {
+	return s.write(func() error {
+		return s.db.Update(func(txn *badger.Txn) error { return s.readMeta(txn, true) })
+	})
+}
+
+// write runs commit, a write to Badger, and returns once it is durable
+// (durable). Until then a read that might see it waits for its sync
+// (view).
+func (s *Store) write(commit func() error) error {
+	s.unsynced.Add(1)
+	defer s.unsynced.Add(-1)
+	if err := commit(); err != nil {
 		return err
 	}
 	return s.durable(false)
@@ -176,6 +191,20 @@ func (s *Store) durable(light bool) error {
 		return nil
 	}
 	return s.wal.sync(light)
+}
+
+// view runs fn in a read-only transaction. Under fsync durability it sees
+// only writes that are on disk: a write Badger committed is visible before
+// its sync returns, so with writes under way the read waits for the next
+// sync, which covers everything committed before the transaction began. A
+// client never reads what a power failure could take back.
+func (s *Store) view(fn func(txn *badger.Txn) error) error {
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	if s.wal != nil && s.unsynced.Load() > 0 {
+		_ = s.wal.sync(false) // a failed sync refuses writes; reads go on
+	}
+	return fn(txn)
 }
 
 // readMeta checks the schema version (writing it in a new database) and
@@ -230,7 +259,7 @@ func (s *Store) Close() error {
 // holds).
 func (s *Store) Secret() ([]byte, error) {
 	var secret []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(keySecret)
 		if err == nil {
 			secret, err = item.ValueCopy(nil)
@@ -312,7 +341,7 @@ func (s *Store) revokeLocal(jti string, expires time.Time) error {
 
 // IsRevoked reports whether RevokeToken was called for jti.
 func (s *Store) IsRevoked(jti string) (bool, error) {
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		_, err := txn.Get(revokedKey(jti))
 		return err
 	})
@@ -375,10 +404,7 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 		return s.applying.stamp(txn)
 	}
 	for attempt := 0; ; attempt++ {
-		err := s.db.Update(stamped)
-		if err == nil {
-			return s.durable(false)
-		}
+		err := s.write(func() error { return s.db.Update(stamped) })
 		if !errors.Is(err, badger.ErrConflict) || attempt >= 100 {
 			return err
 		}

@@ -20,7 +20,7 @@ const upgradeBatch = 500
 // again from the start on the next open, rewriting the same records.
 func (s *Store) upgrade() error {
 	var v uint64
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		v, err = getUint64(txn, keySchema)
 		return err

@@ -146,7 +146,7 @@ func (s *Store) UserByID(id int64) (*pb.User, error) {
 
 func (s *Store) readUser(id int64) (*pb.User, error) {
 	u := &pb.User{}
-	err := s.db.View(func(txn *badger.Txn) error { return getProto(txn, userKey(id), u) })
+	err := s.view(func(txn *badger.Txn) error { return getProto(txn, userKey(id), u) })
 	if err != nil {
 		return nil, fmt.Errorf("user %d: %w", id, err)
 	}
@@ -160,7 +160,7 @@ func (s *Store) UserByEmail(email string) (*pb.User, error) {
 
 func (s *Store) userByEmail(email string) (*pb.User, error) {
 	u := &pb.User{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		id, err := getUint64(txn, emailKey(email))
 		if err != nil {
 			return err
@@ -189,7 +189,7 @@ func setHideEmail(txn *badger.Txn, id int64, was, now bool) error {
 // HiddenEmailUsers returns the ids of the users who hide their email.
 func (s *Store) HiddenEmailUsers() ([]int64, error) {
 	var ids []int64
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchValues = false
 		opts.Prefix = prefixHideEmail

@@ -1,13 +1,16 @@
 package persistence
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // walSync makes Badger's committed writes durable under fsync durability.
@@ -19,23 +22,32 @@ import (
 // the CPU a lone message cost beyond --durability os. So the store opens
 // Badger without SyncWrites and, once a write is committed, syncs the two
 // files Badger appends to itself: the current memtable's write-ahead file
-// (NNNNN.mem) and the current value log (NNNNNN.vlog). Durability is the
-// same: a write is answered only after its bytes are on disk.
+// (NNNNN.mem) and the current value log (NNNNNN.vlog). A write is answered
+// only after its bytes are on disk, and a read sees only synced writes
+// (Store.view).
 //
-// Badger numbers each new file one past the last. A file that appears
-// past the one followed is followed from then on, after a last sync of the
-// one before: Badger, not syncing writes, does not sync a file it leaves.
+// Badger names each new file one past the last, and deletes a memtable's
+// file once the memtable is flushed to a table (which it syncs). A new file
+// changes the directory, so when the directory changed the store lists it
+// and moves to the newest file of each kind, after a last sync of the one
+// it followed and of every file between that is still there: Badger, not
+// syncing writes, does not sync a file it leaves.
 //
 // Concurrent calls share syncs (group commit): a call waits for the sync
 // in progress, which may have begun before its write was committed, and
-// one sync then covers every call that waited.
+// one sync then covers every call that waited. A sync that fails fails
+// every later one: the kernel may have dropped the pages it could not
+// write, and a later sync that succeeds would not bring them back.
 type walSync struct {
-	files []*walFile
+	dir   walDir
+	files []*walFile // the memtable's file, then the value log's, if any
 
 	mu      sync.Mutex
 	running *syncRound // the sync in progress, nil when none
 	next    *syncRound // the sync the calls arriving now wait for
+	failed  error      // set by the first sync that failed, or by close
 	rounds  int        // syncs run, for tests
+	hold    func()     // tests: called as a sync begins
 }
 
 // syncRound is one sync shared by every call that joined it.
@@ -46,93 +58,42 @@ type syncRound struct {
 	err      error
 }
 
-// walFile is one of the files Badger appends to, followed by number.
+// walFile is one of the files Badger appends to.
 type walFile struct {
-	dir, ext string
-	width    int // digits of the number in the name
-	fid      int
-	f        *os.File
-	next     nextFile // the name of the file that would follow it
+	ext   string
+	width int // digits of the number in the name
+	fid   int
+	f     *os.File
 }
+
+// walKinds are the files Badger appends to.
+var walKinds = []walFile{{ext: ".mem", width: 5}, {ext: ".vlog", width: 6}}
+
+// dirSettle is how old the directory's modification time must be to be
+// trusted as the last change: the kernel stamps it from a clock that
+// moves in ticks of a few milliseconds, so a change within the tick of
+// the stamp seen would leave it as it was.
+const dirSettle = 50 * time.Millisecond
+
+// errStoreClosed is what a sync after Close returns.
+var errStoreClosed = errors.New("persistence: store closed")
 
 // newWALSync follows the newest memtable and value log files in dir, which
 // Badger has just opened for writing.
 func newWALSync(dir string) (*walSync, error) {
-	w := &walSync{}
-	for _, kind := range []struct {
-		ext   string
-		width int
-	}{{".mem", 5}, {".vlog", 6}} {
-		f, err := newestWALFile(dir, kind.ext, kind.width)
-		if err != nil {
-			w.close()
-			return nil, err
-		}
-		if f != nil {
-			w.files = append(w.files, f)
-		}
-	}
-	return w, nil
-}
-
-func newestWALFile(dir, ext string, width int) (*walFile, error) {
-	entries, err := os.ReadDir(dir)
+	d, err := os.Open(dir)
 	if err != nil {
+		return nil, fmt.Errorf("persistence: follow Badger's files: %w", err)
+	}
+	s := &walSync{dir: walDir{f: d}}
+	for _, k := range walKinds {
+		s.files = append(s.files, &walFile{ext: k.ext, width: k.width, fid: -1})
+	}
+	if err := s.follow(false); err != nil {
+		s.closeFiles()
 		return nil, err
 	}
-	fid := -1
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ext)
-		if !ok {
-			continue
-		}
-		if n, err := strconv.Atoi(name); err == nil && n > fid {
-			fid = n
-		}
-	}
-	if fid < 0 {
-		return nil, nil
-	}
-	w := &walFile{dir: dir, ext: ext, width: width, fid: fid}
-	if err := w.open(); err != nil {
-		return nil, err
-	}
-	return w, nil
-}
-
-func (w *walFile) path(fid int) string {
-	return filepath.Join(w.dir, fmt.Sprintf("%0*d%s", w.width, fid, w.ext))
-}
-
-// open opens the file numbered w.fid and names the one after it.
-func (w *walFile) open() error {
-	f, err := os.Open(w.path(w.fid))
-	if err != nil {
-		return fmt.Errorf("persistence: follow Badger's log files: %w", err)
-	}
-	if w.f != nil {
-		_ = w.f.Close()
-	}
-	w.f = f
-	w.next, err = newNextFile(w.path(w.fid + 1))
-	return err
-}
-
-// sync syncs the file followed, moving on to the files that came after it.
-func (w *walFile) sync(raw bool) error {
-	for w.next.exists() {
-		if err := fdatasync(w.f, raw); err != nil {
-			return fmt.Errorf("persistence: sync %s: %w", w.f.Name(), err)
-		}
-		w.fid++
-		if err := w.open(); err != nil {
-			return err
-		}
-	}
-	if err := fdatasync(w.f, raw); err != nil {
-		return fmt.Errorf("persistence: sync %s: %w", w.f.Name(), err)
-	}
-	return nil
+	return s, nil
 }
 
 // sync returns once every write committed before the call is on disk.
@@ -143,6 +104,10 @@ func (w *walFile) sync(raw bool) error {
 func (s *walSync) sync(light bool) error {
 	raw := light && runtime.GOMAXPROCS(0) > 1
 	s.mu.Lock()
+	if s.failed != nil {
+		s.mu.Unlock()
+		return s.failed
+	}
 	r := s.next
 	if r == nil {
 		r = &syncRound{done: make(chan struct{})}
@@ -159,21 +124,164 @@ func (s *walSync) sync(light bool) error {
 			return r.err
 		}
 	}
+	if s.failed != nil { // closed, or the round before failed
+		r.err, r.finished, s.next = s.failed, true, nil
+		s.mu.Unlock()
+		close(r.done)
+		return r.err
+	}
 	s.running, s.next = r, nil
 	s.rounds++
 	s.mu.Unlock()
 
-	for _, f := range s.files {
-		if r.err = f.sync(raw); r.err != nil {
-			break
-		}
-	}
+	r.err = s.syncFiles(raw)
 
 	s.mu.Lock()
+	if r.err != nil && s.failed == nil {
+		s.failed = fmt.Errorf("persistence: a disk sync failed; writes stay refused until restart: %w", r.err)
+	}
 	r.finished, s.running = true, nil
 	s.mu.Unlock()
 	close(r.done)
 	return r.err
+}
+
+// syncFiles syncs what Badger wrote, first moving to its newest files if
+// the directory changed. Only the round in progress calls it.
+func (s *walSync) syncFiles(raw bool) error {
+	if s.hold != nil {
+		s.hold()
+	}
+	if s.dir.changed() {
+		if err := s.follow(raw); err != nil {
+			return err
+		}
+	}
+	for _, w := range s.files {
+		if w.f == nil {
+			continue
+		}
+		if err := fdatasync(w.f, raw); err != nil {
+			return fmt.Errorf("persistence: sync %s: %w", w.f.Name(), err)
+		}
+	}
+	return nil
+}
+
+// follow lists the directory and moves each kind of file to its newest,
+// syncing the files left behind. A file deleted meanwhile was a memtable
+// flushed to a table, which Badger synced.
+func (s *walSync) follow(raw bool) error {
+	listed := s.dir.stamp()
+	entries, err := s.dir.f.ReadDir(-1)
+	if _, serr := s.dir.f.Seek(0, 0); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("persistence: list Badger's files: %w", err)
+	}
+	moved := false
+	for _, w := range s.files {
+		var fids []int
+		for _, e := range entries {
+			if name, ok := strings.CutSuffix(e.Name(), w.ext); ok {
+				if fid, err := strconv.Atoi(name); err == nil && fid > w.fid {
+					fids = append(fids, fid)
+				}
+			}
+		}
+		if len(fids) == 0 {
+			continue
+		}
+		if m, err := w.moveTo(s.dir.f.Name(), fids, raw); err != nil {
+			return err
+		} else if m {
+			moved = true
+		}
+	}
+	if moved {
+		// Badger does not sync the directory when it creates a file: a
+		// file synced under a name that is not is lost with the name.
+		if err := s.dir.f.Sync(); err != nil {
+			return fmt.Errorf("persistence: sync %s: %w", s.dir.f.Name(), err)
+		}
+	}
+	s.dir.listed(listed)
+	return nil
+}
+
+// moveTo syncs the file followed and every file of fids (all newer) but
+// the newest, which it follows from then on. It reports whether it moved.
+func (w *walFile) moveTo(dir string, fids []int, raw bool) (bool, error) {
+	newest := fids[0]
+	for _, fid := range fids {
+		newest = max(newest, fid)
+	}
+	f, err := os.Open(filepath.Join(dir, fmt.Sprintf("%0*d%s", w.width, newest, w.ext)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil // flushed already; a newer file changed the directory again
+	}
+	if err != nil {
+		return false, fmt.Errorf("persistence: follow Badger's files: %w", err)
+	}
+	if w.f != nil {
+		if err := fdatasync(w.f, raw); err != nil {
+			_ = f.Close()
+			return false, fmt.Errorf("persistence: sync %s: %w", w.f.Name(), err)
+		}
+	}
+	for _, fid := range fids {
+		if fid == newest {
+			continue
+		}
+		if err := syncFile(filepath.Join(dir, fmt.Sprintf("%0*d%s", w.width, fid, w.ext)), raw); err != nil {
+			_ = f.Close()
+			return false, err
+		}
+	}
+	if w.f != nil {
+		_ = w.f.Close()
+	}
+	w.f, w.fid = f, newest
+	return true, nil
+}
+
+// syncFile syncs the file at path if it still exists.
+func syncFile(path string, raw bool) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("persistence: follow Badger's files: %w", err)
+	}
+	defer f.Close()
+	if err := fdatasync(f, raw); err != nil {
+		return fmt.Errorf("persistence: sync %s: %w", path, err)
+	}
+	return nil
+}
+
+// walDir tells when Badger's directory changed since it was last listed.
+type walDir struct {
+	f    *os.File
+	seen int64 // the modification time (ns) the last listing can vouch for; 0: none
+}
+
+// listed records the directory's modification time as of a listing that
+// began at stamp, if that time is old enough to be the last change.
+func (d *walDir) listed(stamp int64) {
+	if stamp != 0 && time.Since(time.Unix(0, stamp)) >= dirSettle {
+		d.seen = stamp
+		return
+	}
+	d.seen = 0
+}
+
+// changed reports a directory changed since the listing seen vouches for.
+func (d *walDir) changed() bool {
+	st := d.stamp()
+	return st == 0 || st != d.seen
 }
 
 // syncs reports the syncs run, for tests.
@@ -183,11 +291,31 @@ func (s *walSync) syncs() int {
 	return s.rounds
 }
 
+// close waits for the sync in progress and closes the files; later syncs
+// fail.
 func (s *walSync) close() {
 	if s == nil {
 		return
 	}
-	for _, f := range s.files {
-		_ = f.f.Close()
+	s.mu.Lock()
+	for s.running != nil {
+		cur := s.running
+		s.mu.Unlock()
+		<-cur.done
+		s.mu.Lock()
 	}
+	if s.failed == nil {
+		s.failed = errStoreClosed
+	}
+	s.mu.Unlock()
+	s.closeFiles()
+}
+
+func (s *walSync) closeFiles() {
+	for _, w := range s.files {
+		if w.f != nil {
+			_ = w.f.Close()
+		}
+	}
+	_ = s.dir.f.Close()
 }

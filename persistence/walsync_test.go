@@ -97,9 +97,10 @@ func TestFsyncOnlyWhereDurabilityAsksForIt(t *testing.T) {
 	}
 }
 
-// A file Badger moves past is synced once more, then the next one is
-// followed; calls that arrive while a sync runs wait for the next, which
-// one sync serves.
+// A file Badger moves past is synced once more, then the newest is
+// followed, even when one between was created and deleted (flushed)
+// between two syncs; calls that arrive while a sync runs wait for the
+// next, which one sync serves; a sync that fails fails every later one.
 func TestWALSyncFollowsAndGroups(t *testing.T) {
 	dir := t.TempDir()
 	touch := func(name string) {
@@ -115,8 +116,8 @@ func TestWALSyncFollowsAndGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.close()
-	if len(w.files) != 1 || w.files[0].fid != 7 {
-		t.Fatalf("follows %+v, want 00007.mem alone (no value log here)", w.files)
+	if w.files[0].fid != 7 || w.files[1].f != nil {
+		t.Fatalf("follows %d.mem and %v, want 00007.mem and no value log here", w.files[0].fid, w.files[1].f)
 	}
 	touch("00008.mem")
 	touch("00009.mem")
@@ -125,6 +126,28 @@ func TestWALSyncFollowsAndGroups(t *testing.T) {
 	}
 	if w.files[0].fid != 9 {
 		t.Fatalf("following %d after 00008 and 00009 appeared, want 9", w.files[0].fid)
+	}
+	touch("00010.mem")
+	touch("00011.mem")
+	if err := os.Remove(filepath.Join(dir, "00010.mem")); err != nil {
+		t.Fatal(err)
+	}
+	touch("000003.vlog")
+	if err := w.sync(false); err != nil {
+		t.Fatal(err)
+	}
+	if w.files[0].fid != 11 || w.files[1].fid != 3 {
+		t.Fatalf("following %d.mem and %d.vlog after 00010 came and went, want 11 and 3", w.files[0].fid, w.files[1].fid)
+	}
+	// Once the directory is still, a sync trusts its modification time
+	// and lists it no more; a new file changes that time.
+	time.Sleep(2 * dirSettle)
+	if err := w.sync(false); err != nil || w.dir.seen == 0 {
+		t.Fatalf("a still directory is listed every sync (%v)", err)
+	}
+	touch("00012.mem")
+	if err := w.sync(false); err != nil || w.files[0].fid != 12 {
+		t.Fatalf("following %d.mem after 00012 appeared in a still directory (%v), want 12", w.files[0].fid, err)
 	}
 
 	// Hold the next sync while five more calls arrive.
@@ -169,5 +192,68 @@ func TestWALSyncFollowsAndGroups(t *testing.T) {
 	}
 	if got := w.syncs() - rounds; got != 1 {
 		t.Fatalf("%d syncs served five calls", got)
+	}
+
+	// A sync that fails (here: its file is closed under it) fails the
+	// ones after it, though nothing is wrong with the file then.
+	broken := w.files[0].f
+	_ = broken.Close()
+	if err := w.sync(false); err == nil {
+		t.Fatal("a sync of a closed file succeeded")
+	}
+	w.files[0].f, _ = os.Open(filepath.Join(dir, "00012.mem"))
+	if err := w.sync(false); err == nil || !strings.Contains(err.Error(), "until restart") {
+		t.Fatalf("the sync after a failed one: %v, want it refused", err)
+	}
+}
+
+// Under fsync durability a read sees a write only once it is synced:
+// Badger shows a commit before the store has synced it, and a read then
+// waits for the sync.
+func TestFsyncReadSeesOnlySyncedWrites(t *testing.T) {
+	s, err := Open(Config{Dir: t.TempDir(), Logger: discardLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	w := s.NewWriter(WriterConfig{})
+	defer w.Close()
+
+	release, holding := make(chan struct{}), make(chan struct{}, 1)
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free() // before the writer closes: it waits for the held sync
+	s.wal.mu.Lock()
+	s.wal.hold = func() {
+		select {
+		case holding <- struct{}{}:
+		default:
+		}
+		<-release
+	}
+	s.wal.mu.Unlock()
+	m := msg(s, 1, 1)
+	appended := make(chan error, 1)
+	w.Append([]*pb.Message{m}, func(err error) { appended <- err })
+	<-holding // committed, its sync held
+	if err := s.db.View(func(txn *badger.Txn) error { _, err := txn.Get(MessageKey(1, 1)); return err }); err != nil {
+		t.Fatalf("Badger does not show the commit yet: %v", err)
+	}
+	read := make(chan []*pb.Message, 1)
+	go func() {
+		got, _ := s.MessagesAfter(1, 0, 10)
+		read <- got
+	}()
+	select {
+	case got := <-read:
+		t.Fatalf("a read returned %d messages while the write's sync was held", len(got))
+	case <-time.After(100 * time.Millisecond):
+	}
+	free()
+	if err := <-appended; err != nil {
+		t.Fatal(err)
+	}
+	if got := <-read; len(got) != 1 || got[0].Text != m.Text {
+		t.Fatalf("after the sync the read returned %v, want the message", got)
 	}
 }

@@ -257,10 +257,12 @@ func (w *Writer) commit(st *batchState, wait bool) {
 		return
 	}
 	began := time.Now()
+	w.store.unsynced.Add(1) // see Store.view
 	committed := func(err error) {
 		if err == nil {
 			err = w.store.durable(wait)
 		}
+		w.store.unsynced.Add(-1)
 		w.observeCommit(began, st)
 		if err != nil {
 			err = fmt.Errorf("commit messages: %w", err)
