@@ -67,6 +67,16 @@ func (s *Store) watchSpace(cfg Config, opts badger.Options) error {
 // read-only on a full volume (until it is opened again).
 func (s *Store) Writable() error { return s.space.writable() }
 
+// SyncFailed reports, under fsync durability, the disk sync that failed:
+// from then on every write is refused, since the kernel may have dropped
+// what it could not write. Restart the server; it replays what is on disk.
+func (s *Store) SyncFailed() error {
+	if s.wal == nil {
+		return nil
+	}
+	return s.wal.broken()
+}
+
 // ReadOnly reports whether the store was opened read-only because the data
 // volume was full: writes stay refused until it is opened again.
 func (s *Store) ReadOnly() bool { return s.readOnly }

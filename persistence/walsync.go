@@ -284,6 +284,16 @@ func (d *walDir) changed() bool {
 	return st == 0 || st != d.seen
 }
 
+// broken is the error of the first sync that failed, nil before one did.
+func (s *walSync) broken() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if errors.Is(s.failed, errStoreClosed) {
+		return nil
+	}
+	return s.failed
+}
+
 // syncs reports the syncs run, for tests.
 func (s *walSync) syncs() int {
 	s.mu.Lock()

@@ -205,6 +205,9 @@ func TestWALSyncFollowsAndGroups(t *testing.T) {
 	if err := w.sync(false); err == nil || !strings.Contains(err.Error(), "until restart") {
 		t.Fatalf("the sync after a failed one: %v, want it refused", err)
 	}
+	if w.broken() == nil {
+		t.Fatal("a failed sync is not reported")
+	}
 }
 
 // Under fsync durability a read sees a write only once it is synced:
