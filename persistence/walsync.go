@@ -48,7 +48,17 @@ type walSync struct {
 	failed  error      // set by the first sync that failed, or by close
 	rounds  int        // syncs run, for tests
 	hold    func()     // tests: called as a sync begins
+	// slow says the last sync took longer than rawSyncMax: the next is
+	// ordinary whatever the caller says. Only the sync in progress uses it.
+	slow bool
 }
+
+// rawSyncMax is the longest a sync may have taken for the next to be a raw
+// system call. A raw call's processor runs nothing else meanwhile, and
+// the runtime's stop-the-world phases wait for it: a disk that stalls (a
+// frozen filesystem during a snapshot, a failing device) must not stall
+// the whole server more than once. A sync here takes 0.2-0.4 ms.
+const rawSyncMax = 2 * time.Millisecond
 
 // syncRound is one sync shared by every call that joined it.
 type syncRound struct {
@@ -152,6 +162,9 @@ func (s *walSync) syncFiles(raw bool) error {
 	if s.hold != nil {
 		s.hold()
 	}
+	raw = raw && !s.slow
+	began := time.Now()
+	defer func() { s.slow = time.Since(began) > rawSyncMax }()
 	if s.dir.changed() {
 		if err := s.follow(raw); err != nil {
 			return err

@@ -150,6 +150,16 @@ func TestWALSyncFollowsAndGroups(t *testing.T) {
 		t.Fatalf("following %d.mem after 00012 appeared in a still directory (%v), want 12", w.files[0].fid, err)
 	}
 
+	// A sync slower than rawSyncMax makes the next one ordinary.
+	w.hold = func() { time.Sleep(rawSyncMax + time.Millisecond) }
+	if err := w.sync(true); err != nil || !w.slow {
+		t.Fatalf("after a slow sync (%v): slow %v, want the next one ordinary", err, w.slow)
+	}
+	w.hold = nil
+	if err := w.sync(true); err != nil || w.slow {
+		t.Fatalf("after a quick sync (%v): slow %v", err, w.slow)
+	}
+
 	// Hold the next sync while five more calls arrive.
 	w.mu.Lock()
 	held := &syncRound{done: make(chan struct{})}
