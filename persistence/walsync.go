@@ -159,12 +159,12 @@ func (s *walSync) sync(light bool) error {
 // syncFiles syncs what Badger wrote, first moving to its newest files if
 // the directory changed. Only the round in progress calls it.
 func (s *walSync) syncFiles(raw bool) error {
-	if s.hold != nil {
-		s.hold()
-	}
 	raw = raw && !s.slow
 	began := time.Now()
 	defer func() { s.slow = time.Since(began) > rawSyncMax }()
+	if s.hold != nil {
+		s.hold()
+	}
 	if s.dir.changed() {
 		if err := s.follow(raw); err != nil {
 			return err
