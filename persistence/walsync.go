@@ -40,7 +40,7 @@ import (
 // write, and a later sync that succeeds would not bring them back.
 type walSync struct {
 	dir   walDir
-	files []*walFile // the memtable's file, then the value log's, if any
+	files []*walFile // the value log's, then the memtable's (walKinds)
 
 	mu      sync.Mutex
 	running *syncRound // the sync in progress, nil when none
@@ -76,8 +76,16 @@ type walFile struct {
 	f     *os.File
 }
 
-// walKinds are the files Badger appends to.
-var walKinds = []walFile{{ext: ".mem", width: 5}, {ext: ".vlog", width: 6}}
+// walKinds are the files Badger appends to, in the order they are synced:
+// the value log first, as Badger does, so that a memtable entry pointing
+// into it is never on disk before what it points to.
+var walKinds = []walFile{{ext: ".vlog", width: 6}, {ext: ".mem", width: 5}}
+
+// Indexes of walSync.files.
+const (
+	walVlog = iota
+	walMem
+)
 
 // dirSettle is how old the directory's modification time must be to be
 // trusted as the last change: the kernel stamps it from a clock that

@@ -38,7 +38,7 @@ func TestFsyncFollowsBadgersFiles(t *testing.T) {
 	if s.wal == nil || len(s.wal.files) != 2 {
 		t.Fatalf("fsync durability follows %v, want the memtable's and the value log's files", s.wal)
 	}
-	firstMem := s.wal.files[0].f.Name()
+	firstMem := s.wal.files[walMem].f.Name()
 	if firstMem != newestFile(t, dir, ".mem") {
 		t.Fatalf("following %s, Badger writes %s", firstMem, newestFile(t, dir, ".mem"))
 	}
@@ -60,7 +60,7 @@ func TestFsyncFollowsBadgersFiles(t *testing.T) {
 	if err := s.update(func(*badger.Txn) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	mem := s.wal.files[0].f.Name()
+	mem := s.wal.files[walMem].f.Name()
 	if mem == firstMem {
 		t.Fatalf("still following %s after %d messages of 4 KB", mem, n)
 	}
@@ -116,16 +116,16 @@ func TestWALSyncFollowsAndGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.close()
-	if w.files[0].fid != 7 || w.files[1].f != nil {
-		t.Fatalf("follows %d.mem and %v, want 00007.mem and no value log here", w.files[0].fid, w.files[1].f)
+	if w.files[walMem].fid != 7 || w.files[walVlog].f != nil {
+		t.Fatalf("follows %d.mem and %v, want 00007.mem and no value log here", w.files[walMem].fid, w.files[walVlog].f)
 	}
 	touch("00008.mem")
 	touch("00009.mem")
 	if err := w.sync(true); err != nil {
 		t.Fatal(err)
 	}
-	if w.files[0].fid != 9 {
-		t.Fatalf("following %d after 00008 and 00009 appeared, want 9", w.files[0].fid)
+	if w.files[walMem].fid != 9 {
+		t.Fatalf("following %d after 00008 and 00009 appeared, want 9", w.files[walMem].fid)
 	}
 	touch("00010.mem")
 	touch("00011.mem")
@@ -136,8 +136,8 @@ func TestWALSyncFollowsAndGroups(t *testing.T) {
 	if err := w.sync(false); err != nil {
 		t.Fatal(err)
 	}
-	if w.files[0].fid != 11 || w.files[1].fid != 3 {
-		t.Fatalf("following %d.mem and %d.vlog after 00010 came and went, want 11 and 3", w.files[0].fid, w.files[1].fid)
+	if w.files[walMem].fid != 11 || w.files[walVlog].fid != 3 {
+		t.Fatalf("following %d.mem and %d.vlog after 00010 came and went, want 11 and 3", w.files[walMem].fid, w.files[walVlog].fid)
 	}
 	// Once the directory is still, a sync trusts its modification time
 	// and lists it no more; a new file changes that time.
@@ -146,8 +146,8 @@ func TestWALSyncFollowsAndGroups(t *testing.T) {
 		t.Fatalf("a still directory is listed every sync (%v)", err)
 	}
 	touch("00012.mem")
-	if err := w.sync(false); err != nil || w.files[0].fid != 12 {
-		t.Fatalf("following %d.mem after 00012 appeared in a still directory (%v), want 12", w.files[0].fid, err)
+	if err := w.sync(false); err != nil || w.files[walMem].fid != 12 {
+		t.Fatalf("following %d.mem after 00012 appeared in a still directory (%v), want 12", w.files[walMem].fid, err)
 	}
 
 	// A sync slower than rawSyncMax makes the next one ordinary.
@@ -206,12 +206,12 @@ func TestWALSyncFollowsAndGroups(t *testing.T) {
 
 	// A sync that fails (here: its file is closed under it) fails the
 	// ones after it, though nothing is wrong with the file then.
-	broken := w.files[0].f
+	broken := w.files[walMem].f
 	_ = broken.Close()
 	if err := w.sync(false); err == nil {
 		t.Fatal("a sync of a closed file succeeded")
 	}
-	w.files[0].f, _ = os.Open(filepath.Join(dir, "00012.mem"))
+	w.files[walMem].f, _ = os.Open(filepath.Join(dir, "00012.mem"))
 	if err := w.sync(false); err == nil || !strings.Contains(err.Error(), "until restart") {
 		t.Fatalf("the sync after a failed one: %v, want it refused", err)
 	}
