@@ -24,14 +24,9 @@ type session struct {
 	events  Events
 	sink    Sink
 	roomPID *actor.PID // set once the room answered the join
-	// held keeps, in order, what the socket sent before the join was
-	// answered; it goes to the room with the answer. Sent through the hub
-	// instead, it could be overtaken by what follows straight to the
-	// room. The reader's rates bound it.
-	held []any
-	// joinTimer closes a session whose join is never answered: a room that
-	// crashes drops the messages left in its mailbox, joins included.
-	joinTimer *time.Timer
+	// joining is what a session holds until its join is answered, nil
+	// after: an idle socket keeps none of it.
+	joining *joining
 
 	// strikes is made on first use: most sockets never send a bad frame,
 	// and an idle socket should cost little memory.
@@ -70,17 +65,34 @@ func (s *session) Receive(ctx actor.Context) {
 // joinTimeout tells a session that its join was not answered in time.
 type joinTimeout struct{}
 
+// joining is a session's state until its join is answered.
+type joining struct {
+	// timer closes a session whose join is never answered: a room that
+	// crashes drops the messages left in its mailbox, joins included.
+	timer *time.Timer
+	// held keeps, in order, what the socket sent before the answer; it goes
+	// to the room with the answer. Sent through the hub instead, it could
+	// be overtaken by what follows straight to the room. The reader's
+	// rates bound it.
+	held []any
+}
+
 func (s *session) onStarted(ctx actor.Context) {
 	ctx.Request(s.e.hub, &localJoin{Join: &pb.Join{Room: s.room, User: s.user, Since: s.since}, events: s.events, sink: s.sink})
 	self, root := ctx.Self(), s.e.root
-	s.joinTimer = time.AfterFunc(s.e.cfg.RequestTimeout, func() { root.Send(self, &joinTimeout{}) })
+	s.joining = &joining{timer: time.AfterFunc(s.e.cfg.RequestTimeout, func() { root.Send(self, &joinTimeout{}) })}
 }
 
-func (s *session) stopJoinTimer() {
-	if s.joinTimer != nil {
-		s.joinTimer.Stop()
-		s.joinTimer = nil
+// endJoining stops the join's timer and returns what was held for the
+// room.
+func (s *session) endJoining() []any {
+	if s.joining == nil {
+		return nil
 	}
+	s.joining.timer.Stop()
+	held := s.joining.held
+	s.joining = nil
+	return held
 }
 
 // onRoomLost closes the socket when the join went unanswered or a request
@@ -92,22 +104,21 @@ func (s *session) onRoomLost() {
 }
 
 func (s *session) onJoined(ctx actor.Context, j *pb.Joined) {
-	s.stopJoinTimer()
+	held := s.endJoining()
 	if j.Room == 0 || ctx.Sender() == nil { // refused by the hub
 		s.sink.Close(CloseInternal, "room unavailable")
 		return
 	}
 	s.roomPID = ctx.Sender()
-	for _, msg := range s.held {
+	for _, msg := range held {
 		ctx.Request(s.roomPID, msg)
 	}
-	s.held = nil
 }
 
 // onStopping leaves the room. Before the join was answered the leave goes
 // through the hub, behind the join.
 func (s *session) onStopping(ctx actor.Context) {
-	s.stopJoinTimer()
+	s.endJoining()
 	if s.roomPID != nil {
 		ctx.Request(s.roomPID, &pb.Leave{Room: s.room})
 		return
@@ -136,11 +147,13 @@ func (s *session) refreshSender() {
 
 // toRoom sends msg to the room, or holds it until the join is answered.
 func (s *session) toRoom(ctx actor.Context, msg any) {
-	if s.roomPID != nil {
+	switch {
+	case s.roomPID != nil:
 		ctx.Request(s.roomPID, msg)
-		return
+	case s.joining != nil:
+		s.joining.held = append(s.joining.held, msg)
 	}
-	s.held = append(s.held, msg)
+	// Otherwise the join was refused and the socket is closing.
 }
 
 // onTyping passes a chat.typing frame to the room, in order with the
