@@ -113,6 +113,12 @@ func (s *Server) writeError(ctx *fasthttp.RequestCtx, err error) {
 		// From any layer: every write checks the store's reserve.
 		s.metrics.Refused("storage_full")
 		e = errStorageFull
+	} else if errors.Is(err, persistence.ErrSyncFailed) {
+		// The store refuses everything after a failed disk sync: /readyz
+		// says so, and only a restart helps.
+		s.logRateLimited(slog.LevelError, "disk sync failed: restart the server", slog.String("method", methodLabel(ctx.Method())),
+			slog.String("route", s.routeLabel(ctx.Path())), slog.Any("err", err))
+		e = errUnavailable
 	} else if errors.Is(err, persistence.ErrUnavailable) {
 		// From any layer: a cluster node's write the log's quorum did
 		// not take (it may still be stored; a retry is safe).

@@ -12,7 +12,7 @@ func (s *Server) ready(ctx *fasthttp.RequestCtx, _ *request) error {
 	case s.draining.Load():
 		writeJSON(ctx, fasthttp.StatusServiceUnavailable, map[string]string{"status": "shutting_down", "detail": "Server is shutting down."})
 	case s.store.SyncFailed() != nil:
-		writeJSON(ctx, fasthttp.StatusServiceUnavailable, map[string]string{"status": "storage_failed", "detail": "A disk sync failed: writes are refused until the server restarts."})
+		writeJSON(ctx, fasthttp.StatusServiceUnavailable, map[string]string{"status": "storage_failed", "detail": "A disk sync failed: writes and reads are refused until the server restarts."})
 	case s.store.Writable() != nil:
 		writeJSON(ctx, fasthttp.StatusServiceUnavailable, map[string]string{"status": "storage_full", "detail": "Storage is full."})
 	default:

@@ -14,9 +14,16 @@ var ErrNotEmpty = errors.New("persistence: data directory is not empty")
 // backup stream format (DB.Backup): every live record as of one read
 // timestamp, with its expiry, so revoked tokens stay revoked until they
 // would have expired anyway. Writers are not stopped. It works on a store
-// opened read-only too.
+// opened read-only too. Under fsync durability the stream may hold writes
+// committed but not yet synced; it succeeds only once they are synced.
 func (s *Store) Backup(w io.Writer) error {
+	if err := s.SyncFailed(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
 	if _, err := s.db.Backup(w, 0); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := s.durable(false); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	return nil

@@ -21,4 +21,9 @@ var (
 	// reserve (or the store was opened read-only on a full volume): the
 	// write was refused before reaching the database.
 	ErrStorageFull = errors.New("persistence: storage full")
+	// ErrSyncFailed means a disk sync failed under fsync durability: what
+	// the kernel was to write may be lost, so the store refuses every
+	// write and read from then on. Restart the server; it replays what is
+	// on disk.
+	ErrSyncFailed = errors.New("persistence: a disk sync failed; restart the server")
 )

@@ -1,6 +1,7 @@
 package persistence
 
 import (
+	"bytes"
 	"os"
 	"syscall"
 	"unsafe"
@@ -35,13 +36,68 @@ func fdatasync(f *os.File, raw bool) error {
 	}
 }
 
-// stamp is the directory's modification time in nanoseconds, 0 when it
-// cannot be read; a raw fstat(2), which the inode in memory answers.
-func (d *walDir) stamp() int64 {
-	var st syscall.Stat_t
-	_, _, e := syscall.RawSyscall(unix.SYS_FSTAT, d.f.Fd(), uintptr(unsafe.Pointer(&st)), 0)
-	if e != 0 {
-		return 0
+// walDir is Badger's directory, watched with inotify for the files Badger
+// creates.
+type walDir struct {
+	f      *os.File
+	notify int // the inotify descriptor; -1 without inotify: every sync lists
+	events []byte
+}
+
+// openWALDir opens dir and starts watching it: before the first listing,
+// so that no file created after that listing goes unseen.
+func openWALDir(dir string) (walDir, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return walDir{}, err
 	}
-	return st.Mtim.Sec*1e9 + st.Mtim.Nsec
+	d := walDir{f: f, notify: -1}
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return d, nil // out of inotify instances: list every sync
+	}
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_ONLYDIR); err != nil {
+		_ = unix.Close(fd)
+		return d, nil
+	}
+	d.notify, d.events = fd, make([]byte, 4096)
+	return d, nil
+}
+
+// changed reports whether Badger may have created a memtable or value log
+// file since the last call: an event naming one, or events lost to a full
+// queue. The events are read with raw read(2) from a non-blocking
+// descriptor, which answers at once.
+func (d *walDir) changed() bool {
+	if d.notify < 0 {
+		return true
+	}
+	found := false
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(d.notify), uintptr(unsafe.Pointer(&d.events[0])), uintptr(len(d.events)))
+		switch {
+		case e == syscall.EAGAIN:
+			return found
+		case e == syscall.EINTR:
+			continue
+		case e != 0 || n == 0:
+			return true
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= int(n); {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&d.events[off]))
+			name := d.events[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
+			name = bytes.TrimRight(name, "\x00")
+			if ev.Mask&unix.IN_Q_OVERFLOW != 0 || bytes.HasSuffix(name, []byte(".mem")) || bytes.HasSuffix(name, []byte(".vlog")) {
+				found = true
+			}
+			off += unix.SizeofInotifyEvent + int(ev.Len)
+		}
+	}
+}
+
+func (d *walDir) close() {
+	_ = d.f.Close()
+	if d.notify >= 0 {
+		_ = unix.Close(d.notify)
+	}
 }

@@ -175,6 +175,9 @@ func (s *Store) init() error {
 // (durable). Until then a read that might see it waits for its sync
 // (view).
 func (s *Store) write(commit func() error) error {
+	if err := s.SyncFailed(); err != nil {
+		return err
+	}
 	s.unsynced.Add(1)
 	defer s.unsynced.Add(-1)
 	if err := commit(); err != nil {
@@ -197,12 +200,20 @@ func (s *Store) durable(light bool) error {
 // only writes that are on disk: a write Badger committed is visible before
 // its sync returns, so with writes under way the read waits for the next
 // sync, which covers everything committed before the transaction began. A
-// client never reads what a power failure could take back.
+// client never reads what a power failure could take back. After a failed
+// sync it fails (ErrSyncFailed).
 func (s *Store) view(fn func(txn *badger.Txn) error) error {
 	txn := s.db.NewTransaction(false)
 	defer txn.Discard()
-	if s.wal != nil && s.unsynced.Load() > 0 {
-		_ = s.wal.sync(false) // a failed sync refuses writes; reads go on
+	if s.wal != nil {
+		if err := s.wal.broken(); err != nil {
+			return err
+		}
+		if s.unsynced.Load() > 0 {
+			if err := s.wal.sync(false); errors.Is(err, ErrSyncFailed) {
+				return err
+			}
+		}
 	}
 	return fn(txn)
 }

@@ -27,16 +27,18 @@ import (
 // (Store.view).
 //
 // Badger names each new file one past the last, and deletes a memtable's
-// file once the memtable is flushed to a table (which it syncs). A new file
-// changes the directory, so when the directory changed the store lists it
-// and moves to the newest file of each kind, after a last sync of the one
-// it followed and of every file between that is still there: Badger, not
-// syncing writes, does not sync a file it leaves.
+// file once the memtable is flushed to a table (which it syncs). When
+// Badger created a file since the last sync (walDir: inotify on Linux;
+// elsewhere, every sync), the sync lists the directory and moves to the
+// newest file of each kind, after a last sync of the one it followed and
+// of every file between that is still there: Badger, not syncing writes,
+// does not sync a file it leaves.
 //
 // Concurrent calls share syncs (group commit): a call waits for the sync
 // in progress, which may have begun before its write was committed, and
 // one sync then covers every call that waited. A sync that fails fails
-// every later one: the kernel may have dropped the pages it could not
+// every later one, and every write and read of the store after it
+// (ErrSyncFailed): the kernel may have dropped the pages it could not
 // write, and a later sync that succeeds would not bring them back.
 type walSync struct {
 	dir   walDir
@@ -87,23 +89,17 @@ const (
 	walMem
 )
 
-// dirSettle is how old the directory's modification time must be to be
-// trusted as the last change: the kernel stamps it from a clock that
-// moves in ticks of a few milliseconds, so a change within the tick of
-// the stamp seen would leave it as it was.
-const dirSettle = 50 * time.Millisecond
-
 // errStoreClosed is what a sync after Close returns.
 var errStoreClosed = errors.New("persistence: store closed")
 
 // newWALSync follows the newest memtable and value log files in dir, which
 // Badger has just opened for writing.
 func newWALSync(dir string) (*walSync, error) {
-	d, err := os.Open(dir)
+	d, err := openWALDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("persistence: follow Badger's files: %w", err)
 	}
-	s := &walSync{dir: walDir{f: d}}
+	s := &walSync{dir: d}
 	for _, k := range walKinds {
 		s.files = append(s.files, &walFile{ext: k.ext, width: k.width, fid: -1})
 	}
@@ -152,16 +148,38 @@ func (s *walSync) sync(light bool) error {
 	s.rounds++
 	s.mu.Unlock()
 
-	r.err = s.syncFiles(raw)
+	if r.err = s.syncFiles(raw); r.err != nil && !errors.Is(r.err, ErrSyncFailed) {
+		r.err = fmt.Errorf("%w: %w", ErrSyncFailed, r.err)
+	}
 
 	s.mu.Lock()
-	if r.err != nil && s.failed == nil {
-		s.failed = fmt.Errorf("persistence: a disk sync failed; writes stay refused until restart: %w", r.err)
+	var lost *syncError
+	if errors.As(r.err, &lost) && s.failed == nil {
+		s.failed = fmt.Errorf("%w: %v", ErrSyncFailed, r.err)
 	}
 	r.finished, s.running = true, nil
 	s.mu.Unlock()
 	close(r.done)
 	return r.err
+}
+
+// syncError is a sync the kernel refused: what it was to write may be
+// lost, so every later sync fails too. Other errors (listing the
+// directory, opening a file) fail their own sync only.
+type syncError struct {
+	path string
+	err  error
+}
+
+func (e *syncError) Error() string { return "sync " + e.path + ": " + e.err.Error() }
+func (e *syncError) Unwrap() error { return e.err }
+
+// syncOpen is fdatasync of f, its failure a *syncError.
+func syncOpen(f *os.File, raw bool) error {
+	if err := fdatasync(f, raw); err != nil {
+		return &syncError{f.Name(), err}
+	}
+	return nil
 }
 
 // syncFiles syncs what Badger wrote, first moving to its newest files if
@@ -182,8 +200,8 @@ func (s *walSync) syncFiles(raw bool) error {
 		if w.f == nil {
 			continue
 		}
-		if err := fdatasync(w.f, raw); err != nil {
-			return fmt.Errorf("persistence: sync %s: %w", w.f.Name(), err)
+		if err := syncOpen(w.f, raw); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -193,20 +211,16 @@ func (s *walSync) syncFiles(raw bool) error {
 // syncing the files left behind. A file deleted meanwhile was a memtable
 // flushed to a table, which Badger synced.
 func (s *walSync) follow(raw bool) error {
-	listed := s.dir.stamp()
-	entries, err := s.dir.f.ReadDir(-1)
-	if _, serr := s.dir.f.Seek(0, 0); err == nil {
-		err = serr
-	}
+	entries, err := s.dir.list()
 	if err != nil {
 		return fmt.Errorf("persistence: list Badger's files: %w", err)
 	}
 	moved := false
 	for _, w := range s.files {
 		var fids []int
-		for _, e := range entries {
-			if name, ok := strings.CutSuffix(e.Name(), w.ext); ok {
-				if fid, err := strconv.Atoi(name); err == nil && fid > w.fid {
+		for _, name := range entries {
+			if num, ok := strings.CutSuffix(name, w.ext); ok {
+				if fid, err := strconv.Atoi(num); err == nil && fid > w.fid {
 					fids = append(fids, fid)
 				}
 			}
@@ -223,11 +237,10 @@ func (s *walSync) follow(raw bool) error {
 	if moved {
 		// Badger does not sync the directory when it creates a file: a
 		// file synced under a name that is not is lost with the name.
-		if err := s.dir.f.Sync(); err != nil {
-			return fmt.Errorf("persistence: sync %s: %w", s.dir.f.Name(), err)
+		if err := syncOpen(s.dir.f, false); err != nil {
+			return err
 		}
 	}
-	s.dir.listed(listed)
 	return nil
 }
 
@@ -246,9 +259,9 @@ func (w *walFile) moveTo(dir string, fids []int, raw bool) (bool, error) {
 		return false, fmt.Errorf("persistence: follow Badger's files: %w", err)
 	}
 	if w.f != nil {
-		if err := fdatasync(w.f, raw); err != nil {
+		if err := syncOpen(w.f, raw); err != nil {
 			_ = f.Close()
-			return false, fmt.Errorf("persistence: sync %s: %w", w.f.Name(), err)
+			return false, err
 		}
 	}
 	for _, fid := range fids {
@@ -277,32 +290,16 @@ func syncFile(path string, raw bool) error {
 		return fmt.Errorf("persistence: follow Badger's files: %w", err)
 	}
 	defer f.Close()
-	if err := fdatasync(f, raw); err != nil {
-		return fmt.Errorf("persistence: sync %s: %w", path, err)
+	return syncOpen(f, raw)
+}
+
+// list names the directory's entries.
+func (d *walDir) list() ([]string, error) {
+	names, err := d.f.Readdirnames(-1)
+	if _, serr := d.f.Seek(0, 0); err == nil {
+		err = serr
 	}
-	return nil
-}
-
-// walDir tells when Badger's directory changed since it was last listed.
-type walDir struct {
-	f    *os.File
-	seen int64 // the modification time (ns) the last listing can vouch for; 0: none
-}
-
-// listed records the directory's modification time as of a listing that
-// began at stamp, if that time is old enough to be the last change.
-func (d *walDir) listed(stamp int64) {
-	if stamp != 0 && time.Since(time.Unix(0, stamp)) >= dirSettle {
-		d.seen = stamp
-		return
-	}
-	d.seen = 0
-}
-
-// changed reports a directory changed since the listing seen vouches for.
-func (d *walDir) changed() bool {
-	st := d.stamp()
-	return st == 0 || st != d.seen
+	return names, err
 }
 
 // broken is the error of the first sync that failed, nil before one did.
@@ -348,5 +345,5 @@ func (s *walSync) closeFiles() {
 			_ = w.f.Close()
 		}
 	}
-	_ = s.dir.f.Close()
+	s.dir.close()
 }

@@ -246,6 +246,10 @@ func (w *Writer) commit(st *batchState, wait bool) {
 		finish(err)
 		return
 	}
+	if err := w.store.SyncFailed(); err != nil {
+		finish(err) // nothing reaches Badger after a failed sync
+		return
+	}
 	if !w.gapGuard(st.reqs) {
 		finish(nil) // every request refused on its own
 		return
