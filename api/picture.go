@@ -44,6 +44,9 @@ const (
 	msgNotAFile     = "The submitted data was not a file. Check the encoding type on the form."
 	msgEmptyFile    = "The submitted file is empty."
 	msgImageTooBig  = "The image is larger than 8192×8192 pixels or 40 megapixels."
+	// msgProgressiveTooBig refuses a progressive JPEG whose decode would
+	// hold more than a 40-megapixel baseline one (see progressiveBytes).
+	msgProgressiveTooBig = "The progressive JPEG is too large to decode; send it as a baseline JPEG or smaller."
 )
 
 func msgFileTooLarge(max int) string {
@@ -115,7 +118,48 @@ func sniffPicture(data []byte) (pictureFormat, image.Config, error) {
 	if tooManyPixels(cfg.Width, cfg.Height) {
 		return "", cfg, errPicture(msgImageTooBig)
 	}
+	if format == formatJPEG && jpegProgressive(data) && progressiveBytes(cfg) > pictureMaxPixels*4 {
+		return "", cfg, errPicture(msgProgressiveTooBig)
+	}
 	return format, cfg, nil
+}
+
+// progressiveBytes estimates what decoding a progressive JPEG holds: the
+// image, and every component's coefficients (an int32 each, one per pixel
+// and component) kept until the last scan. A 40-megapixel CMYK one held
+// 1.5 GB.
+func progressiveBytes(cfg image.Config) int64 {
+	components := int64(3)
+	switch cfg.ColorModel {
+	case color.GrayModel:
+		components = 1
+	case color.CMYKModel:
+		components = 4
+	}
+	return int64(cfg.Width) * int64(cfg.Height) * (4 + 4*components)
+}
+
+// jpegProgressive reports a JPEG whose frame header (the first SOFn
+// marker, found by walking the segments before it) is progressive.
+func jpegProgressive(data []byte) bool {
+	for i := 2; i+4 <= len(data); {
+		if data[i] != 0xFF {
+			return false
+		}
+		marker := data[i+1]
+		switch {
+		case marker == 0xFF: // fill byte
+			i++
+			continue
+		case marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC:
+			return marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE
+		case marker == 0xD8 || marker == 0x01 || marker >= 0xD0 && marker <= 0xD7:
+			i += 2 // no length
+			continue
+		}
+		i += 2 + (int(data[i+2])<<8 | int(data[i+3]))
+	}
+	return false
 }
 
 func tooManyPixels(w, h int) bool {

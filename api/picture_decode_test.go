@@ -73,3 +73,56 @@ func TestPictureDecodeSlots(t *testing.T) {
 		t.Fatalf("a 40 MP 16-bit source is estimated at %d bytes, not large", got)
 	}
 }
+
+// jpegHeader is the start of a JFIF JPEG with a frame header of the given
+// kind (0xC0 baseline, 0xC2 progressive), after an APP1 segment holding
+// bytes that look like a progressive frame marker: enough for
+// DecodeConfig.
+func jpegHeader(sof byte, w, h, components int) []byte {
+	b := []byte{0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
+		0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xC2, 0x00, 0x00}
+	n := 8 + 3*components
+	b = append(b, 0xFF, sof, byte(n>>8), byte(n), 8, byte(h>>8), byte(h), byte(w>>8), byte(w), byte(components))
+	for c := range components {
+		b = append(b, byte(c+1), 0x11, 0)
+	}
+	return b
+}
+
+// A progressive JPEG's decode holds every component's coefficients until
+// its last scan: a 40-megapixel CMYK one held 1.5 GB. One whose estimate
+// passes what a 40-megapixel baseline decode holds is refused from its
+// header; a baseline JPEG of the same size, or a smaller progressive
+// one, is not.
+func TestProgressiveJPEGBoundedFromHeader(t *testing.T) {
+	cases := []struct {
+		name       string
+		sof        byte
+		w, h, comp int
+		refused    bool
+	}{
+		{"progressive CMYK 8192x4882", 0xC2, 8192, 4882, 4, true},
+		{"progressive YCbCr 8000x5000", 0xC2, 8000, 5000, 3, true},
+		{"baseline CMYK 8192x4882", 0xC0, 8192, 4882, 4, false},
+		{"progressive YCbCr 3000x3000", 0xC2, 3000, 3000, 3, false},
+	}
+	for _, c := range cases {
+		data := jpegHeader(c.sof, c.w, c.h, c.comp)
+		if got := jpegProgressive(data); got != (c.sof == 0xC2) {
+			t.Errorf("%s: progressive %v", c.name, got)
+		}
+		_, cfg, err := sniffPicture(data)
+		if c.refused {
+			if err != errPicture(msgProgressiveTooBig) {
+				t.Errorf("%s: %v, want refused as too large a progressive JPEG", c.name, err)
+			}
+			continue
+		}
+		if err != nil || cfg.Width != c.w || cfg.Height != c.h {
+			t.Errorf("%s: %v (%dx%d), want accepted", c.name, err, cfg.Width, cfg.Height)
+		}
+	}
+	if jpegProgressive(testJPEG(t, 64, 48)) {
+		t.Error("image/jpeg's baseline output reads as progressive")
+	}
+}
