@@ -227,17 +227,25 @@ func TestWALSyncFollowsAndGroups(t *testing.T) {
 	}
 }
 
-// Under fsync durability a read sees a write only once it is synced:
-// Badger shows a commit before the store has synced it, and a read then
-// waits for the sync.
-func TestFsyncReadSeesOnlySyncedWrites(t *testing.T) {
+// openFsyncStore opens a store with fsync durability in a temporary
+// directory, and its writer; both close when the test ends, the writer
+// first.
+func openFsyncStore(t *testing.T) (*Store, *Writer) {
+	t.Helper()
 	s, err := Open(Config{Dir: t.TempDir(), Logger: discardLog})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = s.Close() }()
 	w := s.NewWriter(WriterConfig{})
-	defer w.Close()
+	t.Cleanup(func() { w.Close(); _ = s.Close() })
+	return s, w
+}
+
+// Under fsync durability a read sees a write only once it is synced:
+// Badger shows a commit before the store has synced it, and a read then
+// waits for the sync.
+func TestFsyncReadSeesOnlySyncedWrites(t *testing.T) {
+	s, w := openFsyncStore(t)
 
 	release, holding := make(chan struct{}), make(chan struct{}, 1)
 	var once sync.Once
@@ -281,13 +289,7 @@ func TestFsyncReadSeesOnlySyncedWrites(t *testing.T) {
 // After a failed sync the store refuses every write before it reaches
 // Badger, and every read: what the kernel dropped cannot be vouched for.
 func TestFsyncFailureRefusesWritesAndReads(t *testing.T) {
-	s, err := Open(Config{Dir: t.TempDir(), Logger: discardLog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Close() }()
-	w := s.NewWriter(WriterConfig{})
-	defer w.Close()
+	s, w := openFsyncStore(t)
 	appendErr := func(m *pb.Message) error {
 		done := make(chan error, 1)
 		w.Append([]*pb.Message{m}, func(err error) { done <- err })
