@@ -27,12 +27,13 @@ type markerWriter struct {
 }
 
 // markerReq is one move. done receives the move as stored (Seq -1 when
-// the user is not a member), the number of deleted messages above the
-// marker, and the error that kept it from being stored.
+// the user is not a member) and the error that kept it from being stored.
+// It counts nothing itself: this goroutine writes every room's markers, and
+// a count that walks a room's deleted messages would hold up all of them.
 type markerReq struct {
 	mv   persistence.ReadMarker
 	lazy bool // may wait up to markerHold for company (see move)
-	done func(mv persistence.ReadMarker, deleted int64, err error)
+	done func(mv persistence.ReadMarker, err error)
 }
 
 // markerHold is how long a lazy move may wait to share a transaction. A
@@ -49,12 +50,12 @@ func newMarkerWriter(store *persistence.Store) *markerWriter {
 
 // move queues a marker move and returns at once; done must not block. A
 // lazy move is written with the next eager one, or markerHold after it was
-// queued, whichever comes first; done then reports no deleted count.
-func (w *markerWriter) move(mv persistence.ReadMarker, lazy bool, done func(mv persistence.ReadMarker, deleted int64, err error)) {
+// queued, whichever comes first.
+func (w *markerWriter) move(mv persistence.ReadMarker, lazy bool, done func(mv persistence.ReadMarker, err error)) {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
-		done(mv, 0, persistence.ErrClosed)
+		done(mv, persistence.ErrClosed)
 		return
 	}
 	first := len(w.queue) == 0
@@ -130,24 +131,7 @@ func (w *markerWriter) loop() {
 		}
 		err := w.store.MoveReadMarkers(moves)
 		for i, r := range batch {
-			if err != nil {
-				r.done(r.mv, 0, err)
-				continue
-			}
-			if r.lazy {
-				r.done(moves[i], 0, nil)
-				continue
-			}
-			r.done(moves[i], w.deletedAbove(moves[i]), nil)
+			r.done(moves[i], err)
 		}
 	}
-}
-
-// deletedAbove counts the deleted messages above a stored marker, which
-// unread_count leaves out.
-func (w *markerWriter) deletedAbove(mv persistence.ReadMarker) int64 {
-	if mv.Seq < 0 {
-		return 0
-	}
-	return deletedAfter(w.store, mv.Room, mv.Seq)
 }

@@ -96,12 +96,12 @@ type receiptTick struct{}
 // markerStored reports a marker write. A write caused by a post carries
 // the post's answer, which waits for it.
 type markerStored struct {
-	user, stored, deleted int64
-	moved                 bool // the write raised the stored marker
-	err                   error
-	byPost                bool
-	replyTo               *actor.PID
-	posted                *pb.Posted
+	user, stored int64
+	moved        bool // the write raised the stored marker
+	err          error
+	byPost       bool
+	replyTo      *actor.PID
+	posted       *pb.Posted
 }
 
 // MarkRead moves user's read marker in room to seq (all: to the room's
@@ -219,8 +219,8 @@ func (r *room) writeMarker(ctx actor.Context, done *markerStored, seq int64, laz
 		r.answering[done] = struct{}{}
 	}
 	self, root := ctx.Self(), r.e.root
-	r.e.markers.move(persistence.ReadMarker{Room: r.id, User: done.user, Seq: seq, ByPost: done.byPost}, lazy, func(mv persistence.ReadMarker, deleted int64, err error) {
-		done.stored, done.moved, done.deleted, done.err = mv.Seq, mv.Moved, deleted, err
+	r.e.markers.move(persistence.ReadMarker{Room: r.id, User: done.user, Seq: seq, ByPost: done.byPost}, lazy, func(mv persistence.ReadMarker, err error) {
+		done.stored, done.moved, done.err = mv.Seq, mv.Moved, err
 		root.Send(self, done)
 	})
 }
@@ -250,7 +250,12 @@ func (r *room) onMarkerStored(ctx actor.Context, m *markerStored) {
 	}
 	r.receipts[m.user] = m.stored
 	r.scheduleReceipts(ctx)
-	r.e.inboxes.send(m.user, InboxReadFrame(r.id, m.stored, max(r.delivered-m.stored-m.deleted, 0)))
+	if r.e.inboxes.lookup(m.user) != nil {
+		// The count walks the room's deleted messages above the marker:
+		// here, it delays this room only.
+		unread := max(r.delivered-m.stored-deletedAfter(r.e.cfg.Store, r.id, m.stored), 0)
+		r.e.inboxes.send(m.user, InboxReadFrame(r.id, m.stored, unread))
+	}
 }
 
 // markerApplied is a user's marker moved through another node (see
@@ -345,7 +350,7 @@ func (r *room) stopReads(ctx actor.Context) {
 	for user, rd := range r.readers {
 		if rd.queued > rd.marker {
 			rd.marker = rd.queued
-			r.e.markers.move(persistence.ReadMarker{Room: r.id, User: user, Seq: rd.queued}, false, func(persistence.ReadMarker, int64, error) {})
+			r.e.markers.move(persistence.ReadMarker{Room: r.id, User: user, Seq: rd.queued}, false, func(persistence.ReadMarker, error) {})
 		}
 	}
 }
