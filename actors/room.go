@@ -226,7 +226,29 @@ func (r *room) scheduleIdleCheck(ctx actor.Context) {
 // leave waiting to be announced, no membership change under way and no
 // work since the last check: it has been idle for one to two timeouts.
 func (r *room) idle() bool {
-	return len(r.list) == 0 && len(r.pending) == 0 && r.proposals.queued() == 0 && len(r.leaving) == 0 && !r.changing() && r.loads == 0 && !r.active && r.readsIdle()
+	return r.quiet() && !r.active
+}
+
+// quiet reports a room with no sockets and nothing under way: it may stop
+// now without anyone noticing but the next reader, who loads it again.
+func (r *room) quiet() bool {
+	return len(r.list) == 0 && len(r.pending) == 0 && r.proposals.queued() == 0 && len(r.leaving) == 0 && !r.changing() && r.loads == 0 && r.readsIdle()
+}
+
+// overBudget reports the rooms' rings together over Config.RecentBytes.
+func (r *room) overBudget() bool {
+	return r.e.recentBytes.Load() > r.e.cfg.RecentBytes
+}
+
+// shed asks the hub to stop a quiet room at once while the rings are over
+// their budget: a room loaded to answer a read (its detail) would
+// otherwise keep its ring until it went idle, and a reader going through
+// many rooms would hold all of theirs.
+func (r *room) shed(ctx actor.Context) {
+	if !r.passivating && r.overBudget() && r.quiet() {
+		r.passivating = true
+		ctx.Send(ctx.Parent(), &roomIdle{id: r.id})
+	}
 }
 
 func (r *room) onIdleTick(ctx actor.Context) {
@@ -243,7 +265,7 @@ func (r *room) onIdleTick(ctx actor.Context) {
 // the hub reinstates it.
 func (r *room) onPassivate(ctx actor.Context) {
 	r.passivating = false
-	if r.idle() {
+	if r.idle() || r.overBudget() && r.quiet() {
 		ctx.Stop(ctx.Self())
 		return
 	}
@@ -264,6 +286,7 @@ func (r *room) onGetState(ctx actor.Context) {
 		r.view.state.Store(st) // answers are read-only from here on
 	}
 	ctx.Respond(st.RoomState)
+	r.shed(ctx)
 }
 
 func (r *room) reply(ctx actor.Context, to *actor.PID, msg any) {

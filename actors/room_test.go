@@ -2,9 +2,11 @@ package actors
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -403,5 +405,56 @@ func TestSessionFramesBeforeJoinKeepOrder(t *testing.T) {
 		if m.Text != fmt.Sprintf("%d", i) {
 			t.Fatalf("message %d of the socket is %q", i, m.Text)
 		}
+	}
+}
+
+// TestRoomsShedTheirRingsOverBudget reads the details of rooms with long
+// messages while their rings together pass Config.RecentBytes: each room
+// with no socket stops once it answered, so the rings held stay near the
+// budget, while a room with a socket keeps running.
+func TestRoomsShedTheirRingsOverBudget(t *testing.T) {
+	// One room's ten messages hold about 370 KB; eight would hold 3 MB.
+	e, _ := roomTestEngine(t, func(c *Config) { c.RecentBytes = 512 << 10 })
+	alice := &pb.Sender{UserId: 1, Email: "alice@example.com", Nickname: "alice"}
+	text := strings.Repeat("가", 4000)
+	var rooms []int64
+	for i := range 8 {
+		r := &pspb.Room{Name: fmt.Sprintf("long %d", i), Owner: alice.UserId}
+		if err := e.CreateRoom(r); err != nil {
+			t.Fatal(err)
+		}
+		for range 10 {
+			if _, _, err := e.Post(&pb.Post{Room: r.Id, Sender: alice, Text: text}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rooms = append(rooms, r.Id)
+	}
+	e.OpenSession(rooms[0], alice, -1, 0, &roomTestSink{})
+	roomTestWait(t, "the socket joined", func() error {
+		if e.running(rooms[0]) == nil {
+			return errors.New("room not running")
+		}
+		return nil
+	})
+	for _, id := range rooms {
+		st, err := e.RoomState(id)
+		if err != nil || len(st.RecentJson) < 10*len(text) {
+			t.Fatalf("room %d detail: %d bytes (%v)", id, len(st.GetRecentJson()), err)
+		}
+	}
+	roomTestWait(t, "rooms without sockets stopped", func() error {
+		for _, id := range rooms[1:] {
+			if e.running(id) != nil {
+				return fmt.Errorf("room %d still running, rings hold %d bytes", id, e.recentBytes.Load())
+			}
+		}
+		return nil
+	})
+	if e.running(rooms[0]) == nil {
+		t.Fatal("the room with a socket stopped")
+	}
+	if held, budget := e.RecentBytes(); held > budget {
+		t.Fatalf("rings hold %d bytes, budget %d", held, budget)
 	}
 }
