@@ -7,12 +7,14 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	xwebp "golang.org/x/image/webp"
 
@@ -373,5 +375,50 @@ func TestPictureStorageFull(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Join(dir, "media", "profile_pics", fmt.Sprint(u.ID)))
 	if len(entries) != 0 {
 		t.Errorf("a refused upload left %d files", len(entries))
+	}
+}
+
+// A picture upload's larger body limit needs a valid access token in its
+// headers: without one the body, read before any handler, would be held
+// in memory for anyone. The request is answered 401 (as its handler
+// would) at once, without its body; with a token the upload is read.
+func TestPictureUploadBodyNeedsToken(t *testing.T) {
+	ts := newTestServer(t)
+	u := ts.newUser(t)
+	head := func(auth string) string {
+		return "PATCH /user/v1/profile/ HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
+			"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 3000000\r\n\r\n--x\r\n"
+	}
+	for _, c := range []struct{ name, auth, status string }{
+		{"no token", "", "401"},
+		{"bad token", "Authorization: Bearer not.a.token\r\n", "401"},
+		{"token", "Authorization: Bearer " + u.Access + "\r\n", ""},
+	} {
+		conn, err := net.Dial("tcp", ts.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Write([]byte(head(c.auth))); err != nil {
+			t.Fatal(err)
+		}
+		wait := 2 * time.Second
+		if c.status == "" {
+			wait = 500 * time.Millisecond
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(wait))
+		buf := make([]byte, 512)
+		n, err := conn.Read(buf)
+		_ = conn.Close()
+		got := string(buf[:n])
+		if c.status == "" {
+			// Its body is awaited: nothing comes back before it.
+			if n != 0 {
+				t.Fatalf("%s: answered before its body: %q", c.name, got)
+			}
+			continue
+		}
+		if err != nil || !strings.HasPrefix(got, "HTTP/1.1 "+c.status) {
+			t.Fatalf("%s: %q (%v), want %s at once", c.name, got, err, c.status)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,18 +188,37 @@ const pictureDecodes = 2
 // MaxBodyBytes, except for a multipart profile update, which may carry a
 // picture. That one is read up to twice the picture limit plus the slack,
 // so that a picture over its limit is told apart (400 on the field) from
-// a body too large for other reasons (413, from readProfilePatch).
+// a body too large for other reasons (413, from readProfilePatch). The
+// larger limit needs a valid access token in the headers: a body is held
+// in memory before any handler runs, and without that check anyone could
+// hold 4 MiB per connection (250 stalled uploads from one address held
+// 2 GB). One without a token is answered 401, as its handler would.
 func (s *Server) maxBody(h *fasthttp.RequestHeader) int {
+	if !pictureUpload(h) || !s.credentialed(h) {
+		return s.cfg.MaxBodyBytes
+	}
+	return max(s.cfg.MaxBodyBytes, 2*s.cfg.MaxAvatarBytes+multipartSlack)
+}
+
+// pictureUpload reports a multipart profile update.
+func pictureUpload(h *fasthttp.RequestHeader) bool {
 	uri := h.RequestURI()
 	if i := bytes.IndexByte(uri, '?'); i >= 0 {
 		uri = uri[:i]
 	}
 	const multipartType = "multipart/form-data"
 	ct := h.ContentType()
-	if string(uri) != "/user/v1/profile/" || len(ct) < len(multipartType) || !bytes.EqualFold(ct[:len(multipartType)], []byte(multipartType)) {
-		return s.cfg.MaxBodyBytes
+	return string(uri) == "/user/v1/profile/" && len(ct) >= len(multipartType) && bytes.EqualFold(ct[:len(multipartType)], []byte(multipartType))
+}
+
+// credentialed reports headers with a valid access token of a user.
+func (s *Server) credentialed(h *fasthttp.RequestHeader) bool {
+	parts := strings.Fields(string(h.Peek("Authorization")))
+	if len(parts) != 2 || !strings.EqualFold(parts[0], "Bearer") {
+		return false
 	}
-	return max(s.cfg.MaxBodyBytes, 2*s.cfg.MaxAvatarBytes+multipartSlack)
+	_, err := s.userForToken(parts[1])
+	return err == nil
 }
 
 // bodyTimeout bounds reading a request's body, once its headers are in.
@@ -211,6 +231,12 @@ func (s *Server) handleParseError(ctx *fasthttp.RequestCtx, err error) {
 	defer s.observeRequest(ctx, time.Now())
 	lingerOnClose(ctx.Conn())
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		if pictureUpload(&ctx.Request.Header) {
+			if _, aerr := s.authenticate(ctx); aerr != nil {
+				s.writeError(ctx, aerr) // 401 first, as the handler answers
+				return
+			}
+		}
 		s.writeError(ctx, errTooLarge)
 		return
 	}
