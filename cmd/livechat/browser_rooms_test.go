@@ -89,6 +89,10 @@ func TestBrowserRooms(t *testing.T) {
 	alice.do(chromedp.Click(chromedp.CSS(`#messages [data-seq="1"] [data-testid="edit-save"]`)))
 	bob.waitJS(`(li => li.querySelector('[data-testid="message-text"]').textContent === "고친 메시지 ✏️" &&
 		!li.querySelector('[data-testid="edited"]').hidden && li.querySelector('[data-testid="edited"]').textContent === "수정됨")(document.querySelector('#messages [data-seq="1"]'))`, "the edit on Bob's screen")
+	// Alice's own page closes the edit form when the edit comes back; a
+	// click aimed before that lands where the form's collapse moved things.
+	alice.waitJS(`(li => li.querySelector('[data-testid="edit-input"]') === null &&
+		li.querySelector('[data-testid="message-text"]').textContent === "고친 메시지 ✏️")(document.querySelector('#messages [data-seq="1"]'))`, "the edit on Alice's screen")
 	alice.do(chromedp.Click(chromedp.CSS(`#messages [data-seq="2"] [data-action="delete-message"]`)))
 	alice.waitJS(`document.getElementById("confirm-dialog").open`, "the delete confirmation")
 	alice.do(chromedp.Click(chromedp.ID("confirm-ok")))
