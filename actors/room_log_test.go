@@ -56,6 +56,7 @@ func TestRoomReloadWaitsForItsCommandInFlight(t *testing.T) {
 	e, store := roomTestEngine(t, func(c *Config) {
 		log = &testLog{store: c.Store, appends: make(chan struct{}, 16)}
 		c.Store.Replicate(log)
+		c.RequestTimeout = 10 * time.Second // the second post waits out the held command
 	})
 	alice := &pb.Sender{UserId: 1, Email: "alice@example.com", Nickname: "alice"}
 	r := &pspb.Room{Name: "in flight", Owner: alice.UserId}
