@@ -163,8 +163,16 @@ func TestWALSyncFollowsAndGroups(t *testing.T) {
 		t.Fatalf("after a slow sync (%v): slow %v, want the next one ordinary", err, w.slow)
 	}
 	w.hold = nil
-	if err := w.sync(true); err != nil || w.slow {
-		t.Fatalf("after a quick sync (%v): slow %v", err, w.slow)
+	for range 50 { // a sync of a small file takes well under 2 ms, if not every time on a busy machine
+		if err := w.sync(true); err != nil {
+			t.Fatal(err)
+		}
+		if !w.slow {
+			break
+		}
+	}
+	if w.slow {
+		t.Fatal("no quick sync in 50 made the next one raw again")
 	}
 
 	// Hold the next sync while five more calls arrive.
