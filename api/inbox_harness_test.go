@@ -48,29 +48,28 @@ func (ts *wsTestServer) makeRoom(t testing.TB, owner *wsUser, body map[string]an
 	if _, ok := body["name"]; !ok {
 		body["name"] = "room"
 	}
-	status, b := ts.rest(t, "POST", "/chat/v1/room/", owner, body)
+	return ts.createdRoom(t, "/chat/v1/room/", owner, body)
+}
+
+// directRoom opens the direct room of from and to and returns its id.
+func (ts *wsTestServer) directRoom(t testing.TB, from, to *wsUser) int64 {
+	t.Helper()
+	return ts.createdRoom(t, "/chat/v1/room/direct/", from, map[string]any{"user": to.id})
+}
+
+// createdRoom posts body to path as u, expects 201 with a room, and
+// returns its id.
+func (ts *wsTestServer) createdRoom(t testing.TB, path string, u *wsUser, body map[string]any) int64 {
+	t.Helper()
+	status, b := ts.rest(t, "POST", path, u, body)
 	if status != http.StatusCreated {
-		t.Fatalf("create room: %d %s", status, b)
+		t.Fatalf("POST %s: %d %s", path, status, b)
 	}
 	var r inboxRow
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
 	return r.ID
-}
-
-// directRoom opens the direct room of from and to and returns its id.
-func (ts *wsTestServer) directRoom(t testing.TB, from, to *wsUser) int64 {
-	t.Helper()
-	status, body := ts.rest(t, "POST", "/chat/v1/room/direct/", from, map[string]any{"user": to.id})
-	if status != http.StatusCreated {
-		t.Fatalf("direct: %d %s", status, body)
-	}
-	var dm inboxRow
-	if err := json.Unmarshal(body, &dm); err != nil {
-		t.Fatal(err)
-	}
-	return dm.ID
 }
 
 // postREST posts text in room as u and returns the message's seq.

@@ -58,7 +58,12 @@ func (s *Server) corsAllowed(origin []byte) bool {
 // does: no header, or another scheme, is no credentials (ok is false); a
 // Bearer header that is not two space-separated values is an error.
 func bearer(ctx *fasthttp.RequestCtx) (token string, ok bool, err error) {
-	parts := strings.Fields(string(ctx.Request.Header.Peek("Authorization")))
+	return bearerHeader(&ctx.Request.Header)
+}
+
+// bearerHeader is bearer for headers alone (before the body is read).
+func bearerHeader(h *fasthttp.RequestHeader) (token string, ok bool, err error) {
+	parts := strings.Fields(string(h.Peek("Authorization")))
 	if len(parts) == 0 || !strings.EqualFold(parts[0], "Bearer") {
 		return "", false, nil
 	}

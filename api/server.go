@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,11 +212,11 @@ func pictureUpload(h *fasthttp.RequestHeader) bool {
 
 // credentialed reports headers with a valid access token of a user.
 func (s *Server) credentialed(h *fasthttp.RequestHeader) bool {
-	parts := strings.Fields(string(h.Peek("Authorization")))
-	if len(parts) != 2 || !strings.EqualFold(parts[0], "Bearer") {
+	token, ok, err := bearerHeader(h)
+	if !ok || err != nil {
 		return false
 	}
-	_, err := s.userForToken(parts[1])
+	_, err = s.userForToken(token)
 	return err == nil
 }
 

@@ -251,7 +251,7 @@ func (w *walFile) moveTo(dir string, fids []int, raw bool) (bool, error) {
 	for _, fid := range fids {
 		newest = max(newest, fid)
 	}
-	f, err := os.Open(filepath.Join(dir, fmt.Sprintf("%0*d%s", w.width, newest, w.ext)))
+	f, err := os.Open(w.path(dir, newest))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil // flushed already; a newer file changed the directory again
 	}
@@ -268,7 +268,7 @@ func (w *walFile) moveTo(dir string, fids []int, raw bool) (bool, error) {
 		if fid == newest {
 			continue
 		}
-		if err := syncFile(filepath.Join(dir, fmt.Sprintf("%0*d%s", w.width, fid, w.ext)), raw); err != nil {
+		if err := syncFile(w.path(dir, fid), raw); err != nil {
 			_ = f.Close()
 			return false, err
 		}
@@ -278,6 +278,11 @@ func (w *walFile) moveTo(dir string, fids []int, raw bool) (bool, error) {
 	}
 	w.f, w.fid = f, newest
 	return true, nil
+}
+
+// path is the file of this kind numbered fid in dir, as Badger names it.
+func (w *walFile) path(dir string, fid int) string {
+	return filepath.Join(dir, fmt.Sprintf("%0*d%s", w.width, fid, w.ext))
 }
 
 // syncFile syncs the file at path if it still exists.
