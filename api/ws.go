@@ -360,7 +360,7 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 		kind, r, err := ws.NextReader()
 		if err != nil {
 			if libraryClosed(err) {
-				c.closeSent(libraryCloseCode(err))
+				closeAfterLibrary(ws, c, err)
 			}
 			return
 		}
@@ -385,7 +385,7 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 		}
 		if err != nil {
 			if libraryClosed(err) {
-				c.closeSent(libraryCloseCode(err)) // inside a fragmented message
+				closeAfterLibrary(ws, c, err) // inside a fragmented message
 			}
 			return
 		}
@@ -420,13 +420,25 @@ func libraryClosed(err error) bool {
 		!errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed)
 }
 
-// libraryCloseCode is the code of the close frame the websocket library
-// sent for err (libraryClosed).
-func libraryCloseCode(err error) int {
-	if errors.Is(err, websocket.ErrReadLimit) {
-		return websocket.CloseMessageTooBig
+// closeAfterLibrary ends c after a read error the websocket library
+// reports as a protocol violation (libraryClosed). The library has
+// answered it with its own close frame (1002, or 1009 for a frame over
+// the read limit), except for a 64-bit length with its top bit set, which
+// RFC 6455 forbids and the library reports as ErrReadLimit without a
+// close frame: that one the server answers 1002 itself.
+func closeAfterLibrary(ws *websocket.Conn, c *Conn, err error) {
+	if !errors.Is(err, websocket.ErrReadLimit) {
+		c.closeSent(websocket.CloseProtocolError)
+		return
 	}
-	return websocket.CloseProtocolError
+	code := websocket.CloseMessageTooBig
+	// The library refuses a second close frame (ErrCloseSent), so only
+	// the top-bit case gets this one.
+	msg := websocket.FormatCloseMessage(websocket.CloseProtocolError, "frame length with its top bit set")
+	if !c.isClosing() && ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.timeout)) == nil {
+		code = websocket.CloseProtocolError
+	}
+	c.closeSent(code)
 }
 
 // readFrame reads one message into buf, refusing more than limit bytes.

@@ -338,3 +338,28 @@ func TestWSHugeFrameHeaderClosesAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// A 64-bit frame length with its top bit set breaks RFC 6455 (5.2: the
+// most significant bit MUST be 0): the connection gets a 1002 close frame,
+// first frame or continuation.
+func TestWSFrameLengthTopBitClosesProtocolError(t *testing.T) {
+	ts := newWSTestServer(t, nil)
+	u := ts.newUser(t, "topbit")
+	room := ts.newRoom(t, u)
+	for _, first := range []bool{true, false} {
+		conn := wsRawDial(t, ts, u, room)
+		var header []byte
+		op := byte(0x81) // final text
+		if !first {
+			header = append(header, 0x01, 0x81, 1, 2, 3, 4, '{'^1)
+			op = 0x80 // final continuation
+		}
+		header = append(header, op, 0x80|127, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4)
+		if _, err := conn.Write(header); err != nil {
+			t.Fatal(err)
+		}
+		if code, err := wsRawCloseCode(conn); code != websocket.CloseProtocolError {
+			t.Fatalf("first frame %v: close code %d (%v), want %d", first, code, err, websocket.CloseProtocolError)
+		}
+	}
+}
