@@ -45,6 +45,7 @@ func runServe(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	governProcs(ctx, cfg.procs, log)
 	err = serve(ctx, cfg, log, func(addr net.Addr) {
 		log.Info("livechat serving", "addr", addr.String(), "data", cfg.dataDirLabel(), "durability", cfg.durability, "memory_budget", cfg.memoryBudget)
 	})
