@@ -47,3 +47,17 @@ func rawIO(trap, fd uintptr, b []byte) (int, error) {
 	}
 	return int(n), nil
 }
+
+// sockPending reports whether a read of the socket would not wait: it
+// has bytes, has ended, or has failed. It peeks at one byte and takes
+// none.
+func sockPending(fd uintptr) bool {
+	var b [1]byte
+	for {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if e != syscall.EINTR {
+			return e != syscall.EAGAIN
+		}
+	}
+}

@@ -15,3 +15,5 @@ func retryLater(err error) bool { return errors.Is(err, errNotNow) }
 const rawSyscalls = false
 
 func sockRead(uintptr, []byte) (int, error) { return 0, errNotNow }
+
+func sockPending(uintptr) bool { return true }

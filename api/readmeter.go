@@ -26,6 +26,7 @@ type readMeter struct {
 	read  int64           // bytes read so far; touched by the socket's reader only
 	limit int64           // while a message is read, read may not pass it; 0 between messages
 	raw   *rawRead        // made on the first raw read, reused by every one after
+	track frameTrack      // the frames read, for awaitBytes
 }
 
 // rawRead is one raw read's buffer and outcome, with the function that
@@ -35,6 +36,10 @@ type rawRead struct {
 	n   int
 	err error
 	fn  func(fd uintptr) bool
+	// await is awaitBytes' test: false (wait) while the socket has no
+	// bytes, true once the poller woke it or a peek found some.
+	await  func(fd uintptr) bool
+	waited bool
 }
 
 func newRawRead() *rawRead {
@@ -46,6 +51,17 @@ func newRawRead() *rawRead {
 				return !errors.Is(r.err, syscall.EAGAIN)
 			}
 		}
+	}
+	r.await = func(fd uintptr) bool {
+		if r.waited {
+			r.waited = false
+			return true
+		}
+		if sockPending(fd) {
+			return true
+		}
+		r.waited = true
+		return false
 	}
 	return r
 }
@@ -68,6 +84,7 @@ func (m *readMeter) Read(p []byte) (int, error) {
 		n, err = m.Conn.Read(p)
 	}
 	m.read += int64(n)
+	m.track.feed(p[:n])
 	return n, err
 }
 
@@ -134,4 +151,21 @@ func socketFD(conn net.Conn) syscall.RawConn {
 		return nil
 	}
 	return raw
+}
+
+// idle reports whether the socket's reader may wait with awaitBytes: the
+// socket is read with raw system calls, and the websocket library holds
+// no bytes it has not parsed (frameTrack).
+func (m *readMeter) idle() bool { return rawSyscalls && m.fd != nil && m.track.drained() }
+
+// awaitBytes waits until the socket has bytes to read, has ended or is
+// past its read deadline, and reads none of them. It parks the reader on
+// a shallow stack: an idle socket's goroutine then holds the runtime's
+// smallest stack (2 KiB), where parked inside the websocket library's
+// read it holds twice that. Only the socket's reader calls it, when idle.
+func (m *readMeter) awaitBytes() error {
+	if m.raw == nil {
+		m.raw = newRawRead()
+	}
+	return m.fd.Read(m.raw.await)
 }

@@ -356,6 +356,9 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 	for {
 		if meter != nil {
 			meter.end()
+			if meter.idle() {
+				_ = meter.awaitBytes() // a failure is the library's read's too
+			}
 		}
 		kind, r, err := ws.NextReader()
 		if err != nil {
@@ -375,6 +378,9 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 			meter.begin(s.cfg.MaxFrameBytes)
 		}
 		buf, err = readFrame(r, buf[:0], s.cfg.MaxFrameBytes)
+		if err == nil && meter != nil {
+			meter.track.consumed()
+		}
 		if errors.Is(err, errMessageFrames) {
 			c.Close(websocket.CloseMessageTooBig, "a message's frames passed "+strconv.Itoa(s.cfg.MaxFrameBytes+messageSlack)+" bytes")
 			return

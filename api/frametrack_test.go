@@ -1,0 +1,124 @@
+package api
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+	"time"
+)
+
+// clientFrame is one masked client frame: op is the first byte (FIN and
+// opcode), the payload masked with the key 1, 2, 3, 4.
+func clientFrame(op byte, payload []byte) []byte {
+	f := []byte{op}
+	switch n := len(payload); {
+	case n < 126:
+		f = append(f, 0x80|byte(n))
+	case n < 1<<16:
+		f = append(f, 0x80|126)
+		f = binary.BigEndian.AppendUint16(f, uint16(n))
+	default:
+		f = append(f, 0x80|127)
+		f = binary.BigEndian.AppendUint64(f, uint64(n))
+	}
+	f = append(f, 1, 2, 3, 4)
+	for i, b := range payload {
+		f = append(f, b^byte(i%4+1))
+	}
+	return f
+}
+
+// The tracker counts a message once its final frame is given in full,
+// whatever the cuts between reads, and says drained only when the bytes
+// given end at a message's end and every message was read.
+func TestFrameTrackCountsMessagesAcrossCuts(t *testing.T) {
+	text := func(s string) []byte { return clientFrame(0x81, []byte(s)) }
+	big := clientFrame(0x81, bytes.Repeat([]byte("x"), 300))     // 16-bit length
+	huge := clientFrame(0x82, bytes.Repeat([]byte("y"), 70_000)) // 64-bit length
+	fragmented := append(append(clientFrame(0x01, []byte("he")), clientFrame(0x89, []byte("ping"))...), clientFrame(0x80, []byte("llo"))...)
+	empty := clientFrame(0x81, nil)
+	cases := []struct {
+		name     string
+		stream   []byte
+		messages int64
+		partial  bool // bytes after the last message's end
+	}{
+		{"one", text("a"), 1, false},
+		{"two at once", append(text("a"), text("b")...), 2, false},
+		{"16-bit length", big, 1, false},
+		{"64-bit length", huge, 1, false},
+		{"fragments around a ping", fragmented, 1, false},
+		{"empty message", empty, 1, false},
+		{"a ping after", append(text("a"), clientFrame(0x89, nil)...), 1, true},
+		{"the next one begun", append(text("a"), text("b")[:3]...), 1, true},
+		{"first fragment only", clientFrame(0x01, []byte("he")), 0, true},
+	}
+	for _, tc := range cases {
+		for _, cut := range []int{1, 2, 3, 7, 512, len(tc.stream)} {
+			var tr frameTrack
+			for p := tc.stream; len(p) > 0; {
+				n := min(cut, len(p))
+				tr.feed(p[:n])
+				p = p[n:]
+			}
+			if tr.messages != tc.messages || tr.partial != tc.partial {
+				t.Errorf("%s, reads of %d: %d messages, partial %v; want %d, %v", tc.name, cut, tr.messages, tr.partial, tc.messages, tc.partial)
+			}
+			for range tc.messages {
+				if tr.drained() {
+					t.Errorf("%s, reads of %d: drained with a message unread", tc.name, cut)
+				}
+				tr.consumed()
+			}
+			if tr.drained() == tc.partial {
+				t.Errorf("%s, reads of %d: drained %v with partial %v", tc.name, cut, tr.drained(), tc.partial)
+			}
+		}
+	}
+}
+
+// Whatever way a client's frames arrive (two messages in one write, a
+// message cut between writes, pings before and after a message, a
+// fragmented message), every message is answered without waiting for
+// more bytes: the reader waits on the socket only when the websocket
+// library holds nothing unread.
+func TestWSReaderServesFramesHowever(t *testing.T) {
+	ts := newWSTestServer(t, nil)
+	u := ts.newUser(t, "frames")
+	room := ts.newRoom(t, u)
+	c := ts.dial(t, u, room, "")
+	raw := c.conn.NetConn()
+	msg := func(s string) []byte { return clientFrame(0x81, []byte(`{"type":"chat.message","message":"`+s+`"}`)) }
+	write := func(p []byte) {
+		t.Helper()
+		_ = raw.SetWriteDeadline(time.Now().Add(wsReadTimeout))
+		if _, err := raw.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ping := clientFrame(0x89, []byte("p"))
+	fragmented := append(append(clientFrame(0x01, []byte(`{"type":"chat.message",`)), ping...), clientFrame(0x80, []byte(`"message":"m7"}`))...)
+	steps := []struct {
+		writes [][]byte
+		want   []string
+	}{
+		{[][]byte{append(msg("m1"), msg("m2")...)}, []string{"m1", "m2"}},
+		{[][]byte{msg("m3")[:5], msg("m3")[5:]}, []string{"m3"}},
+		{[][]byte{append(append([]byte{}, ping...), msg("m4")...)}, []string{"m4"}},
+		{[][]byte{append(msg("m5"), ping...)}, []string{"m5"}},
+		{[][]byte{msg("m6")}, []string{"m6"}},
+		{[][]byte{fragmented}, []string{"m7"}},
+		{[][]byte{append(msg("m8"), msg("m9")[:9]...), msg("m9")[9:]}, []string{"m8", "m9"}},
+	}
+	for _, step := range steps {
+		for _, w := range step.writes {
+			write(w)
+			time.Sleep(20 * time.Millisecond) // let the server read each write alone
+		}
+		for i, f := range c.messages(t, len(step.want)) {
+			if f.Message != step.want[i] {
+				t.Fatalf("answered %q, want %q", f.Message, step.want[i])
+			}
+		}
+	}
+}
