@@ -18,6 +18,10 @@ type frameTrack struct {
 	hn       uint8    // bytes of hdr given
 	ends     bool     // the current frame ends a message: FIN set, not a control frame
 	partial  bool     // bytes were given after the end of the last message
+	// shortClose says a close frame with a one-byte payload was given,
+	// which RFC 6455 (5.5.1) forbids: the library reports it as a close
+	// without a status, like an empty one.
+	shortClose bool
 }
 
 // feed follows p, bytes just given to the library.
@@ -42,6 +46,9 @@ func (t *frameTrack) feed(p []byte) {
 		}
 		t.hn = 0
 		t.ends = t.hdr[0]&0x80 != 0 && t.hdr[0]&0x08 == 0
+		if t.hdr[0]&0x0f == 0x8 && payload == 1 {
+			t.shortClose = true
+		}
 		if t.skip = payload; payload == 0 {
 			t.frameEnd()
 		}

@@ -330,6 +330,10 @@ func (s *Server) openConn(ws *websocket.Conn, room int64, user *authUser, start 
 	})
 	ws.SetCloseHandler(func(code int, _ string) error {
 		life.peerClosing(c)
+		if meter, _ := ws.NetConn().(*readMeter); meter != nil && meter.track.shortClose {
+			c.Close(websocket.CloseProtocolError, "close frame payload of one byte")
+			return nil
+		}
 		if code == websocket.CloseNoStatusReceived {
 			code = websocket.CloseNormalClosure
 		}

@@ -363,3 +363,27 @@ func TestWSFrameLengthTopBitClosesProtocolError(t *testing.T) {
 		}
 	}
 }
+
+// A close frame's payload is empty or holds a two-byte code (RFC 6455
+// 5.5.1): one byte is a protocol error, answered 1002, while an empty one
+// is answered 1000.
+func TestWSOneByteClosePayloadIsProtocolError(t *testing.T) {
+	ts := newWSTestServer(t, nil)
+	u := ts.newUser(t, "closer")
+	room := ts.newRoom(t, u)
+	for _, tc := range []struct {
+		frame []byte
+		want  int
+	}{
+		{clientFrame(0x88, []byte{3}), websocket.CloseProtocolError},
+		{clientFrame(0x88, nil), websocket.CloseNormalClosure},
+	} {
+		conn := wsRawDial(t, ts, u, room)
+		if _, err := conn.Write(tc.frame); err != nil {
+			t.Fatal(err)
+		}
+		if code, err := wsRawCloseCode(conn); code != tc.want {
+			t.Fatalf("close frame % x: answered %d (%v), want %d", tc.frame, code, err, tc.want)
+		}
+	}
+}
