@@ -25,6 +25,8 @@ type Engine struct {
 	root   *actor.RootContext
 	hub    *actor.PID
 	dir    *actor.PID
+	// workers run every actor's mailbox (dispatcher.go).
+	workers *mailboxWorkers
 	// replicated is cluster mode: rooms append through the cluster's log
 	// and deliver what it applies (room_log.go).
 	replicated bool
@@ -74,7 +76,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("actors: %w", err)
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, markers: newMarkerWriter(cfg.Store), senders: newSenderBook(hidden), instance: newInstance()}
+	e := &Engine{cfg: cfg, log: cfg.Logger, markers: newMarkerWriter(cfg.Store), senders: newSenderBook(hidden), instance: newInstance(),
+		workers: newMailboxWorkers()}
 	// The actor library logs every dead letter at info level; replies to a
 	// socket that just closed are routine, so only its warnings pass.
 	e.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
@@ -87,12 +90,12 @@ func NewEngine(cfg Config) (*Engine, error) {
 		e.log.Error("room crashed", "reason", fmt.Sprint(reason))
 		return actor.StopDirective
 	})
-	e.hub, err = e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newHub(e) },
+	e.hub, err = e.root.SpawnNamed(e.props(func() actor.Actor { return newHub(e) },
 		actor.WithSupervisor(stopOnPanic)), "rooms")
 	if err != nil {
 		return nil, fmt.Errorf("actors: spawn hub: %w", err)
 	}
-	e.dir, err = e.root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newDirectory(e) }), "users")
+	e.dir, err = e.root.SpawnNamed(e.props(func() actor.Actor { return newDirectory(e) }), "users")
 	if err != nil {
 		return nil, fmt.Errorf("actors: spawn directory: %w", err)
 	}
@@ -228,7 +231,7 @@ type Session struct {
 func (e *Engine) OpenSession(room int64, user *pb.Sender, since int64, events Events, sink Sink) *Session {
 	// A lock-free mailbox: the default one starts with a ten-slot ring per
 	// actor, about 400 bytes that every idle socket would keep.
-	pid := e.root.Spawn(actor.PropsFromProducer(func() actor.Actor {
+	pid := e.root.Spawn(e.props(func() actor.Actor {
 		return newSession(e, room, user, since, events, sink)
 	}, actor.WithMailbox(actor.UnboundedLockfree())))
 	return &Session{e: e, pid: pid}
@@ -263,6 +266,12 @@ func (e *Engine) Shutdown() {
 	_ = e.root.PoisonFuture(e.dir).Wait()
 	e.markers.close()
 	e.system.Shutdown()
+	e.workers.stop()
+}
+
+// props are an actor's props, run by the engine's mailbox workers.
+func (e *Engine) props(producer actor.Producer, opts ...actor.PropsOption) *actor.Props {
+	return actor.PropsFromProducer(producer, append(opts, actor.WithDispatcher(e.workers))...)
 }
 
 // CreateRoom stores a new room, its owner and the given members (ids of

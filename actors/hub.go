@@ -145,7 +145,7 @@ func (h *hub) onLoaded(ctx actor.Context, m *roomLoaded) {
 		h.fail(ctx, m.id, en, code)
 		return
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return newRoom(h.e, m.state) })
+	props := h.e.props(func() actor.Actor { return newRoom(h.e, m.state) })
 	pid, err := ctx.SpawnNamed(props, "room-"+strconv.FormatInt(m.id, 10))
 	if err != nil {
 		h.e.log.Error("hub: spawn room failed", "room", m.id, "err", err)
