@@ -313,53 +313,38 @@ func TestWSEmptyContinuationFloodClosesWith1009(t *testing.T) {
 
 // A frame whose header claims more than the frame limit is refused with
 // 1009 as soon as its header is read: the server does not wait for a
-// payload that may never come (here 1 TiB, of which nothing is sent).
+// payload that may never come (here 1 TiB, of which nothing is sent). A
+// 64-bit length with its top bit set breaks RFC 6455 (5.2: the most
+// significant bit MUST be 0) and is refused with 1002. Either way, first
+// frame or continuation.
 func TestWSHugeFrameHeaderClosesAtOnce(t *testing.T) {
 	ts := newWSTestServer(t, nil)
 	u := ts.newUser(t, "header")
 	room := ts.newRoom(t, u)
-	for _, first := range []bool{true, false} {
-		conn := wsRawDial(t, ts, u, room)
-		var header []byte
-		if !first { // the claim comes in a continuation frame
-			header = append(header, 0x01, 0x81, 1, 2, 3, 4, '{'^1)
-		}
-		op := byte(0x81) // final text
-		if !first {
-			op = 0x80 // final continuation
-		}
-		header = append(header, op, 0x80|127, 0, 0, 1, 0, 0, 0, 0, 0, 1, 2, 3, 4) // 2^40 bytes, masked
-		if _, err := conn.Write(header); err != nil {
-			t.Fatal(err)
-		}
-		began := time.Now()
-		if code, err := wsRawCloseCode(conn); code != websocket.CloseMessageTooBig {
-			t.Fatalf("first frame %v: close code %d (%v) after %s, want %d at once", first, code, err, time.Since(began).Round(time.Millisecond), websocket.CloseMessageTooBig)
-		}
-	}
-}
-
-// A 64-bit frame length with its top bit set breaks RFC 6455 (5.2: the
-// most significant bit MUST be 0): the connection gets a 1002 close frame,
-// first frame or continuation.
-func TestWSFrameLengthTopBitClosesProtocolError(t *testing.T) {
-	ts := newWSTestServer(t, nil)
-	u := ts.newUser(t, "topbit")
-	room := ts.newRoom(t, u)
-	for _, first := range []bool{true, false} {
-		conn := wsRawDial(t, ts, u, room)
-		var header []byte
-		op := byte(0x81) // final text
-		if !first {
-			header = append(header, 0x01, 0x81, 1, 2, 3, 4, '{'^1)
-			op = 0x80 // final continuation
-		}
-		header = append(header, op, 0x80|127, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4)
-		if _, err := conn.Write(header); err != nil {
-			t.Fatal(err)
-		}
-		if code, err := wsRawCloseCode(conn); code != websocket.CloseProtocolError {
-			t.Fatalf("first frame %v: close code %d (%v), want %d", first, code, err, websocket.CloseProtocolError)
+	for _, length := range []struct {
+		bytes []byte
+		want  int
+	}{
+		{[]byte{0, 0, 1, 0, 0, 0, 0, 0}, websocket.CloseMessageTooBig}, // 2^40
+		{[]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, websocket.CloseProtocolError},
+	} {
+		for _, first := range []bool{true, false} {
+			conn := wsRawDial(t, ts, u, room)
+			var header []byte
+			op := byte(0x81) // final text
+			if !first {      // the claim comes in a continuation frame
+				header = append(header, 0x01, 0x81, 1, 2, 3, 4, '{'^1)
+				op = 0x80 // final continuation
+			}
+			header = append(append(header, op, 0x80|127), length.bytes...)
+			header = append(header, 1, 2, 3, 4) // masked
+			if _, err := conn.Write(header); err != nil {
+				t.Fatal(err)
+			}
+			began := time.Now()
+			if code, err := wsRawCloseCode(conn); code != length.want {
+				t.Fatalf("length % x, first frame %v: close code %d (%v) after %s, want %d at once", length.bytes, first, code, err, time.Since(began).Round(time.Millisecond), length.want)
+			}
 		}
 	}
 }
