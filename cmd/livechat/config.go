@@ -108,7 +108,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.DurationVar(&c.presenceGrace, "presence-grace", time.Second, "a user whose last socket in a room closes stays online this long: a reconnect within it sends neither leave nor join")
 	fs.DurationVar(&c.receiptInterval, "receipt-interval", time.Second, "a room sends at most one chat.read receipt frame per interval, listing the markers moved meanwhile")
 	fs.IntVar(&c.storageReserve, "storage-reserve", 0, "free bytes kept on the data volume, writes answer 507 below it; 0: derived from the database's file sizes")
-	fs.IntVar(&c.procs, "procs", 0, "processors that run Go code (GOMAXPROCS); 0 adapts to load: one once the server has used under half a core for 2 s, all of them (the runtime's count) as soon as it uses three quarters of one")
+	fs.IntVar(&c.procs, "procs", 0, "processors that run Go code (GOMAXPROCS); 0 adapts to load: one once the server's use over 2 s averages under a quarter of a core, all of them (the runtime's count) as soon as it uses over a third of one")
 	fs.StringVar(&c.memoryBudget, "memory-budget", "512MiB", "memory for Badger's memtables and caches, recent messages, token cache and working heap, e.g. 512MiB or 1GiB; sockets cost about 10 KiB each on top")
 	fs.DurationVar(&c.roomIdle, "room-idle", 2*time.Minute, "passivate a room idle this long")
 	fs.StringVar(&c.clusterNode, "cluster-node", "", "this node's name in a cluster, unique and stable; empty: a single node (no cluster)")

@@ -15,22 +15,24 @@ import (
 // few hundred messages a second that is a fifth to a third of the
 // server's CPU. One processor avoids them, and its disk syncs keep it
 // while the disk works (persistence's raw sync) instead of handing it to
-// another thread. Past three quarters of a core of work the server needs
-// the other processors for throughput, and latency for a lone processor's
-// queue.
+// another thread. Past a third of a core of work the server needs the
+// other processors: for throughput, and for latency, since a lone
+// processor's queue makes every request wait longer (a reconnect storm
+// served on one processor connects a quarter fewer sockets a second while
+// using under half a core).
 const (
 	procsSample = 250 * time.Millisecond
 	// procsUp is the CPU use, in cores, over one sample on one processor
 	// that brings every processor back. CPU use does not count the time a
 	// raw disk sync holds the processor (0.2-0.4 ms each): the mark keeps
 	// room for it.
-	procsUp = 0.75
-	// procsDown is the CPU use on every processor that, held for
-	// procsDownSamples samples in a row, brings the server to one. One
+	procsUp = 0.35
+	// procsDown is the CPU use on every processor, averaged over the last
+	// procsDownSamples samples, that brings the server to one. One
 	// processor costs a fifth less for the same work, so a load just
-	// under procsDown is far from procsUp there: the two marks never
+	// under procsDown is well under procsUp there: the two marks do not
 	// chase each other.
-	procsDown        = 0.5
+	procsDown        = 0.25
 	procsDownSamples = 8
 )
 
@@ -38,21 +40,30 @@ const (
 // the server's CPU use, sample by sample.
 type procGovernor struct {
 	max, cur int
-	quiet    int // samples in a row under procsDown while on max
+	recent   [procsDownSamples]float64 // the last samples on max, a ring
+	n        int                       // samples in recent since the last change
 }
 
 // next is the processor count for the next sample, after one in which the
 // process used cores of CPU.
 func (g *procGovernor) next(cores float64) int {
-	switch {
-	case g.cur == 1 && cores > procsUp:
-		g.cur, g.quiet = g.max, 0
-	case g.cur > 1 && cores < procsDown:
-		if g.quiet++; g.quiet >= procsDownSamples {
-			g.cur, g.quiet = 1, 0
+	if g.cur == 1 {
+		if cores > procsUp {
+			g.cur, g.n = g.max, 0
 		}
-	case g.cur > 1:
-		g.quiet = 0
+		return g.cur
+	}
+	g.recent[g.n%procsDownSamples] = cores
+	g.n++
+	if g.n < procsDownSamples {
+		return g.cur
+	}
+	var sum float64
+	for _, c := range g.recent {
+		sum += c
+	}
+	if sum/procsDownSamples < procsDown {
+		g.cur, g.n = 1, 0
 	}
 	return g.cur
 }
@@ -83,10 +94,10 @@ func governProcs(ctx context.Context, n int, log *slog.Logger) {
 			case now := <-t.C:
 				cpu := processCPU()
 				was := g.cur
-
-				if n := g.next((cpu - lastCPU).Seconds() / now.Sub(lastAt).Seconds()); n != was {
+				cores := (cpu - lastCPU).Seconds() / now.Sub(lastAt).Seconds()
+				if n := g.next(cores); n != was {
 					runtime.GOMAXPROCS(n)
-					log.Debug("processors", "procs", n, "was", was)
+					log.Debug("processors", "procs", n, "was", was, "cores", cores)
 				}
 				lastCPU, lastAt = cpu, now
 			}

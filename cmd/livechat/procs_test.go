@@ -10,32 +10,35 @@ import (
 	"time"
 )
 
-// The governor goes to one processor only after procsDownSamples quiet
-// samples in a row, back to all of them on the first busy one, and a
-// load between the marks moves it neither way.
+// The governor goes to one processor once the last procsDownSamples
+// samples on all of them average under procsDown (a busy sample among
+// quiet ones only delays it), back to all of them on the first sample over
+// procsUp, and a load between the marks moves it neither way.
 func TestProcGovernorMarks(t *testing.T) {
 	g := &procGovernor{max: 4, cur: 4}
-	steps := []struct {
+	quiet, between, busy := procsDown/2, (procsDown+procsUp)/2, procsUp*1.1
+	type step struct {
 		cores float64
 		want  int
-	}{
-		{0.1, 4}, {0.1, 4}, {0.6, 4}, // a sample between the marks starts the count again
 	}
+	var steps []step
+	for range procsDownSamples { // between the marks on all: stays
+		steps = append(steps, step{between, 4})
+	}
+	// A spike holds the window's mean over procsDown while it is in it.
+	steps = append(steps, step{procsDown * procsDownSamples, 4})
 	for range procsDownSamples - 1 {
-		steps = append(steps, struct {
-			cores float64
-			want  int
-		}{0.1, 4})
+		steps = append(steps, step{quiet, 4})
 	}
-	steps = append(steps, []struct {
-		cores float64
-		want  int
-	}{
-		{0.4, 1},                      // the eighth quiet sample in a row
-		{0.6, 1}, {0.3, 1}, {0.75, 1}, // up to the mark on one: stays
-		{0.8, 4}, // busy: every processor at once
-		{0.6, 4}, // between the marks on all: stays
-	}...)
+	steps = append(steps,
+		step{quiet, 1},                                     // the busy sample left the window: the mean is quiet
+		step{between, 1}, step{quiet, 1}, step{procsUp, 1}, // up to the mark on one: stays
+		step{busy, 4}, // busy: every processor at once
+	)
+	for range procsDownSamples - 1 { // a new window starts at the change
+		steps = append(steps, step{quiet, 4})
+	}
+	steps = append(steps, step{quiet, 1})
 	for i, s := range steps {
 		if got := g.next(s.cores); got != s.want {
 			t.Fatalf("sample %d (%.2f cores): %d processors, want %d", i, s.cores, got, s.want)
