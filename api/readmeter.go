@@ -167,5 +167,6 @@ func (m *readMeter) awaitBytes() error {
 	if m.raw == nil {
 		m.raw = newRawRead()
 	}
+	m.raw.waited = false // a wait cut short by a deadline or a close left it set
 	return m.fd.Read(m.raw.await)
 }
