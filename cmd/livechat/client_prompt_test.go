@@ -49,10 +49,17 @@ func TestClientShowsTypingAndKeepsThePrompt(t *testing.T) {
 	setupDemo(t, base)
 	one := startTerminalClient(t, "--user", "1", "--server", base)
 	one.waitOutput(t, "* connected\n")
+	// "connected" is the handshake; a socket's own message coming back
+	// shows that the room has it (a typing frame is sent once, to the
+	// sockets the room has then).
 	two := startClient(t, "--user", "2", "--server", base)
 	two.waitOutput(t, "* connected\n")
+	two.typeLine(t, "준비")
+	two.waitOutput(t, "] 사용자2: 준비\n")
 	watcher := startTerminalClient(t, "--user", "2", "--server", base)
 	watcher.waitOutput(t, "* connected\n")
+	watcher.typeKeys(t, "준비됐어요\r")
+	watcher.waitOutput(t, "] 사용자2: 준비됐어요\n")
 	one.waitOutput(t, "* 사용자2 joined\n")
 
 	one.typeKeys(t, "반가")
