@@ -2,31 +2,9 @@ package api
 
 import (
 	"bytes"
-	"encoding/binary"
 	"testing"
 	"time"
 )
-
-// clientFrame is one masked client frame: op is the first byte (FIN and
-// opcode), the payload masked with the key 1, 2, 3, 4.
-func clientFrame(op byte, payload []byte) []byte {
-	f := []byte{op}
-	switch n := len(payload); {
-	case n < 126:
-		f = append(f, 0x80|byte(n))
-	case n < 1<<16:
-		f = append(f, 0x80|126)
-		f = binary.BigEndian.AppendUint16(f, uint16(n))
-	default:
-		f = append(f, 0x80|127)
-		f = binary.BigEndian.AppendUint64(f, uint64(n))
-	}
-	f = append(f, 1, 2, 3, 4)
-	for i, b := range payload {
-		f = append(f, b^byte(i%4+1))
-	}
-	return f
-}
 
 // The tracker counts a message once its final frame is given in full,
 // whatever the cuts between reads, and says drained only when the bytes

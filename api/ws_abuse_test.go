@@ -19,11 +19,7 @@ import (
 // wsPingFrames is n masked client ping frames, each with a payload of
 // size bytes (at most 125), laid out for one write.
 func wsPingFrames(n, size int) []byte {
-	frame := append([]byte{0x89, 0x80 | byte(size)}, 1, 2, 3, 4) // FIN|ping, masked
-	for i := range size {
-		frame = append(frame, byte('p')^byte(i%4+1))
-	}
-	return bytes.Repeat(frame, n)
+	return bytes.Repeat(clientFrame(0x89, bytes.Repeat([]byte("p"), size)), n) // FIN|ping
 }
 
 // wsFloodPings writes ping frames on conn, never reading, until d passes
@@ -270,9 +266,7 @@ func TestWSEmptyContinuationFloodClosesWith1009(t *testing.T) {
 		if i+7 >= len(frame) {
 			op |= 0x80 // final
 		}
-		part := frame[i:min(i+7, len(frame))]
-		fragments = append(fragments, op, 0x80|byte(len(part)), 0, 0, 0, 0) // masked with zeros
-		fragments = append(fragments, part...)
+		fragments = append(fragments, clientFrame(op, []byte(frame[i:min(i+7, len(frame))]))...)
 	}
 	first := wsRawDial(t, ts, u, room)
 	if _, err := first.Write(fragments); err != nil {
@@ -294,8 +288,8 @@ func TestWSEmptyContinuationFloodClosesWith1009(t *testing.T) {
 	}
 
 	conn := wsRawDial(t, ts, u, room)
-	start := []byte{0x01, 0x81, 1, 2, 3, 4, '{' ^ 1} // text, not final, masked "{"
-	empty := bytes.Repeat([]byte{0x00, 0x80, 1, 2, 3, 4}, 1<<13)
+	start := clientFrame(0x01, []byte("{")) // text, not final
+	empty := bytes.Repeat(clientFrame(0x00, nil), 1<<13)
 	if _, err := conn.Write(start); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +327,7 @@ func TestWSHugeFrameHeaderClosesAtOnce(t *testing.T) {
 			var header []byte
 			op := byte(0x81) // final text
 			if !first {      // the claim comes in a continuation frame
-				header = append(header, 0x01, 0x81, 1, 2, 3, 4, '{'^1)
+				header = clientFrame(0x01, []byte("{"))
 				op = 0x80 // final continuation
 			}
 			header = append(append(header, op, 0x80|127), length.bytes...)

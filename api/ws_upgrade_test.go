@@ -46,17 +46,6 @@ func rawUpgrade(t *testing.T, ts *wsTestServer, u *wsUser, room int64, headers m
 	return conn, br, resp
 }
 
-// maskedText is a client's text frame (masked, as RFC 6455 requires).
-func maskedText(payload string) []byte {
-	key := [4]byte{0x11, 0x22, 0x33, 0x44}
-	f := []byte{0x81, 0x80 | byte(len(payload))}
-	f = append(f, key[:]...)
-	for i := range len(payload) {
-		f = append(f, payload[i]^key[i%4])
-	}
-	return f
-}
-
 // readServerFrame reads one unmasked server frame of under 64 KiB.
 func readServerFrame(t *testing.T, br *bufio.Reader) (opcode byte, payload []byte) {
 	t.Helper()
@@ -97,7 +86,7 @@ func TestWSFrameSentWithTheHandshakeIsRead(t *testing.T) {
 	ts := newWSTestServer(t, nil)
 	u := ts.newUser(t, "early")
 	room := ts.newRoom(t, u)
-	frame := maskedText(`{"type":"chat.message","message":"sent before the 101"}`)
+	frame := clientFrame(0x81, []byte(`{"type":"chat.message","message":"sent before the 101"}`))
 	_, br, resp := rawUpgrade(t, ts, u, room, nil, frame)
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("status %d, want 101", resp.StatusCode)
@@ -163,17 +152,13 @@ func TestWSProtocolErrorSendsOneClose(t *testing.T) {
 	ts := newWSTestServer(t, nil)
 	u := ts.newUser(t, "proto")
 	room := ts.newRoom(t, u)
-	rsv1 := maskedText(`{"type":"chat.message","message":"x"}`)
-	rsv1[0] |= 0x40
+	rsv1 := clientFrame(0x81|0x40, []byte(`{"type":"chat.message","message":"x"}`))
 	unmasked := []byte{0x81, 0x02, '{', '}'}
-	opcode3 := maskedText("{}")
-	opcode3[0] = 0x83
+	opcode3 := clientFrame(0x83, []byte("{}"))
 	// A violation after a message's first fragment is met by the library
 	// while LiveChat reads the message, not while it waits for the next.
-	first := maskedText("{")
-	first[0] = 0x01 // text, not final
-	badContinuation := maskedText("}")
-	badContinuation[0] = 0x80 | 0x40 // final continuation, rsv1
+	first := clientFrame(0x01, []byte("{"))                // text, not final
+	badContinuation := clientFrame(0x80|0x40, []byte("}")) // final continuation, rsv1
 	midMessage := append(first, badContinuation...)
 	for name, frame := range map[string][]byte{"rsv1": rsv1, "unmasked": unmasked, "opcode 3": opcode3, "rsv1 mid-message": midMessage} {
 		t.Run(name, func(t *testing.T) {
