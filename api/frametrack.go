@@ -11,13 +11,13 @@ import "encoding/binary"
 // next bytes to arrive. Frames are parsed by RFC 6455's rules, as the
 // library parses them; what the library refuses ends the socket anyway.
 type frameTrack struct {
-	skip     uint64   // payload bytes of the current frame not yet given
-	messages int64    // messages whose final frame was given in full
-	read     int64    // messages the reader has read to their end (consumed)
-	hdr      [14]byte // the current frame's header, while it is given in part
-	hn       uint8    // bytes of hdr given
-	ends     bool     // the current frame ends a message: FIN set, not a control frame
-	partial  bool     // bytes were given after the end of the last message
+	skip    uint64   // payload bytes of the current frame not yet given
+	given   int64    // messages whose final frame was given in full
+	taken   int64    // messages the reader has read to their end (consumed)
+	hdr     [14]byte // the current frame's header, while it is given in part
+	hn      uint8    // bytes of hdr given
+	ends    bool     // the current frame ends a message: FIN set, not a control frame
+	partial bool     // bytes were given after the end of the last message
 	// shortClose says a close frame with a one-byte payload was given,
 	// which RFC 6455 (5.5.1) forbids: the library reports it as a close
 	// without a status, like an empty one.
@@ -57,16 +57,16 @@ func (t *frameTrack) feed(p []byte) {
 
 func (t *frameTrack) frameEnd() {
 	if t.ends {
-		t.messages++
+		t.given++
 		t.partial = false
 	}
 }
 
 // consumed records that the reader read a message to its end.
-func (t *frameTrack) consumed() { t.read++ }
+func (t *frameTrack) consumed() { t.taken++ }
 
 // drained reports whether the library holds no bytes it has not parsed.
-func (t *frameTrack) drained() bool { return !t.partial && t.read == t.messages }
+func (t *frameTrack) drained() bool { return !t.partial && t.taken == t.given }
 
 // headerPayload is the payload length of the frame whose header starts
 // h, once h holds all of it (ok).

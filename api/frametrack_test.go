@@ -39,8 +39,8 @@ func TestFrameTrackCountsMessagesAcrossCuts(t *testing.T) {
 				tr.feed(p[:n])
 				p = p[n:]
 			}
-			if tr.messages != tc.messages || tr.partial != tc.partial {
-				t.Errorf("%s, reads of %d: %d messages, partial %v; want %d, %v", tc.name, cut, tr.messages, tr.partial, tc.messages, tc.partial)
+			if tr.given != tc.messages || tr.partial != tc.partial {
+				t.Errorf("%s, reads of %d: %d messages, partial %v; want %d, %v", tc.name, cut, tr.given, tr.partial, tc.messages, tc.partial)
 			}
 			for range tc.messages {
 				if tr.drained() {

@@ -118,7 +118,6 @@ func newWALSync(dir string) (*walSync, error) {
 // the processor over would wake another thread to run them and one more
 // to take it back.
 func (s *walSync) sync(light bool) error {
-	raw := light
 	s.mu.Lock()
 	if s.failed != nil {
 		s.mu.Unlock()
@@ -150,7 +149,7 @@ func (s *walSync) sync(light bool) error {
 	s.rounds++
 	s.mu.Unlock()
 
-	if r.err = s.syncFiles(raw); r.err != nil && !errors.Is(r.err, ErrSyncFailed) {
+	if r.err = s.syncFiles(light); r.err != nil && !errors.Is(r.err, ErrSyncFailed) {
 		r.err = fmt.Errorf("%w: %w", ErrSyncFailed, r.err)
 	}
 
