@@ -18,8 +18,8 @@ import (
 // another thread. Past a third of a core of work the server needs the
 // other processors: for throughput, and for latency, since a lone
 // processor's queue makes every request wait longer (a reconnect storm
-// served on one processor connects a quarter fewer sockets a second while
-// using under half a core).
+// served on one processor connected a fifth fewer sockets a second while
+// using 0.5-0.7 of a core).
 const (
 	procsSample = 250 * time.Millisecond
 	// procsUp is the CPU use, in cores, over one sample on one processor
