@@ -127,6 +127,10 @@ type Config struct {
 	// Default 0.25; a negative value means none.
 	RoomSockets float64
 
+	// Peer, when set, is another server the chat scenarios load instead
+	// of LiveChat: PeerCentrifugo. Default "": LiveChat.
+	Peer string
+
 	// Typing makes the chat scenarios' senders send chat.typing while
 	// "composing" each message (midway between two, at most once a
 	// second), on sockets opened with events=typing.
@@ -264,8 +268,27 @@ func (c Config) validate() error {
 	case (c.Typing || c.Read) && !isChat(c.Scenario):
 		return fmt.Errorf("bench: --typing and --read apply to fanout, many-rooms and small-rooms")
 	}
+	if c.Peer != "" {
+		return c.validatePeer()
+	}
 	if c.Scenario == ScenarioInbox {
 		return c.validateInbox()
+	}
+	return nil
+}
+
+// validatePeer checks that a run against a peer server asks only for
+// what the peer's protocol has: messages in rooms, on one server.
+func (c Config) validatePeer() error {
+	switch {
+	case !slices.Contains(Peers, c.Peer):
+		return fmt.Errorf("bench: peer %q: want one of %s", c.Peer, strings.Join(Peers, ", "))
+	case !isChat(c.Scenario):
+		return fmt.Errorf("bench: --peer applies to fanout, many-rooms and small-rooms")
+	case c.Typing || c.Read:
+		return fmt.Errorf("bench: --typing and --read are LiveChat's events: not with --peer")
+	case len(c.Targets) > 1:
+		return fmt.Errorf("bench: --peer drives one server")
 	}
 	return nil
 }

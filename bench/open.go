@@ -24,8 +24,14 @@ func (e *environment) open(ctx context.Context, o *opens, nd *node, room int64, 
 // openURL opens the socket at u on node nd (what names it in errors),
 // counting it in the run's and the node's counts.
 func (e *environment) openURL(ctx context.Context, o *opens, nd *node, u, what string) (*websocket.Conn, error) {
+	return e.openCounted(ctx, o, nd, func(ctx context.Context) (*websocket.Conn, error) { return openSocket(ctx, nd.ws, u, what) })
+}
+
+// openCounted opens a socket on node nd with open, counting it in the
+// run's and the node's counts.
+func (e *environment) openCounted(ctx context.Context, o *opens, nd *node, open func(context.Context) (*websocket.Conn, error)) (*websocket.Conn, error) {
 	t0 := time.Now()
-	c, err := openSocket(ctx, nd.ws, u, what)
+	c, err := open(ctx)
 	if err != nil && ended(ctx) {
 		return nil, err // cut short by the end of the run: not the server's failure
 	}

@@ -74,6 +74,10 @@ type receiver struct {
 	inbox      map[int64]*inboxRoom
 	onWarmRoom func(room int)
 	received   *atomic.Int64
+
+	// peer says the socket speaks Centrifugo's protocol: frames are
+	// replies and pushes, the published chat frames inside them.
+	peer bool
 }
 
 // run reads until the socket closes or deadline passes.
@@ -101,6 +105,31 @@ func (r *receiver) run(deadline time.Time) {
 
 // handle accounts one frame received at now.
 func (r *receiver) handle(b []byte, now time.Time) {
+	if r.peer {
+		r.handlePeer(b, now)
+		return
+	}
+	r.handleChat(b, now)
+}
+
+// handlePeer accounts the chat frames published in a Centrifugo frame and
+// answers its pings.
+func (r *receiver) handlePeer(b []byte, now time.Time) {
+	for line := range bytes.Lines(b) {
+		cr, err := scanCentrifugo(line)
+		switch {
+		case err != nil:
+			r.tr.counts.Malformed++
+		case cr.ping && r.ws != nil:
+			_ = r.ws.writeRaw([]byte("{}")) // a failed write is this reader's to see
+		case cr.data != nil:
+			r.handleChat(cr.data, now)
+		}
+	}
+}
+
+// handleChat accounts one LiveChat frame received at now.
+func (r *receiver) handleChat(b []byte, now time.Time) {
 	f, err := scanFrame(b)
 	if err != nil {
 		r.tr.counts.Malformed++

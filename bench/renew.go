@@ -38,12 +38,29 @@ const renewRetryMax = 30 * time.Second
 type wsock struct {
 	*websocket.Conn
 	wmu sync.Mutex
+	// pub, on a socket to a peer server (Config.Peer), wraps each frame
+	// written into the peer's publish command.
+	pub *publisher
 }
 
 // write sends one text frame, bounded by writeWait.
 func (s *wsock) write(b []byte) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if s.pub != nil {
+		b = s.pub.wrap(b)
+	}
+	return s.writeLocked(b)
+}
+
+// writeRaw sends one text frame as it is, even on a socket to a peer.
+func (s *wsock) writeRaw(b []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.writeLocked(b)
+}
+
+func (s *wsock) writeLocked(b []byte) error {
 	_ = s.SetWriteDeadline(time.Now().Add(writeWait))
 	return s.WriteMessage(websocket.TextMessage, b)
 }
@@ -93,6 +110,9 @@ func (e *environment) newKeyring(accts []account) *keyring {
 
 // token is the current access token of account i (modulo the accounts).
 func (kr *keyring) token(i int) string {
+	if len(kr.keys) == 0 { // a peer server: no accounts
+		return ""
+	}
 	return *kr.keys[i%len(kr.keys)].access.Load()
 }
 
@@ -100,6 +120,9 @@ func (kr *keyring) token(i int) string {
 // when a renewal replaced that token while s was opening, s gets the new
 // one at once.
 func (kr *keyring) attach(i int, s *wsock, used string) {
+	if len(kr.keys) == 0 {
+		return
+	}
 	k := kr.keys[i%len(kr.keys)]
 	k.mu.Lock()
 	k.socks = append(k.socks, s)

@@ -73,6 +73,8 @@ type Settings struct {
 	Typing      bool    `json:"typing,omitempty"`
 	Read        bool    `json:"read,omitempty"`
 	ReadEveryMs float64 `json:"read_every_ms,omitempty"`
+	// Peer is the server loaded when it is not LiveChat (Config.Peer).
+	Peer string `json:"peer,omitempty"`
 }
 
 // ConnStats counts socket opens.
@@ -255,7 +257,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteTable writes r as a plain-text table for a terminal.
 func (r *Report) WriteTable(w io.Writer) error {
 	t := &table{w: w}
-	t.head(fmt.Sprintf("livechat bench %s — %s — run %s", r.Scenario, r.ServerURL, r.RunID))
+	server := r.ServerURL
+	if r.Settings.Peer != "" {
+		server = r.Settings.Peer + " at " + server
+	}
+	t.head(fmt.Sprintf("livechat bench %s — %s — run %s", r.Scenario, server, r.RunID))
 	t.row("elapsed", "%.1f s (setup %.1f s)", r.ElapsedSec, r.SetupSec)
 	t.row("open files limit", "%d (hard %d)", r.FileLimit.Soft, r.FileLimit.Hard)
 	t.connRows(r.Conns)

@@ -123,6 +123,7 @@ func (e *environment) newReport() *Report {
 			Rate: c.Rate, RateMax: c.RateMax, DurationSec: c.Duration.Seconds(),
 			MsgSize: c.MsgSize, Conns: c.Conns, Concurrency: c.Concurrency,
 			Typing: c.Typing, Read: c.Read, ReadEveryMs: round3(float64(c.ReadEvery) / float64(time.Millisecond)),
+			Peer: c.Peer,
 		},
 	}
 }

@@ -47,7 +47,7 @@ type chatRun struct {
 // runChat runs the fanout and many-rooms scenarios: the two differ only in
 // their defaults (few big rooms with a rising rate, many small rooms).
 func (e *environment) runChat(ctx context.Context, rep *Report) error {
-	users, rooms, err := e.setup(ctx, rep)
+	users, rooms, err := e.chatSetup(ctx, rep)
 	if err != nil {
 		return err
 	}
@@ -126,6 +126,31 @@ func (e *environment) runChat(ctx context.Context, rep *Report) error {
 	return ctx.Err()
 }
 
+// chatSetup registers the users and creates the rooms of a chat run; a
+// peer server needs neither.
+func (e *environment) chatSetup(ctx context.Context, rep *Report) ([]account, []int64, error) {
+	if e.cfg.Peer != "" {
+		return nil, peerRooms(e.cfg.Rooms), nil
+	}
+	return e.setup(ctx, rep)
+}
+
+// openMember opens a member socket to room on node nd.
+func (e *environment) openMember(ctx context.Context, o *opens, nd *node, room int64, token string) (*wsock, error) {
+	if e.cfg.Peer == PeerCentrifugo {
+		c, err := e.openCentrifugo(ctx, o, nd, room)
+		if err != nil {
+			return nil, err
+		}
+		return &wsock{Conn: c, pub: newPublisher(centrifugoChannel(e.runID, room))}, nil
+	}
+	c, err := e.open(ctx, o, nd, room, token)
+	if err != nil {
+		return nil, err
+	}
+	return &wsock{Conn: c}, nil
+}
+
 // openAll opens every member socket, Concurrency at a time, and starts its
 // receiver as soon as it is open; keys renews their tokens.
 func (cr *chatRun) openAll(ctx context.Context, keys *keyring) {
@@ -134,16 +159,16 @@ func (cr *chatRun) openAll(ctx context.Context, keys *keyring) {
 	forEach(ctx, len(cr.rooms)*per, e.cfg.Concurrency, func(ctx context.Context, i int) {
 		r := i / per
 		tok, nd := keys.token(i), e.node(i) // a room's members span the nodes
-		c, err := e.open(ctx, &cr.opens, nd, cr.rooms[r], tok)
+		ws, err := e.openMember(ctx, &cr.opens, nd, cr.rooms[r], tok)
 		if err != nil {
 			e.log.Debug("open failed", slog.Int("room", r), slog.Any("err", err))
 			return
 		}
-		m := &member{conn: &wsock{Conn: c}, room: r}
+		m := &member{conn: ws, room: r}
 		m.rcv = &receiver{
-			conn: c, nd: nd, tr: newTracker(r, e.cfg.Senders), shard: i, rec: cr.rec, c: &e.c,
+			conn: ws.Conn, nd: nd, tr: newTracker(r, e.cfg.Senders), shard: i, rec: cr.rec, c: &e.c,
 			stopping: &cr.stopping, drops: &cr.drops, onWarm: func() { cr.warmRoom[r].Add(1) },
-			ex: &cr.ex, ws: m.conn, phase: &cr.phaseRec,
+			ex: &cr.ex, ws: m.conn, phase: &cr.phaseRec, peer: e.cfg.Peer != "",
 		}
 		mu.Lock()
 		cr.members[r] = append(cr.members[r], m)

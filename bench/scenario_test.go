@@ -136,6 +136,10 @@ func TestConfigValidation(t *testing.T) {
 		{Scenario: ScenarioInbox, Typing: true},
 		{Scenario: ScenarioREST, Read: true},
 		{Scenario: ScenarioFanout, Read: true, ReadEvery: -time.Second},
+		{Scenario: ScenarioSmallRooms, Peer: "phoenix"},
+		{Scenario: ScenarioInbox, Peer: PeerCentrifugo},
+		{Scenario: ScenarioSmallRooms, Peer: PeerCentrifugo, Typing: true},
+		{Scenario: ScenarioSmallRooms, Peer: PeerCentrifugo, Server: "http://127.0.0.1:1,http://127.0.0.1:2"},
 	} {
 		if err := c.withDefaults().validate(); err == nil {
 			t.Errorf("%+v accepted", c)

@@ -163,6 +163,8 @@ func newBenchFlags(o *benchOptions) *flag.FlagSet {
 	fs.BoolVar(&c.Typing, "typing", false, "chat scenarios: senders send chat.typing while composing (once a second at most); runs a plain phase first")
 	fs.BoolVar(&c.Read, "read", false, "chat scenarios: members send chat.read after receiving; runs a plain phase first")
 	fs.DurationVar(&c.ReadEvery, "read-every", 0, "with --read: least time between a member's chat.read frames (0 = after every message)")
+	fs.StringVar(&c.Peer, "peer", "", "chat scenarios: load another server with the same run instead of LiveChat: "+strings.Join(bench.Peers, ", ")+
+		" (its JSON client protocol; --server is its HTTP address)")
 	fs.StringVar(&o.out, "out", "", "directory for report.json and report.html")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON instead of a table")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live progress line")

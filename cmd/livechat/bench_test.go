@@ -149,9 +149,9 @@ func TestBenchFlags(t *testing.T) {
 	var o benchOptions
 	fs := newBenchFlags(&o)
 	fs.SetOutput(io.Discard)
-	err := fs.Parse([]string{"--rooms", "3", "--members", "7", "--rate", "2.5", "--duration", "3s", "--out", "x", "--json"})
+	err := fs.Parse([]string{"--rooms", "3", "--members", "7", "--rate", "2.5", "--duration", "3s", "--out", "x", "--json", "--peer", "centrifugo"})
 	if err != nil || o.cfg.Rooms != 3 || o.cfg.Members != 7 || o.cfg.Rate != 2.5 || o.cfg.Duration != 3*time.Second ||
-		o.out != "x" || !o.json {
+		o.out != "x" || !o.json || o.cfg.Peer != "centrifugo" {
 		t.Fatalf("parsed %+v %v", o, err)
 	}
 	o = benchOptions{}
