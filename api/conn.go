@@ -482,8 +482,20 @@ const maxPooledBuffer = 256 << 10
 
 func (c *Conn) writeBatch(batch []outFrame) error {
 	bp, b := layOut(batch)
-	_ = c.net.SetWriteDeadline(time.Now().Add(c.timeout))
-	n, err := c.writeAll(b)
+	var n int
+	var err error
+	if c.raw != nil && rawSyscalls {
+		// A socket that keeps up takes the whole batch at once: the
+		// deadline, a timer change per write, is set only for a write
+		// that has to wait.
+		n, err = c.writeOnce(b)
+	}
+	if err == nil && n < len(b) {
+		_ = c.net.SetWriteDeadline(time.Now().Add(c.timeout))
+		var k int
+		k, err = c.writeAll(b[n:])
+		n += k
+	}
 	c.stats.wrote(len(batch), n)
 	putBuffer(bp, b)
 	return err

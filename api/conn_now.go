@@ -28,26 +28,12 @@ func (c *Conn) writeNow() {
 	c.mu.Unlock()
 
 	bp, b := layOut(batch)
-	w := rawWrites.Get().(*rawWrite)
-	w.b = b
-	err := c.raw.Write(w.fn)
-	n, werr := w.n, w.err
-	*w = rawWrite{fn: w.fn}
-	rawWrites.Put(w)
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		// The deadline of an earlier write by the writer goroutine has
-		// passed; that goroutine sets a fresh one.
-		err, n = nil, 0
-	}
-	if err == nil && werr != nil && !retryLater(werr) {
-		err = werr
-	}
+	n, err := c.writeOnce(b)
 	if err != nil {
 		putBuffer(bp, b)
 		c.fail()
 		return
 	}
-	n = max(n, 0)
 	c.stats.wrote(len(batch), n)
 	var rest []byte
 	if n < len(b) {
@@ -78,6 +64,26 @@ func (c *Conn) writeNow() {
 	}
 	c.mu.Unlock()
 	go c.writeLoop(false)
+}
+
+// writeOnce writes what the socket takes of b at once, with one system
+// call that never waits, so it needs no deadline. A deadline an earlier
+// write left behind that has passed reads as nothing taken: the writer
+// that waits for the rest sets a fresh one. Only where c.raw is set.
+func (c *Conn) writeOnce(b []byte) (int, error) {
+	w := rawWrites.Get().(*rawWrite)
+	w.b = b
+	err := c.raw.Write(w.fn)
+	n, werr := w.n, w.err
+	*w = rawWrite{fn: w.fn}
+	rawWrites.Put(w)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return 0, nil
+	}
+	if err == nil && werr != nil && !retryLater(werr) {
+		err = werr
+	}
+	return max(n, 0), err
 }
 
 // writeAll writes b as net.Conn.Write does, waiting for the socket in Go's

@@ -94,3 +94,40 @@ func TestConnWriteAtOnceKeepsTheRestInOrder(t *testing.T) {
 		t.Fatalf("the peer read %d bytes that differ from the %d written", len(got), len(want))
 	}
 }
+
+// The writer goroutine sets a deadline only for a write that has to wait,
+// and a fresh one then: a deadline an earlier write left (here 100 ms
+// ahead) does not cut a write that waits longer for a peer that reads.
+func TestConnWriterWaitsWithAFreshDeadline(t *testing.T) {
+	c, peer := tcpConn(t, 64<<20)
+	_ = c.net.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	big := bytes.Repeat([]byte("y"), 16<<20)
+	if !c.Send(big) {
+		t.Fatal("Send refused")
+	}
+	time.Sleep(300 * time.Millisecond) // past the old deadline, the rest still waits
+	want := append(appendFrameHeader(nil, 1, len(big)), big...)
+	if got := readN(t, peer, len(want)); !bytes.Equal(got, want) {
+		t.Fatalf("the peer read %d bytes that differ from the %d written", len(got), len(want))
+	}
+	if c.isClosing() {
+		t.Fatal("an old deadline cut a write that waited for a reading peer")
+	}
+}
+
+// A peer that never reads holds the writer's wait until the write timeout:
+// then the connection fails.
+func TestConnWriterTimesOutAStuckPeer(t *testing.T) {
+	server, _ := tcpPair(t)
+	c := newConn(server, 64<<20, 300*time.Millisecond, newWriteClock(time.Hour), nil)
+	if !c.Send(bytes.Repeat([]byte("z"), 16<<20)) {
+		t.Fatal("Send refused")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !c.isClosing() {
+		if time.Now().After(deadline) {
+			t.Fatal("a write to a peer that never reads did not time out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
