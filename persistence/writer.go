@@ -20,7 +20,18 @@ type WriterConfig struct {
 	// Observer is told each Append's and each transaction's latency.
 	// Default none.
 	Observer WriterObserver
+	// Gather applies under fsync durability on disk: when the writer is
+	// busy (its last transaction was handed over less than Gather ago)
+	// and nothing is in flight, a transaction waits until gatherRequests
+	// appends are queued or Gather has passed since the oldest came, so
+	// that they share one disk sync. A quiet server never waits. Default
+	// 0: never.
+	Gather time.Duration
 }
+
+// gatherRequests is how many queued appends end a gathering wait: a
+// quarter of the syncs, for a wait of three arrivals at most.
+const gatherRequests = 4
 
 // Writer group-commits chat messages: every Append encodes its messages on
 // the caller's goroutine (many rooms encode in parallel) and waits in a
@@ -52,6 +63,10 @@ type Writer struct {
 	stopped chan struct{}
 
 	inflight chan struct{} // a slot per transaction being committed
+	gather   time.Duration // WriterConfig.Gather; 0 without a disk sync to share
+	// handed is when the loop last handed a transaction over (an inline
+	// one: once durable); under mu.
+	handed time.Time
 
 	// order confirms finished transactions in index order.
 	order struct {
@@ -93,6 +108,9 @@ func (s *Store) NewWriter(cfg WriterConfig) *Writer {
 	w := &Writer{store: s, maxBatch: cfg.MaxBatch, maxBytes: s.plan.maxBatchBytes(), observer: cfg.Observer, maxID: s.nextID.Load(), wake: make(chan struct{}, 1), stopped: make(chan struct{}),
 		inflight: make(chan struct{}, maxInflight)}
 	w.order.early = make(map[uint64]*batchState)
+	if s.wal != nil {
+		w.gather = max(cfg.Gather, 0)
+	}
 	go w.loop()
 	return w
 }
@@ -157,8 +175,20 @@ func (w *Writer) loop() {
 		close(w.stopped)
 	}()
 	var index uint64
+	gatherTimer := time.NewTimer(time.Hour)
+	gatherTimer.Stop()
 	for {
 		w.mu.Lock()
+		if wait := w.gatherWait(); wait > 0 {
+			w.mu.Unlock()
+			gatherTimer.Reset(wait)
+			select {
+			case <-w.wake:
+			case <-gatherTimer.C:
+			}
+			gatherTimer.Stop()
+			continue
+		}
 		var batch []appendReq
 		batch, w.queue = w.take(nil)
 		alone := len(w.queue) == 0
@@ -171,6 +201,11 @@ func (w *Writer) loop() {
 			// Alone: nothing waits to be encoded behind it and nothing is
 			// in flight to overlap with, so waiting here costs nothing.
 			w.commit(st, alone && len(w.inflight) == 1)
+			if w.gather > 0 {
+				w.mu.Lock()
+				w.handed = time.Now()
+				w.mu.Unlock()
+			}
 			continue
 		}
 		if closed {
@@ -178,6 +213,17 @@ func (w *Writer) loop() {
 		}
 		<-w.wake
 	}
+}
+
+// gatherWait is how long the loop waits for more appends (or until one
+// comes) before the next transaction, 0 for not at all (see
+// WriterConfig.Gather). Caller holds mu.
+func (w *Writer) gatherWait() time.Duration {
+	n := len(w.queue)
+	if w.gather <= 0 || n == 0 || n >= gatherRequests || w.closed || len(w.inflight) > 0 || time.Since(w.handed) >= w.gather {
+		return 0
+	}
+	return max(time.Until(w.queue[0].at.Add(w.gather)), 0)
 }
 
 // finished records st's outcome and confirms, in index order, every

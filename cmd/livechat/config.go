@@ -33,7 +33,7 @@ type serveConfig struct {
 	messageBurst, loginRate, bcryptCost, strikeBurst                     int
 	roomRate, registerRate                                               int
 	pingInterval, idleTimeout, accessTTL, refreshTTL                     time.Duration
-	roomIdle, writeDelay                                                 time.Duration
+	roomIdle, writeDelay, commitGather                                   time.Duration
 	presenceGrace, receiptInterval, typingTimeout                        time.Duration
 	secureCookie                                                         bool
 	maxUserSockets, maxConnsPerIP, clientPingBurst                       int
@@ -65,6 +65,7 @@ func (c *serveConfig) flagSet() *flag.FlagSet {
 	fs.BoolVar(&c.inMemory, "in-memory", false, "keep everything in memory, nothing on disk (testing)")
 	fs.StringVar(&c.secret, "secret", "", "token signing key, at least 32 bytes; generated and kept in the data directory when empty")
 	fs.StringVar(&c.durability, "durability", "fsync", "fsync: every acknowledged message survives power loss; os: survives a killed process")
+	fs.DurationVar(&c.commitGather, "commit-gather", time.Millisecond, "with --durability fsync, while messages are written less than this apart: a message waits, at most this long, for up to 3 more to share its disk sync; a quiet server never waits; 0 for never")
 	fs.StringVar(&c.allowedHosts, "allowed-hosts", "localhost,127.0.0.1,[::1]", "accepted Host headers, comma-separated; * for any")
 	fs.StringVar(&c.corsOrigins, "cors-origins", "*", "origins allowed by CORS, comma-separated")
 	fs.StringVar(&c.wsOrigin, "ws-origins", "", "extra origins whose pages may open sockets with the login cookie")

@@ -100,7 +100,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready func(ne
 	if store.ReadOnly() {
 		log.Warn("data volume full: serving read-only; free space and restart to accept writes", "data", cfg.dataDirLabel())
 	}
-	writer := store.NewWriter(persistence.WriterConfig{Observer: metrics})
+	writer := store.NewWriter(persistence.WriterConfig{Observer: metrics, Gather: cfg.commitGather})
 	defer func() {
 		writer.Close()
 		if err := store.Close(); err != nil {
