@@ -1,0 +1,1 @@
+CELLS=("5x20@10 small-rooms" "200x10@2 small-rooms --rooms 200 --members 10 --rate 2" "1000x10@2 small-rooms --rooms 1000 --members 10 --rate 2" "200x10@10 small-rooms --rooms 200 --members 10 --rate 10" "1000x10@10 small-rooms --rooms 1000 --members 10 --rate 10" "fanout1x1000@400 fanout --members 1000 --rate 400")
