@@ -45,6 +45,9 @@ const gatherRequests = 4
 // nothing queued behind it and nothing in flight is committed on the
 // writer's goroutine instead, which saves a quiet room's message two
 // goroutine hand-offs (Badger's callback goroutine and the hop back).
+// Messages that come one at a time in quick succession would each get
+// such a transaction and a sync of their own; WriterConfig.Gather lets
+// them wait a moment for each other.
 type Writer struct {
 	store    *Store
 	maxBatch int
