@@ -40,6 +40,9 @@ type deliveryCounts struct {
 	SeqGaps int64 `json:"seq_gaps"`
 	// SeqRegressions counts seq numbers not above the last one.
 	SeqRegressions int64 `json:"seq_regressions"`
+	// Refused counts a peer server's error replies (--peer): publishes it
+	// refused, whose deliveries then count as lost.
+	Refused int64 `json:"refused,omitempty"`
 }
 
 // add accumulates o into c.
@@ -52,6 +55,7 @@ func (c *deliveryCounts) add(o deliveryCounts) {
 	c.Malformed += o.Malformed
 	c.SeqGaps += o.SeqGaps
 	c.SeqRegressions += o.SeqRegressions
+	c.Refused += o.Refused
 }
 
 // maxPerSender bounds a sender's message numbers, so that a mangled

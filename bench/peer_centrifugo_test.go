@@ -23,6 +23,8 @@ type fakeCentrifugo struct {
 	mu     sync.Mutex
 	subs   map[string][]*fakeCfConn
 	refuse bool // answer subscribe with an error
+	// refusePublish answers every publish but the warm-ups with an error
+	refusePublish bool
 	pongs  atomic.Int64
 }
 
@@ -105,6 +107,8 @@ func (f *fakeCentrifugo) command(fc *fakeCfConn, line []byte) [][]byte {
 		f.mu.Unlock()
 		// A ping right after: the bench must answer it.
 		return [][]byte{fmt.Appendf(nil, `{"id":%d,"subscribe":{}}`, cmd.ID), []byte("{}")}
+	case cmd.Publish != nil && f.refusePublish && !bytes.Contains(cmd.Publish.Data, []byte(warmPrefix)):
+		return [][]byte{fmt.Appendf(nil, `{"id":%d,"error":{"code":111,"message":"too many requests"}}`, cmd.ID)}
 	case cmd.Publish != nil:
 		push := fmt.Appendf(nil, `{"push":{"channel":%q,"pub":{"data":%s,"offset":1}}}`, cmd.Publish.Channel, cmd.Publish.Data)
 		f.mu.Lock()
@@ -156,6 +160,22 @@ func TestCentrifugoRefusalFailsTheOpens(t *testing.T) {
 	rep := runPeer(t, url, Config{Scenario: ScenarioSmallRooms, Rooms: 2, Members: 3})
 	if rep.Conns.OK != 0 || rep.Conns.Failed != 6 {
 		t.Fatalf("conns %+v: every subscribe was refused", rep.Conns)
+	}
+}
+
+// A publish the server refuses is counted as refused, its deliveries as
+// lost.
+func TestCentrifugoRefusedPublishesAreCounted(t *testing.T) {
+	url, f := startFakeCentrifugo(t, false)
+	f.refusePublish = true
+	rep := runPeer(t, url, Config{Scenario: ScenarioSmallRooms, Rooms: 2, Members: 3, Rate: 10})
+	m := rep.Messages
+	if m.Sent == 0 || m.Refused != m.Sent || m.Received != 0 || m.Lost != m.Expected {
+		t.Fatalf("messages %+v: want every one refused and its deliveries lost", m)
+	}
+	var table strings.Builder
+	if err := rep.WriteTable(&table); err != nil || !strings.Contains(table.String(), "error replies") {
+		t.Fatalf("table does not show the refusals (%v):\n%s", err, table.String())
 	}
 }
 

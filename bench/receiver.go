@@ -120,6 +120,8 @@ func (r *receiver) handlePeer(b []byte, now time.Time) {
 		switch {
 		case err != nil:
 			r.tr.counts.Malformed++
+		case cr.err != nil:
+			r.tr.counts.Refused++
 		case cr.ping && r.ws != nil:
 			_ = r.ws.writeRaw([]byte("{}")) // a failed write is this reader's to see
 		case cr.data != nil:

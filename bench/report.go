@@ -351,6 +351,9 @@ func (t *table) messageRows(m *MessageStats) {
 	t.row("deliveries", "%d of %d expected, lost %d (%.3f%%), %.0f/s", m.Received, m.Expected, m.Lost, m.LossPct, m.DeliveriesPerSec)
 	t.row("duplicates", "%d", m.Duplicates)
 	t.row("out of order", "%d (seq gaps %d, seq regressions %d)", m.OutOfOrder, m.SeqGaps, m.SeqRegressions)
+	if m.Refused > 0 {
+		t.row("refused", "%d error replies from the server (publishes it refused; their deliveries count as lost)", m.Refused)
+	}
 	if m.Foreign+m.Unparsed+m.Malformed > 0 {
 		t.row("stray frames", "misrouted %d, foreign text %d, malformed %d", m.Foreign, m.Unparsed, m.Malformed)
 	}
