@@ -152,11 +152,13 @@ func (w *Writer) AppendRecords(recs []Record, done func(error)) {
 		return
 	}
 	w.queue = append(w.queue, appendReq{recs: recs, vals: vals, done: done, at: time.Now()})
-	w.mu.Unlock()
+	// Under mu: Close closes wake under it, and a send on a closed
+	// channel panics.
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
+	w.mu.Unlock()
 }
 
 // Close commits everything queued, then stops the writer.

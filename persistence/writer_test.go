@@ -256,3 +256,26 @@ func TestMessageIDsNeverReused(t *testing.T) {
 		}
 	}
 }
+
+// Appends racing Close never panic (a wake-up sent on the closed
+// channel): each is either written or refused with ErrClosed.
+func TestWriterAppendRacingClose(t *testing.T) {
+	s := openTestStore(t, "")
+	for range 50 {
+		w := s.NewWriter(WriterConfig{})
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for i := range 20 {
+					w.Append([]*pb.Message{msg(s, int64(g+1), int64(i+1))}, func(err error) {
+						if err != nil && !errors.Is(err, ErrClosed) {
+							t.Errorf("append: %v", err)
+						}
+					})
+				}
+			})
+		}
+		w.Close()
+		wg.Wait()
+	}
+}
