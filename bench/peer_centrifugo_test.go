@@ -25,7 +25,7 @@ type fakeCentrifugo struct {
 	refuse bool // answer subscribe with an error
 	// refusePublish answers every publish but the warm-ups with an error
 	refusePublish bool
-	pongs  atomic.Int64
+	pongs         atomic.Int64
 }
 
 type fakeCfConn struct {
