@@ -22,6 +22,10 @@ type frameTrack struct {
 	// which RFC 6455 (5.5.1) forbids: the library reports it as a close
 	// without a status, like an empty one.
 	shortClose bool
+	// hugeLength says a frame's 64-bit payload length had its top bit
+	// set, which RFC 6455 (5.2) forbids: the library reports it as a
+	// frame over the read limit but, unlike one, sends no close frame.
+	hugeLength bool
 }
 
 // feed follows p, bytes just given to the library.
@@ -48,6 +52,9 @@ func (t *frameTrack) feed(p []byte) {
 		t.ends = t.hdr[0]&0x80 != 0 && t.hdr[0]&0x08 == 0
 		if t.hdr[0]&0x0f == 0x8 && payload == 1 {
 			t.shortClose = true
+		}
+		if payload>>63 != 0 {
+			t.hugeLength = true
 		}
 		if t.skip = payload; payload == 0 {
 			t.frameEnd()

@@ -100,3 +100,26 @@ func TestWSReaderServesFramesHowever(t *testing.T) {
 		}
 	}
 }
+
+// The tracker marks the headers RFC 6455 forbids that the library does not
+// answer itself: a one-byte close payload and a 64-bit length with its top
+// bit set (a length over the read limit without it is the library's).
+func TestFrameTrackMarksForbiddenHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		header            []byte
+		shortClose, huge bool
+	}{
+		{append([]byte{0x81, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 0}, 1, 2, 3, 4), false, true},
+		{append([]byte{0x81, 0x80 | 127, 0, 0, 1, 0, 0, 0, 0, 0}, 1, 2, 3, 4), false, false},
+		{clientFrame(0x88, []byte{3}), true, false},
+		{clientFrame(0x88, nil), false, false},
+	} {
+		var tr frameTrack
+		for _, b := range tc.header { // a byte at a time: headers cut anywhere
+			tr.feed([]byte{b})
+		}
+		if tr.shortClose != tc.shortClose || tr.hugeLength != tc.huge {
+			t.Errorf("header % x: shortClose %v hugeLength %v, want %v %v", tc.header, tr.shortClose, tr.hugeLength, tc.shortClose, tc.huge)
+		}
+	}
+}

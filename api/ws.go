@@ -367,7 +367,7 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 		kind, r, err := ws.NextReader()
 		if err != nil {
 			if libraryClosed(err) {
-				closeAfterLibrary(ws, c, err)
+				closeAfterLibrary(c, meter, err)
 			}
 			return
 		}
@@ -395,7 +395,7 @@ func (s *Server) readLoop(ws *websocket.Conn, c *Conn, sess socketSession) {
 		}
 		if err != nil {
 			if libraryClosed(err) {
-				closeAfterLibrary(ws, c, err) // inside a fragmented message
+				closeAfterLibrary(c, meter, err) // inside a fragmented message
 			}
 			return
 		}
@@ -434,21 +434,17 @@ func libraryClosed(err error) bool {
 // reports as a protocol violation (libraryClosed). The library has
 // answered it with its own close frame (1002, or 1009 for a frame over
 // the read limit), except for a 64-bit length with its top bit set, which
-// RFC 6455 forbids and the library reports as ErrReadLimit without a
-// close frame: that one the server answers 1002 itself.
-func closeAfterLibrary(ws *websocket.Conn, c *Conn, err error) {
-	if !errors.Is(err, websocket.ErrReadLimit) {
+// RFC 6455 forbids and the library reports as over the read limit without
+// a close frame: that one c answers 1002 itself, through its own queue.
+func closeAfterLibrary(c *Conn, meter *readMeter, err error) {
+	switch {
+	case !errors.Is(err, websocket.ErrReadLimit):
 		c.closeSent(websocket.CloseProtocolError)
-		return
+	case meter != nil && meter.track.hugeLength:
+		c.Close(websocket.CloseProtocolError, "frame length with its top bit set")
+	default:
+		c.closeSent(websocket.CloseMessageTooBig)
 	}
-	code := websocket.CloseMessageTooBig
-	// The library refuses a second close frame (ErrCloseSent), so only
-	// the top-bit case gets this one.
-	msg := websocket.FormatCloseMessage(websocket.CloseProtocolError, "frame length with its top bit set")
-	if !c.isClosing() && ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.timeout)) == nil {
-		code = websocket.CloseProtocolError
-	}
-	c.closeSent(code)
 }
 
 // readFrame reads one message into buf, refusing more than limit bytes.
