@@ -106,7 +106,7 @@ func TestWSReaderServesFramesHowever(t *testing.T) {
 // bit set (a length over the read limit without it is the library's).
 func TestFrameTrackMarksForbiddenHeaders(t *testing.T) {
 	for _, tc := range []struct {
-		header            []byte
+		header           []byte
 		shortClose, huge bool
 	}{
 		{append([]byte{0x81, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 0}, 1, 2, 3, 4), false, true},
