@@ -32,44 +32,54 @@ type frame struct {
 // (FuzzScanFrame checks it), only sometimes slower.
 func scanFrame(b []byte) (frame, error) {
 	var f frame
+	err := walkObject(b, func(key []byte, esc bool, i int) (int, error) {
+		if esc {
+			return 0, errNeedsDecode
+		}
+		return f.scanValue(b, i, key)
+	})
+	if errors.Is(err, errNeedsDecode) {
+		return decodeFrame(b)
+	}
+	return f, err
+}
+
+// walkObject walks the JSON object b: for each key it calls value with
+// the key as written (esc: it has escapes) and the index of its value;
+// value returns the index just after that value. Only whitespace may
+// follow the object. It stops at the first error, value's included.
+func walkObject(b []byte, value func(key []byte, esc bool, i int) (int, error)) error {
 	i := skipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return f, errFrame
+		return errFrame
 	}
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return f, trailing(b, i+1)
+		return trailing(b, i+1)
 	}
 	for {
 		key, esc, next, err := scanString(b, i)
 		if err != nil {
-			return f, err
-		}
-		if esc {
-			return decodeFrame(b)
+			return err
 		}
 		i = skipWS(b, next)
 		if i >= len(b) || b[i] != ':' {
-			return f, errFrame
+			return errFrame
 		}
-		i = skipWS(b, i+1)
-		if i, err = f.scanValue(b, i, key); err != nil {
-			if errors.Is(err, errNeedsDecode) {
-				return decodeFrame(b)
-			}
-			return f, err
+		if i, err = value(key, esc, skipWS(b, i+1)); err != nil {
+			return err
 		}
 		i = skipWS(b, i)
 		if i >= len(b) {
-			return f, errFrame
+			return errFrame
 		}
 		switch b[i] {
 		case '}':
-			return f, trailing(b, i+1)
+			return trailing(b, i+1)
 		case ',':
 			i = skipWS(b, i+1)
 		default:
-			return f, errFrame
+			return errFrame
 		}
 	}
 }

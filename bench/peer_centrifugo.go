@@ -171,43 +171,13 @@ func scanCentrifugo(b []byte) (cfReply, error) {
 // objectField returns the raw value of key in the JSON object b, whether
 // it is there, and an error when b is not an object. Keys are compared as
 // written (Centrifugo's have no escapes).
-func objectField(b []byte, key string) ([]byte, bool, error) {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return nil, false, errFrame
-	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return nil, false, nil
-	}
-	for {
-		k, _, next, err := scanString(b, i)
-		if err != nil {
-			return nil, false, err
-		}
-		i = skipWS(b, next)
-		if i >= len(b) || b[i] != ':' {
-			return nil, false, errFrame
-		}
-		i = skipWS(b, i+1)
+func objectField(b []byte, key string) (val []byte, found bool, err error) {
+	err = walkObject(b, func(k []byte, _ bool, i int) (int, error) {
 		end, err := skipValue(b, i)
-		if err != nil {
-			return nil, false, err
+		if err == nil && !found && string(k) == key {
+			val, found = b[i:end], true
 		}
-		if string(k) == key {
-			return b[i:end], true, nil
-		}
-		i = skipWS(b, end)
-		if i >= len(b) {
-			return nil, false, errFrame
-		}
-		switch b[i] {
-		case '}':
-			return nil, false, nil
-		case ',':
-			i = skipWS(b, i+1)
-		default:
-			return nil, false, errFrame
-		}
-	}
+		return end, err
+	})
+	return val, found, err
 }
