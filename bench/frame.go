@@ -155,15 +155,26 @@ func decodeFrame(b []byte) (frame, error) {
 	}
 	f.typ, f.message = str("type"), str("message")
 	if raw, ok := v["seq"]; ok {
-		f.seq, f.hasSeq = parseUint(raw)
+		f.seq, f.hasSeq = jsonCount(raw)
 	}
 	if raw, ok := v["room"]; ok {
-		f.room, f.hasRoom = parseUint(raw)
+		f.room, f.hasRoom = jsonCount(raw)
 	}
 	if raw, ok := v["last_message"]; ok && len(raw) > 0 && raw[0] == '{' {
 		f.last = raw
 	}
 	return f, nil
+}
+
+// jsonCount is a JSON number's value when encoding/json reads it as a
+// non-negative int64: the numbers parseUint leaves to the slow path, such
+// as -0, read as encoding/json reads them.
+func jsonCount(raw json.RawMessage) (int64, bool) {
+	var n int64
+	if json.Unmarshal(raw, &n) != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
 }
 
 // hasByte has the high bit set in each byte of the result where x has c,

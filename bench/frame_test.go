@@ -20,6 +20,7 @@ var frameSeeds = []string{
 	`{"type":"inbox.message","room":7,"last_message":{"id":981,"seq":58,"sender_id":3,"nickname":"김민수","message":"b1:0:1:2:x","created_at":"2026-11-25T20:15:00.000Z","edited_at":null,"deleted_at":null}}`,
 	`{"type":"inbox.room.add","room":{"id":7,"last_message":null}}`, `{"room":"7","last_message":[1]}`, `{"room":-3}`,
 	`{"type":"chat.read","room":7,"reads":[{"user_id":12,"seq":58}]}`,
+	`{"room":-0,"seq":-0}`, // encoding/json reads -0 as 0
 }
 
 func TestScanFrameKnown(t *testing.T) {
